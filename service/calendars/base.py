@@ -1,0 +1,128 @@
+"""The calendar provider interface: one base class, one module per provider.
+
+A provider talks to one connected account (a CalDAV server, an iCal feed, a Google
+account). It reads busy time, keeps a sync state for incremental sync, and writes the
+service's own events (calls and prep blocks) under deterministic ids. It knows nothing
+about the database: the service stores what it returns (``service/calendars/sync.py``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from booking.intervals import Interval
+
+#: Every event the service writes carries a UID ending in this; readers skip them, since
+#: the bookings behind them are already counted from the database.
+OWN_UID_SUFFIX = "@counselhours"
+
+
+def is_own_uid(uid: str | None) -> bool:
+    return bool(uid) and str(uid).endswith(OWN_UID_SUFFIX)
+
+
+class ProviderError(Exception):
+    """A calendar problem, worded for the lawyer (no secrets, no tracebacks)."""
+
+    retryable = True
+
+
+class AuthError(ProviderError):
+    """Credentials refused or revoked: retrying will not help until the lawyer acts."""
+
+    retryable = False
+
+
+class NotFound(ProviderError):
+    retryable = False
+
+
+@dataclass(frozen=True)
+class RemoteCalendar:
+    id: str  # the provider's id: a calendar URL for CalDAV, an id for Google
+    name: str
+    writable: bool = True
+
+
+@dataclass
+class SyncResult:
+    """What changed since ``state``; keys are the provider's object keys (href, event id).
+
+    ``full`` means the provider listed everything: the stored mirror of the calendar is
+    replaced by ``changed``. Otherwise ``changed`` entries replace the stored ones with the
+    same key and ``deleted`` keys are removed. An empty interval list means "free".
+    """
+
+    state: str | None
+    full: bool
+    changed: dict[str, list[Interval]] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+    requests: int = 0
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """An event the service writes: a booked call or its prep block."""
+
+    uid: str  # deterministic, ends with OWN_UID_SUFFIX
+    start: datetime
+    end: datetime
+    summary: str
+    description: str = ""
+    attendee_email: str | None = None
+    attendee_name: str | None = None
+
+
+class CalendarProvider(ABC):
+    """Base class of all providers. ``kind`` names it in the database and the CLI."""
+
+    kind: ClassVar[str]
+    writable: ClassVar[bool] = True
+
+    def __init__(self, config: dict[str, Any], secret: dict[str, Any], tz: ZoneInfo):
+        self.config = config  # non-secret settings (URLs, usernames, calendar ids)
+        self.secret = secret  # decrypted credentials, never logged
+        self.tz = tz  # the lawyer's zone, for floating and all-day events
+
+    @abstractmethod
+    def list_calendars(self) -> list[RemoteCalendar]: ...
+
+    @abstractmethod
+    def busy(self, calendar_id: str, window: Interval) -> list[Interval]:
+        """Busy time straight from the server (the freshness check before booking)."""
+
+    @abstractmethod
+    def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult: ...
+
+    def put_event(self, calendar_id: str, event: OutgoingEvent) -> None:
+        """Create or overwrite the event with ``event.uid``; idempotent."""
+        raise ProviderError(f"{self.kind} calendars are read-only")
+
+    def delete_event(self, calendar_id: str, uid: str) -> None:
+        """Delete the event with ``uid``; an event already gone is not an error."""
+        raise ProviderError(f"{self.kind} calendars are read-only")
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+_PROVIDERS = {
+    "caldav": "service.calendars.caldav_provider:CalDAVProvider",
+    "ics": "service.calendars.ics_provider:ICSProvider",
+    "google": "service.calendars.google_provider:GoogleProvider",
+}
+
+
+def load(kind: str) -> type[CalendarProvider]:
+    """The provider class for ``kind`` (the one place that picks)."""
+    from importlib import import_module
+
+    try:
+        module_name, _, cls = _PROVIDERS[kind].partition(":")
+    except KeyError:
+        raise ProviderError(f"unknown calendar kind {kind!r}") from None
+    return getattr(import_module(module_name), cls)

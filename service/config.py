@@ -1,0 +1,121 @@
+"""Configuration: every setting, its default and its meaning in one place.
+
+Settings come from the environment (names as in DESIGN.md). Missing required settings
+fail at start-up with a clear message; there is no fallback secret in production.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _bool(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Any = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", None, "SQLAlchemy URL; default: SQLite under instance/"),
+    Setting("SECRET_KEY", None, "signs sessions and form tokens; required in production"),
+    Setting("ENCRYPTION_KEY", None, "Fernet key(s), comma-separated, newest first"),
+    Setting("BASE_URL", "http://127.0.0.1:8000", "public URL used in links and mail"),
+    Setting("SMTP_HOST", "", "SMTP server; empty: mail is kept in the outbox"),
+    Setting("SMTP_PORT", 25, "SMTP port", _int),
+    Setting("MAIL_FROM", "Counsel Hours <no-reply@localhost>", "sender address"),
+    Setting("GOOGLE_CLIENT_ID", "", "OAuth client id for Google Calendar"),
+    Setting("GOOGLE_CLIENT_SECRET", "", "OAuth client secret for Google Calendar"),
+    Setting(
+        "GOOGLE_API_ENDPOINT",
+        "https://www.googleapis.com/calendar/v3/",
+        "Calendar v3 base URL",
+    ),
+    Setting("GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/token", "OAuth token URL"),
+    Setting(
+        "ALLOW_PRIVATE_CALENDAR_HOSTS",
+        False,
+        "allow calendar URLs resolving to private/loopback addresses",
+        _bool,
+    ),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", "Flask-Limiter storage, e.g. redis://..."),
+    Setting("TRUSTED_PROXIES", 0, "number of reverse proxies setting X-Forwarded-For", _int),
+    Setting("CALENDAR_FRESHNESS_MINUTES", 30, "older mirrors fail closed if unreachable", _int),
+    Setting("SYNC_INTERVAL_SECONDS", 300, "how often the worker syncs calendars", _int),
+    Setting("ENV", "production", "production or development"),
+)
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read every setting from the environment, apply overrides (tests), validate."""
+    overrides = dict(overrides or {})
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in overrides:
+            config[setting.name] = overrides.pop(setting.name)
+        elif setting.name in os.environ:
+            config[setting.name] = setting.parse(os.environ[setting.name], setting.name)
+        else:
+            config[setting.name] = setting.default
+    config.update(overrides)  # Flask's own keys (TESTING, ...)
+
+    dev = config["ENV"] == "development" or config.get("TESTING")
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "counsel-hours.db")
+    if not config["SECRET_KEY"]:
+        if not dev:
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it to a long random string "
+                '(python -c "import secrets; print(secrets.token_urlsafe(48))").'
+            )
+        config["SECRET_KEY"] = _dev_secret(instance_path, "secret_key", secrets.token_urlsafe(48))
+    if not config["ENCRYPTION_KEY"]:
+        if not dev:
+            raise ConfigError(
+                "ENCRYPTION_KEY is not set. Generate one with "
+                '"python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"".'
+            )
+        from cryptography.fernet import Fernet
+
+        config["ENCRYPTION_KEY"] = _dev_secret(
+            instance_path, "encryption_key", Fernet.generate_key().decode()
+        )
+    config["BASE_URL"] = config["BASE_URL"].rstrip("/")
+    return config
+
+
+def _dev_secret(instance_path: str, name: str, fresh: str) -> str:
+    """A development secret kept in instance/ so it survives restarts."""
+    path = Path(instance_path) / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(fresh)
+    path.chmod(0o600)
+    return fresh
