@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask, g, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 LANGUAGES = ("en", "ru")
 
@@ -23,3 +23,4 @@ def select_locale() -> str:
 def init_app(app: Flask, root: str) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(root, "translations"))
     Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale

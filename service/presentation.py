@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_date, format_time, get_locale, gettext, lazy_gettext, ngettext
+from babel.dates import format_date as _format_date
+from babel.dates import format_time as _format_time
+from babel.dates import get_day_names
+from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 
 from booking.model import Slot
 from booking.windows import parse_windows
@@ -23,6 +26,15 @@ class DaySlots:
     day: date
     label: str
     slots: list[tuple[Slot, str, str]]  # slot, ISO start, local start label
+
+
+def format_date(day: date, fmt: str = "full") -> str:
+    return _format_date(day, fmt, locale=get_locale())
+
+
+def format_time(instant: datetime, fmt: str = "short", tzinfo: ZoneInfo | None = None) -> str:
+    """Babel's formatting in the given zone (Flask-Babel's would use one app-wide zone)."""
+    return _format_time(instant, fmt, tzinfo=tzinfo, locale=get_locale())
 
 
 def local(instant: datetime, tz: str) -> datetime:
@@ -53,8 +65,6 @@ def when(booking: Booking, tz: str) -> str:
 
 
 def _weekday_name(weekday: int) -> str:
-    from babel.dates import get_day_names
-
     return get_day_names("wide", context="format", locale=get_locale())[weekday]
 
 
