@@ -19,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from booking.availability import SlotRefused
 from booking.intervals import Interval
 from service import availability
+from service.calendars.base import ProviderError
 from service.crypto import encrypt
 from service.db_setup import write_transaction
 from service.errors import AppError
 from service.extensions import db
-from service.calendars.base import ProviderError
 from service.models import (
     Booking,
     Calendar,
