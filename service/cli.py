@@ -58,7 +58,7 @@ def lawyer_create(name: str, email: str, tz: str) -> None:
     """Create a lawyer; prints the lawyer id."""
     if not is_zone(tz):
         raise click.ClickException(f"--timezone {tz!r} is not a known IANA time zone (e.g. Europe/Berlin)")
-    email = _email(email)
+    email = _email(email).lower()  # the admin login; compared case-insensitively
     if db.session.scalar(sa.select(Lawyer.id).where(Lawyer.email == email)):
         raise click.ClickException(f"a lawyer with e-mail {email} already exists")
     lawyer = Lawyer(name=_name(name), email=email, timezone=tz)
