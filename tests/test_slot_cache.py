@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from service import availability, bookings
-from service.availability import KEYED_ROWS, SlotCache, fresh_slots_for, offer_for, slots_for
+from service import bookings
+from service.availability import fresh_slots_for, offer_for, slots_for
 from service.extensions import db as _db
 from service.models import (
     Booking,
@@ -27,6 +27,7 @@ from service.models import (
     new_token,
     token_hash,
 )
+from service.slot_cache import KEYED_ROWS, SlotCache, slot_cache
 from tests.conftest import NOW
 
 session = _db.session
@@ -220,7 +221,7 @@ def test_cached_equals_fresh_after_every_change(app, db, practice, client, froze
         expected = [s.start.isoformat() for s in fresh_slots_for(env["clients"][0], now)]
         assert api_starts(client, env["token"]) == expected
         assert api_starts(client, env["token"]) == expected  # the fast path, on a hit
-    cache = availability.slot_cache()
+    cache = slot_cache()
     assert cache.hits and cache.misses
 
 
@@ -367,7 +368,7 @@ def test_api_range_and_zone_match_the_engine(app, db, practice, client, frozen):
 
 
 def test_lru_is_bounded_by_entries_and_by_slots():
-    from service.availability import Offer
+    from service.slot_cache import Offer
 
     def offer(count):
         return Offer(slots=[object()] * count, starts=[], timezone=None, notice=timedelta(0),
