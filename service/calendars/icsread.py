@@ -123,7 +123,7 @@ def busy_intervals(
 
 @contextmanager
 def _tzid_guesses_accepted() -> Iterator[None]:
-    """"/vendor/Europe/Berlin" TZIDs (Evolution, Lightning): icalendar's guess is right."""
+    """Accept icalendar's guess for "/vendor/Europe/Berlin" TZIDs (Evolution, Lightning)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GloballyUniqueTZIDGuessed)
         yield

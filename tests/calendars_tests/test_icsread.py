@@ -48,14 +48,18 @@ def test_busy_by_uid_keys_by_event():
 
 
 def test_narrow_window_finds_the_instance_after_the_dst_change():
-    window = Interval(datetime(2027, 4, 2, 8, 15, tzinfo=UTC), datetime(2027, 4, 2, 8, 45, tzinfo=UTC))
+    window = Interval(
+        datetime(2027, 4, 2, 8, 15, tzinfo=UTC), datetime(2027, 4, 2, 8, 45, tzinfo=UTC)
+    )
     assert icsread.busy_intervals(ics("dst_weekly_across_change"), window, BERLIN) == [window]
 
 
 def test_series_started_long_ago_without_end_is_expanded_in_window():
     window = Interval(datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 1, 8, tzinfo=UTC))
     got = icsread.busy_intervals(ics("weekly_rrule_with_exdate"), window, BERLIN)
-    assert got == [Interval(datetime(2030, 1, 1, 9, tzinfo=UTC), datetime(2030, 1, 1, 10, tzinfo=UTC))]
+    assert got == [
+        Interval(datetime(2030, 1, 1, 9, tzinfo=UTC), datetime(2030, 1, 1, 10, tzinfo=UTC))
+    ]
 
 
 def test_not_icalendar_is_a_clear_error():
