@@ -249,6 +249,11 @@ def put_ics(calendar_url: str, name: str, text: str, password: str = PASSWORD) -
     return url
 
 
+def delete_ics(url: str, password: str = PASSWORD) -> None:
+    response = niquests.delete(url, auth=(USER, password), timeout=10)
+    assert response.status_code in (200, 204), (response.status_code, response.text)
+
+
 def unique(prefix: str = "cal") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 

@@ -167,11 +167,13 @@ class ICSProvider(CalendarProvider):
         if validators.get("last_modified"):
             headers["If-Modified-Since"] = validators["last_modified"]
         try:
-            response = self._session().get(url, headers=headers, timeout=TIMEOUT, stream=True)
-            if response.status_code == 304:
-                return Fetched(None, validators)
-            _raise_for_status(response.status_code, where)
-            body = _read_limited(response, where)
+            with self._session().get(
+                url, headers=headers, timeout=TIMEOUT, stream=True
+            ) as response:
+                if response.status_code == 304:
+                    return Fetched(None, validators)
+                _raise_for_status(response.status_code, where)
+                body = _read_limited(response, where)
         except niquests.exceptions.RequestException as exc:
             blocked = netguard.blocked_in(exc)
             if blocked is not None:

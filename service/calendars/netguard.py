@@ -98,10 +98,6 @@ def check_url(url: str, *, allow_private: bool | None = None) -> str:
         raise ProviderError(f"not a calendar URL: {display_url(url)!r} (expected https://...)")
     if parts.username is not None or parts.password is not None:
         raise ProviderError("put the username and password in their own fields, not in the URL")
-    if scheme == "http" and not allow_private:
-        raise ProviderError(
-            f"{display_url(url)} is not encrypted: use an https:// URL for calendars"
-        )
     try:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError:
@@ -110,6 +106,10 @@ def check_url(url: str, *, allow_private: bool | None = None) -> str:
         for address in resolve(parts.hostname, port):
             if not is_public(address):
                 raise BlockedHost(blocked_message(parts.hostname, address))
+        if scheme == "http":
+            raise ProviderError(
+                f"{display_url(url)} is not encrypted: use an https:// URL for calendars"
+            )
     return url
 
 
