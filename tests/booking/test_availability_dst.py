@@ -20,8 +20,12 @@ def day_slots(zone, day, windows, duration=HALF_HOUR):
     lawyer = make_lawyer(zone)
     now = at(f"{day} 00:00", zone) - timedelta(days=3)
     slots = free_slots(
-        agreement, lawyer, client="me", now=now,
-        start=at(f"{day} 00:00", zone), end=at(f"{day} 00:00", zone) + timedelta(days=1),
+        agreement,
+        lawyer,
+        client="me",
+        now=now,
+        start=at(f"{day} 00:00", zone),
+        end=at(f"{day} 00:00", zone) + timedelta(days=1),
     )
     assert all(s.start.tzinfo is UTC for s in slots)
     assert len({s.start for s in slots}) == len(slots)
@@ -32,29 +36,53 @@ def day_slots(zone, day, windows, duration=HALF_HOUR):
 
 SPRING = [
     # Berlin 2026-03-29: 02:00 CET jumps to 03:00 CEST (01:00 UTC).
-    (BERLIN, "2026-03-29", "sun 01:00-04:00", ["03-29 00:00", "03-29 00:30",
-                                               "03-29 01:00", "03-29 01:30"]),
+    (
+        BERLIN,
+        "2026-03-29",
+        "sun 01:00-04:00",
+        ["03-29 00:00", "03-29 00:30", "03-29 01:00", "03-29 01:30"],
+    ),
     (BERLIN, "2026-03-29", "sun 02:30-04:00", ["03-29 01:00", "03-29 01:30"]),
     (BERLIN, "2026-03-29", "sun 02:00-02:59", []),  # entirely inside the gap
     # New York 2026-03-08: 02:00 EST jumps to 03:00 EDT (07:00 UTC).
-    (NEW_YORK, "2026-03-08", "sun 01:00-04:00", ["03-08 06:00", "03-08 06:30",
-                                                 "03-08 07:00", "03-08 07:30"]),
+    (
+        NEW_YORK,
+        "2026-03-08",
+        "sun 01:00-04:00",
+        ["03-08 06:00", "03-08 06:30", "03-08 07:00", "03-08 07:30"],
+    ),
     (NEW_YORK, "2026-03-08", "sun 02:30-04:00", ["03-08 07:00", "03-08 07:30"]),
     # Moscow has no DST: the same windows are three and one and a half hours long.
-    (MOSCOW, "2026-03-29", "sun 01:00-04:00", ["03-28 22:00", "03-28 22:30", "03-28 23:00",
-                                               "03-28 23:30", "03-29 00:00", "03-29 00:30"]),
+    (
+        MOSCOW,
+        "2026-03-29",
+        "sun 01:00-04:00",
+        ["03-28 22:00", "03-28 22:30", "03-28 23:00", "03-28 23:30", "03-29 00:00", "03-29 00:30"],
+    ),
     (MOSCOW, "2026-03-29", "sun 02:30-04:00", ["03-28 23:30", "03-29 00:00", "03-29 00:30"]),
 ]
 
 AUTUMN = [
     # Berlin 2026-10-25: 03:00 CEST goes back to 02:00 CET (01:00 UTC): 02:xx twice.
-    (BERLIN, "2026-10-25", "sun 01:00-03:00", ["10-24 23:00", "10-24 23:30", "10-25 00:00",
-                                               "10-25 00:30", "10-25 01:00", "10-25 01:30"]),
+    (
+        BERLIN,
+        "2026-10-25",
+        "sun 01:00-03:00",
+        ["10-24 23:00", "10-24 23:30", "10-25 00:00", "10-25 00:30", "10-25 01:00", "10-25 01:30"],
+    ),
     # New York 2026-11-01: 02:00 EDT goes back to 01:00 EST (06:00 UTC): 01:xx twice.
-    (NEW_YORK, "2026-11-01", "sun 01:00-03:00", ["11-01 05:00", "11-01 05:30", "11-01 06:00",
-                                                 "11-01 06:30", "11-01 07:00", "11-01 07:30"]),
-    (MOSCOW, "2026-10-25", "sun 01:00-03:00", ["10-24 22:00", "10-24 22:30",
-                                               "10-24 23:00", "10-24 23:30"]),
+    (
+        NEW_YORK,
+        "2026-11-01",
+        "sun 01:00-03:00",
+        ["11-01 05:00", "11-01 05:30", "11-01 06:00", "11-01 06:30", "11-01 07:00", "11-01 07:30"],
+    ),
+    (
+        MOSCOW,
+        "2026-10-25",
+        "sun 01:00-03:00",
+        ["10-24 22:00", "10-24 22:30", "10-24 23:00", "10-24 23:30"],
+    ),
 ]
 
 
@@ -91,7 +119,9 @@ def test_weekly_window_keeps_its_wall_time_across_the_change():
     agreement = make_agreement("fri 10:00-10:30", notice=timedelta(0), horizon_days=21)
     slots = free_slots(agreement, make_lawyer(BERLIN), client="me", now=utc("2026-03-16 00:00"))
     assert [s.start.astimezone(BERLIN).strftime("%m-%d %H:%M %Z") for s in slots] == [
-        "03-20 10:00 CET", "03-27 10:00 CET", "04-03 10:00 CEST"
+        "03-20 10:00 CET",
+        "03-27 10:00 CET",
+        "04-03 10:00 CEST",
     ]
     assert [s.start.hour for s in slots] == [9, 9, 8]  # in UTC
 
@@ -138,7 +168,8 @@ def test_a_skipped_day_offers_nothing():
 def test_midnight_spring_forward_shortens_the_first_hour():
     santiago = ZoneInfo("America/Santiago")
     assert day_slots(santiago, "2026-09-06", "sun 00:00-02:00") == [
-        "09-06 04:00", "09-06 04:30"  # 01:00 and 01:30 local, -03
+        "09-06 04:00",
+        "09-06 04:30",  # 01:00 and 01:30 local, -03
     ]
 
 
@@ -187,13 +218,15 @@ def test_lawyer_east_of_the_date_line():
 
 def test_lawyer_west_of_the_date_line():
     """Sunday 20:00 in Pago Pago is Monday 07:00 UTC; the booking counts for Pago Pago's week."""
-    agreement = make_agreement("sun 20:00-21:00,tue 10:00-11:00", horizon_days=15,
-                               max_per_week=1)
+    agreement = make_agreement("sun 20:00-21:00,tue 10:00-11:00", horizon_days=15, max_per_week=1)
     lawyer = make_lawyer(PAGO_PAGO)
     now = utc("2026-06-01 00:00")  # Sunday 31 May 13:00 in Pago Pago
     slots = free_slots(agreement, lawyer, client="me", now=now)
     assert local_dates(slots, PAGO_PAGO) == {
-        date(2026, 6, 2), date(2026, 6, 7), date(2026, 6, 9), date(2026, 6, 14)
+        date(2026, 6, 2),
+        date(2026, 6, 7),
+        date(2026, 6, 9),
+        date(2026, 6, 14),
     }
     sunday_call = book("2026-06-07 20:00", client="me", tz=PAGO_PAGO)
     assert sunday_call.start.astimezone(UTC).date() == date(2026, 6, 8)
