@@ -47,7 +47,9 @@ class Agreement:
 
     def blocked(self, call_start: datetime) -> Interval:
         """The time a call starting at ``call_start`` takes: prep + call + buffer."""
-        return Interval(call_start - self.prep, call_start + self.duration + self.buffer_after)
+        return Interval(
+            call_start - self.prep, call_start + self.duration + self.buffer_after
+        )
 
 
 @dataclass(frozen=True)
