@@ -247,14 +247,16 @@ def _blocks(
 ) -> list[Interval]:
     """Busy intervals and booking blocks in UTC that overlap ``[low, high)``."""
     out = []
-    for source in (busy, (b.blocked for b in bookings)):
-        for start, end in source:
-            if start.tzinfo is not UTC:
-                start = _to_utc(start, "busy interval start")
-            if end.tzinfo is not UTC:
-                end = _to_utc(end, "busy interval end")
+    for source in (busy, [b.blocked for b in bookings]):
+        for interval in source:
+            start, end = interval
+            if start.tzinfo is not UTC or end.tzinfo is not UTC:
+                if start.tzinfo is None or end.tzinfo is None:
+                    raise ValueError(f"busy time must be timezone-aware, got {interval!r}")
+                start, end = start.astimezone(UTC), end.astimezone(UTC)
+                interval = Interval(start, end)
             if start < high and low < end:
-                out.append(Interval(start, end))
+                out.append(interval)
     return out
 
 
