@@ -232,3 +232,12 @@ def test_lawyer_west_of_the_date_line():
     assert sunday_call.start.astimezone(UTC).date() == date(2026, 6, 8)
     slots = free_slots(agreement, lawyer, client="me", now=now, bookings=[sunday_call])
     assert local_dates(slots, PAGO_PAGO) == {date(2026, 6, 9), date(2026, 6, 14)}
+
+
+def test_busy_time_across_the_fold_given_in_the_lawyers_zone():
+    """01:40 EDT to 01:10 EST is 30 minutes, not an empty interval (wall clock goes back)."""
+    agreement = make_agreement("sun 01:00-03:00", notice=timedelta(0), horizon_days=3)
+    lawyer = make_lawyer(NEW_YORK)
+    across = (at("2026-11-01 01:40", NEW_YORK, fold=0), at("2026-11-01 01:10", NEW_YORK, fold=1))
+    slots = free_slots(agreement, lawyer, client="me", now=utc("2026-10-30 00:00"), busy=[across])
+    assert [s.start.strftime("%H:%M") for s in slots] == ["05:00", "06:30", "07:00", "07:30"]
