@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from booking_testkit import at, book, local_dates, make_agreement, make_lawyer, utc
 
-from booking.availability import SlotRefused, check_start, free_slots, wall_to_utc
+from booking.availability import SlotRefused, check_start, free_slots
+from booking.walltime import wall_to_utc
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
