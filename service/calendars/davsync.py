@@ -37,7 +37,7 @@ from caldav.lib import error as dav_error
 
 from booking.intervals import Interval
 from service.calendars import icsread
-from service.calendars.base import ProviderError, SyncResult
+from service.calendars.base import NotFound, ProviderError, SyncResult
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ class CalendarSync:
             if response.status in (400, 403, 405, 501):
                 raise SyncUnsupported
             if response.status >= 300:
-                raise ProviderError(f"the CalDAV server answered HTTP {response.status} to a sync")
+                _check(response, "sync", self.url)
             result = response.parse_sync_collection()
             for item in result.changed:
                 if not item.href.endswith("/"):  # iCloud lists the collection itself
@@ -235,7 +235,7 @@ class CalendarSync:
 
     def _collection_state(self) -> tuple[str | None, str | None]:
         response = self.client.propfind(self.url, props=_PROPFIND_STATE, depth=0)
-        _check(response, "read the calendar's sync state")
+        _check(response, "read the calendar's sync state", self.url)
         for result in response.results or []:
             if key_of(result.href).rstrip("/") == key_of(self.url).rstrip("/"):
                 props = result.properties
@@ -244,7 +244,7 @@ class CalendarSync:
 
     def _list_etags(self) -> dict[str, str]:
         response = self.client.propfind(self.url, props=_PROPFIND_ETAGS, depth=1)
-        _check(response, "list the calendar's events")
+        _check(response, "list the calendar's events", self.url)
         etags = {}
         for result in response.results or []:
             if result.href.endswith("/") or result.properties.get("{DAV:}resourcetype"):
@@ -272,7 +272,7 @@ class CalendarSync:
                 f"<D:prop><D:getetag/><C:calendar-data/></D:prop>{hrefs}</C:calendar-multiget>"
             )
             response = self.client.report(self.url, body, depth=None)
-            _check(response, "load changed events")
+            _check(response, "load changed events", self.url)
             for item in response.parse_calendar_query():
                 key = key_of(item.href)
                 if item.status == 404 or not item.calendar_data:
@@ -290,9 +290,16 @@ class CalendarSync:
             return []
 
 
-def _check(response: Any, doing: str) -> None:
+def _check(response: Any, doing: str, url: str) -> None:
+    host = urlsplit(url).hostname
+    if response.status == 404:
+        raise NotFound(
+            f"the calendar {url} no longer exists on the CalDAV server {host} (HTTP 404)"
+        )
     if response.status >= 300:
-        raise ProviderError(f"the CalDAV server answered HTTP {response.status} to {doing}")
+        raise ProviderError(
+            f"the CalDAV server {host} answered HTTP {response.status} when asked to {doing}"
+        )
 
 
 def _text(value: Any) -> str | None:
