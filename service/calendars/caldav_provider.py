@@ -130,7 +130,7 @@ class CalDAVProvider(CalendarProvider):
             ) from None
         except dav_error.NotFoundError:
             raise NotFound(
-                f"not found on the CalDAV server {self.host} (trying to {doing})"
+                f"not found on the CalDAV server {self.host} (while trying to {doing})"
             ) from None
         except niquests.exceptions.RequestException as exc:
             blocked = netguard.blocked_in(exc)
