@@ -122,3 +122,44 @@ def test_set_password_needs_length(runner, db):
     lid = lawyer_id(runner)
     assert runner.invoke(args=["lawyer", "set-password", "--lawyer", lid, "--password", "short"]).exit_code != 0
     assert runner.invoke(args=["lawyer", "set-password", "--lawyer", lid, "--password", "long-enough-pw"]).exit_code == 0
+
+
+def test_day_off_caps_and_extra_window_shape_the_slots(runner, client, make_client, frozen, db):
+    booked_client, token = make_client(windows="mon 10:00-12:00,wed 14:00-16:00", prep_min=0)
+    lid = str(booked_client.lawyer_id)
+
+    def starts():
+        response = client.get(f"/api/v1/slots?token={token}&from=2026-03-04&to=2026-03-10")
+        return [s["start"] for s in response.get_json()["slots"]]
+
+    assert "2026-03-04T13:00:00+00:00" in starts()
+    result = runner.invoke(args=["lawyer", "day-off", "--lawyer", lid, "--from", "2026-03-04"])
+    assert result.exit_code == 0, result.output
+    assert all(not s.startswith("2026-03-04") for s in starts())
+    result = runner.invoke(args=["client", "extra-window", "--token", token, "--date", "2026-03-06",
+                                 "--window", "08:00-09:00"])
+    assert result.exit_code == 0, result.output
+    assert {"2026-03-06T07:00:00+00:00", "2026-03-06T07:30:00+00:00"} <= set(starts())
+    assert runner.invoke(args=["lawyer", "caps", "--lawyer", lid, "--max-per-day", "1"]).exit_code == 0
+    book = {"token": token, "start": "2026-03-06T07:00:00+00:00", "name": "B",
+            "email": "b@client.example", "agenda": "x"}
+    assert client.post("/api/v1/bookings", json=book).status_code == 201
+    assert all(not s.startswith("2026-03-06") for s in starts())  # the day's cap is reached
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lawyer", "day-off", "--lawyer", "1", "--from", "2026-03-10", "--to", "2026-03-01"],
+        ["lawyer", "day-off", "--lawyer", "1", "--from", "March 1"],
+        ["lawyer", "caps", "--lawyer", "1", "--max-per-day", "-1"],
+        ["client", "extra-window", "--token", "TOKEN", "--date", "2026-03-06", "--window", "9-8"],
+        ["client", "extra-window", "--token", "nope", "--date", "2026-03-06", "--window", "08:00-09:00"],
+    ],
+)
+def test_override_commands_refuse_bad_input(runner, make_client, db, args):
+    booked_client, token = make_client()
+    args = [token if a == "TOKEN" else (str(booked_client.lawyer_id) if a == "1" else a) for a in args]
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
