@@ -10,11 +10,11 @@ is exactly what a fresh computation would return. The key covers:
 - the lawyer's confirmed bookings still relevant (``blocked_end`` after ``since``):
   count, max(id), sum(sequence). Booking, cancelling (status) and rescheduling
   (``sequence`` is bumped with every change of time, as iCalendar requires) all move it;
-- the calendar mirror: max(BusyBlock.id) of the lawyer (a new row always raises it) and,
-  over the lawyer's calendars, their count, which are conflict sources, max(synced_at).
-  Rows deleted or changed in place are seen through ``synced_at``: whoever writes
-  ``BusyBlock`` rows bumps their calendar's ``synced_at`` in the same transaction (the
-  sync does);
+- the calendar mirror: max(BusyBlock.id) of the lawyer (a new row always raises it) and
+  each of the lawyer's calendars with its ``conflict`` flag and ``synced_at``. Rows
+  deleted or changed in place are seen through ``synced_at``: whoever writes
+  ``BusyBlock`` rows sets their calendar's ``synced_at`` to a new instant in the same
+  transaction (``service.calendars.sync`` does, with the time of the sync);
 - "now", as the lawyer-local date (see ``service.availability`` for why that suffices).
 
 The query runs on every slots read, so it is compiled once per dialect and run straight
@@ -61,10 +61,10 @@ class Offer:
         """Indexes ``[i, j)`` of the slots starting in ``[start, end)`` offered at ``now``."""
         low = now + max(self.notice, timedelta(0))
         if start is not None and start > low:
-            low = start
+            low = start.astimezone(UTC)  # starts are UTC: compare like with like
         high = now + self.horizon
         if end is not None and end < high:
-            high = end
+            high = end.astimezone(UTC)
         if low >= high:
             return 0, 0
         return bisect_left(self.starts, low), bisect_left(self.starts, high)
@@ -143,6 +143,7 @@ def slot_cache() -> SlotCache:
 KEYED_ROWS: dict[type, tuple[str, ...]] = {
     DayOff: ("first_day", "last_day"),
     ExtraWindow: ("day", "start", "end"),
+    Calendar: ("id", "conflict", "synced_at"),
 }
 # The row: every client column, every lawyer column, then the aggregates.
 _STATUS = list(Client.__table__.c.keys()).index("status")
@@ -179,8 +180,6 @@ def _fingerprint_query(by: str) -> sa.Select:
         Booking.status == _literal("confirmed"),
         Booking.blocked_end > sa.bindparam("since", type_=_SINCE_TYPE),
     )
-    calendar = Calendar.lawyer_id == client.c.lawyer_id
-    sources = sa.case((Calendar.conflict, Calendar.id), else_=-Calendar.id)
 
     def scalar(column: sa.ColumnElement, *where: sa.ColumnElement) -> sa.ScalarSelect:
         return sa.select(column).where(*where).scalar_subquery()
@@ -193,9 +192,7 @@ def _fingerprint_query(by: str) -> sa.Select:
             scalar(sa.func.max(Booking.id), *relevant),
             scalar(sa.func.sum(Booking.sequence), *relevant),
             scalar(sa.func.max(BusyBlock.id), BusyBlock.lawyer_id == client.c.lawyer_id),
-            scalar(sa.func.count(Calendar.id), calendar),
-            scalar(sa.func.sum(sources), calendar),
-            scalar(sa.func.max(Calendar.synced_at), calendar),
+            _rows_as_text(Calendar, Calendar.lawyer_id == client.c.lawyer_id),
             _rows_as_text(DayOff, DayOff.lawyer_id == client.c.lawyer_id),
             _rows_as_text(ExtraWindow, ExtraWindow.client_id == client.c.id),
         )
@@ -251,7 +248,10 @@ def key(row: tuple | None, now: datetime, exclude_booking_id: int | None) -> tup
     if row is None or row[_STATUS] != "active":
         return None
     values = tuple(row)
-    # The last two are aggregated strings (days off, extra windows), in no particular order.
-    values = values[:-2] + tuple(tuple(sorted(v.split(","))) if v else () for v in values[-2:])
+    # The last ones are the aggregated strings of KEYED_ROWS, in no particular order.
+    rows = len(KEYED_ROWS)
+    values = values[:-rows] + tuple(
+        tuple(sorted(v.split(","))) if v else () for v in values[-rows:]
+    )
     local_day = now.astimezone(ZoneInfo(values[_TIMEZONE])).date()
     return exclude_booking_id, values, local_day

@@ -330,12 +330,41 @@ def test_new_busy_row_is_seen_even_without_a_sync_stamp(app, db, practice, clien
     assert before[0] not in api_starts(client, token)
 
 
+def test_second_calendar_of_a_sync_round_is_seen(app, db, practice, client, frozen):
+    """A sync round stamps every calendar with the same instant; the calendar applied
+    second changes the mirror without moving the latest stamp, and still counts."""
+    token, first = practice["token"], practice["calendar"]
+    second = Calendar(account_id=first.account_id, lawyer_id=first.lawyer_id, remote_id="home",
+                      name="Home", conflict=True, synced_at=NOW)
+    db.session.add(second)
+    db.session.flush()
+    before = api_starts(client, token)
+    taken = datetime.fromisoformat(before[0])
+    add_busy(db, second, taken, taken + timedelta(hours=1))
+    db.session.flush()
+    far = NOW + timedelta(days=400)  # a later row elsewhere: the highest id stays put below
+    add_busy(db, first, far, far + timedelta(hours=1))
+    assert before[0] not in api_starts(client, token)
+    round_started = NOW + timedelta(minutes=5)
+    first.synced_at = round_started  # the first calendar is applied: nothing changed
+    assert before[0] not in api_starts(client, token)
+    db.session.execute(sa.delete(BusyBlock).where(BusyBlock.calendar_id == second.id))
+    second.synced_at = round_started  # the second one: its event is gone
+    assert api_starts(client, token) == before
+
+
 # --- the pieces -------------------------------------------------------------------------
 
 
 def test_keyed_rows_cover_every_column_that_matters():
-    """A new column on DayOff or ExtraWindow must be added to the key (or declared inert)."""
-    inert = {DayOff: {"id", "lawyer_id", "note"}, ExtraWindow: {"id", "client_id"}}
+    """A new column on these tables must be added to the key (or declared inert here)."""
+    inert = {
+        DayOff: {"id", "lawyer_id", "note"},
+        ExtraWindow: {"id", "client_id"},
+        # Which rows a calendar has is what matters, and synced_at changes with them.
+        Calendar: {"account_id", "lawyer_id", "remote_id", "name", "write_to", "sync_state",
+                   "last_error"},
+    }
     for model, columns in KEYED_ROWS.items():
         assert set(model.__table__.c.keys()) == set(columns) | inert[model]
 
