@@ -130,11 +130,14 @@ def cached_offer(token: str, now: datetime) -> Offer | None:
     the caller resolves the link as usual and asks ``offer_for``.
     """
     # A single statement needs no transaction of the session's: a pooled DBAPI connection.
+    # Ending its read with a commit keeps PostgreSQL's prepared statement (psycopg drops
+    # statements prepared in a transaction that is rolled back, as the pool would).
     connection = db.engine.raw_connection()
     try:
         row = slot_cache.FINGERPRINT_BY_TOKEN_HASH.row(
             connection, db.engine.dialect, token_hash(token), now - _COUNTING_MARGIN
         )
+        connection.commit()
     finally:
         connection.close()
     key = slot_cache.key(row, now, None)
