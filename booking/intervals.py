@@ -51,8 +51,8 @@ class BusyIndex:
 
     def overlapping(self, candidate: Interval) -> Interval | None:
         """The first merged busy interval overlapping ``candidate``, or None."""
-        # The last busy interval starting before candidate.end is the only one that can
-        # overlap: merged intervals are disjoint and sorted.
+        # Merged intervals are disjoint and sorted: only the last one starting at or
+        # before candidate.start and the first one starting after it can overlap.
         pos = bisect_right(self._starts, candidate.start)
         for idx in (pos - 1, pos):
             if 0 <= idx < len(self._merged) and self._merged[idx].overlaps(candidate):
@@ -61,3 +61,10 @@ class BusyIndex:
 
     def is_free(self, candidate: Interval) -> bool:
         return self.overlapping(candidate) is None
+
+    def is_free_between(self, start: datetime, end: datetime) -> bool:
+        """``is_free(Interval(start, end))`` without building the interval (hot loop)."""
+        pos = bisect_right(self._starts, start)
+        if pos and self._merged[pos - 1].end > start:
+            return False
+        return not (pos < len(self._starts) and self._starts[pos] < end)

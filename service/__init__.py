@@ -23,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=os.path.join(ROOT, "templates", "static"),
     )
     app.config.from_mapping(load_config(app.instance_path, test_config))
+    app.config["ROOT"] = ROOT
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_uri(app.config["DATABASE_URL"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["BASE_URL"].startswith("https") else "http"

@@ -26,6 +26,10 @@ def _bool(value: str, name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
+def _str(value: str, name: str) -> str:
+    return value
+
+
 def _int(value: str, name: str) -> int:
     try:
         return int(value)
@@ -38,7 +42,7 @@ class Setting:
     name: str
     default: Any
     help: str
-    parse: Any = str
+    parse: Any = _str
 
 
 SETTINGS: tuple[Setting, ...] = (

@@ -203,6 +203,7 @@ class Booking(db.Model):
     agenda: Mapped[str] = mapped_column(sa.Text)
     notes: Mapped[str] = mapped_column(sa.Text, default="")  # the lawyer's, after the call
     manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    manage_token_enc: Mapped[str] = mapped_column(sa.Text)  # for links in mail and calendar
     sequence: Mapped[int] = mapped_column(default=0)  # iCalendar SEQUENCE, bumped on change
     callback_link_id: Mapped[int | None] = mapped_column(sa.ForeignKey("callback_link.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,36 @@
+# Counsel Hours. `make run` serves the app locally; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := service
+
+.PHONY: run test bench lint install install-dev translations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+
+translations: $(BIN)/python
+	$(BIN)/pybabel compile --use-fuzzy -d translations -f --statistics 2>/dev/null || $(BIN)/pybabel compile -d translations -f
+
+run: install translations
+	ENV=$${ENV:-development} $(BIN)/flask db upgrade
+	ENV=$${ENV:-development} $(BIN)/flask seed-demo
+	@echo "Serving on http://127.0.0.1:8000  (Ctrl-C stops)"
+	ENV=$${ENV:-development} $(BIN)/flask run --host 127.0.0.1 --port 8000
+
+test: install-dev translations
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-dev translations
+	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

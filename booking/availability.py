@@ -1,0 +1,395 @@
+"""Which calls a client may book: ``free_slots`` lists them, ``check_start`` checks one.
+
+Both apply the same rules from the data (agreement, lawyer rules, busy time, bookings)
+and share the helpers below, so a start is offered by ``free_slots`` exactly when
+``check_start`` accepts it.
+
+Time model: windows are wall-clock times in the lawyer's zone. A window's edges are
+converted to UTC once (the first instant the clock shows that time; an edge inside a
+spring-forward gap moves to the transition instant) and slots step through the window
+in absolute time, so a DST change shortens or lengthens a window but never duplicates
+or skips a slot. Everything a slot carries is in UTC.
+
+Cost: busy intervals are filtered to the queried range, merged once (``BusyIndex``) and
+each candidate is one bisection; booking counts per day / week / month are computed
+once. Nothing loops candidates × busy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from booking.intervals import BusyIndex, Interval
+from booking.model import Agreement, BookedCall, LawyerRules, Slot
+
+Reason = Literal[
+    "past",
+    "too_soon",
+    "beyond_horizon",
+    "day_off",
+    "outside_windows",
+    "not_on_step",
+    "client_week_limit",
+    "client_month_limit",
+    "lawyer_day_limit",
+    "lawyer_week_limit",
+    "busy",
+]
+
+_SECOND = timedelta(seconds=1)
+_DAY = timedelta(days=1)
+
+
+class SlotRefused(Exception):
+    """A requested start cannot be booked; ``reason`` is one of ``Reason``."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason: Reason = reason
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"SlotRefused({self.reason!r}, {self.message!r})"
+
+
+# --- time conversion ---------------------------------------------------------------
+
+
+def _to_utc(value: datetime, what: str) -> datetime:
+    if value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime, got {value!r}")
+    return value.astimezone(UTC)
+
+
+def _transition(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
+    """The instant in (before, after] (naive UTC) where ``tz``'s offset changes."""
+    old = before.replace(tzinfo=UTC).astimezone(tz).utcoffset()
+    low, high = 0, int((after - before) / _SECOND)
+    while high - low > 1:
+        mid = (low + high) // 2
+        probe = (before + mid * _SECOND).replace(tzinfo=UTC)
+        if probe.astimezone(tz).utcoffset() == old:
+            low = mid
+        else:
+            high = mid
+    return (before + high * _SECOND).replace(tzinfo=UTC)
+
+
+def wall_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    """The first instant the clock in ``tz`` shows ``wall`` on ``day``, in UTC.
+
+    In an autumn fold that is the first (summer-time) occurrence; a wall time inside a
+    spring-forward gap does not exist and maps to the transition instant.
+    """
+    local = datetime.combine(day, wall.replace(tzinfo=None), tzinfo=tz)
+    naive = local.replace(tzinfo=None)
+    first_offset = local.utcoffset()
+    second_offset = local.replace(fold=1).utcoffset()
+    assert first_offset is not None and second_offset is not None
+    if second_offset > first_offset:  # a gap: the clock jumps over this wall time
+        return _transition(naive - second_offset, naive - first_offset, tz)
+    return (naive - first_offset).replace(tzinfo=UTC)
+
+
+def _local_date(value: datetime, tz: ZoneInfo) -> date:
+    return value.astimezone(tz).date()
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+# --- the rules, precomputed once per query -------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rules:
+    agreement: Agreement
+    lawyer: LawyerRules
+    now: datetime
+    earliest: datetime  # now + notice
+    horizon_end: datetime  # now + horizon_days (exclusive)
+    prep_day: date | None  # notice_next_working_day: calls only after this date
+    step: timedelta
+    weekly: dict[int, list[tuple[time, time]]]
+    extra: dict[date, list[tuple[time, time]]]
+
+    @classmethod
+    def build(cls, agreement: Agreement, lawyer: LawyerRules, now: datetime) -> _Rules:
+        if agreement.duration <= timedelta(0):
+            raise ValueError(f"call duration must be positive, got {agreement.duration}")
+        step = agreement.step or agreement.duration
+        if step <= timedelta(0):
+            raise ValueError(f"slot step must be positive, got {step}")
+        if agreement.prep < timedelta(0) or agreement.buffer_after < timedelta(0):
+            raise ValueError("prep and buffer_after must not be negative")
+        now = _to_utc(now, "now")
+        weekly: dict[int, list[tuple[time, time]]] = {}
+        for w in agreement.windows:
+            if w.start < w.end:
+                weekly.setdefault(w.weekday, []).append((w.start, w.end))
+        extra: dict[date, list[tuple[time, time]]] = {}
+        for x in agreement.extra_windows:
+            if x.start < x.end:
+                extra.setdefault(x.day, []).append((x.start, x.end))
+        prep_day = None
+        if agreement.notice_next_working_day:
+            prep_day = _first_working_day_after(_local_date(now, lawyer.timezone), lawyer)
+        return cls(
+            agreement=agreement,
+            lawyer=lawyer,
+            now=now,
+            earliest=now + agreement.notice,
+            horizon_end=now + timedelta(days=agreement.horizon_days),
+            prep_day=prep_day,
+            step=step,
+            weekly=weekly,
+            extra=extra,
+        )
+
+    def windows_on(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The agreed windows on the lawyer-local ``day`` as UTC ``(start, end)``."""
+        walls = self.weekly.get(day.weekday(), []) + self.extra.get(day, [])
+        tz = self.lawyer.timezone
+        out = []
+        for start, end in walls:
+            utc_start, utc_end = wall_to_utc(day, start, tz), wall_to_utc(day, end, tz)
+            if utc_start < utc_end:
+                out.append((utc_start, utc_end))
+        return out
+
+    def time_refusal(self, start: datetime) -> tuple[Reason, str] | None:
+        """Past, notice and horizon rules for a call starting at ``start`` (UTC)."""
+        tz = self.lawyer.timezone
+        if start < self.now:
+            return "past", f"{_show(start, tz)} is in the past"
+        if start < self.earliest:
+            return "too_soon", (
+                f"{_show(start, tz)} is too soon: calls need {_show_delta(self.agreement.notice)}"
+                f" notice, the earliest start is {_show(self.earliest, tz)}"
+            )
+        if self.prep_day is not None and _local_date(start, tz) <= self.prep_day:
+            return "too_soon", (
+                f"{_show(start, tz)} is too soon: {self.prep_day.isoformat()} is the"
+                " preparation day, calls start the day after"
+            )
+        if start >= self.horizon_end:
+            return "beyond_horizon", (
+                f"{_show(start, tz)} is beyond the booking horizon of"
+                f" {self.agreement.horizon_days} days (until {_show(self.horizon_end, tz)})"
+            )
+        return None
+
+
+def _first_working_day_after(today: date, lawyer: LawyerRules) -> date:
+    day = today
+    for _ in range(400):
+        day += _DAY
+        if day.weekday() in lawyer.working_days and day not in lawyer.days_off:
+            return day
+    return date.max  # no working day at all: nothing can be prepared
+
+
+class _Counts:
+    """Bookings per lawyer-local day / week (all clients) and per week / month (one client)."""
+
+    def __init__(self, bookings: Iterable[BookedCall], client: object, tz: ZoneInfo) -> None:
+        self.lawyer_day: Counter[date] = Counter()
+        self.lawyer_week: Counter[date] = Counter()
+        self.client_week: Counter[date] = Counter()
+        self.client_month: Counter[tuple[int, int]] = Counter()
+        for booking in bookings:
+            day = _local_date(_to_utc(booking.start, "booking start"), tz)
+            week = _week_start(day)
+            self.lawyer_day[day] += 1
+            self.lawyer_week[week] += 1
+            if booking.client == client:
+                self.client_week[week] += 1
+                self.client_month[day.year, day.month] += 1
+
+    def refusal(
+        self, day: date, agreement: Agreement, lawyer: LawyerRules
+    ) -> tuple[Reason, str] | None:
+        """The first cadence or cap that a call on lawyer-local ``day`` would exceed."""
+        week = _week_start(day)
+        limit = agreement.max_per_week
+        if limit is not None and self.client_week[week] >= limit:
+            return "client_week_limit", (
+                f"the agreed {limit} call(s) a week are already booked"
+                f" for the week of {week.isoformat()}"
+            )
+        limit = agreement.max_per_month
+        if limit is not None and self.client_month[day.year, day.month] >= limit:
+            return "client_month_limit", (
+                f"the agreed {limit} call(s) a month are already booked"
+                f" for {day.year}-{day.month:02d}"
+            )
+        limit = lawyer.max_per_day
+        if limit is not None and self.lawyer_day[day] >= limit:
+            return "lawyer_day_limit", f"the lawyer takes no more calls on {day.isoformat()}"
+        limit = lawyer.max_per_week
+        if limit is not None and self.lawyer_week[week] >= limit:
+            return "lawyer_week_limit", (
+                f"the lawyer takes no more calls in the week of {week.isoformat()}"
+            )
+        return None
+
+
+def _blocks(
+    busy: Iterable[Interval], bookings: Iterable[BookedCall], low: datetime, high: datetime
+) -> list[Interval]:
+    """Busy intervals and booking blocks in UTC that overlap ``[low, high)``."""
+    out = []
+    for source in (busy, (b.blocked for b in bookings)):
+        for start, end in source:
+            if start.tzinfo is not UTC:
+                start = _to_utc(start, "busy interval start")
+            if end.tzinfo is not UTC:
+                end = _to_utc(end, "busy interval end")
+            if start < high and low < end:
+                out.append(Interval(start, end))
+    return out
+
+
+def _show(value: datetime, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).isoformat(timespec="minutes")
+
+
+def _show_delta(delta: timedelta) -> str:
+    minutes = int(delta / timedelta(minutes=1))
+    if minutes % 60:
+        return f"{minutes} minutes"
+    return f"{minutes // 60} hours"
+
+
+def _slot(start: datetime, agreement: Agreement) -> Slot:
+    end = start + agreement.duration
+    return Slot(start, end, start - agreement.prep, end + agreement.buffer_after)
+
+
+# --- public API ------------------------------------------------------------------------
+
+
+def free_slots(
+    agreement: Agreement,
+    lawyer: LawyerRules,
+    *,
+    client: object,
+    now: datetime,
+    busy: Iterable[Interval] = (),
+    bookings: Iterable[BookedCall] = (),
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[Slot]:
+    """The slots ``client`` may book whose call starts in ``[start, end)``.
+
+    ``[start, end)`` is clamped to ``[now + notice, now + horizon_days)``. ``busy`` is the
+    lawyer's busy time, ``bookings`` every active booking of the lawyer (all clients).
+    Slots are in UTC, sorted, without duplicates.
+    """
+    rules = _Rules.build(agreement, lawyer, now)
+    tz = lawyer.timezone
+    low = rules.earliest if start is None else max(rules.earliest, _to_utc(start, "start"))
+    high = rules.horizon_end if end is None else min(rules.horizon_end, _to_utc(end, "end"))
+    if low < rules.now:
+        low = rules.now
+    if low >= high:
+        return []
+    bookings = list(bookings)
+    counts = _Counts(bookings, client, tz)
+    duration, step, prep = agreement.duration, rules.step, agreement.prep
+    after = duration + agreement.buffer_after
+    index = BusyIndex(_blocks(busy, bookings, low - prep, high + after))
+    is_free = index.is_free_between
+
+    starts: list[datetime] = []
+    # One day of margin each side: a zone may turn its clock back over midnight.
+    day, last_day = _local_date(low, tz) - _DAY, _local_date(high, tz) + _DAY
+    while day <= last_day:
+        if (
+            day in lawyer.days_off
+            or (rules.prep_day is not None and day <= rules.prep_day)
+            or counts.refusal(day, agreement, lawyer) is not None
+        ):
+            day += _DAY
+            continue
+        for window_start, window_end in rules.windows_on(day):
+            candidate = window_start
+            if candidate < low:
+                candidate += -((window_start - low) // step) * step
+            latest = window_end - duration
+            while candidate <= latest and candidate < high:
+                if is_free(candidate - prep, candidate + after):
+                    starts.append(candidate)
+                candidate += step
+        day += _DAY
+    return [_slot(s, agreement) for s in sorted(set(starts))]
+
+
+def check_start(
+    agreement: Agreement,
+    lawyer: LawyerRules,
+    *,
+    client: object,
+    now: datetime,
+    busy: Iterable[Interval] = (),
+    bookings: Iterable[BookedCall] = (),
+    start: datetime,
+) -> Slot:
+    """The slot starting exactly at ``start``, or ``SlotRefused`` saying why not.
+
+    Accepts exactly the starts ``free_slots`` offers (without a ``start``/``end`` range).
+    The reasons are checked from the most to the least fundamental: time (past, notice,
+    horizon), the day, the agreed windows and step, cadence and caps, busy time.
+    """
+    rules = _Rules.build(agreement, lawyer, now)
+    tz = lawyer.timezone
+    call_start = _to_utc(start, "start")
+    refusal = rules.time_refusal(call_start)
+    if refusal is not None:
+        raise SlotRefused(*refusal)
+
+    day = _local_date(call_start, tz)
+    if day in lawyer.days_off:
+        raise SlotRefused("day_off", f"{day.isoformat()} is the lawyer's day off")
+
+    call_end = call_start + agreement.duration
+    containing = [
+        window_start
+        for window_start, window_end in rules.windows_on(day)
+        if window_start <= call_start and call_end <= window_end
+    ]
+    if not containing:
+        raise SlotRefused(
+            "outside_windows",
+            f"a call from {_show(call_start, tz)} to {_show(call_end, tz)}"
+            " is not inside an agreed window",
+        )
+    if all((call_start - window_start) % rules.step for window_start in containing):
+        raise SlotRefused(
+            "not_on_step",
+            f"calls start every {_show_delta(rules.step)} from the window start;"
+            f" {_show(call_start, tz)} is not one of them",
+        )
+
+    bookings = list(bookings)
+    refusal = _Counts(bookings, client, tz).refusal(day, agreement, lawyer)
+    if refusal is not None:
+        raise SlotRefused(*refusal)
+
+    slot = _slot(call_start, agreement)
+    for block in _blocks(busy, bookings, slot.prep_start, slot.blocked_end):
+        raise SlotRefused(
+            "busy",
+            f"the call with its preparation ({_show(slot.prep_start, tz)} to"
+            f" {_show(slot.blocked_end, tz)}) collides with busy time from"
+            f" {_show(block.start, tz)} to {_show(block.end, tz)}",
+        )
+    return slot

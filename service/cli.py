@@ -1,0 +1,231 @@
+"""The command line: ``flask --app service <group> <command>``.
+
+Each create command prints what it created with the id or URL as its last word; bad
+input exits non-zero with a one-line error and writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import Flask
+from flask.cli import AppGroup
+from werkzeug.security import generate_password_hash
+
+from booking.windows import format_windows, parse_weekday, parse_windows
+from service import links
+from service.crypto import encrypt
+from service.extensions import db
+from service.models import CallbackLink, Client, EmbedOrigin, Lawyer, new_token, token_hash, utcnow
+from service.params import is_zone
+
+lawyer_cli = AppGroup("lawyer", help="Create and configure lawyers.")
+client_cli = AppGroup("client", help="Create clients with their agreements; links.")
+notify_cli = AppGroup("notify", help="Reminders by mail.")
+
+
+def _email(value: str) -> str:
+    if any(ch in value for ch in "\r\n"):
+        raise click.ClickException("--email must be one line")
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise click.ClickException(f"--email {value!r} is not a valid address: {exc}") from None
+
+
+def _lawyer(lawyer_id: int) -> Lawyer:
+    lawyer = db.session.get(Lawyer, lawyer_id)
+    if lawyer is None:
+        raise click.ClickException(f"no lawyer with id {lawyer_id}")
+    return lawyer
+
+
+def _name(value: str, option: str = "--name") -> str:
+    value = value.strip()
+    if not value or len(value) > 200 or any(ch in value for ch in "\r\n"):
+        raise click.ClickException(f"{option} must be one non-empty line of at most 200 characters")
+    return value
+
+
+@lawyer_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.option("--timezone", "tz", required=True, help="IANA zone, e.g. Europe/Berlin")
+def lawyer_create(name: str, email: str, tz: str) -> None:
+    """Create a lawyer; prints the lawyer id."""
+    if not is_zone(tz):
+        raise click.ClickException(f"--timezone {tz!r} is not a known IANA time zone (e.g. Europe/Berlin)")
+    email = _email(email)
+    if db.session.scalar(sa.select(Lawyer.id).where(Lawyer.email == email)):
+        raise click.ClickException(f"a lawyer with e-mail {email} already exists")
+    lawyer = Lawyer(name=_name(name), email=email, timezone=tz)
+    db.session.add(lawyer)
+    db.session.commit()
+    click.echo(f"Created lawyer {lawyer.name} <{lawyer.email}> ({tz}) with id {lawyer.id}")
+
+
+@lawyer_cli.command("set-password")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--password", required=True)
+def lawyer_set_password(lawyer_id: int, password: str) -> None:
+    """Set the admin password; signs the lawyer out everywhere."""
+    lawyer = _lawyer(lawyer_id)
+    if len(password) < 10:
+        raise click.ClickException("--password must have at least 10 characters")
+    lawyer.password_hash = generate_password_hash(password, method="scrypt")
+    lawyer.session_version += 1
+    db.session.commit()
+    click.echo(f"Password set for lawyer {lawyer.id}")
+
+
+@lawyer_cli.command("allow-embed")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--origin", "origins", required=True, multiple=True, help="e.g. https://site.example")
+def lawyer_allow_embed(lawyer_id: int, origins: tuple[str, ...]) -> None:
+    """Allow the booking widget to be embedded on these sites."""
+    from urllib.parse import urlsplit
+
+    lawyer = _lawyer(lawyer_id)
+    existing = {o.origin for o in lawyer.embed_origins}
+    for origin in origins:
+        parts = urlsplit(origin.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+            raise click.ClickException(f"--origin {origin!r} must look like https://site.example")
+        normalized = f"{parts.scheme}://{parts.netloc.lower()}"
+        if normalized not in existing:
+            lawyer.embed_origins.append(EmbedOrigin(origin=normalized))
+            existing.add(normalized)
+    db.session.commit()
+    click.echo(f"Embedding allowed for lawyer {lawyer.id} on {' '.join(sorted(existing))}")
+
+
+def _nonneg(value: int | None, option: str, minimum: int = 0) -> None:
+    if value is not None and value < minimum:
+        raise click.ClickException(f"{option} must be at least {minimum}, not {value}")
+
+
+def client_url(token: str) -> str:
+    return links.public_url("public.booking_page", token=token)
+
+
+def create_client(lawyer: Lawyer, **fields) -> tuple[Client, str]:
+    """Create a client with a fresh link token (the caller commits); returns (client, token)."""
+    token = new_token()
+    client = Client(lawyer=lawyer, token_hash=token_hash(token), token_enc=encrypt(token), **fields)
+    db.session.add(client)
+    return client, token
+
+
+@client_cli.command("create")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.option("--windows", required=True, help='e.g. "tue 16:00-18:00,thu 10:00-12:00" (lawyer\'s time)')
+@click.option("--duration", required=True, type=int, help="call length in minutes")
+@click.option("--prep", required=True, type=int, help="preparation minutes before each call")
+@click.option("--buffer-after", default=0, type=int, show_default=True)
+@click.option("--notice", default=24, type=int, show_default=True, help="minimum notice in hours")
+@click.option("--notice-working-day", is_flag=True, help="not before the next working day")
+@click.option("--horizon", default=30, type=int, show_default=True, help="days ahead")
+@click.option("--max-per-week", type=int)
+@click.option("--max-per-month", type=int)
+@click.option("--step", type=click.Choice(["15", "30"]), help="slot step in minutes (default: the duration)")
+@click.option("--status-day", help="weekday the status update is due, e.g. fri")
+@click.option("--language", default="en", type=click.Choice(["ru", "en"]), show_default=True)
+@click.option("--matter", default="", help="the matter, shown to the lawyer")
+@click.option("--note", default="", help="free text shown to the client")
+def client_create(lawyer_id, name, email, windows, duration, prep, buffer_after, notice,
+                  notice_working_day, horizon, max_per_week, max_per_month, step, status_day,
+                  language, matter, note) -> None:
+    """Create a client with an agreement; prints the client's booking URL."""
+    lawyer = _lawyer(lawyer_id)
+    try:
+        parsed = parse_windows(windows)
+        status_weekday = parse_weekday(status_day) if status_day else None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    _nonneg(duration, "--duration", 5)
+    if duration > 8 * 60:
+        raise click.ClickException("--duration must be at most 480 minutes")
+    for value, option in ((prep, "--prep"), (buffer_after, "--buffer-after"), (notice, "--notice")):
+        _nonneg(value, option)
+    _nonneg(horizon, "--horizon", 1)
+    if horizon > 365:
+        raise click.ClickException("--horizon must be at most 365 days")
+    _nonneg(max_per_week, "--max-per-week", 1)
+    _nonneg(max_per_month, "--max-per-month", 1)
+    longest = max((w.end.hour * 60 + w.end.minute) - (w.start.hour * 60 + w.start.minute) for w in parsed)
+    if duration > longest:
+        raise click.ClickException(f"--duration {duration} does not fit in any window (longest: {longest} min)")
+    client, token = create_client(
+        lawyer,
+        name=_name(name),
+        email=_email(email),
+        windows=format_windows(parsed),
+        duration_min=duration,
+        prep_min=prep,
+        buffer_min=buffer_after,
+        notice_hours=notice,
+        notice_next_working_day=notice_working_day,
+        horizon_days=horizon,
+        max_per_week=max_per_week,
+        max_per_month=max_per_month,
+        step_min=int(step) if step else None,
+        status_day=status_weekday,
+        language=language,
+        matter=matter.strip()[:300],
+        note=note.strip(),
+    )
+    db.session.commit()
+    click.echo(f"Created client {client.name} (id {client.id}); booking link: {client_url(token)}")
+
+
+@client_cli.command("callback-link")
+@click.option("--token", required=True, help="the client's booking token")
+@click.option("--hours", default=24, type=int, show_default=True)
+def client_callback_link(token: str, hours: int) -> None:
+    """A single-use booking link for a client who rang unannounced."""
+    from service.bookings import find_client
+
+    client = find_client(token)
+    if client is None or client.status != "active":
+        raise click.ClickException("no active client with that token")
+    if not 1 <= hours <= 24 * 14:
+        raise click.ClickException("--hours must be between 1 and 336")
+    link_token = new_token()
+    db.session.add(
+        CallbackLink(client=client, token_hash=token_hash(link_token), expires_at=utcnow() + timedelta(hours=hours))
+    )
+    db.session.commit()
+    click.echo(f"Single-use link for {client.name}, valid {hours} h: {client_url(link_token)}")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="do what is due now and exit")
+@click.option("--interval", default=5.0, show_default=True, help="seconds between polls")
+def worker_command(once: bool, interval: float) -> None:
+    """Calendar writes, mail and periodic calendar sync."""
+    from service import worker
+
+    if once:
+        counts = worker.run_once()
+        click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+        return
+    worker.run_forever(interval)
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Create a demo lawyer and two demo clients when the database is empty."""
+    from service.demo import seed
+
+    seed()
+
+
+def init_app(app: Flask) -> None:
+    for command in (lawyer_cli, client_cli, notify_cli, worker_command, seed_demo):
+        app.cli.add_command(command)
+

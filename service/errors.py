@@ -1,0 +1,52 @@
+"""Errors: every failure reaches the user as a clear 4xx message, never a traceback.
+
+API routes (``/api/``) answer JSON ``{"error": {"code", "message"}}``; pages answer a
+short HTML page in the user's language.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """A refusal worded for the user: HTTP status, machine code, human message."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/hooks/")
+
+
+def error_response(status: int, code: str, message: str):
+    if _wants_json():
+        response = jsonify(error={"code": code, "message": message})
+    else:
+        response = render_template("error.html", status=status, message=message)
+    return response, status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def app_error(exc: AppError):
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(
+            500, "internal_error", InternalServerError.description
+        )

@@ -1,0 +1,29 @@
+"""Every blueprint of the web app, and the headers all responses carry."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+
+def init_app(app: Flask) -> None:
+    from service import api, i18n, public
+
+    i18n.init_app(app, app.config["ROOT"])
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if "Content-Security-Policy" not in response.headers:
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+            )
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith(("/b/", "/m/")):
+            # Pages behind bearer tokens: never leak the URL, never index, never cache.
+            response.headers["Referrer-Policy"] = "no-referrer"
+            response.headers["X-Robots-Tag"] = "noindex, nofollow"
+            response.headers["Cache-Control"] = "no-store"
+        return response
