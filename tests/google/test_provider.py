@@ -3,64 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-from google_fake import FakeGoogle
 
 from booking.intervals import Interval
 from service.calendars.base import AuthError, OutgoingEvent, ProviderError, load
 from service.calendars.google_events import event_id, uid_from_event_id
 from service.calendars.google_provider import GoogleProvider
+from tests.google.conftest import at, timed
 
-BERLIN = ZoneInfo("Europe/Berlin")
 WINDOW = Interval(datetime(2030, 3, 25, tzinfo=UTC), datetime(2030, 4, 8, tzinfo=UTC))
-
-
-def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
-    return datetime(2030, month, day, hour, minute, tzinfo=BERLIN)
-
-
-def timed(start: datetime, end: datetime) -> dict:
-    return {"start": {"dateTime": start.isoformat()}, "end": {"dateTime": end.isoformat()}}
-
-
-@pytest.fixture
-def fake():
-    fake = FakeGoogle().start()
-    fake.add_calendar("lawyer@example.com", primary=True, time_zone="Europe/Berlin")
-    fake.add_calendar("court@group.calendar.google.com", "Court dates", access_role="reader")
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def sleeps():
-    return []
-
-
-@pytest.fixture
-def make_provider(fake, sleeps):
-    made = []
-
-    def make(secret=None, **config):
-        provider = GoogleProvider(
-            {"api_endpoint": fake.api_endpoint, "token_uri": fake.token_uri, **config},
-            secret if secret is not None else fake.authorize(),
-            BERLIN,
-            sleep=sleeps.append,
-        )
-        made.append(provider)
-        return provider
-
-    yield make
-    for provider in made:
-        provider.close()
-
-
-@pytest.fixture
-def provider(make_provider):
-    return make_provider()
 
 
 def test_load_picks_google():
