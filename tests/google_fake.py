@@ -154,7 +154,7 @@ class FakeGoogle:
         self.codes: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.requests: list[Recorded] = []
-        self._faults: deque[ApiError] = deque()
+        self._faults: deque[tuple[str | None, ApiError]] = deque()
         self._lose = 0
         self._seq = itertools.count(1)
         self.seq = 0
@@ -256,11 +256,15 @@ class FakeGoogle:
         with self.lock:
             self.calendars[calendar_id].epoch += 1
 
-    def fail_next(self, n: int, status: int, reason: str = "backendError") -> None:
+    def fail_next(
+        self, n: int, status: int, reason: str = "backendError", method: str | None = None
+    ) -> None:
+        """Answer the next ``n`` API requests (of ``method`` only, if given) with an error."""
         messages = {429: "Rate Limit Exceeded", 403: "Rate Limit Exceeded", 503: "Backend Error"}
         with self.lock:
             for _ in range(n):
-                self._faults.append(ApiError(status, reason, messages.get(status, reason)))
+                error = ApiError(status, reason, messages.get(status, reason))
+                self._faults.append((method, error))
 
     def lose_responses(self, n: int) -> None:
         """Commit the next ``n`` writes, then drop the connection instead of answering."""
@@ -723,8 +727,8 @@ class _Handler(BaseHTTPRequestHandler):
             fake.requests.append(Recorded(self.command, rel, query, body, name))
             try:
                 fake.authenticate(self.headers.get("Authorization"), name)
-                if fake._faults:
-                    raise fake._faults.popleft()
+                if fake._faults and fake._faults[0][0] in (None, name):
+                    raise fake._faults.popleft()[1]
                 status, result = 200, self._dispatch(name, args, query, body or {})
                 if result is None:
                     status = 204

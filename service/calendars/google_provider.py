@@ -288,7 +288,15 @@ class GoogleProvider(CalendarProvider):
                 return sorted(found, key=lambda cal: cal.id != self.primary_id)
 
     def busy_many(self, calendar_ids: list[str], window: Interval) -> dict[str, list[Interval]]:
-        """Busy time of several calendars in one ``freeBusy.query``."""
+        """Busy time of several calendars: one ``freeBusy.query``, refined when busy.
+
+        Free/busy counts every opaque event, the service's own calls and prep blocks
+        included — which would refuse moving a call to an overlapping time, or rebooking
+        a cancelled call's slot before its event is deleted. So a calendar that free/busy
+        reports busy in ``window`` is listed (``events.list`` over the window) and its
+        own events dropped; where listing is not allowed (free/busy-only access), the
+        free/busy answer stands.
+        """
         if not calendar_ids:
             return {}
         response = self._execute(
@@ -314,14 +322,36 @@ class GoogleProvider(CalendarProvider):
                 Interval(parse_instant(p["start"]), parse_instant(p["end"]))
                 for p in entry.get("busy", [])
             )
+            if result[cal_id]:
+                try:
+                    result[cal_id] = self._listed_busy(cal_id, window)
+                except AuthError:
+                    raise
+                except ProviderError as exc:  # 403/404: free/busy access only
+                    if exc.retryable:
+                        raise
+                    log.info("google %s: no event listing (%s); free/busy stands", cal_id, exc)
         return result
 
-    def busy(self, calendar_id: str, window: Interval) -> list[Interval]:
-        """Busy time from ``freeBusy.query``.
+    def _listed_busy(self, calendar_id: str, window: Interval) -> list[Interval]:
+        busy = []
+        params = {
+            "singleEvents": True,
+            "timeMin": rfc3339(window.start),
+            "timeMax": rfc3339(window.end),
+            "maxResults": PAGE_SIZE,
+        }
+        for page in self._list_pages(calendar_id, params):
+            for event in page.get("items", []):
+                interval = None if is_own_event(event) else busy_interval(event, self.tz)
+                if interval is not None and interval.overlaps(window):
+                    busy.append(
+                        Interval(max(interval.start, window.start), min(interval.end, window.end))
+                    )
+        return merge(busy)
 
-        Google counts every opaque event here, the service's own calls and prep blocks
-        included (they match bookings the database already holds).
-        """
+    def busy(self, calendar_id: str, window: Interval) -> list[Interval]:
+        """Busy time straight from Google, without the service's own events."""
         return self.busy_many([calendar_id], window)[calendar_id]
 
     def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult:

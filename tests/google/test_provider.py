@@ -358,3 +358,36 @@ def test_watch_needs_https(provider):
     with pytest.raises(ProviderError, match="HTTPS") as caught:
         provider.watch("primary", "http://127.0.0.1:8000/hooks/google", "tok")
     assert not caught.value.retryable
+
+
+def test_busy_ignores_own_events_so_a_call_can_move_onto_its_old_time(provider, fake):
+    """Regression: free/busy counted the call's own event and refused an overlapping move."""
+    provider.put_event("primary", call(start=at(26, 10)))  # the booked call, 10:00-11:00
+    fake.add_event("lawyer@example.com", **timed(at(26, 11, 30), at(26, 12)))
+    window = Interval(at(26, 10, 30), at(26, 12, 30))
+    assert provider.busy("primary", window) == [Interval(at(26, 11, 30), at(26, 12))]
+    assert len(fake.calls("freebusy.query")) == 1 and len(fake.calls("events.list")) == 1
+    assert provider.busy("primary", Interval(at(26, 10), at(26, 11))) == []
+
+
+def test_busy_needs_one_request_when_free(provider, fake):
+    assert provider.busy("primary", Interval(at(26, 10), at(26, 11))) == []
+    assert [r.name for r in fake.requests if r.name != "token"] == ["freebusy.query"]
+
+
+def test_busy_keeps_free_busy_when_listing_is_not_allowed(provider, fake, sleeps):
+    """A calendar shared as free/busy only: its free/busy answer stands as it is."""
+    fake.add_calendar("boss@example.com", access_role="freeBusyReader")
+    fake.add_event("boss@example.com", **timed(at(26, 9), at(26, 10)))
+    fake.fail_next(1, 404, "notFound", method="events.list")
+    window = Interval(at(26, 9), at(26, 12))
+    assert provider.busy("boss@example.com", window) == [Interval(at(26, 9), at(26, 10))]
+    assert sleeps == [] and len(fake.calls("events.list")) == 1
+
+
+def test_busy_fails_when_the_refinement_keeps_failing(provider, fake):
+    fake.add_event("lawyer@example.com", **timed(at(26, 9), at(26, 10)))
+    fake.fail_next(provider.max_attempts, 503, method="events.list")
+    with pytest.raises(ProviderError) as caught:
+        provider.busy("primary", Interval(at(26, 9), at(26, 12)))
+    assert caught.value.retryable
