@@ -13,10 +13,8 @@ while the window slides forward; once the window passes that end, a full sync ru
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable
@@ -26,7 +24,6 @@ from zoneinfo import ZoneInfo
 
 import google_auth_httplib2
 import httplib2
-from google.auth import exceptions as auth_exceptions
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
@@ -35,7 +32,6 @@ from booking.intervals import Interval, merge
 from service.calendars.base import (
     AuthError,
     CalendarProvider,
-    NotFound,
     OutgoingEvent,
     ProviderError,
     RemoteCalendar,
@@ -49,6 +45,7 @@ from service.calendars.google_events import (
     parse_instant,
     rfc3339,
 )
+from service.calendars.google_http import RetryPolicy, error_reasons, execute, status_of
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +53,6 @@ DEFAULT_API_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
 LOOKAHEAD = timedelta(days=14)
 PAGE_SIZE = 2500  # the maximum events.list allows
-RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 _WRITER_ROLES = frozenset({"owner", "writer"})
 
 
@@ -71,39 +67,6 @@ def _setting(config: dict[str, Any], key: str, app_key: str, default: str) -> st
     except ImportError:  # pragma: no cover - flask is always installed here
         pass
     return default
-
-
-def error_reasons(exc: HttpError) -> set[str]:
-    """The ``reason`` values of Google's error JSON (``error.errors[].reason``)."""
-    try:
-        data = json.loads(exc.content.decode("utf-8"))
-        return {e.get("reason", "") for e in data["error"].get("errors", [])}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return set()
-
-
-def _status(exc: HttpError) -> int:
-    return int(exc.resp.status)
-
-
-def is_retryable(exc: BaseException) -> bool:
-    """429, 5xx, 403 rate limits and connection failures are worth another attempt."""
-    if isinstance(exc, HttpError):
-        status = _status(exc)
-        return (
-            status == 429
-            or status >= 500
-            or (status == 403 and bool(error_reasons(exc) & RATE_LIMIT_REASONS))
-        )
-    if isinstance(exc, auth_exceptions.RefreshError):
-        return bool(getattr(exc, "retryable", False))
-    return isinstance(
-        exc,
-        OSError
-        | http.client.HTTPException
-        | httplib2.HttpLib2Error
-        | auth_exceptions.TransportError,
-    )
 
 
 class _FullSyncRequired(Exception):
@@ -187,80 +150,13 @@ class GoogleProvider(CalendarProvider):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _delay(self, attempt: int, exc: BaseException) -> float:
-        delay = random.uniform(0, self.base_delay * 2 ** (attempt - 1))
-        if isinstance(exc, HttpError):
-            retry_after = exc.resp.get("retry-after", "")
-            if retry_after.isdigit():
-                delay = max(delay, float(retry_after))
-        return delay
-
     def _execute(self, request, *, what: str, ok: Callable[[HttpError], bool] | None = None):
-        """Run one API request with bounded retries; map failures to ProviderError.
-
-        An ``HttpError`` that ``ok`` accepts returns None instead (e.g. 404 on delete).
-        """
-        slept = 0.0
-        attempt = 0
-        while True:
-            attempt += 1
+        def counted():
             self.requests += 1
-            try:
-                return request.execute(num_retries=0)
-            except HttpError as exc:
-                if ok is not None and ok(exc):
-                    return None
-                failure: BaseException = exc
-            except (
-                auth_exceptions.RefreshError,
-                auth_exceptions.TransportError,
-                OSError,
-                http.client.HTTPException,
-                httplib2.HttpLib2Error,
-            ) as exc:
-                failure = exc
-            if is_retryable(failure) and attempt < self.max_attempts:
-                delay = self._delay(attempt, failure)
-                if slept + delay <= self.max_total_sleep:
-                    log.info(
-                        "google %s: attempt %d failed (%s), retrying",
-                        what,
-                        attempt,
-                        _describe(failure),
-                    )
-                    self.sleep(delay)
-                    slept += delay
-                    continue
-            raise self._error(failure, what) from None
+            return request.execute(num_retries=0)
 
-    def _error(self, exc: BaseException, what: str) -> ProviderError:
-        if isinstance(exc, auth_exceptions.RefreshError):
-            data = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], dict) else {}
-            if data.get("error") == "invalid_grant" or "invalid_grant" in str(exc.args[:1]):
-                return AuthError(
-                    "Google access for this calendar was revoked or has expired; "
-                    "reconnect the Google account"
-                )
-            if getattr(exc, "retryable", False):
-                return ProviderError(f"Google sign-in is temporarily unavailable ({what})")
-            code = data.get("error") or "refused"
-            return AuthError(
-                f"Google refused the stored authorization ({code}); reconnect the Google account"
-            )
-        if not isinstance(exc, HttpError):
-            return ProviderError(f"Google Calendar is unreachable ({what}: {type(exc).__name__})")
-        status = _status(exc)
-        message = f"Google Calendar {what} failed: {status} {exc.reason}".strip()
-        if status == 401:
-            return AuthError(
-                "Google rejected the stored authorization; reconnect the Google account"
-            )
-        if status == 404:
-            return NotFound(message)
-        error = ProviderError(message)
-        if 400 <= status < 500 and not is_retryable(exc):
-            error.retryable = False
-        return error
+        policy = RetryPolicy(self.max_attempts, self.base_delay, self.max_total_sleep)
+        return execute(counted, what=what, ok=ok, sleep=self.sleep, policy=policy)
 
     # -- reading ------------------------------------------------------------------
 
@@ -493,26 +389,20 @@ class GoogleProvider(CalendarProvider):
         self._execute(
             self.service.channels().stop(body={"id": channel_id, "resourceId": resource_id}),
             what="channel stop",
-            ok=lambda exc: _status(exc) == 404,
+            ok=lambda exc: status_of(exc) == 404,
         )
 
 
 def _full_sync_required(exc: HttpError) -> bool:
-    return _status(exc) == 410
+    return status_of(exc) == 410
 
 
 def _duplicate(exc: HttpError) -> bool:
-    return _status(exc) == 409 and "duplicate" in error_reasons(exc)
+    return status_of(exc) == 409 and "duplicate" in error_reasons(exc)
 
 
 def _gone(exc: HttpError) -> bool:
-    return _status(exc) in (404, 410)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, HttpError):
-        return f"HTTP {_status(exc)}"
-    return type(exc).__name__
+    return status_of(exc) in (404, 410)
 
 
 def _parse_state(state: str | None) -> dict[str, Any] | None:
