@@ -391,3 +391,18 @@ def test_busy_fails_when_the_refinement_keeps_failing(provider, fake):
     with pytest.raises(ProviderError) as caught:
         provider.busy("primary", Interval(at(26, 9), at(26, 12)))
     assert caught.value.retryable
+
+
+def test_stored_access_token_is_reused_until_google_rejects_it(make_provider, fake):
+    first = make_provider()
+    first.list_calendars()
+    stored = first.current_secret()
+    assert stored["token"].startswith("ya29.") and stored["expiry"].endswith("Z")
+    fake.requests.clear()
+    make_provider(stored).list_calendars()
+    assert fake.calls("token") == []
+    # A stale token without expiry: Google answers 401, the client refreshes once.
+    stale = {**stored, "token": "ya29.stale"}
+    del stale["expiry"]
+    make_provider(stale).list_calendars()
+    assert len(fake.calls("token")) == 1
