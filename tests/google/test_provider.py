@@ -406,3 +406,19 @@ def test_stored_access_token_is_reused_until_google_rejects_it(make_provider, fa
     del stale["expiry"]
     make_provider(stale).list_calendars()
     assert len(fake.calls("token")) == 1
+
+
+@pytest.mark.parametrize("bad_id", ["abcd", "ABCDEF12", "wxyz12345", "a" * 1025])
+def test_fake_refuses_ids_outside_base32hex(provider, bad_id):
+    """Google's id rules, enforced by the fake: a-v0-9, 5 to 1024 characters."""
+    from googleapiclient.errors import HttpError
+
+    body = {"id": bad_id, **timed(at(26, 9), at(26, 10))}
+    with pytest.raises(HttpError) as caught:
+        provider.service.events().insert(calendarId="primary", body=body).execute()
+    assert caught.value.status_code == 400
+
+
+def test_uid_too_long_for_an_event_id():
+    with pytest.raises(ValueError, match="too long"):
+        event_id("x" * 700 + "@counselhours")
