@@ -9,7 +9,8 @@ and clears ``broken`` instead of adding a second account.
 Push: when ``BASE_URL`` is https, each conflict calendar gets an ``events.watch``
 channel; ``renew_channels`` (run periodically by the worker) replaces channels before
 they expire; ``stop_channels`` closes them when an account is disconnected. A push
-only queues an outbox ``calendar.sync`` task; polling stays the fallback.
+only queues an outbox ``calendar.sync`` task (run by ``sync_task``); polling stays the
+fallback.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from service import outbox
+from service.calendars import sync
 from service.calendars.base import AuthError, ProviderError, RemoteCalendar
 from service.calendars.google_models import GoogleChannel
 from service.calendars.google_provider import GoogleProvider
-from service.crypto import decrypt_json, encrypt_json
+from service.crypto import encrypt_json
 from service.extensions import db
 from service.models import Calendar, CalendarAccount, Lawyer, OutboxTask, utcnow
 
@@ -49,10 +51,10 @@ class Connected:
     reconnected: bool
 
 
-def provider_for(account: CalendarAccount, **kwargs: Any) -> GoogleProvider:
-    return GoogleProvider(
-        dict(account.config or {}), decrypt_json(account.secret_enc), account.lawyer.zone, **kwargs
-    )
+def provider_for(account: CalendarAccount) -> GoogleProvider:
+    provider = sync.provider_for(account)
+    assert isinstance(provider, GoogleProvider)
+    return provider
 
 
 def _choose(
@@ -276,3 +278,19 @@ def queue_sync(calendar: Calendar) -> bool:
     outbox.enqueue("calendar.sync", {"calendar_id": calendar.id}, lawyer_id=calendar.lawyer_id)
     db.session.commit()
     return True
+
+
+@outbox.handler("calendar.sync")
+def sync_task(payload: dict[str, Any]) -> None:
+    """Sync one calendar now (queued by a push notification).
+
+    A failure is recorded on the calendar by ``sync.sync_calendar`` (an AuthError marks
+    the account broken); the task itself is done either way, since the periodic sync
+    retries anyway.
+    """
+    calendar = db.session.get(Calendar, payload.get("calendar_id"))
+    if calendar is None or not calendar.conflict or calendar.account.broken:
+        return
+    report = sync.sync_calendar(calendar, utcnow())
+    if not report["ok"]:
+        log.info("pushed sync of calendar %s failed: %s", calendar.id, report.get("error"))

@@ -10,6 +10,7 @@ from flask import current_app
 
 from service.calendars import google_oauth
 from service.calendars.base import ProviderError
+from service.calendars.commands import calendar_cli
 from service.calendars.google_accounts import connect
 from service.extensions import db
 from service.models import Lawyer
@@ -81,6 +82,9 @@ def _read_token_file(path: str) -> dict:
     }
 
 
-def register(group: click.Group) -> None:
-    """Attach ``add-google`` to the ``calendar`` command group."""
+def register(group: click.Group = calendar_cli) -> None:
+    """Attach ``add-google`` to the ``calendar`` command group (idempotent)."""
     group.add_command(add_google)
+
+
+register()  # importing this module is enough: ``calendar add-google`` joins the group

@@ -62,11 +62,11 @@ def provider(make_provider):
 @pytest.fixture
 def app(tmp_path, monkeypatch, fake):
     """The app of tests/conftest.py, pointed at the fake Google, push on (https)."""
-    from flask.cli import AppGroup
     from flask_migrate import upgrade
 
     from service import create_app
-    from service.calendars import google_commands, google_web
+    from service.calendars import google_accounts, google_commands, google_web  # noqa: F401
+    from service.calendars.commands import calendar_cli
     from service.extensions import db
     from tests.conftest import app_config
 
@@ -82,16 +82,12 @@ def app(tmp_path, monkeypatch, fake):
             GOOGLE_CLIENT_SECRET=fake.client_secret,
         )
     )
-    # Until the lead wires them in service/web.py and service/cli.py:
+    # Until the lead wires them in service/web.py, service/cli.py and the worker:
     for blueprint in (google_web.oauth_bp, google_web.hooks_bp):
         if blueprint.name not in app.blueprints:
             app.register_blueprint(blueprint)
-    group = app.cli.commands.get("calendar")
-    if group is None:
-        group = AppGroup("calendar")
-        app.cli.add_command(group)
-    if "add-google" not in group.commands:
-        google_commands.register(group)
+    if "calendar" not in app.cli.commands:
+        app.cli.add_command(calendar_cli)
     with app.app_context():
         upgrade()
         yield app
