@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from booking.intervals import Interval, merge
-from service.calendars.base import CalendarProvider, ProviderError, SyncResult, load
+from service.calendars.base import AuthError, CalendarProvider, ProviderError, SyncResult, load
 from service.crypto import decrypt_json
 from service.db_setup import write_transaction
 from service.extensions import db
@@ -69,7 +69,7 @@ def sync_calendar(
     try:
         result = provider.sync(remote_id, state, window)
     except ProviderError as exc:
-        _record_error(calendar_id, str(exc), broken=not exc.retryable)
+        _record_error(calendar_id, str(exc), broken=isinstance(exc, AuthError))
         report.update(error=str(exc), seconds=time.perf_counter() - started)
         return report
     except Exception as exc:  # noqa: BLE001 - a provider bug must not stop the other calendars
@@ -221,27 +221,44 @@ def sync_lawyer(
     return summary
 
 
+#: (database, calendar id) -> when this process may try it again after a failed sync
+_retry_after: dict[tuple[str, int], datetime] = {}
+
+
 def sync_due(now: datetime, limit: int = 50) -> dict[str, Any]:
-    """For the worker: sync conflict calendars not synced for ``SYNC_INTERVAL_SECONDS``."""
+    """For the worker: sync the conflict calendars not synced for
+    ``SYNC_INTERVAL_SECONDS``. A calendar whose sync failed is not retried by this
+    process before another interval has passed, and a broken account (refused
+    credentials) waits for the lawyer."""
     interval = timedelta(seconds=current_app.config.get("SYNC_INTERVAL_SECONDS", 300))
     due = list(
         db.session.scalars(
             sa.select(Calendar)
+            .join(CalendarAccount, CalendarAccount.id == Calendar.account_id)
             .where(
                 Calendar.conflict.is_(True),
+                CalendarAccount.broken.is_(False),
                 sa.or_(Calendar.synced_at.is_(None), Calendar.synced_at <= now - interval),
             )
             .order_by(Calendar.synced_at.is_not(None), Calendar.synced_at)
-            .limit(limit)
         )
     )
-    done = failed = 0
+    database = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    synced = failed = 0
     for calendar in due:
-        if calendar.account.broken:
-            continue  # waits for the lawyer to fix the credentials
+        if synced + failed >= limit:
+            break
+        key = (database, calendar.id)
+        if _retry_after.get(key, now) > now:
+            continue
         report = sync_calendar(calendar, now)
-        done, failed = (done + 1, failed) if report["ok"] else (done, failed + 1)
-    return {"synced": done, "failed": failed}
+        if report["ok"]:
+            synced += 1
+            _retry_after.pop(key, None)
+        else:
+            failed += 1
+            _retry_after[key] = now + interval
+    return {"synced": synced, "failed": failed}
 
 
 def conflict_calendars(lawyer_id: int) -> list[Calendar]:

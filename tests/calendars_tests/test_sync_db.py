@@ -180,3 +180,15 @@ def test_sync_window_follows_the_longest_client_horizon(db, make_client):
     window = sync.sync_window(client.lawyer_id, NOW)
     assert window == Interval(NOW - timedelta(days=1), NOW + timedelta(days=120))
     assert sync.sync_window(999, NOW).end == NOW + timedelta(days=90)
+
+
+def test_sync_due_syncs_stale_calendars_and_backs_off_after_failure(db, app, make_lawyer, xandikos):
+    lawyer = make_lawyer()
+    good = connect_calendar(db, lawyer, xandikos, xandikos.make_calendar(unique()))
+    bad = connect_calendar(db, lawyer, xandikos, xandikos.url + "lawyer/calendars/missing/")
+    app.config["SYNC_INTERVAL_SECONDS"] = 300
+    assert sync.sync_due(NOW) == {"synced": 1, "failed": 1}
+    assert db.session.get(Calendar, good.id).synced_at == NOW
+    assert sync.sync_due(NOW + timedelta(seconds=10)) == {"synced": 0, "failed": 0}
+    assert sync.sync_due(NOW + timedelta(seconds=301)) == {"synced": 1, "failed": 1}
+    assert db.session.get(Calendar, bad.id).last_error
