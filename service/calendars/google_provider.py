@@ -57,15 +57,12 @@ _WRITER_ROLES = frozenset({"owner", "writer"})
 
 
 def _setting(config: dict[str, Any], key: str, app_key: str, default: str) -> str:
+    from flask import current_app, has_app_context
+
     if config.get(key):
         return config[key]
-    try:
-        from flask import current_app, has_app_context
-
-        if has_app_context() and current_app.config.get(app_key):
-            return current_app.config[app_key]
-    except ImportError:  # pragma: no cover - flask is always installed here
-        pass
+    if has_app_context() and current_app.config.get(app_key):
+        return current_app.config[app_key]
     return default
 
 
@@ -109,7 +106,9 @@ class GoogleProvider(CalendarProvider):
             k for k in ("refresh_token", "client_id", "client_secret") if not self.secret.get(k)
         ]
         if missing:
-            raise AuthError("the stored Google authorization is incomplete; reconnect the calendar")
+            raise AuthError(
+                "the stored Google authorization is incomplete; reconnect the Google account"
+            )
         # from_authorized_user_info always uses Google's token URI; set the configured one.
         return Credentials.from_authorized_user_info(self.secret).with_token_uri(self.token_uri)
 
