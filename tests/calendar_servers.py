@@ -104,7 +104,7 @@ class Radicale(CalendarServer):
 
     def command(self) -> list[str]:
         config = self.root / "radicale.conf"
-        auth = "[auth]\ntype = none\n"
+        auth = "[auth]\ntype = none\ndelay = 0\n"
         if self.htpasswd is not None:
             users = self.root / "users"
             users.write_text("".join(f"{u}:{p}\n" for u, p in self.htpasswd.items()))

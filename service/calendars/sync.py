@@ -283,7 +283,13 @@ def live_busy(lawyer: Lawyer, interval: Interval) -> list[Interval]:
     try:
         for calendar in conflict_calendars(lawyer.id):
             if calendar.account_id not in providers:
-                providers[calendar.account_id] = provider_for(calendar.account)
+                try:
+                    providers[calendar.account_id] = provider_for(calendar.account)
+                except Exception:  # unknown kind, undecryptable secret: fail closed
+                    log.exception("calendar account %s cannot be used", calendar.account_id)
+                    raise ProviderError(
+                        f"calendar {calendar.name!r} could not be checked"
+                    ) from None
             targets.append((calendar.account_id, calendar.remote_id, calendar.name))
         db.session.commit()  # no transaction stays open during the network calls
         for account_id, remote_id, name in targets:
@@ -291,6 +297,9 @@ def live_busy(lawyer: Lawyer, interval: Interval) -> list[Interval]:
                 busy.extend(providers[account_id].busy(remote_id, interval))
             except ProviderError as exc:
                 raise type(exc)(f"calendar {name!r}: {exc}") from None
+            except Exception:  # a provider bug: the booking must fail closed, not crash
+                log.exception("live check of calendar %r failed", name)
+                raise ProviderError(f"calendar {name!r} could not be checked") from None
     finally:
         for provider in providers.values():
             provider.close()

@@ -192,3 +192,12 @@ def test_sync_due_syncs_stale_calendars_and_backs_off_after_failure(db, app, mak
     assert sync.sync_due(NOW + timedelta(seconds=10)) == {"synced": 0, "failed": 0}
     assert sync.sync_due(NOW + timedelta(seconds=301)) == {"synced": 1, "failed": 1}
     assert db.session.get(Calendar, bad.id).last_error
+
+
+def test_live_busy_fails_closed_on_an_unusable_account(db, make_lawyer, xandikos):
+    lawyer = make_lawyer()
+    calendar = connect_calendar(db, lawyer, xandikos, xandikos.make_calendar(unique()))
+    calendar.account.kind = "outlook"  # no such provider (yet)
+    db.session.commit()
+    with pytest.raises(ProviderError, match="calendar 'Work' could not be checked"):
+        sync.live_busy(lawyer, Interval(at(3, 8), at(3, 12)))
