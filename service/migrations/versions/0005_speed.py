@@ -1,10 +1,10 @@
 """indexes for the slot cache's fingerprint query
 
 Revision ID: 0005_speed
-Revises: 0001
+Revises: google_0001 (was 0001; linearised after main gained google_0001)
 Create Date: 2026-11-27 12:00:00
 
-The fingerprint (``service.availability._fingerprint``) runs on every slots read:
+The fingerprint (``service.slot_cache``) runs on every slots read:
 max(busy_block.id) of a lawyer becomes one index probe instead of a scan of all the
 lawyer's busy rows, and the aggregate over the lawyer's relevant confirmed bookings
 is answered from the index alone.
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005_speed'
-down_revision = '0001'
+down_revision = 'google_0001'
 branch_labels = None
 depends_on = None
 
