@@ -81,7 +81,7 @@ class Offer:
         if items is None:
             items = build(self.slots)
             if len(self.views) >= _MAX_VIEWS:
-                self.views.pop(next(iter(self.views)))
+                self.views.pop(next(iter(self.views)), None)
             self.views[key] = items
         return items
 
