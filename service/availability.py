@@ -18,6 +18,7 @@ Writes (``check``) never use the cache: a booking is checked against fresh data.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -29,6 +30,8 @@ from service import slot_cache
 from service.extensions import db
 from service.models import Booking, BusyBlock, Calendar, Client, token_hash
 from service.slot_cache import Offer
+
+log = logging.getLogger(__name__)
 
 # Bookings around the range are needed for cadence counting (a week, a month).
 _COUNTING_MARGIN = timedelta(days=32)
@@ -129,17 +132,13 @@ def cached_offer(token: str, now: datetime) -> Offer | None:
     anything else (a miss, callback links, unknown tokens, paused or archived clients)
     the caller resolves the link as usual and asks ``offer_for``.
     """
-    # A single statement needs no transaction of the session's: a pooled DBAPI connection.
-    # Ending its read with a commit keeps PostgreSQL's prepared statement (psycopg drops
-    # statements prepared in a transaction that is rolled back, as the pool would).
-    connection = db.engine.raw_connection()
     try:
-        row = slot_cache.FINGERPRINT_BY_TOKEN_HASH.row(
-            connection, db.engine.dialect, token_hash(token), now - _COUNTING_MARGIN
+        row = slot_cache.kept_connections(db.engine).row(
+            slot_cache.FINGERPRINT_BY_TOKEN_HASH, token_hash(token), now - _COUNTING_MARGIN
         )
-        connection.commit()
-    finally:
-        connection.close()
+    except (sa.exc.DBAPIError, db.engine.dialect.loaded_dbapi.Error):
+        log.warning("slot cache fast path failed; answering the ordinary way", exc_info=True)
+        return None
     key = slot_cache.key(row, now, None)
     if key is None:
         return None

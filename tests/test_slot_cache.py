@@ -27,7 +27,7 @@ from service.models import (
     new_token,
     token_hash,
 )
-from service.slot_cache import KEYED_ROWS, SlotCache, slot_cache
+from service.slot_cache import KEYED_ROWS, SlotCache, kept_connections, slot_cache
 from tests.conftest import NOW
 
 session = _db.session
@@ -394,6 +394,32 @@ def test_api_range_and_zone_match_the_engine(app, db, practice, client, frozen):
         {"start": s.start.astimezone(kolkata).isoformat(),
          "end": s.end.astimezone(kolkata).isoformat()} for s in expected
     ]
+
+
+def test_broken_fast_path_connection_falls_back_and_is_replaced(app, db, practice, client,
+                                                                 frozen):
+    """The fast path's own connection is never pinged: when it has died, the request is
+    answered the ordinary way and the next one gets a new connection."""
+    token = practice["token"]
+    expected = api_starts(client, token)
+    api_starts(client, token)  # a hit, through the kept connection
+    kept = kept_connections(db.engine)
+    dead = kept._local.kept[1]
+    dead.close()  # as a server restart would leave it
+    assert api_starts(client, token) == expected
+    assert kept._local.kept is None
+    assert api_starts(client, token) == expected
+    assert kept._local.kept[1] is not dead
+
+
+def test_engine_dispose_closes_the_kept_connections(app, db, practice, client, frozen):
+    api_starts(client, practice["token"])
+    api_starts(client, practice["token"])
+    kept = kept_connections(db.engine)
+    connection = kept._local.kept[1]
+    db.engine.dispose()
+    with pytest.raises(Exception, match="closed"):
+        connection.cursor().execute("SELECT 1")
 
 
 def test_lru_is_bounded_by_entries_and_by_slots():
