@@ -31,8 +31,12 @@ def framable(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        response = make_response(view(*args, **kwargs))
-        lawyer = g.pop("frame_lawyer", None)
+        g.pop("frame_lawyer", None)
+        try:
+            response = make_response(view(*args, **kwargs))
+            lawyer = g.get("frame_lawyer")
+        finally:
+            g.pop("frame_lawyer", None)
         allowed = origins(lawyer) if lawyer is not None else []
         if allowed:
             response.headers["Content-Security-Policy"] = content_security_policy(" ".join(allowed))
