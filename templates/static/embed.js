@@ -48,6 +48,16 @@
     return iframe;
   }
 
+  function focusGuard(onFocus) {
+    var guard = document.createElement("span");
+    guard.tabIndex = 0;
+    guard.setAttribute("data-counselhours-focus-guard", "");
+    css(guard, { position: "fixed", width: "1px", height: "1px", opacity: "0", outline: "none",
+                 pointerEvents: "none", overflow: "hidden" });
+    guard.addEventListener("focus", onFocus);
+    return guard;
+  }
+
   function makeDialog(widget, title) {
     var dialog = document.createElement("dialog");
     dialog.setAttribute("aria-label", title);
@@ -72,8 +82,17 @@
     });
     close.addEventListener("click", function () { dialog.close(); });
     bar.appendChild(close);
+    // Focus guards keep Tab inside the dialog: past the end back to the close button, and
+    // back from the close button to the frame's last control (the frame is asked to).
+    var startGuard = focusGuard(function () {
+      widget.iframe.focus();
+      widget.iframe.contentWindow.postMessage({ source: "counselhours", type: "focus-last" }, widget.origin);
+    });
+    var endGuard = focusGuard(function () { close.focus(); });
+    dialog.appendChild(startGuard);
     dialog.appendChild(bar);
     dialog.appendChild(makeFrame(widget, title));
+    dialog.appendChild(endGuard);
     dialog.addEventListener("close", function () {
       if (widget.button) widget.button.focus();
     });

@@ -44,4 +44,20 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") post({ type: "escape" });
   });
+
+  // Shift+Tab from the dialog's first control wraps to this page's last one.
+  var FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
+    "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+  window.addEventListener("message", function (event) {
+    if (event.source !== window.parent || targets.indexOf(event.origin) < 0) return;
+    var data = event.data;
+    if (!data || data.source !== "counselhours" || data.type !== "focus-last") return;
+    var candidates = document.querySelectorAll(FOCUSABLE);
+    for (var i = candidates.length - 1; i >= 0; i--) {
+      var element = candidates[i];
+      if (element.type === "radio" && !element.checked && element.form &&
+          element.form.querySelector("input[type=radio][name='" + element.name + "']:checked")) continue;
+      if (element.getClientRects().length) { element.focus(); return; }
+    }
+  });
 })();
