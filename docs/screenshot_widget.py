@@ -73,7 +73,7 @@ def main() -> None:
             frame = page.frame_locator(".counselhours iframe")
             frame.locator("[data-slot-start]").nth(1).click()
             page.wait_for_function(
-                "document.querySelector('.counselhours iframe').getBoundingClientRect().height > 600")
+                "() => document.querySelector('.counselhours iframe').getBoundingClientRect().height > 600")
             page.wait_for_timeout(300)
             page.screenshot(path=str(OUT), full_page=True)
             browser.close()
