@@ -353,6 +353,9 @@ def seed_demo() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (lawyer_cli, client_cli, notify_cli, intake_cli, worker_command, seed_demo):
+    import service.calendars.google_commands  # noqa: F401 - adds `calendar add-google`
+    from service.calendars.commands import calendar_cli
+
+    for command in (lawyer_cli, client_cli, notify_cli, intake_cli, calendar_cli, worker_command, seed_demo):
         app.cli.add_command(command)
 

@@ -199,7 +199,7 @@ def test_migration_0003_downgrades_and_upgrades_again(app, db, make_intake):
 
     make_intake()
     db.session.remove()
-    downgrade(revision="0001")
+    downgrade(revision="-1")
     assert "intake" not in sa.inspect(db.engine).get_table_names()
     assert "intake_id" not in {c["name"] for c in sa.inspect(db.engine).get_columns("client")}
     upgrade()

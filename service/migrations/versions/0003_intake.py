@@ -1,7 +1,7 @@
 """intake agreements published under a public slug
 
 Revision ID: 0003_intake
-Revises: 0001
+Revises: google_0001
 Create Date: 2026-11-27 12:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003_intake'
-down_revision = '0001'
+down_revision = 'google_0001'
 branch_labels = None
 depends_on = None
 
