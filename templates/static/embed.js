@@ -39,10 +39,10 @@
     var iframe = document.createElement("iframe");
     iframe.src = widget.url;
     iframe.title = title;
-    iframe.setAttribute("scrolling", "no");
+    // No scrolling="no": should a height message ever be lost, the frame still scrolls.
     css(iframe, {
       display: "block", width: "100%", height: "480px", border: "0",
-      overflow: "hidden", colorScheme: "light", background: "#fff"
+      colorScheme: "light", background: "#fff"
     });
     widget.iframe = iframe;
     return iframe;
