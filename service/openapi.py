@@ -176,7 +176,7 @@ def document(base_url: str) -> dict[str, Any]:
                         "start": {"type": "string", "format": "date-time",
                                   "description": "A slot's `start` from `GET /slots`."},
                         "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX,
-                                 "pattern": r"^[^\r\n\x00]*\S[^\r\n\x00]*$",
+                                 "pattern": r"^[^\r\n\x00]*[^\s\x00][^\r\n\x00]*$",
                                  "description": "One line."},
                         "email": {"type": "string", "format": "email", "maxLength": 320},
                         "agenda": {"type": "string", "minLength": 1, "maxLength": AGENDA_MAX,
