@@ -24,3 +24,8 @@ def init_app(app: Flask, root: str) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(root, "translations"))
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+
+    from service import presentation
+
+    app.jinja_env.globals["format_date"] = presentation.format_date
+    app.jinja_env.globals["format_datetime"] = presentation.format_datetime

@@ -37,6 +37,13 @@ def format_time(instant: datetime, fmt: str = "short", tzinfo: ZoneInfo | None =
     return _format_time(instant, fmt, tzinfo=tzinfo, locale=get_locale())
 
 
+def format_datetime(instant: datetime, date_fmt: str = "medium") -> str:
+    """An aware datetime in its own zone, per locale, to the minute ("Mar 3, 2026, 15:00")."""
+    return "{}, {}".format(
+        format_date(instant.date(), date_fmt), format_time(instant, "short", tzinfo=instant.tzinfo)
+    )
+
+
 def local(instant: datetime, tz: str) -> datetime:
     return instant.astimezone(ZoneInfo(tz))
 
@@ -64,8 +71,21 @@ def when(booking: Booking, tz: str) -> str:
     )
 
 
+def weekday_name(weekday: int, width: str = "wide") -> str:
+    """Monday is 0; capitalised for use on its own ("Friday", "Пятница")."""
+    name = get_day_names(width, context="stand-alone", locale=get_locale())[weekday]
+    return name[:1].upper() + name[1:]
+
+
 def _weekday_name(weekday: int) -> str:
     return get_day_names("wide", context="format", locale=get_locale())[weekday]
+
+
+def windows_words(windows: str) -> str:
+    """ "tue 16:00-18:00,thu 10:00-12:00" as "Tue 16:00–18:00; Thu 10:00–12:00" per locale."""
+    return "; ".join(
+        f"{weekday_name(w.weekday, 'abbreviated')} {w.start:%H:%M}–{w.end:%H:%M}" for w in parse_windows(windows)
+    )
 
 
 def agreement_terms(client: Client) -> list[str]:

@@ -6,11 +6,13 @@ from flask import Flask, request
 
 
 def init_app(app: Flask) -> None:
-    from service import api, i18n, public
+    from service import admin, api, auth, i18n, public
 
     i18n.init_app(app, app.config["ROOT"])
+    auth.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
 
     @app.after_request
     def security_headers(response):

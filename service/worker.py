@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 def _load_handlers() -> None:
     """Import the modules that register outbox handlers."""
+    import service.calendar_admin  # noqa: F401 - calendar.sync
     import service.mail  # noqa: F401
 
     try:
