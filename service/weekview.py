@@ -29,7 +29,7 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
            "#8C564B", "#7F3C8D", "#11A579", "#B2912F")
 BUSY_FILL = "#8A94A6"
 
-LEFT, TOP, COL_W, ROW_H, FOOT = 72, 52, 152, 44, 30
+LEFT, TOP, COL_W, ROW_H, FOOT = 72, 52, 152, 44, 16
 WIN_X, WIN_W = 4, 34  # the windows lane inside a day column
 EV_X = WIN_X + WIN_W + 6  # the lane for busy time, calls and prep
 EV_W = COL_W - EV_X - 4
@@ -73,6 +73,7 @@ class Rect:
     title: str = ""
     label: str = ""
     sublabel: str = ""
+    alert: bool = False  # a call or prep block that overlaps busy time
 
 
 @dataclass
@@ -97,6 +98,7 @@ class WeekPicture:
     legend: list[tuple[str, str]] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     clock_change: str = ""
+    end_label: str = ""  # the hour at the bottom line
 
 
 def week_start(day: date) -> date:
@@ -262,7 +264,7 @@ def layout(data: WeekData) -> WeekPicture:
     width = LEFT + 7 * COL_W + 8
     colours = {c.id: colour(i) for i, c in enumerate(data.clients)}
     names = {c.id: c.name for c in data.clients}
-    picture = WeekPicture(monday, width, height, rows, [])
+    picture = WeekPicture(monday, width, height, rows, [], end_label=f"{last_hour:02d}:00")
     rects = picture.rects
 
     # Cells that do not exist on a day (the skipped hour, or the other days' repeat).
@@ -294,18 +296,22 @@ def layout(data: WeekData) -> WeekPicture:
                                         name=names.get(block.client_id, ""),
                                         start=start.strftime("%H:%M"), end=end.strftime("%H:%M"))))
 
+    busy = merge(b.interval for b in data.blocks if b.kind == "busy")
     for kind in ("busy", "buffer", "prep", "call"):
         for block in (b for b in data.blocks if b.kind == kind):
             start = block.interval.start.astimezone(zone)
             end = block.interval.end.astimezone(zone)
             times = f"{start:%H:%M}–{end:%H:%M}"
+            clash = kind in ("call", "prep") and any(block.interval.overlaps(b) for b in busy)
+            title = f"{times} {block.title}".strip()
+            if clash:
+                title += " — " + gettext("overlaps busy time in your calendar")
             for day, y0, y1 in runs(block.interval):
                 fill = BUSY_FILL if kind == "busy" else colours.get(block.client_id, BUSY_FILL)
                 tall = y1 - y0 >= 24
-                rects.append(Rect(kind, LEFT + day * COL_W + EV_X, y0, EV_W, y1 - y0, fill=fill,
-                                  title=f"{times} {block.title}".strip(),
+                rects.append(Rect(kind, LEFT + day * COL_W + EV_X, y0, EV_W, y1 - y0, fill=fill, title=title,
                                   label=block.label if (tall or kind == "call") else "",
-                                  sublabel=times if kind == "call" and tall else ""))
+                                  sublabel=times if kind == "call" and tall else "", alert=clash))
 
     # Day headers and per-day load against the lawyer's own limits.
     calls_by_day = [0] * 7
@@ -337,7 +343,7 @@ def layout(data: WeekData) -> WeekPicture:
             )
 
     window_union = merge(b.interval for b in data.blocks if b.kind == "window")
-    busy_union = merge(b.interval for b in data.blocks if b.kind == "busy")
+    busy_union = busy
     window_seconds = sum((w.end - w.start).total_seconds() for w in window_union)
     busy_in_windows = sum(
         max(0.0, (min(w.end, b.end) - max(w.start, b.start)).total_seconds())
@@ -348,11 +354,16 @@ def layout(data: WeekData) -> WeekPicture:
     if lawyer.max_per_week is not None:
         calls_line += " " + gettext("(your limit: %(limit)d a week)", limit=lawyer.max_per_week)
     picture.summary = [
-        gettext("Calls: %(calls)s, %(time)s.", calls=calls_line, time=_fmt_minutes(call_seconds)),
-        gettext("Preparation: %(time)s.", time=_fmt_minutes(prep_seconds)),
-        gettext("Agreed windows: %(time)s, of which busy in your calendar: %(busy)s.",
+        gettext("%(calls)s, %(time)s in total, and %(prep)s of preparation.",
+                calls=calls_line, time=_fmt_minutes(call_seconds), prep=_fmt_minutes(prep_seconds)),
+        gettext("Agreed windows: %(time)s, of which %(busy)s busy in your calendar.",
                 time=_fmt_minutes(window_seconds), busy=_fmt_minutes(busy_in_windows)),
     ]
+    clashes = sum(1 for r in rects if r.alert)
+    if clashes:
+        picture.summary.append(ngettext(
+            "%(num)d call or preparation block overlaps busy time in your calendar.",
+            "%(num)d calls or preparation blocks overlap busy time in your calendar.", clashes))
     used = {b.client_id for b in data.blocks if b.client_id is not None}
     picture.legend = [(c.name, colours[c.id]) for c in data.clients if c.id in used]
     return picture
