@@ -216,19 +216,16 @@ def client_list():
 
 
 def _edit_client(client: Client | None):
-    form = ClientForm(obj=client) if client is not None and request.method == "GET" else ClientForm()
-    if client is not None and request.method == "GET":
-        form.windows.pop_entry()
-        for row in clients.rows_of(client.windows):
-            form.windows.append_entry(row.__dict__)
-        form.step_min.data = str(client.step_min or "")
-        form.status_day.data = "" if client.status_day is None else str(client.status_day)
+    if request.method == "POST":
+        form = ClientForm()
+    elif client is None:
+        form = ClientForm(windows=[{}, {}])
+    else:
+        form = ClientForm(data=clients.form_data(client))
     if request.method == "POST" and request.form.get("action") == "add_row":
         form.windows.append_entry()
         form.fill_choices()
         return render_template("admin/client_form.html", form=form, client=client)
-    if request.method == "GET" or form.windows.last_index < 1:
-        form.windows.append_entry()  # one empty row to add a window
     form.fill_choices()
     error = None
     if request.method == "POST" and form.validate():

@@ -86,6 +86,15 @@ def apply_agreement(client: Client, data: dict) -> None:
     client.status_day = int(data["status_day"]) if data.get("status_day") not in (None, "") else None
 
 
+def form_data(client: Client) -> dict:
+    """The edit form's initial values for ``client`` (with one empty window row)."""
+    data = {name: getattr(client, name) for name in ("name", "email", "matter", "language", "note", *AGREEMENT_FIELDS)}
+    data["windows"] = [row.__dict__ for row in rows_of(client.windows)] + [{}]
+    data["step_min"] = str(client.step_min or "")
+    data["status_day"] = "" if client.status_day is None else str(client.status_day)
+    return data
+
+
 def new_client(lawyer: Lawyer, data: dict) -> tuple[Client, str]:
     from service.cli import create_client
 
