@@ -30,9 +30,10 @@ def post(http, path: str, data: dict | None = None, token_from: str = "/admin/",
 
 @pytest.fixture
 def lawyer(make_lawyer):
-    from service.auth import hash_password
+    """A lawyer with a password; a cheap scrypt cost keeps the many sign-ins in tests fast."""
+    from werkzeug.security import generate_password_hash
 
-    return make_lawyer(password_hash=hash_password(PASSWORD), max_per_day=3)
+    return make_lawyer(password_hash=generate_password_hash(PASSWORD, method="scrypt:1024:8:1"), max_per_day=3)
 
 
 @pytest.fixture
