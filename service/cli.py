@@ -295,6 +295,8 @@ def seed_demo() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from service import notify  # noqa: F401 - registers notify status-due
+
     for command in (lawyer_cli, client_cli, notify_cli, worker_command, seed_demo):
         app.cli.add_command(command)
 

@@ -19,6 +19,7 @@ def _load_handlers() -> None:
     """Import the modules that register outbox handlers."""
     import service.calendar_admin  # noqa: F401 - calendar.sync
     import service.mail  # noqa: F401
+    import service.notify  # noqa: F401 - mail.status_digest
 
     try:
         import service.calendars.writeback  # noqa: F401
