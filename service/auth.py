@@ -15,7 +15,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask import Flask, g, session
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.extensions import db
@@ -36,6 +36,12 @@ def init_app(app: Flask) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", SESSION_HOURS * 3600)
     csrf.init_app(app)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        from service.errors import error_response
+
+        return error_response(400, "csrf_failed", exc.description)
 
 
 def hash_password(password: str) -> str:

@@ -151,6 +151,42 @@ _ERRORS = {
 }
 
 
+_ERRORS.update({
+    "unknown_token": lazy_gettext("This booking link does not exist."),
+    "unknown_client": lazy_gettext("This booking link is no longer active."),
+    "not_found": lazy_gettext("This link does not exist."),
+    "csrf_failed": lazy_gettext("This form has expired or did not come from this site. Please reload the page and try again."),
+})
+
+_STATUS = {
+    400: lazy_gettext("The request could not be understood. Please go back and try again."),
+    403: lazy_gettext("You may not do this."),
+    404: lazy_gettext("This page does not exist."),
+    405: lazy_gettext("This action is not possible here."),
+    409: lazy_gettext("This conflicts with a change made meanwhile. Please reload and try again."),
+    410: lazy_gettext("This link is no longer valid."),
+    413: lazy_gettext("The request is too large."),
+    422: lazy_gettext("Some of the input is not valid."),
+    429: lazy_gettext("Too many requests. Please wait a moment and try again."),
+    500: lazy_gettext("Something went wrong on our side. Please try again later."),
+    503: lazy_gettext("The service is busy right now. Please try again shortly."),
+}
+
+
+def page_error(status: int, code: str, message: str, generic: bool = False) -> str:
+    """The message of an error page in the page's language.
+
+    Known codes have their own wording; messages that are catalog entries are translated;
+    library defaults (``generic``) get the wording for their status.
+    """
+    known = _ERRORS.get(code)
+    if known is not None and not (code == "not_found" and generic):
+        return str(known)
+    if generic:
+        return str(_STATUS.get(status, _STATUS[500 if status >= 500 else 400]))
+    return gettext(message)
+
+
 def translate_error(exc: AppError) -> str:
     message = _ERRORS.get(exc.code)
     return str(message) if message is not None else exc.message

@@ -104,7 +104,6 @@ def test_superseded_mail_is_not_sent(frozen, smtp, client, make_client, db):
     assert Calendar.from_ical(calendar_parts(only)[0].get_content())["METHOD"] == "CANCEL"
 
 
-@pytest.mark.xfail(strict=True, reason="the Russian catalog lands with the i18n commit")
 def test_client_mail_is_in_the_clients_language(frozen, smtp, client, make_client):
     _, token = make_client(language="ru")
     book(client, token)
