@@ -197,3 +197,15 @@ def test_cli_callback_link_is_single_use_too(frozen, runner, client, make_client
     frozen.tick(timedelta(hours=3))
     result = runner.invoke(args=["client", "callback-link", "--token", token, "--hours", "0"])
     assert result.exit_code != 0 and "--hours" in result.output
+
+
+def test_cli_callback_link_prints_the_message_in_the_clients_language(frozen, runner, make_client):
+    _, token = make_client(language="ru", name="Борис")
+    result = runner.invoke(args=["client", "callback-link", "--token", token, "--hours", "24"])
+    assert result.exit_code == 0, result.output
+    url = result.output.split()[-1]
+    assert url.startswith("http://counsel.test/b/")
+    message = result.output.rsplit("Single-use link", 1)[0]
+    assert "Здравствуйте, Борис" in message and url in message
+    quiet = runner.invoke(args=["client", "callback-link", "--token", token, "--quiet"])
+    assert quiet.output.count("\n") == 1 and quiet.output.split()[-1].startswith("http://counsel.test/b/")
