@@ -359,6 +359,7 @@ def connect_caldav():
     except calendar_admin.ConnectError as exc:
         flash(str(exc), "error")
         return _calendars_page(422, caldav=form)
+    db.session.commit()
     flash(gettext("Connected %(label)s.", label=account.label), "ok")
     return redirect(url_for("admin.calendars"))
 
@@ -373,33 +374,20 @@ def connect_ics():
     except calendar_admin.ConnectError as exc:
         flash(str(exc), "error")
         return _calendars_page(422, ics=form)
+    db.session.commit()
     flash(gettext("Connected %(label)s.", label=account.label), "ok")
     return redirect(url_for("admin.calendars"))
 
 
 @bp.post("/calendars/google")
 def connect_google():
+    """Off to Google's consent screen; Google returns to ``/oauth/google/callback``."""
     try:
-        url = calendar_admin.google_consent_url(
-            auth.current_lawyer(), url_for("admin.google_callback", _external=True)
-        )
+        url = calendar_admin.google_consent_url(auth.current_lawyer())
     except calendar_admin.ConnectError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.calendars"))
     return redirect(url)
-
-
-@bp.get("/calendars/google/callback")
-def google_callback():
-    try:
-        account = calendar_admin.finish_google(
-            auth.current_lawyer(), request.args, url_for("admin.google_callback", _external=True)
-        )
-    except calendar_admin.ConnectError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("admin.calendars"))
-    flash(gettext("Connected %(label)s.", label=account.label), "ok")
-    return redirect(url_for("admin.calendars"))
 
 
 @bp.post("/calendars/accounts/<int:account_id>/disconnect")

@@ -1,19 +1,18 @@
 """Calendar connections as the admin area manages them: connect, choose, sync, disconnect.
 
 Connecting goes through the provider interface (``service.calendars.base.load(kind)``
-and ``list_calendars``), so it works for whichever providers are installed. Syncing never
-runs inside a request: "sync now" enqueues an outbox task ``calendar.sync`` that the
-worker runs with ``service.calendars.sync.sync_calendar``.
-
-Google needs an OAuth round trip; ``google_consent_url`` and ``finish_google`` hand it to
-``service.calendars.google_oauth`` (``consent_url`` / ``finish``) when that module exists.
+and ``list_calendars``) with the same rules as ``flask calendar add-caldav/add-ics``
+(``netguard.check_url``, one account per server login or feed, the feed URL kept
+encrypted). Syncing never runs inside a request: "sync now" queues the outbox task
+``calendar.sync`` that the worker runs (``service.calendars.google_accounts.sync_task``).
+Google connects through its OAuth consent screen; the callback is
+``service.calendars.google_web`` (``/oauth/google/callback``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,13 +21,12 @@ from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from service import outbox, presentation
+from service import presentation
+from service.calendars import netguard
 from service.calendars.base import AuthError, ProviderError, RemoteCalendar, load
-from service.crypto import encrypt_json
+from service.crypto import decrypt_json, encrypt_json
 from service.extensions import db
-from service.models import BusyBlock, Calendar, CalendarAccount, Lawyer, OutboxTask
-
-SYNC_TASK = "calendar.sync"
+from service.models import BusyBlock, Calendar, CalendarAccount, Lawyer
 
 
 class ConnectError(Exception):
@@ -98,13 +96,22 @@ def _provider_class(kind: str):
 
 
 def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConnectError(gettext("The address must start with https://"))
-    return parts.hostname
+    """The URL normalised (``webcal://`` read as https), or a ConnectError in plain words."""
+    try:
+        return netguard.check_url(url)
+    except netguard.BlockedHost:
+        raise ConnectError(plain_error("private")) from None
+    except ProviderError:
+        raise ConnectError(gettext("The address must start with https://")) from None
 
 
-def _connect(lawyer: Lawyer, kind: str, label: str, config: dict[str, Any], secret: dict[str, Any]) -> CalendarAccount:
+def _accounts(lawyer: Lawyer, kind: str) -> list[CalendarAccount]:
+    return list(db.session.scalars(
+        sa.select(CalendarAccount).where(CalendarAccount.lawyer_id == lawyer.id, CalendarAccount.kind == kind)
+    ))
+
+
+def _connect(lawyer: Lawyer, kind: str, config: dict[str, Any], secret: dict[str, Any], label) -> CalendarAccount:
     provider = _provider_class(kind)(config, secret, lawyer.zone)
     try:
         remote: list[RemoteCalendar] = provider.list_calendars()
@@ -116,7 +123,7 @@ def _connect(lawyer: Lawyer, kind: str, label: str, config: dict[str, Any], secr
         provider.close()
     if not remote:
         raise ConnectError(gettext("No calendars were found at this address."))
-    account = CalendarAccount(lawyer_id=lawyer.id, kind=kind, label=label[:300], config=config,
+    account = CalendarAccount(lawyer_id=lawyer.id, kind=kind, label=label(remote)[:300], config=config,
                               secret_enc=encrypt_json(secret) if secret else None)
     db.session.add(account)
     for rc in remote:
@@ -129,51 +136,50 @@ def _connect(lawyer: Lawyer, kind: str, label: str, config: dict[str, Any], secr
 
 
 def connect_caldav(lawyer: Lawyer, url: str, username: str, password: str) -> CalendarAccount:
-    """Discover the calendars at ``url``; every one becomes a conflict source (caller commits)."""
-    host = _check_url(url)
-    return _connect(lawyer, "caldav", f"{username} @ {host}", {"url": url, "username": username},
-                    {"password": password})
+    """Discover the calendars at ``url``; every one becomes a conflict source (committed)."""
+    url = _check_url(url)
+    config = {"url": url, "username": username.strip()}
+    if any(a.config == config for a in _accounts(lawyer, "caldav")):
+        raise ConnectError(gettext("This calendar account is already connected."))
+    host = urlsplit(url).hostname
+    return _connect(lawyer, "caldav", config, {"password": password}, lambda _: f"{config['username']} on {host}")
 
 
 def connect_ics(lawyer: Lawyer, url: str) -> CalendarAccount:
     """A read-only feed. Feed URLs often carry a secret, so the URL is kept encrypted."""
-    host = _check_url(url)
-    display = f"{urlsplit(url).scheme}://{host}/…"
-    return _connect(lawyer, "ics", display, {"display": display}, {"url": url})
+    url = _check_url(url)
+    if any(decrypt_json(a.secret_enc).get("url") == url for a in _accounts(lawyer, "ics") if a.secret_enc):
+        raise ConnectError(gettext("This calendar account is already connected."))
+    parts = urlsplit(url)
+    display = f"{parts.scheme}://{parts.hostname}/…"
+    return _connect(lawyer, "ics", {"display": display}, {"url": url},
+                    lambda remote: f"{remote[0].name} ({display})")
 
 
 def google_available() -> bool:
-    return bool(current_app.config.get("GOOGLE_CLIENT_ID")) and _google_module() is not None
+    config = current_app.config
+    return bool(config.get("GOOGLE_CLIENT_ID") and config.get("GOOGLE_CLIENT_SECRET"))
 
 
-def _google_module():
-    try:
-        return import_module("service.calendars.google_oauth")
-    except ModuleNotFoundError:
-        return None
-
-
-def google_consent_url(lawyer: Lawyer, redirect_uri: str) -> str:
-    module = _google_module() if current_app.config.get("GOOGLE_CLIENT_ID") else None
-    if module is None:
+def google_consent_url(lawyer: Lawyer) -> str:
+    """Where to send the lawyer to allow access; Google returns to /oauth/google/callback."""
+    if not google_available():
         raise ConnectError(gettext("Google Calendar is not set up on this server."))
-    return module.consent_url(lawyer, redirect_uri)
+    from service.calendars import google_oauth
 
-
-def finish_google(lawyer: Lawyer, args, redirect_uri: str) -> CalendarAccount:
-    module = _google_module()
-    if module is None:
-        raise ConnectError(gettext("Google Calendar is not set up on this server."))
     try:
-        account = module.finish(lawyer, args, redirect_uri)
+        url, _state = google_oauth.consent_url(lawyer.id, google_oauth.redirect_uri())
     except ProviderError as exc:
         raise ConnectError(plain_error(str(exc))) from None
-    db.session.commit()
-    return account
+    return url
 
 
 def disconnect(account: CalendarAccount) -> None:
     """Forget the account, its calendars and their busy time (the caller commits)."""
+    if account.kind == "google":
+        from service.calendars.google_accounts import stop_channels
+
+        stop_channels(account)
     ids = [c.id for c in account.calendars]
     if ids:
         db.session.execute(sa.delete(BusyBlock).where(BusyBlock.calendar_id.in_(ids)))
@@ -198,24 +204,6 @@ def set_choices(account: CalendarAccount, conflict: set[int], write_to: int | No
 
 def request_sync(calendar: Calendar) -> None:
     """Ask the worker to sync ``calendar`` soon (once, however often it is asked)."""
-    pending = db.session.scalars(
-        sa.select(OutboxTask).where(
-            OutboxTask.kind == SYNC_TASK, OutboxTask.status == "pending",
-            OutboxTask.lawyer_id == calendar.lawyer_id,
-        )
-    )
-    if any(task.payload.get("calendar_id") == calendar.id for task in pending):
-        return
-    outbox.enqueue(SYNC_TASK, {"calendar_id": calendar.id}, lawyer_id=calendar.lawyer_id)
+    from service.calendars.google_accounts import queue_sync
 
-
-@outbox.handler(SYNC_TASK)
-def sync_task(payload: dict) -> None:
-    calendar = db.session.get(Calendar, payload["calendar_id"])
-    if calendar is None:
-        raise outbox.PermanentError("the calendar is no longer connected")
-    try:
-        sync = import_module("service.calendars.sync")
-    except ModuleNotFoundError:
-        raise outbox.PermanentError("calendar sync is not installed on this server") from None
-    sync.sync_calendar(calendar)
+    queue_sync(calendar)

@@ -298,8 +298,10 @@ def seed_demo() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from service import notify  # noqa: F401 - registers notify status-due
+    import service.calendars.google_commands  # noqa: F401 - adds `calendar add-google`
+    from service import notify  # noqa: F401 - adds `notify status-due`
+    from service.calendars.commands import calendar_cli
 
-    for command in (lawyer_cli, client_cli, notify_cli, worker_command, seed_demo):
+    for command in (lawyer_cli, client_cli, notify_cli, calendar_cli, worker_command, seed_demo):
         app.cli.add_command(command)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import UTC, datetime
 
 import pytest
@@ -53,11 +51,12 @@ def connect(admin, **fields):
 
 
 def test_connect_caldav_stores_calendars_encrypted_secret_and_queues_sync(admin, lawyer, fake_provider, db):
+    """The same shape of account as ``flask calendar add-caldav`` makes."""
     response = connect(admin)
     assert response.status_code == 302, response.get_data(as_text=True)
     account = db.session.scalar(sa.select(CalendarAccount))
     assert account.kind == "caldav" and account.lawyer_id == lawyer.id
-    assert account.label == "anna @ dav.example"
+    assert account.label == "anna on dav.example"
     assert account.config == {"url": "https://dav.example/remote.php/dav", "username": "anna"}
     assert "app-pass-123" not in (account.secret_enc or "") and "app-pass-123" not in str(account.config)
     assert fake_provider.seen == [(account.config, {"password": "app-pass-123"})]
@@ -85,24 +84,10 @@ def test_unreachable_server_is_reported_in_plain_words(admin, fake_provider):
 
 @pytest.mark.parametrize("url", ["ftp://dav.example/", "dav.example", "javascript:alert(1)"])
 def test_only_http_urls(admin, fake_provider, url):
+    """Checked by the calendars' own ``netguard.check_url`` before anything is fetched."""
     response = connect(admin, url=url)
     assert response.status_code == 422 and "https://" in response.get_data(as_text=True)
     assert fake_provider.seen == []
-
-
-def test_missing_provider_module_is_a_clear_message_not_a_500(admin, db):
-    """Until the provider modules are installed, connecting says so."""
-    if "service.calendars.caldav_provider" in sys.modules or _importable("service.calendars.caldav_provider"):
-        pytest.skip("the CalDAV provider is installed")
-    response = connect(admin)
-    assert response.status_code == 422
-    assert "not available on this server yet" in response.get_data(as_text=True)
-
-
-def _importable(name: str) -> bool:
-    from importlib.util import find_spec
-
-    return find_spec(name) is not None
 
 
 def test_ics_feed_keeps_its_secret_url_encrypted(admin, fake_provider, db):
@@ -188,24 +173,44 @@ def test_google_without_configuration_says_so(admin):
     assert "Google Calendar is not set up on this server." in response.get_data(as_text=True)
 
 
-def test_worker_runs_calendar_sync_with_the_sync_module(app, lawyer, db, monkeypatch):
+def test_worker_runs_the_queued_sync(app, admin, lawyer, db, monkeypatch):
+    from service.calendars import sync
+
     account = calendar_rows(db, lawyer)
     work = account.calendars[0]
     synced = []
-    module = types.ModuleType("service.calendars.sync")
-    module.sync_calendar = lambda calendar: synced.append(calendar.id)
-    monkeypatch.setitem(sys.modules, "service.calendars.sync", module)
-    calendar_admin.request_sync(work)
-    db.session.commit()
-    assert worker.run_once() == {"done": 1, "failed": 0}
-    assert synced == [work.id]
+
+    def fake_sync(calendar, now):
+        synced.append(calendar.id)
+        calendar.synced_at = now
+        db.session.commit()
+        return {"ok": True}
+
+    monkeypatch.setattr(sync, "sync_calendar", fake_sync)
+    post(admin, f"/admin/calendars/{work.id}/sync", token_from="/admin/calendars")
+    counts = worker.run_once()
+    assert counts["done"] == 1 and counts["failed"] == 0
+    assert synced[0] == work.id  # the queued task first, then the periodic sync of the rest
 
 
-def test_calendar_sync_task_without_sync_module_is_dead_with_a_reason(app, lawyer, db, monkeypatch):
-    account = calendar_rows(db, lawyer)
-    monkeypatch.setitem(sys.modules, "service.calendars.sync", None)  # import fails
-    calendar_admin.request_sync(account.calendars[0])
-    db.session.commit()
-    worker.run_once()
-    task = db.session.scalar(sa.select(OutboxTask))
-    assert task.status == "dead" and "not installed" in task.last_error
+def test_the_same_account_twice_is_refused(admin, fake_provider, db):
+    assert connect(admin).status_code == 302
+    response = connect(admin)
+    assert response.status_code == 422 and "already connected" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 1
+
+
+def test_private_hosts_are_refused_when_not_allowed(app, admin, fake_provider):
+    app.config["ALLOW_PRIVATE_CALENDAR_HOSTS"] = False
+    response = connect(admin, url="https://127.0.0.1/dav")
+    assert response.status_code == 422 and "private network" in response.get_data(as_text=True)
+    assert fake_provider.seen == []
+
+
+def test_google_connect_goes_to_the_consent_screen(app, admin):
+    app.config.update(GOOGLE_CLIENT_ID="id.apps.googleusercontent.com", GOOGLE_CLIENT_SECRET="secret")
+    response = post(admin, "/admin/calendars/google", token_from="/admin/calendars")
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("https://accounts.google.com/")
+    assert "redirect_uri=http%3A%2F%2Fcounsel.test%2Foauth%2Fgoogle%2Fcallback" in location

@@ -1,14 +1,14 @@
 """admin area: last status update per client, the lawyer's mail language
 
 Revision ID: 0004_admin
-Revises: 0001
+Revises: google_0001
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0004_admin"
-down_revision = "0001"
+down_revision = "google_0001"  # linearised after merging main (was "0001")
 branch_labels = None
 depends_on = None
 
