@@ -26,6 +26,7 @@ from service import (
     weekview,
 )
 from service.admin_forms import (
+    LANGUAGE_CHOICES,
     CalDAVForm,
     CallbackForm,
     ClientForm,
@@ -71,6 +72,7 @@ def admin_globals():
             "caldav": gettext("CalDAV"), "ics": gettext("iCal feed"), "google": gettext("Google Calendar"),
         },
         "windows_words": presentation.windows_words,
+        "language_names": dict(LANGUAGE_CHOICES),
     }
 
 

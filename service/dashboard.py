@@ -14,7 +14,7 @@ from service.extensions import db
 from service.models import Booking, Client, Lawyer, OutboxTask
 
 UPCOMING_DAYS = 14
-RECENT_DAYS = 14
+RECENT_DAYS = 7
 EARLIER_NOTES = 3
 
 
@@ -119,5 +119,5 @@ def terms_for_lawyer(client: Client) -> list[str]:
                               client.prep_min))
     if client.status_day is not None:
         lines.append(gettext("Written status update day: %(day)s.",
-                             day=presentation.weekday_name(client.status_day)))
+                             day=presentation.weekday_name(client.status_day, title=False)))
     return lines

@@ -71,10 +71,11 @@ def when(booking: Booking, tz: str) -> str:
     )
 
 
-def weekday_name(weekday: int, width: str = "wide") -> str:
-    """Monday is 0; capitalised for use on its own ("Friday", "Пятница")."""
+def weekday_name(weekday: int, width: str = "wide", title: bool = True) -> str:
+    """Monday is 0; ``title``: capitalised for use on its own ("Friday", "Пятница"),
+    else as inside a sentence ("Friday", "пятница")."""
     name = get_day_names(width, context="stand-alone", locale=get_locale())[weekday]
-    return name[:1].upper() + name[1:]
+    return name[:1].upper() + name[1:] if title else name
 
 
 def _weekday_name(weekday: int) -> str:
