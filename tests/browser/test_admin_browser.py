@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import shots
+from tests.browser.conftest import chromium_or_skip, shots
 
 pytestmark = pytest.mark.browser
 
@@ -94,10 +94,6 @@ def test_russian_browser_gets_the_russian_admin(browser, live_server, demo):
 
 def test_screenshot_script_writes_the_week_png(tmp_path):
     """``docs/screenshot_week.py`` still works (it made docs/week.png)."""
-    shots_chromium = shots.CHROMIUM
-    assert shots_chromium
-    from tests.browser.conftest import chromium_or_skip
-
     chromium_or_skip()
     out = tmp_path / "week.png"
     shots.main(out)
