@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,13 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
         generic = not exc.description or exc.description == type(exc).description
-        return error_response(exc.code or 500, code, exc.description or exc.name, generic=generic)
+        response = make_response(
+            error_response(exc.code or 500, code, exc.description or exc.name, generic=generic)
+        )
+        for name, value in exc.get_headers():  # e.g. Allow on 405, Retry-After on 429
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -8,6 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.fernet import Fernet
 from freezegun import freeze_time
+from hypothesis import settings
+
+# CI runs the property tests with a fixed seed, so a red build always reproduces; local
+# runs keep exploring new examples.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 from service import create_app
 from service.extensions import db as _db

@@ -1,14 +1,14 @@
 """admin area: last status update per client, the lawyer's mail language
 
 Revision ID: 0004_admin
-Revises: google_0001
+Revises: 0003_intake
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0004_admin"
-down_revision = "google_0001"  # linearised after merging main (was "0001")
+down_revision = "0003_intake"  # linearised after merging main (was "0001")
 branch_labels = None
 depends_on = None
 
@@ -23,7 +23,11 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("lawyer", schema=None) as batch_op:
-        batch_op.drop_column("language")
-    with op.batch_alter_table("client", schema=None) as batch_op:
-        batch_op.drop_column("status_updated_on")
+    if op.get_bind().dialect.name == "sqlite":
+        # Native DROP COLUMN (SQLite >= 3.35): batch mode would recreate the tables,
+        # which foreign keys to them forbid.
+        op.execute("ALTER TABLE lawyer DROP COLUMN language")
+        op.execute("ALTER TABLE client DROP COLUMN status_updated_on")
+        return
+    op.drop_column("lawyer", "language")
+    op.drop_column("client", "status_updated_on")
