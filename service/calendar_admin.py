@@ -101,7 +101,9 @@ def _check_url(url: str) -> str:
         return netguard.check_url(url)
     except netguard.BlockedHost:
         raise ConnectError(plain_error("private")) from None
-    except ProviderError:
+    except ProviderError as exc:
+        if "username and password" in str(exc):
+            raise ConnectError(gettext("Put the user name and password in their own fields, not in the address.")) from None
         raise ConnectError(gettext("The address must start with https://")) from None
 
 

@@ -200,6 +200,12 @@ def test_the_same_account_twice_is_refused(admin, fake_provider, db):
     assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 1
 
 
+def test_credentials_in_the_url_are_refused_with_a_hint(admin, fake_provider):
+    response = connect(admin, url="https://anna:secret@dav.example/dav")
+    assert response.status_code == 422 and "in their own fields" in response.get_data(as_text=True)
+    assert fake_provider.seen == []
+
+
 def test_private_hosts_are_refused_when_not_allowed(app, admin, fake_provider):
     app.config["ALLOW_PRIVATE_CALENDAR_HOSTS"] = False
     response = connect(admin, url="https://127.0.0.1/dav")
