@@ -28,7 +28,7 @@ from booking.intervals import Interval
 from booking.model import BookedCall, Slot
 from service import slot_cache
 from service.extensions import db
-from service.models import Booking, BusyBlock, Calendar, Client, token_hash
+from service.models import Booking, BusyBlock, Calendar, Client, Intake, token_hash
 from service.slot_cache import Offer
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ _COUNTING_MARGIN = timedelta(days=32)
 _HORIZON_SLACK = timedelta(days=2)
 
 
-def _data_window(client: Client, now: datetime, horizon: timedelta | None = None) -> Interval:
+def _data_window(client: Client | Intake, now: datetime, horizon: timedelta | None = None) -> Interval:
     horizon = timedelta(days=client.horizon_days) if horizon is None else horizon
     return Interval(now - _COUNTING_MARGIN, now + horizon + _COUNTING_MARGIN)
 
@@ -63,6 +63,29 @@ def lawyer_bookings(
         BookedCall(start, end, Interval(blocked_start, blocked_end), client_id)
         for start, end, blocked_start, blocked_end, client_id in db.session.execute(query)
     ]
+
+
+def _subject_key(subject: Client | Intake) -> object:
+    """The cadence key: a client's id, or one shared key for all of an intake's visitors."""
+    return f"intake:{subject.id}" if isinstance(subject, Intake) else subject.id
+
+
+def _subject_bookings(
+    subject: Client | Intake, window: Interval, exclude_booking_id: int | None = None
+) -> list[BookedCall]:
+    """Every booking of the lawyer; an intake's bookings all carry the intake's key."""
+    calls = lawyer_bookings(subject.lawyer_id, window, exclude_booking_id)
+    if not isinstance(subject, Intake) or not calls:
+        return calls
+    from_intake = set(
+        db.session.scalars(
+            sa.select(Client.id).where(
+                Client.intake_id == subject.id, Client.id.in_({c.client for c in calls})
+            )
+        )
+    )
+    key = _subject_key(subject)
+    return [dataclasses.replace(c, client=key) if c.client in from_intake else c for c in calls]
 
 
 def calendar_busy(lawyer_id: int, window: Interval) -> list[Interval]:
@@ -90,14 +113,15 @@ def _compute(client: Client, now: datetime, exclude_booking_id: int | None) -> O
     slots = free_slots(
         stretched,
         rules,
-        client=client.id,
+        client=_subject_key(client),
         now=now,
         busy=calendar_busy(client.lawyer_id, window),
-        bookings=lawyer_bookings(client.lawyer_id, window, exclude_booking_id),
+        bookings=_subject_bookings(client, window, exclude_booking_id),
     )
     return Offer(
         slots=slots,
         starts=[slot.start for slot in slots],
+        lawyer_id=client.lawyer_id,
         timezone=rules.timezone,
         notice=agreement.notice,
         horizon=timedelta(days=agreement.horizon_days),
@@ -147,42 +171,45 @@ def cached_offer(token: str, now: datetime) -> Offer | None:
 
 
 def slots_for(
-    client: Client,
+    client: Client | Intake,
     now: datetime,
     start: datetime | None = None,
     end: datetime | None = None,
     exclude_booking_id: int | None = None,
 ) -> list[Slot]:
-    """The slots this client may book now, within [start, end) clamped to the horizon."""
+    """The slots this client (or intake) may book now, within [start, end) clamped to the
+    horizon. A client's come from the cache; an intake's are computed afresh."""
+    if isinstance(client, Intake):
+        return fresh_slots_for(client, now, start, end, exclude_booking_id)
     offer = offer_for(client, now, exclude_booking_id)
     return [] if offer is None else offer.between(now, start, end)
 
 
 def fresh_slots_for(
-    client: Client,
+    client: Client | Intake,
     now: datetime,
     start: datetime | None = None,
     end: datetime | None = None,
     exclude_booking_id: int | None = None,
 ) -> list[Slot]:
-    """``slots_for`` computed from scratch, without the cache (the reference in tests)."""
+    """``slots_for`` computed from scratch, without the cache (also the tests' reference)."""
     if client.status != "active":
         return []
     window = _data_window(client, now)
     return free_slots(
         client.agreement(),
         client.lawyer.rules(),
-        client=client.id,
+        client=_subject_key(client),
         now=now,
         busy=calendar_busy(client.lawyer_id, window),
-        bookings=lawyer_bookings(client.lawyer_id, window, exclude_booking_id),
+        bookings=_subject_bookings(client, window, exclude_booking_id),
         start=start,
         end=end,
     )
 
 
 def check(
-    client: Client,
+    client: Client | Intake,
     now: datetime,
     start: datetime,
     exclude_booking_id: int | None = None,
@@ -193,9 +220,9 @@ def check(
     return check_start(
         client.agreement(),
         client.lawyer.rules(),
-        client=client.id,
+        client=_subject_key(client),
         now=now,
         busy=calendar_busy(client.lawyer_id, window) + list(extra_busy or ()),
-        bookings=lawyer_bookings(client.lawyer_id, window, exclude_booking_id),
+        bookings=_subject_bookings(client, window, exclude_booking_id),
         start=start,
     )

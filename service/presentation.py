@@ -15,7 +15,7 @@ from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 from booking.model import Slot
 from booking.windows import parse_windows
 from service.errors import AppError
-from service.models import Booking, Client
+from service.models import Booking, Client, Intake
 
 EXPIRED_FORM = lazy_gettext("This form has expired. Please choose your time again.").__str__
 CHOOSE_SLOT = lazy_gettext("Please choose a time.").__str__
@@ -35,6 +35,13 @@ def format_date(day: date, fmt: str = "full") -> str:
 def format_time(instant: datetime, fmt: str = "short", tzinfo: ZoneInfo | None = None) -> str:
     """Babel's formatting in the given zone (Flask-Babel's would use one app-wide zone)."""
     return _format_time(instant, fmt, tzinfo=tzinfo, locale=get_locale())
+
+
+def format_datetime(instant: datetime, date_fmt: str = "medium") -> str:
+    """An aware datetime in its own zone, per locale, to the minute ("Mar 3, 2026, 15:00")."""
+    return "{}, {}".format(
+        format_date(instant.date(), date_fmt), format_time(instant, "short", tzinfo=instant.tzinfo)
+    )
 
 
 def local(instant: datetime, tz: str) -> datetime:
@@ -64,12 +71,30 @@ def when(booking: Booking, tz: str) -> str:
     )
 
 
+def weekday_name(weekday: int, width: str = "wide", title: bool = True) -> str:
+    """Monday is 0; ``title``: capitalised for use on its own ("Friday", "Пятница"),
+    else as inside a sentence ("Friday", "пятница")."""
+    name = get_day_names(width, context="stand-alone", locale=get_locale())[weekday]
+    return name[:1].upper() + name[1:] if title else name
+
+
 def _weekday_name(weekday: int) -> str:
     return get_day_names("wide", context="format", locale=get_locale())[weekday]
 
 
-def agreement_terms(client: Client) -> list[str]:
-    """The agreement in plain words, one sentence per line."""
+def windows_words(windows: str) -> str:
+    """ "tue 16:00-18:00,thu 10:00-12:00" as "Tue 16:00–18:00; Thu 10:00–12:00" per locale."""
+    return "; ".join(
+        f"{weekday_name(w.weekday, 'abbreviated')} {w.start:%H:%M}–{w.end:%H:%M}" for w in parse_windows(windows)
+    )
+
+
+def agreement_terms(client: Client | Intake, caps: bool = True) -> list[str]:
+    """The agreement in plain words, one sentence per line.
+
+    ``caps=False`` leaves out the weekly/monthly caps: an intake's caps count the calls of
+    all its visitors together, not a promise to one visitor.
+    """
     lines: list[str] = []
     windows = parse_windows(client.windows)
     parts = []
@@ -86,9 +111,9 @@ def agreement_terms(client: Client) -> list[str]:
             windows="; ".join(parts),
         )
     )
-    if client.max_per_week:
+    if caps and client.max_per_week:
         lines.append(ngettext("At most %(num)d call a week.", "At most %(num)d calls a week.", client.max_per_week))
-    if client.max_per_month:
+    if caps and client.max_per_month:
         lines.append(ngettext("At most %(num)d call a month.", "At most %(num)d calls a month.", client.max_per_month))
     if client.notice_next_working_day:
         lines.append(gettext("Book at least one working day ahead, so the call can be prepared."))
@@ -129,6 +154,42 @@ _ERRORS = {
         "The lawyer's calendar cannot be checked right now; please try again shortly."
     ),
 }
+
+
+_ERRORS.update({
+    "unknown_token": lazy_gettext("This booking link does not exist."),
+    "unknown_client": lazy_gettext("This booking link is no longer active."),
+    "not_found": lazy_gettext("This link does not exist."),
+    "csrf_failed": lazy_gettext("This form has expired or did not come from this site. Please reload the page and try again."),
+})
+
+_STATUS = {
+    400: lazy_gettext("The request could not be understood. Please go back and try again."),
+    403: lazy_gettext("You may not do this."),
+    404: lazy_gettext("This page does not exist."),
+    405: lazy_gettext("This action is not possible here."),
+    409: lazy_gettext("This conflicts with a change made meanwhile. Please reload and try again."),
+    410: lazy_gettext("This link is no longer valid."),
+    413: lazy_gettext("The request is too large."),
+    422: lazy_gettext("Some of the input is not valid."),
+    429: lazy_gettext("Too many requests. Please wait a moment and try again."),
+    500: lazy_gettext("Something went wrong on our side. Please try again later."),
+    503: lazy_gettext("The service is busy right now. Please try again shortly."),
+}
+
+
+def page_error(status: int, code: str, message: str, generic: bool = False) -> str:
+    """The message of an error page in the page's language.
+
+    Known codes have their own wording; messages that are catalog entries are translated;
+    library defaults (``generic``) get the wording for their status.
+    """
+    known = _ERRORS.get(code)
+    if known is not None and not (code == "not_found" and generic):
+        return str(known)
+    if generic:
+        return str(_STATUS.get(status, _STATUS[500 if status >= 500 else 400]))
+    return gettext(message)
 
 
 def translate_error(exc: AppError) -> str:

@@ -51,6 +51,7 @@ class Offer:
 
     slots: list[Slot]
     starts: list[datetime]
+    lawyer_id: int
     timezone: ZoneInfo  # the lawyer's
     notice: timedelta
     horizon: timedelta

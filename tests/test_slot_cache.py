@@ -23,6 +23,7 @@ from service.models import (
     Calendar,
     CalendarAccount,
     DayOff,
+    EmbedOrigin,
     ExtraWindow,
     new_token,
     token_hash,
@@ -422,11 +423,29 @@ def test_engine_dispose_closes_the_kept_connections(app, db, practice, client, f
         connection.cursor().execute("SELECT 1")
 
 
+def test_cors_headers_on_a_cache_hit(app, db, practice, client, frozen):
+    """The fast path skips the ORM link lookup; the CORS decision still knows the lawyer."""
+    site = "https://anna-keller.example"
+    practice["lawyer"].embed_origins.append(EmbedOrigin(origin=site))
+    db.session.commit()
+    token = practice["token"]
+    url = f"/api/v1/slots?token={token}"
+    for _ in range(2):  # a miss, then a hit
+        session.commit()
+        assert client.get(url, headers={"Origin": site}).headers["Access-Control-Allow-Origin"] == site
+        session.commit()
+        assert "Access-Control-Allow-Origin" not in client.get(
+            url, headers={"Origin": "https://evil.example"}).headers
+    session.commit()
+    bad = client.get(url + "&from=nope", headers={"Origin": site})
+    assert bad.status_code == 422 and bad.headers["Access-Control-Allow-Origin"] == site
+
+
 def test_lru_is_bounded_by_entries_and_by_slots():
     from service.slot_cache import Offer
 
     def offer(count):
-        return Offer(slots=[object()] * count, starts=[], timezone=None, notice=timedelta(0),
+        return Offer(slots=[object()] * count, starts=[], lawyer_id=1, timezone=None, notice=timedelta(0),
                      horizon=timedelta(0), computed_at=NOW)
 
     cache = SlotCache(max_entries=3, max_slots=10)

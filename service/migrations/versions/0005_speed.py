@@ -1,7 +1,7 @@
 """indexes for the slot cache's fingerprint query
 
 Revision ID: 0005_speed
-Revises: google_0001 (was 0001; linearised after main gained google_0001)
+Revises: 0004_admin (was 0001; linearised after merging main)
 Create Date: 2026-11-27 12:00:00
 
 The fingerprint (``service.slot_cache``) runs on every slots read:
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005_speed'
-down_revision = 'google_0001'
+down_revision = '0004_admin'
 branch_labels = None
 depends_on = None
 
