@@ -18,7 +18,7 @@ install-dev: $(BIN)/python
 
 translations: $(BIN)/python
 	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-	  $(BIN)/pybabel compile -q -d translations; fi
+	  $(BIN)/pybabel compile -d translations >/dev/null 2>&1 || $(BIN)/pybabel compile -d translations; fi
 
 # Extract new strings into translations/*/LC_MESSAGES/messages.po (then translate the
 # Russian ones) and compile.
@@ -28,7 +28,9 @@ translations-update: install
 run: install translations
 	ENV=$${ENV:-development} $(BIN)/flask db upgrade
 	ENV=$${ENV:-development} $(BIN)/flask seed-demo
-	@echo "Serving on http://127.0.0.1:8000  (Ctrl-C stops)"
+	@echo "Serving on http://127.0.0.1:8000 with a worker for mail and calendars (Ctrl-C stops)"
+	ENV=$${ENV:-development} $(BIN)/flask worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	ENV=$${ENV:-development} $(BIN)/flask run --host 127.0.0.1 --port 8000
 
 test: install-dev translations

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from booking.model import Slot
 from service import bookings, links
-from service.availability import cached_offer, offer_for
+from service.availability import AvailabilityUnknown, cached_offer, offer_for
 from service.errors import AppError
 from service.extensions import db
 from service.models import EmbedOrigin, Lawyer, utcnow
@@ -108,6 +108,8 @@ def slots():
     day_zone = zone or offer.timezone
     start = datetime.combine(first, time(), day_zone) if first else None
     end = datetime.combine(last + timedelta(days=1), time(), day_zone) if last else None
+    if not offer.known(now):
+        raise AvailabilityUnknown()
     i, j = offer.span(now, start, end)
     # The JSON of each slot is rendered once per offer and display zone.
     items = offer.view(("api.slots", zone), lambda slots: _render(slots, zone))

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from booking.availability import check_start, free_slots
 from booking.intervals import Interval
 from booking.model import BookedCall, Slot
 from service import slot_cache
+from service.errors import AppError
 from service.extensions import db
 from service.models import Booking, BusyBlock, Calendar, Client, Intake, token_hash
 from service.slot_cache import Offer
@@ -103,6 +105,36 @@ def calendar_busy(lawyer_id: int, window: Interval) -> list[Interval]:
     return [Interval(start, end) for start, end in rows]
 
 
+class AvailabilityUnknown(AppError):
+    """The lawyer's calendar could not be read for too long: offer nothing (fail closed)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "availability_unknown",
+            "Availability is temporarily unknown because the lawyer's calendar cannot be "
+            "read. Please try again later.",
+        )
+
+
+def mirror_trusted_until(lawyer_id: int) -> datetime | None:
+    """Until when the busy mirror may be trusted: the least recent successful sync of a
+    conflict calendar plus ``CALENDAR_FRESHNESS_MINUTES``. A calendar never synced is not
+    trusted at all; None when the lawyer has no conflict calendars."""
+    synced = list(
+        db.session.scalars(
+            sa.select(Calendar.synced_at).where(
+                Calendar.lawyer_id == lawyer_id, Calendar.conflict.is_(True)
+            )
+        )
+    )
+    if not synced:
+        return None
+    if any(at is None for at in synced):
+        return datetime.min.replace(tzinfo=UTC)
+    return min(synced) + timedelta(minutes=current_app.config["CALENDAR_FRESHNESS_MINUTES"])
+
+
 def _compute(client: Client, now: datetime, exclude_booking_id: int | None) -> Offer:
     agreement = client.agreement()
     stretched = dataclasses.replace(
@@ -119,6 +151,7 @@ def _compute(client: Client, now: datetime, exclude_booking_id: int | None) -> O
         bookings=_subject_bookings(client, window, exclude_booking_id),
     )
     return Offer(
+        stale_after=mirror_trusted_until(client.lawyer_id),
         slots=slots,
         starts=[slot.start for slot in slots],
         lawyer_id=client.lawyer_id,
@@ -182,7 +215,11 @@ def slots_for(
     if isinstance(client, Intake):
         return fresh_slots_for(client, now, start, end, exclude_booking_id)
     offer = offer_for(client, now, exclude_booking_id)
-    return [] if offer is None else offer.between(now, start, end)
+    if offer is None:
+        return []
+    if not offer.known(now):
+        raise AvailabilityUnknown()
+    return offer.between(now, start, end)
 
 
 def fresh_slots_for(
@@ -195,6 +232,9 @@ def fresh_slots_for(
     """``slots_for`` computed from scratch, without the cache (also the tests' reference)."""
     if client.status != "active":
         return []
+    trusted_until = mirror_trusted_until(client.lawyer_id)
+    if trusted_until is not None and now >= trusted_until:
+        raise AvailabilityUnknown()
     window = _data_window(client, now)
     return free_slots(
         client.agreement(),

@@ -61,16 +61,25 @@ def _page(template: str, lawyer, *, embed: bool, status: int = 200, **context):
     )
 
 
+def _offered(subject, now, exclude_booking_id: int | None = None):
+    """(slots, availability_unknown): nothing is offered while the calendar is unreadable."""
+    try:
+        return bookings.availability.slots_for(subject, now, exclude_booking_id=exclude_booking_id), False
+    except bookings.availability.AvailabilityUnknown:
+        return [], True
+
+
 def _booking_form(subject, *, embed: bool, status: int, **context):
     """The booking form for a client link or an intake: agreed terms, free slots, fields."""
     now = utcnow()
     tz = _client_zone(subject.lawyer.timezone)
-    slots = bookings.availability.slots_for(subject, now)
+    slots, unknown = _offered(subject, now)
     return _page(
         "booking.html",
         subject.lawyer,
         embed=embed,
         status=status,
+        availability_unknown=unknown,
         note=subject.note,
         days=presentation.group_by_day(slots, tz),
         tz=tz,
@@ -212,20 +221,14 @@ def _render_manage(
     now = utcnow()
     tz = _client_zone(booking.client.lawyer.timezone)
     changeable = booking.status == "confirmed" and now < bookings.change_deadline(booking)
-    slots = (
-        [
-            slot
-            for slot in bookings.availability.slots_for(booking.client, now, exclude_booking_id=booking.id)
-            if slot.start != booking.start
-        ]
-        if changeable
-        else []
-    )
+    slots, unknown = _offered(booking.client, now, booking.id) if changeable else ([], False)
+    slots = [slot for slot in slots if slot.start != booking.start]
     return _page(
         "manage.html",
         booking.client.lawyer,
         embed=embed,
         status=status,
+        availability_unknown=unknown,
         booking=booking,
         client=booking.client,
         tz=tz,

@@ -56,7 +56,14 @@ class Offer:
     notice: timedelta
     horizon: timedelta
     computed_at: datetime
+    #: When the calendar mirror behind these slots stops being trustworthy (the oldest
+    #: conflict calendar's last sync + ``CALENDAR_FRESHNESS_MINUTES``); None: no calendars.
+    stale_after: datetime | None = None
     views: dict[Hashable, list] = dataclasses.field(default_factory=dict, repr=False)
+
+    def known(self, now: datetime) -> bool:
+        """False once the calendar mirror is too old to offer slots from (fail closed)."""
+        return self.stale_after is None or now < self.stale_after
 
     def span(
         self, now: datetime, start: datetime | None = None, end: datetime | None = None

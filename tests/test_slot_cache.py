@@ -42,6 +42,13 @@ def no_live_calendar(monkeypatch):
     monkeypatch.setattr(bookings, "_live_busy", lambda client, blocked: [])
 
 
+@pytest.fixture(autouse=True)
+def mirror_always_fresh(app):
+    """These tests move the clock far past the calendar's last sync; failing closed on a
+    stale mirror is tested in test_freshness.py."""
+    app.config["CALENDAR_FRESHNESS_MINUTES"] = 10**7
+
+
 @pytest.fixture
 def practice(db, make_lawyer, make_client):
     """A lawyer with two clients and one conflict calendar holding a few busy blocks."""
