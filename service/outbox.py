@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from service.db_setup import write_transaction
 from service.extensions import db
 from service.models import OutboxTask, utcnow
 
@@ -82,8 +83,6 @@ def claim(limit: int = 20, now: datetime | None = None) -> list[int]:
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     else:
-        from service.db_setup import write_transaction
-
         with write_transaction():
             ids = list(db.session.scalars(query))
             _lease(ids, now)
@@ -121,19 +120,20 @@ def run_task(task_id: int) -> bool:
         permanent = getattr(exc, "retryable", True) is False
         error = f"{type(exc).__name__}: {exc}"
         log.warning("outbox task %s (%s) failed: %s", task_id, kind, error)
-    db.session.rollback()
-    task = db.session.get(OutboxTask, task_id)
-    task.attempts += 1
-    task.locked_until = None
-    if error is None:
-        task.status, task.done_at, task.last_error = "done", utcnow(), None
-    else:
-        task.last_error = error[:2000]
-        if permanent or task.attempts >= MAX_ATTEMPTS:
-            task.status = "dead"
+    # A write transaction from the start: on SQLite a deferred read that later writes
+    # fails with "database is locked" when another worker wrote in between.
+    with write_transaction():
+        task = db.session.get(OutboxTask, task_id)
+        task.attempts += 1
+        task.locked_until = None
+        if error is None:
+            task.status, task.done_at, task.last_error = "done", utcnow(), None
         else:
-            task.due_at = utcnow() + backoff(task.attempts)
-    db.session.commit()
+            task.last_error = error[:2000]
+            if permanent or task.attempts >= MAX_ATTEMPTS:
+                task.status = "dead"
+            else:
+                task.due_at = utcnow() + backoff(task.attempts)
     return error is None
 
 
