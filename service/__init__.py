@@ -29,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["BASE_URL"].startswith("https") else "http"
     app.json.sort_keys = False
 
-    from service import cli, db_setup, errors, web
+    from service import cli, db_setup, errors, limits, web
     from service.extensions import db, migrate
 
     db.init_app(app)
@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    limits.init_app(app)  # last: limits the endpoints registered above
     return app
 
 

@@ -56,9 +56,15 @@ def db_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch, db_url):
+def app_overrides() -> dict:
+    """Extra settings for the ``app`` fixture; override this fixture in a module to change them."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, db_url, app_overrides):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(app_config(tmp_path, DATABASE_URL=db_url))
+    app = create_app(app_config(tmp_path, DATABASE_URL=db_url, **app_overrides))
     with app.app_context():
         from flask_migrate import upgrade
 

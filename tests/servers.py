@@ -87,6 +87,7 @@ class Gunicorn:
                 "--bind", f"127.0.0.1:{self.port}",
                 "--no-control-socket",
                 "--access-logfile", str(self.access_log),
+                "--access-logformat", '%(p)s %(h)s "%(r)s" %(s)s',
                 "--error-logfile", str(self.error_log),
                 "--timeout", "60",
             ],
@@ -135,9 +136,13 @@ class Reply:
 
 
 def request(base: str, method: str, path: str, body: Any = None, headers: dict | None = None,
-            timeout: float = 60, conn: http.client.HTTPConnection | None = None) -> Reply:
+            timeout: float = 60, conn: http.client.HTTPConnection | None = None,
+            source: str | None = None) -> Reply:
+    """One HTTP request; ``source`` picks the local address (any of 127.0.0.0/8)."""
     host, port = base.removeprefix("http://").split(":")
-    conn = conn or http.client.HTTPConnection(host, int(port), timeout=timeout)
+    conn = conn or http.client.HTTPConnection(
+        host, int(port), timeout=timeout, source_address=(source, 0) if source else None
+    )
     payload = None
     headers = dict(headers or {})
     if body is not None:
@@ -176,6 +181,21 @@ def race(base: str, calls: Sequence[tuple[str, str, Any, dict | None]]) -> list[
     if failures:
         raise AssertionError(f"{len(failures)} requests failed, e.g. {failures[0]!r}")
     return replies  # type: ignore[return-value]
+
+
+def require_redis(url: str = "redis://127.0.0.1:6379/0") -> None:
+    """Skip (locally) or fail (CI) when Redis cannot be reached."""
+    import pytest
+    import redis
+
+    from tests.pg import in_ci
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        if in_ci():
+            pytest.fail(f"Redis at {url} is unreachable: {exc}", pytrace=False)
+        pytest.skip(f"Redis at {url} is unreachable: {exc}")
 
 
 def in_app(env: dict[str, str], work: Callable[[], Any]) -> Any:
