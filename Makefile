@@ -17,7 +17,8 @@ install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 
 translations: $(BIN)/python
-	$(BIN)/pybabel compile --use-fuzzy -d translations -f --statistics 2>/dev/null || $(BIN)/pybabel compile -d translations -f
+	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+	  $(BIN)/pybabel compile -q -d translations; fi
 
 run: install translations
 	ENV=$${ENV:-development} $(BIN)/flask db upgrade

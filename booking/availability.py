@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from booking.intervals import BusyIndex, Interval
 from booking.model import Agreement, BookedCall, LawyerRules, Slot
+from booking.walltime import local_date, to_utc, wall_to_utc, week_start
 
 Reason = Literal[
     "past",
@@ -41,7 +42,6 @@ Reason = Literal[
     "busy",
 ]
 
-_SECOND = timedelta(seconds=1)
 _DAY = timedelta(days=1)
 
 
@@ -55,55 +55,6 @@ class SlotRefused(Exception):
 
     def __repr__(self) -> str:
         return f"SlotRefused({self.reason!r}, {self.message!r})"
-
-
-# --- time conversion ---------------------------------------------------------------
-
-
-def _to_utc(value: datetime, what: str) -> datetime:
-    if value.tzinfo is UTC:
-        return value
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be a timezone-aware datetime, got {value!r}")
-    return value.astimezone(UTC)
-
-
-def _transition(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
-    """The instant in (before, after] (naive UTC) where ``tz``'s offset changes."""
-    old = before.replace(tzinfo=UTC).astimezone(tz).utcoffset()
-    low, high = 0, int((after - before) / _SECOND)
-    while high - low > 1:
-        mid = (low + high) // 2
-        probe = (before + mid * _SECOND).replace(tzinfo=UTC)
-        if probe.astimezone(tz).utcoffset() == old:
-            low = mid
-        else:
-            high = mid
-    return (before + high * _SECOND).replace(tzinfo=UTC)
-
-
-def wall_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
-    """The first instant the clock in ``tz`` shows ``wall`` on ``day``, in UTC.
-
-    In an autumn fold that is the first (summer-time) occurrence; a wall time inside a
-    spring-forward gap does not exist and maps to the transition instant.
-    """
-    local = datetime.combine(day, wall.replace(tzinfo=None), tzinfo=tz)
-    naive = local.replace(tzinfo=None)
-    first_offset = local.utcoffset()
-    second_offset = local.replace(fold=1).utcoffset()
-    assert first_offset is not None and second_offset is not None
-    if second_offset > first_offset:  # a gap: the clock jumps over this wall time
-        return _transition(naive - second_offset, naive - first_offset, tz)
-    return (naive - first_offset).replace(tzinfo=UTC)
-
-
-def _local_date(value: datetime, tz: ZoneInfo) -> date:
-    return value.astimezone(tz).date()
-
-
-def _week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 # --- the rules, precomputed once per query -------------------------------------------
@@ -130,7 +81,7 @@ class _Rules:
             raise ValueError(f"slot step must be positive, got {step}")
         if agreement.prep < timedelta(0) or agreement.buffer_after < timedelta(0):
             raise ValueError("prep and buffer_after must not be negative")
-        now = _to_utc(now, "now")
+        now = to_utc(now, "now")
         weekly: dict[int, list[tuple[time, time]]] = {}
         for w in agreement.windows:
             if w.start < w.end:
@@ -141,7 +92,7 @@ class _Rules:
                 extra.setdefault(x.day, []).append((x.start, x.end))
         prep_day = None
         if agreement.notice_next_working_day:
-            prep_day = _first_working_day_after(_local_date(now, lawyer.timezone), lawyer)
+            prep_day = _first_working_day_after(local_date(now, lawyer.timezone), lawyer)
         return cls(
             agreement=agreement,
             lawyer=lawyer,
@@ -175,7 +126,7 @@ class _Rules:
                 f"{_show(start, tz)} is too soon: calls need {_show_delta(self.agreement.notice)}"
                 f" notice, the earliest start is {_show(self.earliest, tz)}"
             )
-        if self.prep_day is not None and _local_date(start, tz) <= self.prep_day:
+        if self.prep_day is not None and local_date(start, tz) <= self.prep_day:
             return "too_soon", (
                 f"{_show(start, tz)} is too soon: {self.prep_day.isoformat()} is the"
                 " preparation day, calls start the day after"
@@ -206,8 +157,8 @@ class _Counts:
         self.client_week: Counter[date] = Counter()
         self.client_month: Counter[tuple[int, int]] = Counter()
         for booking in bookings:
-            day = _local_date(_to_utc(booking.start, "booking start"), tz)
-            week = _week_start(day)
+            day = local_date(to_utc(booking.start, "booking start"), tz)
+            week = week_start(day)
             self.lawyer_day[day] += 1
             self.lawyer_week[week] += 1
             if booking.client == client:
@@ -218,7 +169,7 @@ class _Counts:
         self, day: date, agreement: Agreement, lawyer: LawyerRules
     ) -> tuple[Reason, str] | None:
         """The first cadence or cap that a call on lawyer-local ``day`` would exceed."""
-        week = _week_start(day)
+        week = week_start(day)
         limit = agreement.max_per_week
         if limit is not None and self.client_week[week] >= limit:
             return "client_week_limit", (
@@ -247,14 +198,16 @@ def _blocks(
 ) -> list[Interval]:
     """Busy intervals and booking blocks in UTC that overlap ``[low, high)``."""
     out = []
-    for source in (busy, (b.blocked for b in bookings)):
-        for start, end in source:
-            if start.tzinfo is not UTC:
-                start = _to_utc(start, "busy interval start")
-            if end.tzinfo is not UTC:
-                end = _to_utc(end, "busy interval end")
+    for source in (busy, [b.blocked for b in bookings]):
+        for interval in source:
+            start, end = interval
+            if start.tzinfo is not UTC or end.tzinfo is not UTC:
+                if start.tzinfo is None or end.tzinfo is None:
+                    raise ValueError(f"busy time must be timezone-aware, got {interval!r}")
+                start, end = start.astimezone(UTC), end.astimezone(UTC)
+                interval = Interval(start, end)
             if start < high and low < end:
-                out.append(Interval(start, end))
+                out.append(interval)
     return out
 
 
@@ -265,8 +218,8 @@ def _show(value: datetime, tz: ZoneInfo) -> str:
 def _show_delta(delta: timedelta) -> str:
     minutes = int(delta / timedelta(minutes=1))
     if minutes % 60:
-        return f"{minutes} minutes"
-    return f"{minutes // 60} hours"
+        return f"{minutes} minute{'s' * (minutes != 1)}"
+    return f"{minutes // 60} hour{'s' * (minutes != 60)}"
 
 
 def _slot(start: datetime, agreement: Agreement) -> Slot:
@@ -296,8 +249,8 @@ def free_slots(
     """
     rules = _Rules.build(agreement, lawyer, now)
     tz = lawyer.timezone
-    low = rules.earliest if start is None else max(rules.earliest, _to_utc(start, "start"))
-    high = rules.horizon_end if end is None else min(rules.horizon_end, _to_utc(end, "end"))
+    low = rules.earliest if start is None else max(rules.earliest, to_utc(start, "start"))
+    high = rules.horizon_end if end is None else min(rules.horizon_end, to_utc(end, "end"))
     if low < rules.now:
         low = rules.now
     if low >= high:
@@ -311,7 +264,7 @@ def free_slots(
 
     starts: list[datetime] = []
     # One day of margin each side: a zone may turn its clock back over midnight.
-    day, last_day = _local_date(low, tz) - _DAY, _local_date(high, tz) + _DAY
+    day, last_day = local_date(low, tz) - _DAY, local_date(high, tz) + _DAY
     while day <= last_day:
         if (
             day in lawyer.days_off
@@ -351,12 +304,12 @@ def check_start(
     """
     rules = _Rules.build(agreement, lawyer, now)
     tz = lawyer.timezone
-    call_start = _to_utc(start, "start")
+    call_start = to_utc(start, "start")
     refusal = rules.time_refusal(call_start)
     if refusal is not None:
         raise SlotRefused(*refusal)
 
-    day = _local_date(call_start, tz)
+    day = local_date(call_start, tz)
     if day in lawyer.days_off:
         raise SlotRefused("day_off", f"{day.isoformat()} is the lawyer's day off")
 
@@ -385,11 +338,13 @@ def check_start(
         raise SlotRefused(*refusal)
 
     slot = _slot(call_start, agreement)
-    for block in _blocks(busy, bookings, slot.prep_start, slot.blocked_end):
+    collisions = _blocks(busy, bookings, slot.prep_start, slot.blocked_end)
+    if collisions:
+        first = min(collisions)
         raise SlotRefused(
             "busy",
             f"the call with its preparation ({_show(slot.prep_start, tz)} to"
             f" {_show(slot.blocked_end, tz)}) collides with busy time from"
-            f" {_show(block.start, tz)} to {_show(block.end, tz)}",
+            f" {_show(first.start, tz)} to {_show(first.end, tz)}",
         )
     return slot

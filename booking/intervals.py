@@ -1,6 +1,10 @@
 """Half-open time intervals ``[start, end)`` of aware datetimes.
 
 The one interval module: slot computation and conflict checks both use it.
+
+Give it UTC datetimes (``availability`` converts before it merges): Python compares two
+datetimes that share a ``tzinfo`` by their wall-clock time and ignores ``fold``, so
+intervals in a DST zone would sort wrongly inside the autumn fold.
 """
 
 from __future__ import annotations

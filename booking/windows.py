@@ -74,9 +74,7 @@ def parse_windows(text: str) -> tuple[Window, ...]:
     windows.sort()
     for before, after in zip(windows, windows[1:], strict=False):
         if before.weekday == after.weekday and after.start < before.end:
-            raise ValueError(
-                f"windows {_format_one(before)!r} and {_format_one(after)!r} overlap"
-            )
+            raise ValueError(f"windows {_format_one(before)!r} and {_format_one(after)!r} overlap")
     return tuple(windows)
 
 

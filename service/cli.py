@@ -19,7 +19,17 @@ from booking.windows import format_windows, parse_weekday, parse_windows
 from service import links
 from service.crypto import encrypt
 from service.extensions import db
-from service.models import CallbackLink, Client, EmbedOrigin, Lawyer, new_token, token_hash, utcnow
+from service.models import (
+    CallbackLink,
+    Client,
+    DayOff,
+    EmbedOrigin,
+    ExtraWindow,
+    Lawyer,
+    new_token,
+    token_hash,
+    utcnow,
+)
 from service.params import is_zone
 
 lawyer_cli = AppGroup("lawyer", help="Create and configure lawyers.")
@@ -58,7 +68,7 @@ def lawyer_create(name: str, email: str, tz: str) -> None:
     """Create a lawyer; prints the lawyer id."""
     if not is_zone(tz):
         raise click.ClickException(f"--timezone {tz!r} is not a known IANA time zone (e.g. Europe/Berlin)")
-    email = _email(email)
+    email = _email(email).lower()  # the admin login; compared case-insensitively
     if db.session.scalar(sa.select(Lawyer.id).where(Lawyer.email == email)):
         raise click.ClickException(f"a lawyer with e-mail {email} already exists")
     lawyer = Lawyer(name=_name(name), email=email, timezone=tz)
@@ -100,6 +110,65 @@ def lawyer_allow_embed(lawyer_id: int, origins: tuple[str, ...]) -> None:
             existing.add(normalized)
     db.session.commit()
     click.echo(f"Embedding allowed for lawyer {lawyer.id} on {' '.join(sorted(existing))}")
+
+
+@lawyer_cli.command("caps")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--max-per-day", type=int, help="client calls per day, whatever each agreement allows")
+@click.option("--max-per-week", type=int, help="client calls per week")
+def lawyer_caps(lawyer_id: int, max_per_day: int | None, max_per_week: int | None) -> None:
+    """Set the lawyer-wide caps (0 removes a cap)."""
+    lawyer = _lawyer(lawyer_id)
+    _nonneg(max_per_day, "--max-per-day")
+    _nonneg(max_per_week, "--max-per-week")
+    if max_per_day is not None:
+        lawyer.max_per_day = max_per_day or None
+    if max_per_week is not None:
+        lawyer.max_per_week = max_per_week or None
+    db.session.commit()
+    click.echo(f"Caps for lawyer {lawyer.id}: {lawyer.max_per_day or '-'} a day, {lawyer.max_per_week or '-'} a week")
+
+
+@lawyer_cli.command("day-off")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD (default: --from)")
+@click.option("--note", default="")
+def lawyer_day_off(lawyer_id: int, first, last, note: str) -> None:
+    """Days without any calls (vacation, court, holiday); prints the id."""
+    lawyer = _lawyer(lawyer_id)
+    first_day = first.date()
+    last_day = last.date() if last else first_day
+    if last_day < first_day:
+        raise click.ClickException("--to must not be before --from")
+    if (last_day - first_day).days > 366:
+        raise click.ClickException("a day-off period is at most a year")
+    period = DayOff(lawyer=lawyer, first_day=first_day, last_day=last_day, note=note.strip()[:200])
+    db.session.add(period)
+    db.session.commit()
+    click.echo(f"Days off {first_day}..{last_day} for lawyer {lawyer.id}: id {period.id}")
+
+
+@client_cli.command("extra-window")
+@click.option("--token", required=True, help="the client's booking token")
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--window", required=True, help='"10:00-12:00" in the lawyer\'s time')
+def client_extra_window(token: str, day, window: str) -> None:
+    """A one-off window for a client on one date; prints the id."""
+    from service.bookings import find_client
+
+    client = find_client(token)
+    if client is None:
+        raise click.ClickException("no client with that token")
+    weekday = day.strftime("%a").lower()
+    try:
+        (parsed,) = parse_windows(f"{weekday} {window}")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    extra = ExtraWindow(client=client, day=day.date(), start=parsed.start, end=parsed.end)
+    db.session.add(extra)
+    db.session.commit()
+    click.echo(f"Extra window {day.date()} {window} for {client.name}: id {extra.id}")
 
 
 def _nonneg(value: int | None, option: str, minimum: int = 0) -> None:

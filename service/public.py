@@ -85,7 +85,11 @@ def _render_manage(booking, token: str, *, status: int = 200, error: str | None 
     tz = _client_zone(booking.client.lawyer.timezone)
     changeable = booking.status == "confirmed" and now < bookings.change_deadline(booking)
     slots = (
-        bookings.availability.slots_for(booking.client, now, exclude_booking_id=booking.id)
+        [
+            slot
+            for slot in bookings.availability.slots_for(booking.client, now, exclude_booking_id=booking.id)
+            if slot.start != booking.start
+        ]
         if changeable
         else []
     )

@@ -50,8 +50,10 @@ def test_slots_are_utc_sorted_and_carry_prep_and_buffer():
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({"step": timedelta(minutes=20), "duration": timedelta(minutes=45)},
-         ["10:00", "10:20", "10:40", "11:00"]),
+        (
+            {"step": timedelta(minutes=20), "duration": timedelta(minutes=45)},
+            ["10:00", "10:20", "10:40", "11:00"],
+        ),
         ({"duration": timedelta(minutes=50)}, ["10:00", "10:50"]),
         ({"duration": timedelta(minutes=120)}, ["10:00"]),
         ({"duration": timedelta(minutes=121)}, []),
@@ -88,7 +90,9 @@ def test_busy_in_another_zone_is_compared_as_an_instant():
     tokyo = ZoneInfo("Asia/Tokyo")  # 10:30 Berlin (CEST) is 17:30 Tokyo
     blocked = [busy("2026-06-02 17:30", "2026-06-02 18:00", tz=tokyo)]
     assert slots_between(make_agreement(), busy=blocked) == [
-        "2026-06-02 10:00", "2026-06-02 11:00", "2026-06-02 11:30"
+        "2026-06-02 10:00",
+        "2026-06-02 11:00",
+        "2026-06-02 11:30",
     ]
 
 
@@ -103,7 +107,9 @@ def test_prep_block_of_another_clients_booking_blocks_my_slots():
 def test_my_own_booking_blocks_too():
     booking = book("2026-06-02 10:30", client="me")
     assert slots_between(make_agreement(), bookings=[booking]) == [
-        "2026-06-02 10:00", "2026-06-02 11:00", "2026-06-02 11:30"
+        "2026-06-02 10:00",
+        "2026-06-02 11:00",
+        "2026-06-02 11:30",
     ]
 
 
@@ -179,10 +185,12 @@ def test_horizon_counts_days_from_now():
 
 def test_days_off_in_the_lawyers_zone():
     lawyer = make_lawyer(days_off=frozenset({date(2026, 6, 2)}))
-    slots = free_slots(make_agreement(), lawyer, client="me", now=NOW,
-                       end=at("2026-06-05 00:00"))
+    slots = free_slots(make_agreement(), lawyer, client="me", now=NOW, end=at("2026-06-05 00:00"))
     assert local_starts(slots) == [
-        "2026-06-04 14:00", "2026-06-04 14:30", "2026-06-04 15:00", "2026-06-04 15:30"
+        "2026-06-04 14:00",
+        "2026-06-04 14:30",
+        "2026-06-04 15:00",
+        "2026-06-04 15:30",
     ]
 
 
@@ -194,8 +202,14 @@ def test_extra_window_on_one_date_and_no_duplicates_with_weekly_windows():
         )
     )
     assert slots_between(agreement, end="2026-06-04 00:00") == [
-        "2026-06-02 10:00", "2026-06-02 10:30", "2026-06-02 11:00", "2026-06-02 11:30",
-        "2026-06-02 12:00", "2026-06-02 12:30", "2026-06-03 09:00", "2026-06-03 09:30",
+        "2026-06-02 10:00",
+        "2026-06-02 10:30",
+        "2026-06-02 11:00",
+        "2026-06-02 11:30",
+        "2026-06-02 12:00",
+        "2026-06-02 12:30",
+        "2026-06-03 09:00",
+        "2026-06-03 09:30",
     ]
 
 
@@ -204,7 +218,8 @@ def test_range_is_clamped_to_notice_and_horizon():
     everything = slots_between(agreement, start="2026-05-01 00:00", end="2026-09-01 00:00")
     assert everything == TUESDAY  # Thursday 4 June 14:00 is beyond the 3-day horizon
     assert slots_between(agreement, start="2026-06-02 10:30", end="2026-06-02 11:30") == [
-        "2026-06-02 10:30", "2026-06-02 11:00"
+        "2026-06-02 10:30",
+        "2026-06-02 11:00",
     ]
     assert slots_between(agreement, start="2026-06-03 00:00", end="2026-06-02 00:00") == []
 
@@ -216,8 +231,14 @@ JUNE_WEEKS = "tue 10:00-10:30,thu 14:00-14:30"
 
 def starts_in_june(agreement, lawyer=None, bookings=(), client="me"):
     lawyer = lawyer or make_lawyer()
-    slots = free_slots(agreement, lawyer, client=client, now=NOW, bookings=bookings,
-                       end=at("2026-06-20 00:00", lawyer.timezone))
+    slots = free_slots(
+        agreement,
+        lawyer,
+        client=client,
+        now=NOW,
+        bookings=bookings,
+        end=at("2026-06-20 00:00", lawyer.timezone),
+    )
     return [s[:10] for s in local_starts(slots, lawyer.timezone)]
 
 
@@ -240,10 +261,13 @@ ALL_JUNE = ["2026-06-02", "2026-06-04", "2026-06-09", "2026-06-11", "2026-06-16"
         # the lawyer's caps count every client
         ({}, {"max_per_day": 1}, [("2026-06-09 16:00", "other")], ALL_JUNE[:2] + ALL_JUNE[3:]),
         ({}, {"max_per_day": 2}, [("2026-06-09 16:00", "other")], ALL_JUNE),
-        ({}, {"max_per_week": 2}, [("2026-06-08 16:00", "a"), ("2026-06-14 16:00", "b")],
-         ALL_JUNE[:2] + ALL_JUNE[4:]),
-        ({}, {"max_per_week": 3}, [("2026-06-08 16:00", "a"), ("2026-06-14 16:00", "b")],
-         ALL_JUNE),
+        (
+            {},
+            {"max_per_week": 2},
+            [("2026-06-08 16:00", "a"), ("2026-06-14 16:00", "b")],
+            ALL_JUNE[:2] + ALL_JUNE[4:],
+        ),
+        ({}, {"max_per_week": 3}, [("2026-06-08 16:00", "a"), ("2026-06-14 16:00", "b")], ALL_JUNE),
     ],
 )
 def test_cadence_and_caps(agreement_params, lawyer_params, bookings, expected):
@@ -254,8 +278,13 @@ def test_cadence_and_caps(agreement_params, lawyer_params, bookings, expected):
 
 def test_month_limit_in_a_longer_horizon():
     agreement = make_agreement(JUNE_WEEKS, max_per_month=1, horizon_days=45)
-    slots = free_slots(agreement, make_lawyer(), client="me", now=NOW,
-                       bookings=[book("2026-06-02 16:00", client="me")])
+    slots = free_slots(
+        agreement,
+        make_lawyer(),
+        client="me",
+        now=NOW,
+        bookings=[book("2026-06-02 16:00", client="me")],
+    )
     assert {s[:7] for s in local_starts(slots)} == {"2026-07"}
 
 

@@ -101,9 +101,7 @@ def window_sets(draw):
     for weekday in draw(st.sets(st.integers(0, 6), min_size=1)):
         edges = sorted(draw(st.sets(st.integers(0, 24 * 60 - 1), min_size=2, max_size=8)))
         for start, end in zip(edges[::2], edges[1::2], strict=False):
-            windows.append(
-                Window(weekday, time(*divmod(start, 60)), time(*divmod(end, 60)))
-            )
+            windows.append(Window(weekday, time(*divmod(start, 60)), time(*divmod(end, 60))))
     return tuple(sorted(windows))
 
 
