@@ -62,3 +62,14 @@ def test_database_refuses_moving_a_booking_onto_another(db, make_client):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_upgrade_in_process_keeps_the_app_loggers_enabled(app):
+    """Regression: alembic's fileConfig disabled every existing logger (service.*, werkzeug)."""
+    import logging
+
+    import service.outbox  # noqa: F401 - its logger exists before the upgrade
+
+    upgrade()
+    assert not logging.getLogger("service.outbox").disabled
+    assert not logging.getLogger("service.errors").disabled
