@@ -295,6 +295,9 @@ def seed_demo() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from service.secrets_cli import secrets_cli
+
     for command in (lawyer_cli, client_cli, notify_cli, worker_command, seed_demo):
         app.cli.add_command(command)
+    app.cli.add_command(secrets_cli)
 

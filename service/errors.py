@@ -11,6 +11,8 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from service.logredact import redact
+
 log = logging.getLogger(__name__)
 
 
@@ -46,7 +48,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, redact(request.path))
         return error_response(
             500, "internal_error", InternalServerError.description
         )

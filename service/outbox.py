@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from service.db_setup import write_transaction
 from service.extensions import db
+from service.logredact import redact
 from service.models import OutboxTask, utcnow
 
 log = logging.getLogger(__name__)
@@ -115,10 +116,10 @@ def run_task(task_id: int) -> bool:
             raise PermanentError(f"no handler for task kind {kind!r}")
         func(payload)
     except PermanentError as exc:
-        error, permanent = str(exc), True
+        error, permanent = redact(str(exc)), True
     except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
         permanent = getattr(exc, "retryable", True) is False
-        error = f"{type(exc).__name__}: {exc}"
+        error = redact(f"{type(exc).__name__}: {exc}")  # logged and shown to the lawyer
         log.warning("outbox task %s (%s) failed: %s", task_id, kind, error)
     # A write transaction from the start: on SQLite a deferred read that later writes
     # fails with "database is locked" when another worker wrote in between.

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import pg
-from tests.servers import Gunicorn, in_app, race, server_env
+from tests.servers import Gunicorn, in_app, race, request, server_env
 
 pytestmark = pytest.mark.slow
 
@@ -168,3 +168,18 @@ def test_lawyer_daily_cap_holds_across_clients(server):
     assert_clean(server, replies)
     assert statuses(replies)[201] == 1
     assert len(rows(server, lawyer_id)[0]) == 1
+
+
+def test_access_log_keeps_no_tokens(server):
+    """gunicorn's access log would hold every link token it served; the app redacts them."""
+    _, [(_, token, slots)] = seed(server, [{}])
+    assert request(server.url, "GET", f"/b/{token}").status == 200
+    assert request(server.url, "GET", f"/api/v1/slots?token={token}").status == 200
+    created = request(server.url, *booking_call(token, slots[0].start)[:3])
+    assert created.status == 201
+    manage = created.json()["manage_url"].rsplit("/", 1)[-1]
+    assert request(server.url, "GET", f"/m/{manage}").status == 200
+    assert request(server.url, "GET", f"/m/{manage}/invite.ics").status == 200
+    logs = server.logs()
+    assert token not in logs and manage not in logs
+    assert "GET /b/[redacted] HTTP/1.1" in logs and "token=[redacted]" in logs
