@@ -74,7 +74,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATELIMIT_BOOKING", "10/minute;50/hour", "booking/changing a call, per client address"),
     Setting("RATELIMIT_BOOKING_TOKEN", "10/minute;30/hour", "booking, per booking link"),
     Setting("RATELIMIT_SLOTS", "120/minute;1000/hour", "slot lists (API and pages), per address"),
-    Setting("RATELIMIT_LOGIN", "5/minute;30/hour", "admin login attempts, per address"),
+    Setting(
+        "RATELIMIT_LOGIN",
+        "60/minute;600/hour",
+        "admin login POSTs per address: a flood backstop (failed sign-ins have their own throttle)",
+    ),
     Setting("CALENDAR_FRESHNESS_MINUTES", 30, "older mirrors fail closed if unreachable", _int),
     Setting("SYNC_INTERVAL_SECONDS", 300, "how often the worker syncs calendars", _int),
     Setting("ENV", "production", "production or development"),

