@@ -62,6 +62,7 @@ class Gunicorn:
     env: dict[str, str]
     workers: int = 4
     log_dir: Path | None = None
+    access_log_enabled: bool = True
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
@@ -86,8 +87,8 @@ class Gunicorn:
                 "--workers", str(self.workers),
                 "--bind", f"127.0.0.1:{self.port}",
                 "--no-control-socket",
-                "--access-logfile", str(self.access_log),
-                "--access-logformat", '%(p)s %(h)s "%(r)s" %(s)s',
+                *(["--access-logfile", str(self.access_log),
+                   "--access-logformat", '%(p)s %(h)s "%(r)s" %(s)s'] if self.access_log_enabled else []),
                 "--error-logfile", str(self.error_log),
                 "--timeout", "60",
             ],
