@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from service import outbox
-from service.extensions import db
-from service.models import Booking, Calendar
+from service.calendars import writeback
+from service.models import Booking
 
 
 def enqueue(booking: Booking, event: str) -> None:
@@ -16,19 +14,7 @@ def enqueue(booking: Booking, event: str) -> None:
     it is when the task runs (a cancelled booking's events are deleted), so tasks can be
     retried or run out of order without leaving stale events.
     """
-    has_destination = db.session.scalar(
-        sa.select(sa.func.count(Calendar.id)).where(
-            Calendar.lawyer_id == booking.lawyer_id, Calendar.write_to.is_(True)
-        )
-    )
-    if has_destination:
-        for which in ("call", "prep"):
-            outbox.enqueue(
-                "calendar.put",
-                {"booking_id": booking.id, "event": which},
-                lawyer_id=booking.lawyer_id,
-                booking_id=booking.id,
-            )
+    writeback.enqueue_writes(booking)
     for recipient in ("client", "lawyer"):
         outbox.enqueue(
             "mail.booking",

@@ -1,4 +1,5 @@
-"""The worker: runs outbox tasks (calendar writes, mail) and periodic calendar sync.
+"""The worker: runs outbox tasks (calendar writes, mail, pushed syncs) and periodic
+calendar sync.
 
 Several workers may run at once, on several hosts: tasks are claimed with leases
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so each runs once at a time.
@@ -11,28 +12,34 @@ import signal
 import time
 
 from service import outbox
+from service.models import utcnow
 
 log = logging.getLogger(__name__)
+
+CHANNEL_RENEWAL_SECONDS = 3600
 
 
 def _load_handlers() -> None:
     """Import the modules that register outbox handlers."""
-    import service.mail  # noqa: F401
-
-    try:
-        import service.calendars.writeback  # noqa: F401
-    except ModuleNotFoundError as exc:  # providers land later; nothing to write yet
-        if exc.name != "service.calendars.writeback":
-            raise
+    import service.calendars.google_accounts  # noqa: F401 - calendar.sync
+    import service.calendars.writeback  # noqa: F401 - calendar.put / calendar.delete
+    import service.mail  # noqa: F401 - mail.booking
 
 
 def run_once() -> dict[str, int]:
+    """Do what is due now: outbox tasks, then calendars whose sync interval has passed."""
+    from service.calendars.sync import sync_due
+
     _load_handlers()
-    return outbox.run_due()
+    counts = outbox.run_due()
+    synced = sync_due(utcnow())
+    counts["synced"], counts["sync_failed"] = synced["synced"], synced["failed"]
+    return counts
 
 
 def run_forever(interval: float) -> None:
-    _load_handlers()
+    from service.calendars.google_accounts import renew_channels
+
     stopping = False
 
     def stop(*_args):
@@ -42,8 +49,14 @@ def run_forever(interval: float) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("worker started (poll every %.1fs)", interval)
+    renewed_at = 0.0
     while not stopping:
-        counts = outbox.run_due()
-        if counts["done"] or counts["failed"]:
-            log.info("outbox: %s", counts)
-        time.sleep(interval if not (counts["done"] or counts["failed"]) else 0)
+        counts = run_once()
+        if time.monotonic() - renewed_at > CHANNEL_RENEWAL_SECONDS:
+            renew_channels()
+            renewed_at = time.monotonic()
+        busy = counts["done"] or counts["failed"]
+        if busy:
+            log.info("worker: %s", counts)
+        else:
+            time.sleep(interval)

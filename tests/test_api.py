@@ -20,8 +20,13 @@ def slots(client, token, **params):
 
 
 def book(client, token, start=WED_14, **body):
-    payload = {"token": token, "start": start, "name": "Boris", "email": "boris@client.example",
-               "agenda": "Draft settlement, clause 4"}
+    payload = {
+        "token": token,
+        "start": start,
+        "name": "Boris",
+        "email": "boris@client.example",
+        "agenda": "Draft settlement, clause 4",
+    }
     payload.update(body)
     return client.post("/api/v1/bookings", json=payload)
 
@@ -33,16 +38,22 @@ def test_slots_lists_agreed_free_slots_in_utc(client, make_client, frozen):
     starts = [s["start"] for s in response.get_json()["slots"]]
     # Monday 2nd is inside the notice; Wed 4th 14:00-16:00 and Mon 9th 10:00-12:00 Berlin.
     assert starts == [
-        "2026-03-04T13:00:00+00:00", "2026-03-04T13:30:00+00:00",
-        "2026-03-04T14:00:00+00:00", "2026-03-04T14:30:00+00:00",
-        "2026-03-09T09:00:00+00:00", "2026-03-09T09:30:00+00:00",
-        "2026-03-09T10:00:00+00:00", "2026-03-09T10:30:00+00:00",
+        "2026-03-04T13:00:00+00:00",
+        "2026-03-04T13:30:00+00:00",
+        "2026-03-04T14:00:00+00:00",
+        "2026-03-04T14:30:00+00:00",
+        "2026-03-09T09:00:00+00:00",
+        "2026-03-09T09:30:00+00:00",
+        "2026-03-09T10:00:00+00:00",
+        "2026-03-09T10:30:00+00:00",
     ]
 
 
 def test_slots_in_requested_zone_with_offset(client, make_client, frozen):
     _, token = make_client()
-    response = slots(client, token, **{"from": "2026-03-04", "to": "2026-03-04", "tz": "Asia/Kathmandu"})
+    response = slots(
+        client, token, **{"from": "2026-03-04", "to": "2026-03-04", "tz": "Asia/Kathmandu"}
+    )
     first = response.get_json()["slots"][0]
     assert first == {"start": "2026-03-04T18:45:00+05:45", "end": "2026-03-04T19:15:00+05:45"}
 
@@ -58,7 +69,12 @@ def test_booking_returns_201_and_blocks_the_slot_with_its_prep(client, make_clie
     assert booking.uid == body["uid"]
     assert booking.blocked_start == datetime.fromisoformat("2026-03-04T12:30:00+00:00")
     # The next slot (14:30) would need prep from 14:00, which the call occupies.
-    starts = [s["start"] for s in slots(client, token, **{"from": "2026-03-04", "to": "2026-03-04"}).get_json()["slots"]]
+    starts = [
+        s["start"]
+        for s in slots(client, token, **{"from": "2026-03-04", "to": "2026-03-04"}).get_json()[
+            "slots"
+        ]
+    ]
     assert WED_14 not in starts and "2026-03-04T13:30:00+00:00" not in starts
     assert "2026-03-04T14:00:00+00:00" in starts
     # Follow-up work was recorded in the same transaction.
@@ -66,13 +82,26 @@ def test_booking_returns_201_and_blocks_the_slot_with_its_prep(client, make_clie
     assert kinds == ["mail.booking", "mail.booking"]
 
 
-def test_prep_block_of_one_client_blocks_another_clients_slot(client, make_client, make_lawyer, frozen):
+def test_prep_block_of_one_client_blocks_another_clients_slot(
+    client, make_client, make_lawyer, frozen
+):
     lawyer = make_lawyer()
     _, first = make_client(lawyer=lawyer)
-    _, second = make_client(lawyer=lawyer, name="Clara", email="clara@client.example",
-                            windows="wed 14:00-16:00", duration_min=60, prep_min=60)
+    _, second = make_client(
+        lawyer=lawyer,
+        name="Clara",
+        email="clara@client.example",
+        windows="wed 14:00-16:00",
+        duration_min=60,
+        prep_min=60,
+    )
     assert book(client, first, start="2026-03-04T14:00:00+00:00").status_code == 201  # 15:00 Berlin
-    starts = [s["start"] for s in slots(client, second, **{"from": "2026-03-04", "to": "2026-03-04"}).get_json()["slots"]]
+    starts = [
+        s["start"]
+        for s in slots(client, second, **{"from": "2026-03-04", "to": "2026-03-04"}).get_json()[
+            "slots"
+        ]
+    ]
     # Clara's 14:00 call (prep 13:00-14:00) ends at 15:00, where Boris's prep starts at 14:30.
     assert starts == []
 
@@ -97,7 +126,9 @@ def test_weekly_cadence_refuses_second_call(client, make_client, frozen):
 
 
 def test_notice_and_horizon(client, make_client, frozen):
-    _, token = make_client(windows="mon 10:00-12:00,mon 14:00-16:00", notice_hours=24, horizon_days=8)
+    _, token = make_client(
+        windows="mon 10:00-12:00,mon 14:00-16:00", notice_hours=24, horizon_days=8
+    )
     too_soon = book(client, token, start="2026-03-02T13:00:00+00:00")  # today 14:00 Berlin
     assert too_soon.status_code == 409 and too_soon.get_json()["error"]["code"] == "slot_too_soon"
     beyond = book(client, token, start="2026-03-16T09:00:00+00:00")

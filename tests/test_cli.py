@@ -9,8 +9,18 @@ from service.models import CallbackLink, Client, Lawyer
 
 
 def lawyer_id(runner) -> str:
-    result = runner.invoke(args=["lawyer", "create", "--name", "Anna Keller",
-                                 "--email", "anna@counsel.example", "--timezone", "Europe/Berlin"])
+    result = runner.invoke(
+        args=[
+            "lawyer",
+            "create",
+            "--name",
+            "Anna Keller",
+            "--email",
+            "anna@counsel.example",
+            "--timezone",
+            "Europe/Berlin",
+        ]
+    )
     assert result.exit_code == 0, result.output
     return result.output.split()[-1]
 
@@ -18,10 +28,30 @@ def lawyer_id(runner) -> str:
 def test_lawyer_and_client_create(runner, client, db, frozen):
     lid = lawyer_id(runner)
     assert db.session.get(Lawyer, int(lid)).timezone == "Europe/Berlin"
-    result = runner.invoke(args=[
-        "client", "create", "--lawyer", lid, "--name", "Boris", "--email", "boris@client.example",
-        "--windows", "tue 16:00-18:00,thu 10:00-12:00", "--duration", "45", "--prep", "30",
-        "--max-per-week", "1", "--status-day", "fri", "--language", "ru"])
+    result = runner.invoke(
+        args=[
+            "client",
+            "create",
+            "--lawyer",
+            lid,
+            "--name",
+            "Boris",
+            "--email",
+            "boris@client.example",
+            "--windows",
+            "tue 16:00-18:00,thu 10:00-12:00",
+            "--duration",
+            "45",
+            "--prep",
+            "30",
+            "--max-per-week",
+            "1",
+            "--status-day",
+            "fri",
+            "--language",
+            "ru",
+        ]
+    )
     assert result.exit_code == 0, result.output
     url = result.output.split()[-1]
     assert url.startswith("http://counsel.test/b/")
@@ -47,8 +77,14 @@ def test_lawyer_and_client_create(runner, client, db, frozen):
 )
 def test_client_create_bad_input_writes_nothing(runner, db, args, message):
     lid = lawyer_id(runner)
-    base = {"--lawyer": lid, "--name": "Boris", "--email": "b@client.example",
-            "--windows": "tue 16:00-18:00", "--duration": "45", "--prep": "30"}
+    base = {
+        "--lawyer": lid,
+        "--name": "Boris",
+        "--email": "b@client.example",
+        "--windows": "tue 16:00-18:00",
+        "--duration": "45",
+        "--prep": "30",
+    }
     overrides = dict(zip(args[::2], args[1::2], strict=True))
     argv = ["client", "create"]
     for key, value in {**base, **overrides}.items():
@@ -79,8 +115,18 @@ def test_lawyer_create_bad_input(runner, db, args, message):
 
 def test_duplicate_lawyer_email_refused(runner, db):
     lawyer_id(runner)
-    result = runner.invoke(args=["lawyer", "create", "--name", "A", "--email", "ANNA@counsel.example",
-                                 "--timezone", "UTC"])
+    result = runner.invoke(
+        args=[
+            "lawyer",
+            "create",
+            "--name",
+            "A",
+            "--email",
+            "ANNA@counsel.example",
+            "--timezone",
+            "UTC",
+        ]
+    )
     assert result.exit_code != 0 and "already exists" in result.output
 
 
@@ -91,8 +137,13 @@ def test_callback_link_single_use(runner, client, make_client, frozen, db):
     path = result.output.split()[-1].removeprefix("http://counsel.test")
     link_token = path.split("/b/")[1]
     assert client.get(path).status_code == 200
-    body = {"token": link_token, "start": "2026-03-04T13:00:00+00:00", "name": "Boris",
-            "email": "boris@client.example", "agenda": "Callback about the lease"}
+    body = {
+        "token": link_token,
+        "start": "2026-03-04T13:00:00+00:00",
+        "name": "Boris",
+        "email": "boris@client.example",
+        "agenda": "Callback about the lease",
+    }
     assert client.post("/api/v1/bookings", json=body).status_code == 201
     assert db.session.scalar(sa.select(CallbackLink)).used_at is not None
     assert client.get(path).status_code == 410
@@ -104,24 +155,48 @@ def test_callback_link_single_use(runner, client, make_client, frozen, db):
 
 def test_callback_link_expires(runner, client, make_client, frozen):
     _, token = make_client()
-    path = runner.invoke(args=["client", "callback-link", "--token", token, "--hours", "2"]).output.split()[-1]
+    path = runner.invoke(
+        args=["client", "callback-link", "--token", token, "--hours", "2"]
+    ).output.split()[-1]
     frozen.move_to("2026-03-02T10:01:00+00:00")
     assert client.get(path.removeprefix("http://counsel.test")).status_code == 410
 
 
 def test_allow_embed(runner, db):
     lid = lawyer_id(runner)
-    ok = runner.invoke(args=["lawyer", "allow-embed", "--lawyer", lid, "--origin", "https://Site.example",
-                             "--origin", "https://site.example/"])
+    ok = runner.invoke(
+        args=[
+            "lawyer",
+            "allow-embed",
+            "--lawyer",
+            lid,
+            "--origin",
+            "https://Site.example",
+            "--origin",
+            "https://site.example/",
+        ]
+    )
     assert ok.exit_code == 0 and ok.output.split()[-1] == "https://site.example"
-    bad = runner.invoke(args=["lawyer", "allow-embed", "--lawyer", lid, "--origin", "javascript:alert(1)"])
+    bad = runner.invoke(
+        args=["lawyer", "allow-embed", "--lawyer", lid, "--origin", "javascript:alert(1)"]
+    )
     assert bad.exit_code != 0
 
 
 def test_set_password_needs_length(runner, db):
     lid = lawyer_id(runner)
-    assert runner.invoke(args=["lawyer", "set-password", "--lawyer", lid, "--password", "short"]).exit_code != 0
-    assert runner.invoke(args=["lawyer", "set-password", "--lawyer", lid, "--password", "long-enough-pw"]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["lawyer", "set-password", "--lawyer", lid, "--password", "short"]
+        ).exit_code
+        != 0
+    )
+    assert (
+        runner.invoke(
+            args=["lawyer", "set-password", "--lawyer", lid, "--password", "long-enough-pw"]
+        ).exit_code
+        == 0
+    )
 
 
 def test_day_off_caps_and_extra_window_shape_the_slots(runner, client, make_client, frozen, db):
@@ -136,13 +211,30 @@ def test_day_off_caps_and_extra_window_shape_the_slots(runner, client, make_clie
     result = runner.invoke(args=["lawyer", "day-off", "--lawyer", lid, "--from", "2026-03-04"])
     assert result.exit_code == 0, result.output
     assert all(not s.startswith("2026-03-04") for s in starts())
-    result = runner.invoke(args=["client", "extra-window", "--token", token, "--date", "2026-03-06",
-                                 "--window", "08:00-09:00"])
+    result = runner.invoke(
+        args=[
+            "client",
+            "extra-window",
+            "--token",
+            token,
+            "--date",
+            "2026-03-06",
+            "--window",
+            "08:00-09:00",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert {"2026-03-06T07:00:00+00:00", "2026-03-06T07:30:00+00:00"} <= set(starts())
-    assert runner.invoke(args=["lawyer", "caps", "--lawyer", lid, "--max-per-day", "1"]).exit_code == 0
-    book = {"token": token, "start": "2026-03-06T07:00:00+00:00", "name": "B",
-            "email": "b@client.example", "agenda": "x"}
+    assert (
+        runner.invoke(args=["lawyer", "caps", "--lawyer", lid, "--max-per-day", "1"]).exit_code == 0
+    )
+    book = {
+        "token": token,
+        "start": "2026-03-06T07:00:00+00:00",
+        "name": "B",
+        "email": "b@client.example",
+        "agenda": "x",
+    }
     assert client.post("/api/v1/bookings", json=book).status_code == 201
     assert all(not s.startswith("2026-03-06") for s in starts())  # the day's cap is reached
 
@@ -154,12 +246,23 @@ def test_day_off_caps_and_extra_window_shape_the_slots(runner, client, make_clie
         ["lawyer", "day-off", "--lawyer", "1", "--from", "March 1"],
         ["lawyer", "caps", "--lawyer", "1", "--max-per-day", "-1"],
         ["client", "extra-window", "--token", "TOKEN", "--date", "2026-03-06", "--window", "9-8"],
-        ["client", "extra-window", "--token", "nope", "--date", "2026-03-06", "--window", "08:00-09:00"],
+        [
+            "client",
+            "extra-window",
+            "--token",
+            "nope",
+            "--date",
+            "2026-03-06",
+            "--window",
+            "08:00-09:00",
+        ],
     ],
 )
 def test_override_commands_refuse_bad_input(runner, make_client, db, args):
     booked_client, token = make_client()
-    args = [token if a == "TOKEN" else (str(booked_client.lawyer_id) if a == "1" else a) for a in args]
+    args = [
+        token if a == "TOKEN" else (str(booked_client.lawyer_id) if a == "1" else a) for a in args
+    ]
     result = runner.invoke(args=args)
     assert result.exit_code != 0
     assert "Traceback" not in result.output

@@ -24,15 +24,21 @@ def slot_starts(html: str) -> list[str]:
 
 def post_booking(client, token, start=WED_14, **fields):
     page = client.get(f"/b/{token}").get_data(as_text=True)
-    data = {"form_token": form_token(page), "start": start, "name": "Boris Petrov",
-            "email": "boris@client.example", "agenda": "Lease <b>termination</b> & deposit"}
+    data = {
+        "form_token": form_token(page),
+        "start": start,
+        "name": "Boris Petrov",
+        "email": "boris@client.example",
+        "agenda": "Lease <b>termination</b> & deposit",
+    }
     data.update(fields)
     return client.post(f"/b/{token}", data=data)
 
 
 def test_booking_page_shows_terms_and_slots_in_client_zone(client, make_client, frozen):
-    _, token = make_client(note="Status letter every Friday; urgent matters by e-mail.",
-                           max_per_week=1)
+    _, token = make_client(
+        note="Status letter every Friday; urgent matters by e-mail.", max_per_week=1
+    )
     response = client.get(f"/b/{token}?tz=America/New_York")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -86,9 +92,16 @@ def test_forged_or_missing_form_token_is_refused(client, make_client, frozen, db
     _, token = make_client()
     _, other = make_client(email="other@client.example")
     other_page = client.get(f"/b/{other}").get_data(as_text=True)
-    response = client.post(f"/b/{token}", data={
-        "form_token": form_token(other_page), "start": WED_14, "name": "X",
-        "email": "x@client.example", "agenda": "y"})
+    response = client.post(
+        f"/b/{token}",
+        data={
+            "form_token": form_token(other_page),
+            "start": WED_14,
+            "name": "X",
+            "email": "x@client.example",
+            "agenda": "y",
+        },
+    )
     assert response.status_code == 400
     assert client.post(f"/b/{token}", data={"start": WED_14}).status_code == 400
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
@@ -110,8 +123,10 @@ def test_cancel_and_reschedule(client, make_client, frozen, db):
     page = client.get(f"/m/{manage_token}").get_data(as_text=True)
     assert WED_14 not in slot_starts(page)  # its own slot is not offered again...
     assert "2026-03-04T13:30:00+00:00" in slot_starts(page)  # ...but its neighbours are
-    moved = client.post(f"/m/{manage_token}/reschedule", data={
-        "form_token": form_token(page), "start": "2026-03-09T09:00:00+00:00"})
+    moved = client.post(
+        f"/m/{manage_token}/reschedule",
+        data={"form_token": form_token(page), "start": "2026-03-09T09:00:00+00:00"},
+    )
     assert moved.status_code == 303
     booking = db.session.scalar(sa.select(Booking))
     assert booking.start.isoformat() == "2026-03-09T09:00:00+00:00" and booking.sequence == 1
@@ -121,8 +136,13 @@ def test_cancel_and_reschedule(client, make_client, frozen, db):
     db.session.expire_all()
     assert db.session.scalar(sa.select(Booking)).status == "cancelled"
     # The freed slot is offered again.
-    assert "2026-03-09T09:00:00+00:00" in slot_starts(client.get(f"/b/{token}").get_data(as_text=True))
-    events = [t.payload["event"] for t in db.session.scalars(sa.select(OutboxTask).order_by(OutboxTask.id))]
+    assert "2026-03-09T09:00:00+00:00" in slot_starts(
+        client.get(f"/b/{token}").get_data(as_text=True)
+    )
+    events = [
+        t.payload["event"]
+        for t in db.session.scalars(sa.select(OutboxTask).order_by(OutboxTask.id))
+    ]
     assert events == ["booked", "booked", "rescheduled", "rescheduled", "cancelled", "cancelled"]
     again = client.post(f"/m/{manage_token}/cancel", data={"form_token": form_token(page)})
     assert again.status_code == 409

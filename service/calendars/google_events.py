@@ -1,0 +1,120 @@
+"""Google Calendar v3 event resources ↔ the service's values (no I/O).
+
+Event ids the service chooses are the base32hex encoding (RFC 4648 §7, lower case, no
+padding) of the booking-derived uid, so they are deterministic — a retried insert hits
+409 "duplicate" instead of making a second event — and decodable, so sync recognises the
+service's own events without any lookup.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from booking.intervals import Interval
+from service.calendars.base import OutgoingEvent, is_own_uid
+
+_EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
+
+# Event types that never make the lawyer busy, whatever their transparency says.
+_FREE_EVENT_TYPES = frozenset({"workingLocation", "birthday"})
+
+
+def event_id(uid: str) -> str:
+    """The Google event id for the service's ``uid``: base32hex, a-v0-9, 5-1024 chars."""
+    encoded = base64.b32hexencode(uid.encode()).decode().rstrip("=").lower()
+    if not _EVENT_ID.match(encoded):
+        raise ValueError(f"uid {uid!r} is too long or too short for a Google event id")
+    return encoded
+
+
+def uid_from_event_id(value: str | None) -> str | None:
+    """The uid an id of ours encodes, or None for anybody else's event id."""
+    if not value or not _EVENT_ID.match(value):
+        return None
+    padded = value.upper() + "=" * (-len(value) % 8)
+    try:
+        return base64.b32hexdecode(padded).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def is_own_event(event: dict[str, Any]) -> bool:
+    """True for events the service wrote (their bookings are counted from the database)."""
+    if is_own_uid(uid_from_event_id(event.get("id"))):
+        return True
+    private = (event.get("extendedProperties") or {}).get("private") or {}
+    return is_own_uid(private.get("counselhoursUid")) or is_own_uid(event.get("iCalUID"))
+
+
+def parse_instant(value: str) -> datetime:
+    """An RFC 3339 timestamp as an aware UTC datetime."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:  # Google always sends an offset; be strict if it does not
+        raise ValueError(f"timestamp without offset: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def rfc3339(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _edge(edge: dict[str, Any], tz: ZoneInfo) -> datetime:
+    if "dateTime" in edge:
+        return parse_instant(edge["dateTime"])
+    day = date.fromisoformat(edge["date"])  # all-day: midnight in the lawyer's zone
+    return datetime.combine(day, time(0), tz).astimezone(UTC)
+
+
+def busy_interval(event: dict[str, Any], tz: ZoneInfo) -> Interval | None:
+    """The time ``event`` makes the lawyer busy, or None when it leaves them free.
+
+    Free: cancelled, transparent ("Show as available"), declined by the lawyer, working
+    location and birthday entries. All-day events (``date``, end exclusive) block whole
+    days in the lawyer's zone ``tz``.
+    """
+    if event.get("status") == "cancelled":
+        return None
+    if event.get("transparency") == "transparent":
+        return None
+    if event.get("eventType") in _FREE_EVENT_TYPES:
+        return None
+    for attendee in event.get("attendees") or ():
+        if attendee.get("self") and attendee.get("responseStatus") == "declined":
+            return None
+    try:
+        start, end = _edge(event["start"], tz), _edge(event["end"], tz)
+    except (KeyError, ValueError, TypeError):
+        return None  # malformed or partial resource: nothing we can place in time
+    return Interval(start, end) if start < end else None
+
+
+def event_body(event: OutgoingEvent) -> dict[str, Any]:
+    """The resource written for a call or prep block (without ``id``).
+
+    Attendees are deliberately not added: the service sends the client its own invite,
+    and Google would otherwise mail them on every change the lawyer makes.
+    """
+    description = event.description
+    if event.attendee_email:
+        who = (
+            f"{event.attendee_name} <{event.attendee_email}>"
+            if event.attendee_name
+            else event.attendee_email
+        )
+        description = f"{description}\n\nClient: {who}".strip()
+    return {
+        "summary": event.summary,
+        "description": description,
+        "start": {"dateTime": rfc3339(event.start)},
+        "end": {"dateTime": rfc3339(event.end)},
+        "status": "confirmed",  # also restores an event deleted earlier under this id
+        "transparency": "opaque",
+        "extendedProperties": {"private": {"counselhoursUid": event.uid}},
+    }

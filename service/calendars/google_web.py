@@ -1,0 +1,77 @@
+"""Google's two HTTP entry points: the OAuth callback and the push webhook.
+
+URL table:
+    GET  /oauth/google/callback   oauth_bp.callback   end of the consent flow
+    POST /hooks/google            hooks_bp.push       Calendar push notifications
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import Blueprint, request
+from markupsafe import escape
+
+from service.calendars import google_oauth
+from service.calendars.base import ProviderError
+from service.calendars.google_accounts import connect, queue_sync, token_matches
+from service.calendars.google_models import GoogleChannel
+from service.errors import AppError
+from service.extensions import db
+from service.models import Lawyer
+
+log = logging.getLogger(__name__)
+
+oauth_bp = Blueprint("google_oauth", __name__)
+hooks_bp = Blueprint("google_hooks", __name__)
+
+
+@oauth_bp.get(google_oauth.CALLBACK_PATH)
+def callback():
+    if request.args.get("error"):
+        raise AppError(
+            400, "google_denied", "Google Calendar was not connected: access was not granted."
+        )
+    code, state = request.args.get("code", ""), request.args.get("state", "")
+    if not code or not state or len(code) > 2048 or len(state) > 2048:
+        raise AppError(
+            400, "bad_callback", "This Google sign-in answer is incomplete; start again."
+        )
+    try:
+        lawyer = db.session.get(Lawyer, google_oauth.lawyer_from_state(state))
+        if lawyer is None:
+            raise AppError(
+                400, "bad_callback", "This Google sign-in answer is for an unknown lawyer."
+            )
+        info = google_oauth.exchange(code, state, google_oauth.redirect_uri())
+        result = connect(lawyer, info)
+    except ProviderError as exc:
+        raise AppError(400, "google_failed", f"Google Calendar was not connected: {exc}.") from None
+    verb = "reconnected" if result.reconnected else "connected"
+    return (
+        f"<!doctype html><title>Google Calendar {verb}</title>"
+        f"<p>Google Calendar {verb}: busy time from {escape(', '.join(result.conflict))}; "
+        f"calls written to {escape(result.write_to)}. You can close this page.</p>"
+    )
+
+
+@hooks_bp.post("/hooks/google")
+def push():
+    """Verify the channel and its secret token, queue a sync, answer at once."""
+    headers = request.headers
+    channel_id = headers.get("X-Goog-Channel-ID", "")
+    resource_id = headers.get("X-Goog-Resource-ID", "")
+    token = headers.get("X-Goog-Channel-Token", "")
+    state = headers.get("X-Goog-Resource-State", "")
+    if not channel_id or not resource_id or not token or len(channel_id) > 64:
+        raise AppError(400, "bad_notification", "not a Google Calendar notification")
+    channel = db.session.scalar(
+        sa.select(GoogleChannel).where(GoogleChannel.channel_id == channel_id)
+    )
+    if channel is None or channel.resource_id != resource_id or not token_matches(channel, token):
+        log.warning("google push refused for channel %r", channel_id[:64])
+        raise AppError(403, "unknown_channel", "unknown channel")
+    if state != "sync":  # "sync" only confirms a new channel; "exists"/"not_exists": changes
+        queue_sync(channel.calendar)
+    return "", 204

@@ -1,0 +1,225 @@
+"""A read-only iCal feed: an https URL (Google, Outlook, iCloud publish these) or a file.
+
+Config: ``{"url": path}`` for a local file. A feed URL usually carries a secret (Google's
+"secret address", Outlook's published link), so it lives in the encrypted secret
+``{"url": "https://..."}`` and config only keeps ``{"display": "https://host/…"}``; a
+URL in config is read as well. The account has one calendar, id ``"feed"``.
+
+Sync is a conditional GET (ETag / If-None-Match, Last-Modified / If-Modified-Since) and
+a full replace of the mirror when the feed changed. The busy time is computed a week
+past the asked window, so that as the window slides forward an unchanged feed can still
+answer "304 Not Modified" for a while.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+import niquests
+
+from booking.intervals import Interval
+from service.calendars import icsread, netguard
+from service.calendars.base import (
+    AuthError,
+    CalendarProvider,
+    NotFound,
+    ProviderError,
+    RemoteCalendar,
+    SyncResult,
+)
+
+FEED_ID = "feed"
+LOOKAHEAD = timedelta(days=7)
+MAX_BYTES = 20 * 1024 * 1024
+TIMEOUT = (10, 60)  # connect, read (seconds)
+
+
+@dataclass
+class Fetched:
+    text: str | None  # None: not modified
+    validators: dict[str, Any]
+
+
+class ICSProvider(CalendarProvider):
+    kind = "ics"
+    writable = False
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        secret: dict[str, Any],
+        tz: ZoneInfo,
+        *,
+        allow_private: bool | None = None,
+    ):
+        super().__init__(config, secret, tz)
+        self.source = str(secret.get("url") or config.get("url") or "").strip()
+        if not self.source:
+            raise ProviderError("the iCal feed has no URL or file path")
+        self.allow_private = (
+            netguard.private_hosts_allowed() if allow_private is None else allow_private
+        )
+        self._http: niquests.Session | None = None
+        self.requests = 0
+
+    # -- the provider interface ------------------------------------------------------
+
+    def list_calendars(self) -> list[RemoteCalendar]:
+        cal = icsread.parse(self._fetch({}).text or "")
+        name = str(cal.get("X-WR-CALNAME") or "").strip() or self.describe()
+        return [RemoteCalendar(id=FEED_ID, name=name, writable=False)]
+
+    def busy(self, calendar_id: str, window: Interval) -> list[Interval]:
+        return icsread.busy_intervals(self._fetch({}).text or "", window, self.tz)
+
+    def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult:
+        self.requests = 0
+        previous = _load_state(state)
+        covered = previous.get("until")
+        still_covered = covered is not None and datetime.fromisoformat(covered) >= window.end
+        fetched = self._fetch(previous if still_covered else {})
+        if fetched.text is None:
+            return SyncResult(state=state, full=False, requests=self.requests)
+        digest = hashlib.sha256(fetched.text.encode()).hexdigest()
+        until = window.end + LOOKAHEAD
+        if still_covered and digest == previous.get("sha256"):
+            new_state = {**previous, **fetched.validators}
+            return SyncResult(state=json.dumps(new_state), full=False, requests=self.requests)
+        busy = icsread.busy_by_uid(fetched.text, Interval(window.start, until), self.tz)
+        new_state = {**fetched.validators, "sha256": digest, "until": until.isoformat()}
+        return SyncResult(
+            state=json.dumps(new_state), full=True, changed=busy, requests=self.requests
+        )
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    # -- fetching --------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """Where the feed is, without any secret part of the URL."""
+        if self._is_file():
+            return Path(self._path()).name
+        parts = urlsplit(netguard.normalise_url(self.source))
+        return f"{parts.scheme}://{parts.hostname}/…"
+
+    def _is_file(self) -> bool:
+        return self.source.startswith(("/", "file:")) or not urlsplit(self.source).scheme
+
+    def _path(self) -> str:
+        if self.source.startswith("file:"):
+            return unquote(urlsplit(self.source).path)
+        return self.source
+
+    def _fetch(self, validators: dict[str, Any]) -> Fetched:
+        if self._is_file():
+            return self._read_file(validators)
+        return self._get(validators)
+
+    def _read_file(self, validators: dict[str, Any]) -> Fetched:
+        path = self._path()
+        try:
+            stat = os.stat(path)
+            if (
+                validators.get("mtime_ns") == stat.st_mtime_ns
+                and validators.get("size") == stat.st_size
+            ):
+                return Fetched(None, validators)
+            if stat.st_size > MAX_BYTES:
+                raise ProviderError(f"the calendar file {Path(path).name} is too large")
+            text = Path(path).read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            raise NotFound(f"the calendar file {path} does not exist") from None
+        except IsADirectoryError:
+            raise ProviderError(f"{path} is a folder, not a calendar file") from None
+        except PermissionError:
+            raise ProviderError(
+                f"the calendar file {path} cannot be read (permission denied)"
+            ) from None
+        return Fetched(text, {"mtime_ns": stat.st_mtime_ns, "size": stat.st_size})
+
+    def _session(self) -> niquests.Session:
+        if self._http is None:
+            self._http = netguard.session(allow_private=self.allow_private)
+            self._http.hooks["response"].append(self._count)
+        return self._http
+
+    def _count(self, response: niquests.Response, **_: Any) -> niquests.Response:
+        self.requests += 1
+        return response
+
+    def _get(self, validators: dict[str, Any]) -> Fetched:
+        url = netguard.check_url(self.source, allow_private=self.allow_private)
+        where = self.describe()
+        headers = {"Accept": "text/calendar, */*;q=0.5", "User-Agent": "CounselHours/1"}
+        if validators.get("etag"):
+            headers["If-None-Match"] = validators["etag"]
+        if validators.get("last_modified"):
+            headers["If-Modified-Since"] = validators["last_modified"]
+        try:
+            with self._session().get(
+                url, headers=headers, timeout=TIMEOUT, stream=True
+            ) as response:
+                if response.status_code == 304:
+                    return Fetched(None, validators)
+                _raise_for_status(response.status_code, where)
+                body = _read_limited(response, where)
+        except niquests.exceptions.RequestException as exc:
+            blocked = netguard.blocked_in(exc)
+            if blocked is not None:
+                raise netguard.BlockedHost(str(blocked)) from None
+            if isinstance(exc, niquests.exceptions.Timeout):
+                raise ProviderError(
+                    f"the calendar feed at {where} did not answer in time"
+                ) from None
+            raise ProviderError(f"cannot reach the calendar feed at {where}") from None
+        found = {
+            "etag": response.headers.get("ETag"),
+            "last_modified": response.headers.get("Last-Modified"),
+        }
+        charset = "charset" in response.headers.get("Content-Type", "")
+        text = body.decode((charset and response.encoding) or "utf-8", errors="replace")
+        return Fetched(text, {k: v for k, v in found.items() if v})
+
+
+def _raise_for_status(status: int, where: str) -> None:
+    if status in (401, 403):
+        raise AuthError(
+            f"the calendar feed at {where} refused access (HTTP {status}); "
+            "check that the feed link is still valid"
+        )
+    if status in (404, 410):
+        raise NotFound(f"the calendar feed at {where} does not exist (HTTP {status})")
+    if status >= 400:
+        raise ProviderError(f"the calendar feed at {where} answered HTTP {status}")
+
+
+def _read_limited(response: niquests.Response, where: str) -> bytes:
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=64 * 1024):
+        size += len(chunk)
+        if size > MAX_BYTES:
+            response.close()
+            raise ProviderError(f"the calendar feed at {where} is larger than 20 MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _load_state(state: str | None) -> dict[str, Any]:
+    if not state:
+        return {}
+    try:
+        loaded = json.loads(state)
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}

@@ -1,0 +1,173 @@
+"""Keep calendar URLs from reaching into the service's own network (SSRF).
+
+A lawyer types a calendar URL; the server fetches it. Without a guard that URL could be
+``http://169.254.169.254/`` (cloud metadata) or a database on the private network. Two
+checks, both refused unless ``ALLOW_PRIVATE_CALENDAR_HOSTS`` is on:
+
+1. :func:`check_url` up front, for a clear message when an account is added: the scheme
+   must be https (plain http only together with private hosts, for local test servers)
+   and every address the host name resolves to must be public.
+2. :func:`session`: an HTTP session whose DNS resolver hands the socket only public
+   addresses, so the address actually connected to is checked too. That covers DNS
+   rebinding (a name that resolved publicly a moment ago and privately now) and
+   redirects to private hosts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import niquests
+from niquests.packages.urllib3.contrib.resolver.system import SystemResolver
+
+from service.calendars.base import ProviderError
+
+MAX_REDIRECTS = 5
+
+
+class BlockedHost(ProviderError):
+    """The calendar URL points at a private, loopback or otherwise internal address."""
+
+    retryable = False
+
+
+class BlockedAddressError(OSError):
+    """Raised inside the HTTP stack when a connection would go to a refused address."""
+
+
+def private_hosts_allowed() -> bool:
+    """The app's ``ALLOW_PRIVATE_CALENDAR_HOSTS``; False (refuse) outside an app."""
+    from flask import current_app, has_app_context
+
+    return bool(has_app_context() and current_app.config.get("ALLOW_PRIVATE_CALENDAR_HOSTS"))
+
+
+def is_public(address: str) -> bool:
+    """True for a globally routable unicast address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    if isinstance(ip, ipaddress.IPv6Address):
+        mapped = ip.ipv4_mapped or ip.sixtofour
+        if mapped is not None:
+            ip = mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def blocked_message(host: str, address: str) -> str:
+    return (
+        f"{host} resolves to {address}, a private or internal address; calendar URLs "
+        "must point to a public server (an administrator can allow private hosts with "
+        "ALLOW_PRIVATE_CALENDAR_HOSTS)"
+    )
+
+
+def display_url(url: str) -> str:
+    """The URL without any user:password part, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def normalise_url(url: str) -> str:
+    """Trim, and read ``webcal://`` (calendar feed links) as https."""
+    url = url.strip()
+    if url.lower().startswith("webcal://"):
+        url = "https://" + url[len("webcal://") :]
+    return url
+
+
+def check_url(url: str, *, allow_private: bool | None = None) -> str:
+    """Validate a calendar URL before it is stored or used; returns it normalised.
+
+    Raises :class:`BlockedHost` for private addresses and :class:`ProviderError` for
+    malformed URLs and host names that do not resolve.
+    """
+    if allow_private is None:
+        allow_private = private_hosts_allowed()
+    url = normalise_url(url)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not parts.hostname:
+        raise ProviderError(f"not a calendar URL: {display_url(url)!r} (expected https://...)")
+    if parts.username is not None or parts.password is not None:
+        raise ProviderError("put the username and password in their own fields, not in the URL")
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        raise ProviderError(f"not a calendar URL: {url!r} (bad port)") from None
+    if not allow_private:
+        for address in resolve(parts.hostname, port):
+            if not is_public(address):
+                raise BlockedHost(blocked_message(parts.hostname, address))
+        if scheme == "http":
+            raise ProviderError(
+                f"{display_url(url)} is not encrypted: use an https:// URL for calendars"
+            )
+    return url
+
+
+def resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise ProviderError(
+            f"cannot find the calendar server {host!r} (DNS lookup failed)"
+        ) from None
+    return sorted({str(info[4][0]) for info in infos})
+
+
+class GuardedResolver(SystemResolver):
+    """The system resolver, returning only public addresses (unless allowed)."""
+
+    def __init__(self, *patterns: str, allow_private: bool = False, **kwargs: Any):
+        super().__init__(*patterns, **kwargs)
+        self.allow_private = allow_private
+
+    def getaddrinfo(self, host, port, family, type, proto=0, flags=0, **kwargs):  # noqa: A002
+        records = super().getaddrinfo(host, port, family, type, proto, flags, **kwargs)
+        if self.allow_private:
+            return records
+        public = [r for r in records if is_public(str(r[4][0]))]
+        if not public:
+            name = host.decode() if isinstance(host, bytes) else str(host)
+            address = str(records[0][4][0]) if records else "?"
+            raise BlockedAddressError(blocked_message(name, address))
+        return public
+
+
+def session(*, allow_private: bool | None = None) -> niquests.Session:
+    """An HTTP session for calendar traffic: guarded resolver, no environment
+    proxies or ``.netrc`` (they would bypass the guard or add credentials), a small
+    redirect limit."""
+    if allow_private is None:
+        allow_private = private_hosts_allowed()
+    http = niquests.Session(resolver=GuardedResolver(allow_private=allow_private))
+    http.trust_env = False
+    http.max_redirects = MAX_REDIRECTS
+    return http
+
+
+def blocked_in(exc: BaseException) -> BlockedAddressError | None:
+    """The :class:`BlockedAddressError` somewhere in ``exc``'s chain, if any."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, BlockedAddressError):
+            return current
+        todo.extend([current.__cause__, current.__context__])
+        todo.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return None

@@ -1,0 +1,320 @@
+"""The database side of calendars: the busy mirror, syncing it, and fresh checks.
+
+``sync_calendar`` asks the calendar's provider what changed and applies it to the
+``BusyBlock`` rows of that calendar in one transaction. Network calls never happen
+inside a database transaction. A failed sync keeps the last good mirror and records the
+error on the calendar (and on the account), where the lawyer sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from booking.intervals import Interval, merge
+from service.calendars.base import AuthError, CalendarProvider, ProviderError, SyncResult, load
+from service.crypto import decrypt_json
+from service.db_setup import write_transaction
+from service.extensions import db
+from service.models import BusyBlock, Calendar, CalendarAccount, Client, Lawyer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HORIZON_DAYS = 90
+PAST = timedelta(days=1)
+_CHUNK = 500  # keys per DELETE ... IN (...)
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+def provider_for(account: CalendarAccount) -> CalendarProvider:
+    """The provider object for ``account``, with its secrets decrypted (no I/O yet)."""
+    cls = load(account.kind)
+    return cls(dict(account.config or {}), decrypt_json(account.secret_enc), account.lawyer.zone)
+
+
+def sync_window(lawyer_id: int, now: datetime) -> Interval:
+    """now - 1 day ... now + the longest horizon of the lawyer's active clients."""
+    longest = db.session.scalar(
+        sa.select(sa.func.max(Client.horizon_days)).where(
+            Client.lawyer_id == lawyer_id, Client.status == "active"
+        )
+    )
+    return Interval(now - PAST, now + timedelta(days=longest or DEFAULT_HORIZON_DAYS))
+
+
+def sync_calendar(
+    calendar: Calendar, now: datetime, provider: CalendarProvider | None = None
+) -> dict[str, Any]:
+    """Sync one calendar into the mirror; returns what happened.
+
+    Commits the session first (no transaction is held during network calls). Never
+    raises ProviderError: the error is recorded on the calendar and its account, the
+    mirror keeps its last good state, and the message is returned as ``error``.
+    """
+    calendar_id, remote_id, state = calendar.id, calendar.remote_id, calendar.sync_state
+    report: dict[str, Any] = {"calendar_id": calendar_id, "name": calendar.name, "ok": False}
+    window = sync_window(calendar.lawyer_id, now)
+    own = provider is None
+    if provider is None:
+        provider = provider_for(calendar.account)
+    db.session.commit()  # no transaction stays open during the network calls
+    started = time.perf_counter()
+    try:
+        result = provider.sync(remote_id, state, window)
+    except ProviderError as exc:
+        _record_error(calendar_id, str(exc), broken=isinstance(exc, AuthError))
+        report.update(error=str(exc), seconds=time.perf_counter() - started)
+        return report
+    except Exception as exc:  # noqa: BLE001 - a provider bug must not stop the other calendars
+        log.exception("sync of calendar %s failed", calendar_id)
+        message = f"unexpected error while syncing ({type(exc).__name__})"
+        _record_error(calendar_id, message, broken=False)
+        report.update(error=message, seconds=time.perf_counter() - started)
+        return report
+    finally:
+        if own:
+            provider.close()
+    report.update(_apply(calendar_id, result, window, now))
+    report.update(ok=True, full=result.full, requests=result.requests)
+    report["seconds"] = time.perf_counter() - started
+    return report
+
+
+def _apply(calendar_id: int, result: SyncResult, window: Interval, now: datetime) -> dict[str, int]:
+    """Write ``result`` to the mirror in one transaction; only keys that differ change."""
+    with write_transaction():
+        calendar = db.session.get(Calendar, calendar_id)
+        if calendar is None:  # removed while we were syncing
+            return {"events": 0, "changes": 0}
+        stored: dict[str, list[Interval]] = {}
+        for key, start, end in db.session.execute(
+            sa.select(BusyBlock.key, BusyBlock.start, BusyBlock.end).where(
+                BusyBlock.calendar_id == calendar_id
+            )
+        ):
+            stored.setdefault(key, []).append(Interval(start, end))
+        stored = {k: v for k, v in ((k, _visible(v, window)) for k, v in stored.items()) if v}
+        new = {k: merge(v) for k, v in result.changed.items()}
+        if result.full:
+            gone = set(stored) - {k for k, v in new.items() if v}
+        else:
+            gone = {k for k in result.deleted if k in stored}
+        replace = {k: v for k, v in new.items() if v != stored.get(k, [])}
+        gone |= {k for k, v in replace.items() if not v}
+        _delete_keys(calendar_id, gone | {k for k in replace if k in stored})
+        db.session.add_all(
+            BusyBlock(
+                calendar_id=calendar_id,
+                lawyer_id=calendar.lawyer_id,
+                key=key,
+                start=interval.start,
+                end=interval.end,
+            )
+            for key, intervals in replace.items()
+            for interval in intervals
+        )
+        db.session.execute(
+            sa.delete(BusyBlock).where(
+                BusyBlock.calendar_id == calendar_id, BusyBlock.end <= window.start
+            )
+        )
+        calendar.sync_state = result.state
+        calendar.synced_at = now
+        calendar.last_error = None
+        account = calendar.account
+        if account.broken or account.last_error:
+            account.broken, account.last_error = False, None
+        changes = len(gone | set(replace))
+        events = len((set(stored) - gone) | {k for k, v in replace.items() if v})
+    return {"events": events, "changes": changes}
+
+
+def _visible(intervals: Iterable[Interval], window: Interval) -> list[Interval]:
+    """Stored intervals as a provider would report them now (clipped at the window start)."""
+    return merge(
+        Interval(max(i.start, window.start), i.end) for i in intervals if i.end > window.start
+    )
+
+
+def _delete_keys(calendar_id: int, keys: set[str]) -> None:
+    ordered = sorted(keys)
+    for offset in range(0, len(ordered), _CHUNK):
+        db.session.execute(
+            sa.delete(BusyBlock).where(
+                BusyBlock.calendar_id == calendar_id,
+                BusyBlock.key.in_(ordered[offset : offset + _CHUNK]),
+            )
+        )
+
+
+def _record_error(calendar_id: int, message: str, broken: bool) -> None:
+    with write_transaction():
+        calendar = db.session.get(Calendar, calendar_id)
+        if calendar is None:
+            return
+        calendar.last_error = message[:2000]
+        calendar.account.last_error = message[:2000]
+        if broken:
+            calendar.account.broken = True
+
+
+def sync_lawyer(
+    lawyer_id: int | None, now: datetime, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Sync every conflict calendar of one lawyer (or of all lawyers, ``None``).
+
+    ``progress`` is called before each calendar (``{"index", "total", "name"}``) and
+    after it with the calendar's report. Returns totals: calendars, ok, failed, events,
+    changes, requests, seconds, and errors as ``[(calendar name, message)]``.
+    """
+    query = (
+        sa.select(Calendar)
+        .where(Calendar.conflict.is_(True))
+        .order_by(Calendar.account_id, Calendar.id)
+    )
+    if lawyer_id is not None:
+        query = query.where(Calendar.lawyer_id == lawyer_id)
+    calendar_ids = list(db.session.scalars(query.with_only_columns(Calendar.id)))
+    summary: dict[str, Any] = {
+        "calendars": len(calendar_ids),
+        "ok": 0,
+        "failed": 0,
+        "events": 0,
+        "changes": 0,
+        "requests": 0,
+        "errors": [],
+    }
+    started = time.perf_counter()
+    providers: dict[int, CalendarProvider] = {}
+    try:
+        for index, calendar_id in enumerate(calendar_ids, 1):
+            calendar = db.session.get(Calendar, calendar_id)
+            if calendar is None:
+                continue
+            if progress:
+                progress({"index": index, "total": len(calendar_ids), "name": calendar.name})
+            if calendar.account_id not in providers:
+                providers[calendar.account_id] = provider_for(calendar.account)
+            report = sync_calendar(calendar, now, providers[calendar.account_id])
+            report.update(index=index, total=len(calendar_ids))
+            if progress:
+                progress(report)
+            if report["ok"]:
+                summary["ok"] += 1
+                summary["events"] += report["events"]
+                summary["changes"] += report["changes"]
+                summary["requests"] += report.get("requests", 0)
+            else:
+                summary["failed"] += 1
+                summary["errors"].append((report["name"], report["error"]))
+    finally:
+        for provider in providers.values():
+            provider.close()
+    summary["seconds"] = time.perf_counter() - started
+    return summary
+
+
+#: (database, calendar id) -> when this process may try it again after a failed sync
+_retry_after: dict[tuple[str, int], datetime] = {}
+
+
+def sync_due(now: datetime, limit: int = 50) -> dict[str, Any]:
+    """For the worker: sync the conflict calendars not synced for
+    ``SYNC_INTERVAL_SECONDS``. A calendar whose sync failed is not retried by this
+    process before another interval has passed, and a broken account (refused
+    credentials) waits for the lawyer."""
+    interval = timedelta(seconds=current_app.config.get("SYNC_INTERVAL_SECONDS", 300))
+    due = list(
+        db.session.scalars(
+            sa.select(Calendar)
+            .join(CalendarAccount, CalendarAccount.id == Calendar.account_id)
+            .where(
+                Calendar.conflict.is_(True),
+                CalendarAccount.broken.is_(False),
+                sa.or_(Calendar.synced_at.is_(None), Calendar.synced_at <= now - interval),
+            )
+            .order_by(Calendar.synced_at.is_not(None), Calendar.synced_at)
+        )
+    )
+    database = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    synced = failed = 0
+    for calendar in due:
+        if synced + failed >= limit:
+            break
+        key = (database, calendar.id)
+        if _retry_after.get(key, now) > now:
+            continue
+        report = sync_calendar(calendar, now)
+        if report["ok"]:
+            synced += 1
+            _retry_after.pop(key, None)
+        else:
+            failed += 1
+            _retry_after[key] = now + interval
+    return {"synced": synced, "failed": failed}
+
+
+def conflict_calendars(lawyer_id: int) -> list[Calendar]:
+    return list(
+        db.session.scalars(
+            sa.select(Calendar)
+            .where(Calendar.lawyer_id == lawyer_id, Calendar.conflict.is_(True))
+            .order_by(Calendar.account_id, Calendar.id)
+        )
+    )
+
+
+def live_busy(lawyer: Lawyer, interval: Interval) -> list[Interval]:
+    """Busy time in ``interval`` asked of the calendar servers now (one time-range query
+    per conflict calendar), for the check right before a booking is confirmed.
+
+    Raises ProviderError if any conflict calendar cannot be asked.
+    """
+    targets: list[tuple[int, str, str]] = []  # (account id, remote id, name)
+    providers: dict[int, CalendarProvider] = {}
+    busy: list[Interval] = []
+    try:
+        for calendar in conflict_calendars(lawyer.id):
+            if calendar.account_id not in providers:
+                try:
+                    providers[calendar.account_id] = provider_for(calendar.account)
+                except Exception:  # unknown kind, undecryptable secret: fail closed
+                    log.exception("calendar account %s cannot be used", calendar.account_id)
+                    raise ProviderError(
+                        f"calendar {calendar.name!r} could not be checked"
+                    ) from None
+            targets.append((calendar.account_id, calendar.remote_id, calendar.name))
+        db.session.commit()  # no transaction stays open during the network calls
+        for account_id, remote_id, name in targets:
+            try:
+                busy.extend(providers[account_id].busy(remote_id, interval))
+            except ProviderError as exc:
+                raise type(exc)(f"calendar {name!r}: {exc}") from None
+            except Exception:  # a provider bug: the booking must fail closed, not crash
+                log.exception("live check of calendar %r failed", name)
+                raise ProviderError(f"calendar {name!r} could not be checked") from None
+    finally:
+        for provider in providers.values():
+            provider.close()
+    return merge(busy)
+
+
+def mirror_fresh(lawyer: Lawyer, now: datetime) -> bool:
+    """False when some conflict calendar was last synced longer ago than
+    ``CALENDAR_FRESHNESS_MINUTES`` (or never)."""
+    limit = now - timedelta(minutes=current_app.config.get("CALENDAR_FRESHNESS_MINUTES", 30))
+    stale = db.session.scalar(
+        sa.select(sa.func.count(Calendar.id)).where(
+            Calendar.lawyer_id == lawyer.id,
+            Calendar.conflict.is_(True),
+            sa.or_(Calendar.synced_at.is_(None), Calendar.synced_at < limit),
+        )
+    )
+    return not stale

@@ -1,0 +1,88 @@
+"""icsread over the calendar files in tests/calendars/ (no server, no app)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from booking.intervals import Interval
+from service.calendars import icsread
+from service.calendars.icsread import CalendarDataError
+
+from .cases import BERLIN, EXPECTED, FILES, WINDOW, ZONE_DEPENDENT, ics, spans
+
+
+def test_every_file_has_an_expectation():
+    assert sorted(p.stem for p in FILES.glob("*.ics")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_busy_intervals(name):
+    assert icsread.busy_intervals(ics(name), WINDOW, BERLIN) == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_reversed_component_order_gives_the_same(name):
+    """Overrides before their master, VTIMEZONE after the events: same answer."""
+    cal = icsread.parse(ics(name))
+    cal.subcomponents.reverse()
+    assert icsread.busy_intervals(cal, WINDOW, BERLIN) == EXPECTED[name]
+
+
+@pytest.mark.parametrize(("name", "zone"), sorted(ZONE_DEPENDENT))
+def test_lawyer_zone(name, zone):
+    got = icsread.busy_intervals(ics(name), WINDOW, ZoneInfo(zone))
+    assert got == ZONE_DEPENDENT[(name, zone)]
+
+
+def test_intervals_are_aware_utc():
+    for interval in icsread.busy_intervals(ics("dst_weekly_across_change"), WINDOW, BERLIN):
+        assert interval.start.tzinfo is UTC and interval.end.tzinfo is UTC
+
+
+def test_busy_by_uid_keys_by_event():
+    got = icsread.busy_by_uid(ics("own_event_ignored"), WINDOW, BERLIN)
+    assert got == {"not-ours@example.com": spans(("03-18 10:00", "03-18 11:00"))}
+
+
+def test_narrow_window_finds_the_instance_after_the_dst_change():
+    window = Interval(
+        datetime(2027, 4, 2, 8, 15, tzinfo=UTC), datetime(2027, 4, 2, 8, 45, tzinfo=UTC)
+    )
+    assert icsread.busy_intervals(ics("dst_weekly_across_change"), window, BERLIN) == [window]
+
+
+def test_series_started_long_ago_without_end_is_expanded_in_window():
+    window = Interval(datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 1, 8, tzinfo=UTC))
+    got = icsread.busy_intervals(ics("weekly_rrule_with_exdate"), window, BERLIN)
+    assert got == [
+        Interval(datetime(2030, 1, 1, 9, tzinfo=UTC), datetime(2030, 1, 1, 10, tzinfo=UTC))
+    ]
+
+
+def test_not_icalendar_is_a_clear_error():
+    with pytest.raises(CalendarDataError, match="not iCalendar"):
+        icsread.parse("<html>Login required</html>")
+
+
+def test_broken_event_is_skipped_not_fatal():
+    text = ics("utc_times").replace(
+        "END:VCALENDAR",
+        "BEGIN:VEVENT\nUID:broken@example.com\nDTSTAMP:20260101T000000Z\n"
+        "DTSTART:2027-03-20 garbage\nDTEND:20270320T100000Z\nEND:VEVENT\nEND:VCALENDAR",
+    )
+    assert icsread.busy_intervals(text, WINDOW, BERLIN) == EXPECTED["utc_times"]
+
+
+def test_two_calendars_in_one_file_are_both_read():
+    text = ics("utc_times") + ics("duration_not_dtend")
+    assert icsread.busy_intervals(text, WINDOW, BERLIN) == (
+        EXPECTED["duration_not_dtend"] + EXPECTED["utc_times"]
+    )
+
+
+def test_window_must_cover_occurrence_to_report_it():
+    end = WINDOW.start + timedelta(days=1)
+    assert icsread.busy_intervals(ics("utc_times"), Interval(WINDOW.start, end), BERLIN) == []

@@ -1,0 +1,162 @@
+"""The OAuth callback and the push webhook, through the Flask test client."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from freezegun import freeze_time
+
+from service.calendars import google_accounts, google_oauth
+from service.calendars.google_models import GoogleChannel
+from service.crypto import decrypt_json
+from service.models import Calendar, CalendarAccount, OutboxTask
+
+
+def consent(fake, lawyer, scopes=None):
+    url, state = google_oauth.consent_url(lawyer.id, google_oauth.redirect_uri())
+    code, returned_state = fake.consent(url, scopes)
+    assert returned_state == state
+    return code, state
+
+
+def test_callback_connects_the_account(client, db, lawyer, fake):
+    fake.add_calendar("lawyer@example.com", primary=True)
+    code, state = consent(fake, lawyer)
+    response = client.get(f"/oauth/google/callback?code={code}&state={state}")
+    assert response.status_code == 200, response.text
+    assert "lawyer@example.com" in response.text
+    account = db.session.scalar(sa.select(CalendarAccount))
+    secret = decrypt_json(account.secret_enc)
+    assert secret["refresh_token"] in fake.grants and secret["client_id"] == fake.client_id
+    # The token endpoint got the PKCE verifier matching the challenge (the fake checks).
+    (exchange,) = [r for r in fake.calls("token") if r.body["grant_type"] == "authorization_code"]
+    assert exchange.body["redirect_uri"] == "https://counsel.test/oauth/google/callback"
+
+
+def test_callback_with_forged_state_writes_nothing(client, db, lawyer, fake):
+    fake.add_calendar("lawyer@example.com", primary=True)
+    code, state = consent(fake, lawyer)
+    forged = google_oauth.URLSafeTimedSerializer("other-key", salt="google-oauth-state").dumps(
+        {"l": lawyer.id, "n": "x"}
+    )
+    response = client.get(f"/oauth/google/callback?code={code}&state={forged}")
+    assert response.status_code == 400 and "not started here" in response.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CalendarAccount)) == 0
+    assert fake.calls("token") == []
+
+
+def test_callback_state_expires(client, db, lawyer, fake):
+    with freeze_time("2030-03-25 10:00:00") as clock:
+        code, state = consent(fake, lawyer)
+        clock.move_to("2030-03-25 10:16:00")
+        response = client.get(f"/oauth/google/callback?code={code}&state={state}")
+    assert response.status_code == 400 and "expired" in response.text
+
+
+def test_callback_refuses_partial_permissions(client, db, lawyer, fake):
+    fake.add_calendar("lawyer@example.com", primary=True)
+    code, state = consent(
+        fake, lawyer, scopes=("https://www.googleapis.com/auth/calendar.freebusy",)
+    )
+    response = client.get(f"/oauth/google/callback?code={code}&state={state}")
+    assert response.status_code == 400
+    assert "without calendar.events, calendar.calendarlist.readonly" in response.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CalendarAccount)) == 0
+
+
+def test_callback_denied_or_incomplete(client, lawyer):
+    assert client.get("/oauth/google/callback?error=access_denied&state=x").status_code == 400
+    assert client.get("/oauth/google/callback?code=abc").status_code == 400
+
+
+def test_callback_code_used_twice(client, db, lawyer, fake):
+    fake.add_calendar("lawyer@example.com", primary=True)
+    code, state = consent(fake, lawyer)
+    assert client.get(f"/oauth/google/callback?code={code}&state={state}").status_code == 200
+    again = client.get(f"/oauth/google/callback?code={code}&state={state}")
+    assert again.status_code == 400 and "invalid_grant" in again.text
+
+
+# -- push notifications -------------------------------------------------------------
+
+
+def connected(db, lawyer, fake):
+    fake.add_calendar("lawyer@example.com", primary=True)
+    result = google_accounts.connect(lawyer, fake.authorize())
+    (channel,) = db.session.scalars(sa.select(GoogleChannel))
+    return result.account, channel
+
+
+def sync_tasks(db):
+    return list(db.session.scalars(sa.select(OutboxTask).where(OutboxTask.kind == "calendar.sync")))
+
+
+def test_push_queues_one_sync(client, db, lawyer, fake):
+    account, channel = connected(db, lawyer, fake)
+    handshake = client.post("/hooks/google", headers=fake.notification(channel.channel_id, "sync"))
+    assert handshake.status_code == 204 and sync_tasks(db) == []
+    response = client.post("/hooks/google", headers=fake.notification(channel.channel_id))
+    assert response.status_code == 204
+    (task,) = sync_tasks(db)
+    assert task.payload == {"calendar_id": account.calendars[0].id}
+    assert task.lawyer_id == lawyer.id
+    # A burst of notifications while the task waits adds nothing.
+    assert (
+        client.post("/hooks/google", headers=fake.notification(channel.channel_id)).status_code
+        == 204
+    )
+    assert len(sync_tasks(db)) == 1
+
+
+def test_forged_push_is_refused_and_queues_nothing(client, db, lawyer, fake):
+    _, channel = connected(db, lawyer, fake)
+    genuine = fake.notification(channel.channel_id)
+    cases = [
+        {**genuine, "X-Goog-Channel-Token": "guessed"},
+        {**genuine, "X-Goog-Resource-ID": "other-resource"},
+        {**genuine, "X-Goog-Channel-ID": "11111111-2222-3333-4444-555555555555"},
+    ]
+    for headers in cases:
+        response = client.post("/hooks/google", headers=headers)
+        assert response.status_code == 403, headers
+        assert response.json["error"]["code"] == "unknown_channel"
+    no_token = {k: v for k, v in genuine.items() if k != "X-Goog-Channel-Token"}
+    assert client.post("/hooks/google", headers=no_token).status_code == 400
+    assert client.post("/hooks/google").status_code == 400
+    assert sync_tasks(db) == []
+
+
+def test_channel_token_is_stored_hashed(db, lawyer, fake):
+    _, channel = connected(db, lawyer, fake)
+    token = fake.channels[channel.channel_id]["token"]
+    assert token not in channel.token_hash and len(token) >= 40
+
+
+def test_channels_renewed_before_expiry_and_stopped(db, lawyer, fake):
+    account, channel = connected(db, lawyer, fake)
+    old_id = channel.channel_id
+    assert google_accounts.renew_channels() == {"opened": 0, "failed": 0}
+    later = channel.expires_at - timedelta(hours=12)  # inside the renewal margin
+    assert google_accounts.renew_channels(now=later) == {"opened": 1, "failed": 0}
+    (renewed,) = db.session.scalars(sa.select(GoogleChannel))
+    assert renewed.channel_id != old_id and set(fake.channels) == {renewed.channel_id}
+    google_accounts.stop_channels(account)
+    assert fake.channels == {} and db.session.scalars(sa.select(GoogleChannel)).all() == []
+
+
+def test_renewal_marks_a_revoked_account_broken(db, lawyer, fake):
+    account, channel = connected(db, lawyer, fake)
+    fake.revoke(decrypt_json(account.secret_enc)["refresh_token"])
+    later = channel.expires_at - timedelta(hours=1)
+    assert google_accounts.renew_channels(now=later) == {"opened": 0, "failed": 1}
+    db.session.refresh(account)
+    assert account.broken and "revoked" in account.last_error
+
+
+def test_no_push_without_https(app, db, lawyer, fake):
+    app.config["BASE_URL"] = "http://127.0.0.1:8000"
+    fake.add_calendar("lawyer@example.com", primary=True)
+    google_accounts.connect(lawyer, fake.authorize())
+    assert fake.channels == {} and fake.calls("events.watch") == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Calendar)) == 1
