@@ -184,6 +184,29 @@ def race(base: str, calls: Sequence[tuple[str, str, Any, dict | None]]) -> list[
     return replies  # type: ignore[return-value]
 
 
+def run_workers(env: dict[str, str], count: int = 1) -> None:
+    """``flask worker --once`` in ``count`` processes at the same time."""
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "flask", "--app", "service", "worker", "--once"],
+                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(count)
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"worker failed:\n{err.decode()[-2000:]}")
+
+
+def stored_uids(calendar_server, calendar_url: str) -> list[str]:
+    """UIDs of the objects in a test CalDAV server's storage folder, one per file."""
+    import re
+
+    return [
+        re.search(r"^UID:(.*?)\r?$", f.read_text(), re.MULTILINE).group(1)
+        for f in calendar_server.folder(calendar_url).glob("*.ics")
+    ]
+
+
 def require_redis(url: str = "redis://127.0.0.1:6379/0") -> None:
     """Skip (locally) or fail (CI) when Redis cannot be reached."""
     import pytest

@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from service.calendars.base import OWN_UID_SUFFIX
 from tests import pg
-from tests.servers import Gunicorn, in_app, race, request, server_env
+from tests.calendar_servers import USER, CalendarServer, start_server, unique
+from tests.servers import (
+    Gunicorn,
+    flask_cli,
+    in_app,
+    race,
+    request,
+    run_workers,
+    server_env,
+    stored_uids,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -25,43 +37,45 @@ _names = itertools.count()
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory) -> Iterator[CalendarServer]:
+    server = start_server("radicale", tmp_path_factory.mktemp("radicale"))
+    yield server
+    server.stop()
+
+
 @pytest.fixture(
     scope="module",
     params=[pytest.param("postgresql", marks=pytest.mark.postgres), "sqlite"],
 )
 def server(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"race-{request.param}")
+    settings = {"RATELIMIT_BOOKING": "10000/minute", "RATELIMIT_BOOKING_TOKEN": "10000/minute",
+                "ALLOW_PRIVATE_CALENDAR_HOSTS": "true"}
     if request.param == "postgresql":
         with pg.fresh_database("ch_race") as url:
-            env = server_env(url, tmp / "instance", RATELIMIT_BOOKING="10000/minute",
-                             RATELIMIT_BOOKING_TOKEN="10000/minute")
+            env = server_env(url, tmp / "instance", **settings)
             with Gunicorn(env, workers=4, log_dir=tmp) as gunicorn:
                 yield gunicorn
     else:
-        env = server_env(f"sqlite:///{tmp / 'race.db'}", tmp / "instance",
-                         RATELIMIT_BOOKING="10000/minute", RATELIMIT_BOOKING_TOKEN="10000/minute")
+        env = server_env(f"sqlite:///{tmp / 'race.db'}", tmp / "instance", **settings)
         with Gunicorn(env, workers=2, log_dir=tmp) as gunicorn:
             yield gunicorn
 
 
-def seed(server: Gunicorn, clients: list[dict], *, destination: bool = False, **lawyer_fields):
-    """A lawyer with ``clients`` (agreement fields); returns ``[(client_id, token, slots)]``."""
+def seed(server: Gunicorn, clients: list[dict], **lawyer_fields):
+    """A lawyer with ``clients`` (agreement fields); returns ``lawyer_id, [(client_id, token, slots)]``."""
 
     def work():
         from service.availability import slots_for
         from service.cli import create_client
         from service.extensions import db
-        from service.models import Calendar, CalendarAccount, Lawyer, utcnow
+        from service.models import Lawyer, utcnow
 
         n = next(_names)
         lawyer = Lawyer(name="Anna", email=f"anna{n}@race.example", timezone="Europe/Berlin",
                         **lawyer_fields)
         db.session.add(lawyer)
-        if destination:
-            db.session.flush()
-            account = CalendarAccount(lawyer=lawyer, kind="caldav", label="office", config={})
-            db.session.add(Calendar(account=account, lawyer_id=lawyer.id, remote_id="/cal/office/",
-                                    name="Office", conflict=False, write_to=True))
         made = []
         for i, fields in enumerate(clients):
             agreement = dict(name=f"Client {i}", email=f"c{n}-{i}@race.example", windows=EVERY_DAY,
@@ -73,6 +87,15 @@ def seed(server: Gunicorn, clients: list[dict], *, destination: bool = False, **
         return lawyer.id, [(c.id, token, slots_for(c, now)) for c, token in made]
 
     return in_app(server.env, work)
+
+
+def connect_destination(server: Gunicorn, radicale: CalendarServer, lawyer_id: int) -> str:
+    """Connect a fresh Radicale calendar with the CLI (conflict source and destination)."""
+    name = unique("office")
+    url = radicale.make_calendar(name)
+    flask_cli(server.env, "calendar", "add-caldav", "--lawyer", str(lawyer_id), "--url", url,
+              "--username", USER, "--password", radicale.password(), "--write-to", name)
+    return url
 
 
 def booking_call(token: str, start) -> tuple:
@@ -111,20 +134,24 @@ def rows(server: Gunicorn, lawyer_id: int):
     return in_app(server.env, work)
 
 
-def test_fifty_posts_for_one_slot_make_one_booking(server):
+def test_fifty_posts_for_one_slot_make_one_booking_and_one_event(server, radicale):
     workers = server.workers
-    lawyer_id, [(_, token, slots)] = seed(server, [{}], destination=True)
+    lawyer_id, [(_, token, slots)] = seed(server, [{"prep_min": 15}])
+    calendar_url = connect_destination(server, radicale, lawyer_id)
     replies = race(server.url, [booking_call(token, slots[0].start)] * 50)
     assert_clean(server, replies)
     assert statuses(replies) == {201: 1, 409: 49}, f"{workers} workers"
     bookings, tasks = rows(server, lawyer_id)
     assert len(bookings) == 1
-    # One calendar event per booking: the calendar writes are queued exactly once (a call
-    # and its prep block), in the booking's transaction.
     booking_id = bookings[0][0]
     assert sorted(t for t in tasks if t[0] == "calendar.put") == [
         ("calendar.put", booking_id, "call"), ("calendar.put", booking_id, "prep")]
     assert sorted(t[2] for t in tasks if t[0] == "mail.booking") == ["booked", "booked"]
+    # Two workers at once write the lawyer's calendar: one call event and its prep block.
+    run_workers(server.env, 2)
+    uid = next(r.json()["uid"] for r in replies if r.status == 201)
+    assert sorted(stored_uids(radicale, calendar_url)) == [
+        f"{uid}-call{OWN_UID_SUFFIX}", f"{uid}-prep{OWN_UID_SUFFIX}"]
 
 
 def test_overlapping_slots_of_different_lengths_from_two_clients(server):
