@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, jsonify, request
+import sqlalchemy as sa
+from flask import Blueprint, current_app, g, jsonify, request
 
 from service import bookings, links
 from service.availability import slots_for
 from service.errors import AppError
-from service.models import utcnow
+from service.extensions import db
+from service.models import EmbedOrigin, Lawyer, utcnow
 from service.params import parse_day, parse_instant, parse_zone
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -17,10 +19,69 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_RANGE_DAYS = 366
 
 
+def _resolve(token: object) -> links.Link:
+    """The link behind ``token``; remembers its lawyer for the CORS headers."""
+    link = links.resolve(token, utcnow())
+    g.api_lawyer = link.client.lawyer
+    return link
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    from service.openapi import document
+
+    return jsonify(document(current_app.config["BASE_URL"]))
+
+
+@bp.before_request
+def forget_lawyer():
+    g.pop("api_lawyer", None)
+
+
+@bp.after_request
+def cors(response):
+    """CORS only for the origins the token's lawyer allow-listed for the widget.
+
+    A preflight carries no body, so for ``POST /bookings`` it cannot name the lawyer: it is
+    answered for origins some lawyer allow-listed (or the lawyer of a ``?token=`` in the
+    URL); the booking's own response is readable only by the token's lawyer's origins.
+    """
+    origin = request.headers.get("Origin")
+    if not origin or request.endpoint == "api.openapi_document":
+        return response
+    response.vary.add("Origin")
+    if request.method == "OPTIONS":
+        if request.headers.get("Access-Control-Request-Method") and _preflight_allowed(origin):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            response.headers["Access-Control-Max-Age"] = "600"
+        return response
+    lawyer = g.get("api_lawyer")
+    if lawyer is not None and _allows(lawyer, origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+    return response
+
+
+def _allows(lawyer: Lawyer, origin: str) -> bool:
+    return any(o.origin == origin.lower() for o in lawyer.embed_origins)
+
+
+def _preflight_allowed(origin: str) -> bool:
+    token = request.args.get("token")
+    if token:
+        try:
+            return _allows(links.resolve(token, utcnow()).client.lawyer, origin)
+        except AppError:
+            return False
+    return db.session.scalar(sa.select(EmbedOrigin.id).where(EmbedOrigin.origin == origin.lower()).limit(1)) is not None
+
+
 @bp.get("/slots")
 def slots():
     now = utcnow()
-    link = links.resolve(request.args.get("token", ""), now)
+    link = _resolve(request.args.get("token", ""))
     client = link.client
     lawyer_zone = client.lawyer.zone
     zone = parse_zone(request.args["tz"]) if "tz" in request.args else None
@@ -59,7 +120,7 @@ def create_booking():
     token = body.get("token")
     if not isinstance(token, str):
         raise AppError(422, "invalid_token", "token: the booking link's token is required.")
-    link = links.resolve(token, now)
+    link = _resolve(token)
     start = parse_instant(body.get("start"))
     contact = bookings.validate_contact(body.get("name"), body.get("email"), body.get("agenda"))
     booking, manage_token = bookings.book(link.client, start, contact, now, link.callback)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.availability import SlotRefused
 from booking.intervals import Interval
+from booking.model import Slot
 from service import availability
 from service.calendars.base import ProviderError
 from service.crypto import encrypt
@@ -30,6 +31,7 @@ from service.models import (
     Calendar,
     CallbackLink,
     Client,
+    Intake,
     Lawyer,
     new_token,
     token_hash,
@@ -93,7 +95,7 @@ def _lock_lawyer(lawyer_id: int) -> None:
         db.session.execute(sa.select(Lawyer.id).where(Lawyer.id == lawyer_id).with_for_update())
 
 
-def _live_busy(client: Client, slot_blocked: Interval) -> list[Interval]:
+def _live_busy(client: Client | Intake, slot_blocked: Interval) -> list[Interval]:
     """Fresh busy time from the lawyer's calendar servers for the slot's range."""
     has_calendars = db.session.scalar(
         sa.select(sa.func.count(Calendar.id)).where(
@@ -141,28 +143,84 @@ def book(
                 slot = availability.check(client, now, start, extra_busy=live)
             except SlotRefused as exc:
                 raise refused(exc) from None
-            booking = Booking(
-                uid=secrets.token_hex(16),
-                lawyer_id=lawyer_id,
-                client_id=client_id,
-                start=slot.start,
-                end=slot.end,
-                blocked_start=slot.prep_start,
-                blocked_end=slot.blocked_end,
-                name=contact.name,
-                email=contact.email,
-                agenda=contact.agenda,
-                manage_token_hash=token_hash(manage_token),
-                manage_token_enc=encrypt(manage_token),
-                callback_link_id=callback.id if callback else None,
-                created_at=now,
+            booking = _insert_booking(
+                client, slot, contact, manage_token, now, callback.id if callback else None
             )
-            db.session.add(booking)
-            db.session.flush()
-            _follow_up(booking, "booked")
     except IntegrityError:
         raise AppError(409, "slot_busy", "This time has just been booked. Please choose another.") from None
     return booking, manage_token
+
+
+def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime) -> tuple[Booking, str]:
+    """Book ``start`` through a public intake: creates the (new) client, then the booking.
+
+    One transaction: the slot is checked against the lawyer's bookings and the intake's
+    own caps, the client gets a copy of the intake's agreement, the booking is inserted.
+    """
+    live = _live_busy(intake, intake.agreement().blocked(start))
+    intake_id, lawyer_id = intake.id, intake.lawyer_id
+    manage_token = new_token()
+    try:
+        with write_transaction():
+            _lock_lawyer(lawyer_id)
+            intake = db.session.get(Intake, intake_id)
+            if intake is None or not intake.active:
+                raise AppError(404, "unknown_intake", "This booking page is no longer available.")
+            try:
+                slot = availability.check(intake, now, start, extra_busy=live)
+            except SlotRefused as exc:
+                raise refused(exc) from None
+            client_token = new_token()
+            client = Client(
+                lawyer_id=lawyer_id,
+                name=contact.name,
+                email=contact.email,
+                matter=intake.title,
+                language=intake.language,
+                is_new=True,
+                intake_id=intake.id,
+                token_hash=token_hash(client_token),
+                token_enc=encrypt(client_token),
+                note=intake.note,
+                created_at=now,
+                **intake.client_agreement(),
+            )
+            db.session.add(client)
+            db.session.flush()
+            booking = _insert_booking(client, slot, contact, manage_token, now)
+    except IntegrityError:
+        raise AppError(409, "slot_busy", "This time has just been booked. Please choose another.") from None
+    return booking, manage_token
+
+
+def _insert_booking(
+    client: Client,
+    slot: Slot,
+    contact: Contact,
+    manage_token: str,
+    now: datetime,
+    callback_link_id: int | None = None,
+) -> Booking:
+    booking = Booking(
+        uid=secrets.token_hex(16),
+        lawyer_id=client.lawyer_id,
+        client_id=client.id,
+        start=slot.start,
+        end=slot.end,
+        blocked_start=slot.prep_start,
+        blocked_end=slot.blocked_end,
+        name=contact.name,
+        email=contact.email,
+        agenda=contact.agenda,
+        manage_token_hash=token_hash(manage_token),
+        manage_token_enc=encrypt(manage_token),
+        callback_link_id=callback_link_id,
+        created_at=now,
+    )
+    db.session.add(booking)
+    db.session.flush()
+    _follow_up(booking, "booked")
+    return booking
 
 
 def cancel(booking: Booking, now: datetime) -> None:

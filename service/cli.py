@@ -25,6 +25,7 @@ from service.models import (
     DayOff,
     EmbedOrigin,
     ExtraWindow,
+    Intake,
     Lawyer,
     new_token,
     token_hash,
@@ -35,6 +36,7 @@ from service.params import is_zone
 lawyer_cli = AppGroup("lawyer", help="Create and configure lawyers.")
 client_cli = AppGroup("client", help="Create clients with their agreements; links.")
 notify_cli = AppGroup("notify", help="Reminders by mail.")
+intake_cli = AppGroup("intake", help="Public intake agreements for new visitors.")
 
 
 def _email(value: str) -> str:
@@ -188,32 +190,30 @@ def create_client(lawyer: Lawyer, **fields) -> tuple[Client, str]:
     return client, token
 
 
-@client_cli.command("create")
-@click.option("--lawyer", "lawyer_id", required=True, type=int)
-@click.option("--name", required=True)
-@click.option("--email", required=True)
-@click.option("--windows", required=True, help='e.g. "tue 16:00-18:00,thu 10:00-12:00" (lawyer\'s time)')
-@click.option("--duration", required=True, type=int, help="call length in minutes")
-@click.option("--prep", required=True, type=int, help="preparation minutes before each call")
-@click.option("--buffer-after", default=0, type=int, show_default=True)
-@click.option("--notice", default=24, type=int, show_default=True, help="minimum notice in hours")
-@click.option("--notice-working-day", is_flag=True, help="not before the next working day")
-@click.option("--horizon", default=30, type=int, show_default=True, help="days ahead")
-@click.option("--max-per-week", type=int)
-@click.option("--max-per-month", type=int)
-@click.option("--step", type=click.Choice(["15", "30"]), help="slot step in minutes (default: the duration)")
-@click.option("--status-day", help="weekday the status update is due, e.g. fri")
-@click.option("--language", default="en", type=click.Choice(["ru", "en"]), show_default=True)
-@click.option("--matter", default="", help="the matter, shown to the lawyer")
-@click.option("--note", default="", help="free text shown to the client")
-def client_create(lawyer_id, name, email, windows, duration, prep, buffer_after, notice,
-                  notice_working_day, horizon, max_per_week, max_per_month, step, status_day,
-                  language, matter, note) -> None:
-    """Create a client with an agreement; prints the client's booking URL."""
-    lawyer = _lawyer(lawyer_id)
+def agreement_options(command):
+    """The agreement's options, shared by ``client create`` and ``intake create``."""
+    options = [
+        click.option("--windows", required=True, help='e.g. "tue 16:00-18:00,thu 10:00-12:00" (lawyer\'s time)'),
+        click.option("--duration", required=True, type=int, help="call length in minutes"),
+        click.option("--prep", required=True, type=int, help="preparation minutes before each call"),
+        click.option("--buffer-after", default=0, type=int, show_default=True),
+        click.option("--notice", default=24, type=int, show_default=True, help="minimum notice in hours"),
+        click.option("--notice-working-day", is_flag=True, help="not before the next working day"),
+        click.option("--horizon", default=30, type=int, show_default=True, help="days ahead"),
+        click.option("--max-per-week", type=int),
+        click.option("--max-per-month", type=int),
+        click.option("--step", type=click.Choice(["15", "30"]), help="slot step in minutes (default: the duration)"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def agreement_fields(windows, duration, prep, buffer_after, notice, notice_working_day, horizon,
+                     max_per_week, max_per_month, step) -> dict:
+    """Validate the agreement options; the model columns they set."""
     try:
         parsed = parse_windows(windows)
-        status_weekday = parse_weekday(status_day) if status_day else None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     _nonneg(duration, "--duration", 5)
@@ -229,24 +229,49 @@ def client_create(lawyer_id, name, email, windows, duration, prep, buffer_after,
     longest = max((w.end.hour * 60 + w.end.minute) - (w.start.hour * 60 + w.start.minute) for w in parsed)
     if duration > longest:
         raise click.ClickException(f"--duration {duration} does not fit in any window (longest: {longest} min)")
+    return {
+        "windows": format_windows(parsed),
+        "duration_min": duration,
+        "prep_min": prep,
+        "buffer_min": buffer_after,
+        "notice_hours": notice,
+        "notice_next_working_day": notice_working_day,
+        "horizon_days": horizon,
+        "max_per_week": max_per_week,
+        "max_per_month": max_per_month,
+        "step_min": int(step) if step else None,
+    }
+
+
+@client_cli.command("create")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@agreement_options
+@click.option("--status-day", help="weekday the status update is due, e.g. fri")
+@click.option("--language", default="en", type=click.Choice(["ru", "en"]), show_default=True)
+@click.option("--matter", default="", help="the matter, shown to the lawyer")
+@click.option("--note", default="", help="free text shown to the client")
+def client_create(lawyer_id, name, email, windows, duration, prep, buffer_after, notice,
+                  notice_working_day, horizon, max_per_week, max_per_month, step, status_day,
+                  language, matter, note) -> None:
+    """Create a client with an agreement; prints the client's booking URL."""
+    lawyer = _lawyer(lawyer_id)
+    try:
+        status_weekday = parse_weekday(status_day) if status_day else None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    agreement = agreement_fields(windows, duration, prep, buffer_after, notice, notice_working_day,
+                                 horizon, max_per_week, max_per_month, step)
     client, token = create_client(
         lawyer,
         name=_name(name),
         email=_email(email),
-        windows=format_windows(parsed),
-        duration_min=duration,
-        prep_min=prep,
-        buffer_min=buffer_after,
-        notice_hours=notice,
-        notice_next_working_day=notice_working_day,
-        horizon_days=horizon,
-        max_per_week=max_per_week,
-        max_per_month=max_per_month,
-        step_min=int(step) if step else None,
         status_day=status_weekday,
         language=language,
         matter=matter.strip()[:300],
         note=note.strip(),
+        **agreement,
     )
     db.session.commit()
     click.echo(f"Created client {client.name} (id {client.id}); booking link: {client_url(token)}")
@@ -270,6 +295,39 @@ def client_callback_link(token: str, hours: int) -> None:
     )
     db.session.commit()
     click.echo(f"Single-use link for {client.name}, valid {hours} h: {client_url(link_token)}")
+
+
+@intake_cli.command("create")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--slug", required=True, help="public name in the URL, e.g. first-consultation")
+@click.option("--title", required=True, help='e.g. "First consultation, 30 min"')
+@agreement_options
+@click.option("--language", default="en", type=click.Choice(["ru", "en"]), show_default=True)
+@click.option("--note", default="", help="free text shown to visitors")
+def intake_create(lawyer_id, slug, title, windows, duration, prep, buffer_after, notice,
+                  notice_working_day, horizon, max_per_week, max_per_month, step, language,
+                  note) -> None:
+    """Publish an intake agreement for new visitors; prints its public URL.
+
+    Booking through it creates a new client with this agreement. --max-per-week and
+    --max-per-month cap the calls booked through the intake by all visitors together.
+    """
+    from service import intakes
+
+    lawyer = _lawyer(lawyer_id)
+    if not intakes.valid_slug(slug):
+        raise click.ClickException(
+            f"--slug {slug!r} must be 1-64 lowercase letters, digits and inner hyphens"
+        )
+    if intakes.find(slug) is not None:
+        raise click.ClickException(f"the slug {slug!r} is already taken")
+    agreement = agreement_fields(windows, duration, prep, buffer_after, notice, notice_working_day,
+                                 horizon, max_per_week, max_per_month, step)
+    intake = Intake(lawyer=lawyer, slug=slug, title=_name(title, "--title"), language=language,
+                    note=note.strip(), **agreement)
+    db.session.add(intake)
+    db.session.commit()
+    click.echo(f"Created intake {intake.title!r} (id {intake.id}); public page: {intakes.public_url(slug)}")
 
 
 @click.command("worker")
@@ -299,7 +357,7 @@ def init_app(app: Flask) -> None:
     from service.calendars.commands import calendar_cli
     from service.secrets_cli import secrets_cli
 
-    for command in (lawyer_cli, client_cli, notify_cli, calendar_cli, worker_command, seed_demo):
+    for command in (lawyer_cli, client_cli, notify_cli, intake_cli, calendar_cli, worker_command, seed_demo):
         app.cli.add_command(command)
     app.cli.add_command(secrets_cli)
 

@@ -120,6 +120,7 @@ class Client(db.Model):
     language: Mapped[str] = mapped_column(sa.String(5), default="en")
     status: Mapped[str] = mapped_column(sa.String(10), default="active")  # paused, archived
     is_new: Mapped[bool] = mapped_column(default=False)
+    intake_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake.id"), index=True)  # came from
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # lookup
     token_enc: Mapped[str] = mapped_column(sa.Text)  # encrypted, to show the link again
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -288,3 +289,62 @@ class OutboxTask(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Intake(db.Model):
+    """A published intake agreement for new visitors, e.g. "First consultation, 30 min".
+
+    Its public page ``/i/<slug>`` offers the agreed slots to anyone; booking one creates a
+    client (``is_new``) with a copy of this agreement. ``max_per_week`` / ``max_per_month``
+    cap the calls booked through this intake by all visitors together.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyer.id"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    language: Mapped[str] = mapped_column(sa.String(5), default="en")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The agreement, as on Client.
+    windows: Mapped[str] = mapped_column(sa.String(1000))
+    duration_min: Mapped[int]
+    prep_min: Mapped[int] = mapped_column(default=0)
+    buffer_min: Mapped[int] = mapped_column(default=0)
+    notice_hours: Mapped[int] = mapped_column(default=24)
+    notice_next_working_day: Mapped[bool] = mapped_column(default=False)
+    horizon_days: Mapped[int] = mapped_column(default=30)
+    max_per_week: Mapped[int | None]
+    max_per_month: Mapped[int | None]
+    step_min: Mapped[int | None]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    lawyer: Mapped[Lawyer] = relationship()
+
+    AGREEMENT_FIELDS = (
+        "windows", "duration_min", "prep_min", "buffer_min", "notice_hours",
+        "notice_next_working_day", "horizon_days", "max_per_week", "max_per_month", "step_min",
+    )
+
+    @property
+    def status(self) -> str:
+        return "active" if self.active else "paused"
+
+    def agreement(self) -> Agreement:
+        return Agreement(
+            windows=parse_windows(self.windows),
+            duration=timedelta(minutes=self.duration_min),
+            prep=timedelta(minutes=self.prep_min),
+            buffer_after=timedelta(minutes=self.buffer_min),
+            notice=timedelta(hours=self.notice_hours),
+            notice_next_working_day=self.notice_next_working_day,
+            horizon_days=self.horizon_days,
+            max_per_week=self.max_per_week,
+            max_per_month=self.max_per_month,
+            step=timedelta(minutes=self.step_min) if self.step_min else None,
+        )
+
+    def client_agreement(self) -> dict:
+        """The agreement's columns, to copy onto the client a booking creates."""
+        return {name: getattr(self, name) for name in self.AGREEMENT_FIELDS}

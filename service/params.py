@@ -18,6 +18,11 @@ def zone_names() -> list[str]:
     return sorted(z for z in _zones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))) + ["UTC"]
 
 
+def all_zone_names() -> list[str]:
+    """Every zone name ``tz`` parameters accept (the API document lists them)."""
+    return sorted(_zones())
+
+
 def is_zone(name: object) -> bool:
     return isinstance(name, str) and name in _zones()
 

@@ -15,7 +15,7 @@ from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 from booking.model import Slot
 from booking.windows import parse_windows
 from service.errors import AppError
-from service.models import Booking, Client
+from service.models import Booking, Client, Intake
 
 EXPIRED_FORM = lazy_gettext("This form has expired. Please choose your time again.").__str__
 CHOOSE_SLOT = lazy_gettext("Please choose a time.").__str__
@@ -68,8 +68,12 @@ def _weekday_name(weekday: int) -> str:
     return get_day_names("wide", context="format", locale=get_locale())[weekday]
 
 
-def agreement_terms(client: Client) -> list[str]:
-    """The agreement in plain words, one sentence per line."""
+def agreement_terms(client: Client | Intake, caps: bool = True) -> list[str]:
+    """The agreement in plain words, one sentence per line.
+
+    ``caps=False`` leaves out the weekly/monthly caps: an intake's caps count the calls of
+    all its visitors together, not a promise to one visitor.
+    """
     lines: list[str] = []
     windows = parse_windows(client.windows)
     parts = []
@@ -86,9 +90,9 @@ def agreement_terms(client: Client) -> list[str]:
             windows="; ".join(parts),
         )
     )
-    if client.max_per_week:
+    if caps and client.max_per_week:
         lines.append(ngettext("At most %(num)d call a week.", "At most %(num)d calls a week.", client.max_per_week))
-    if client.max_per_month:
+    if caps and client.max_per_month:
         lines.append(ngettext("At most %(num)d call a month.", "At most %(num)d calls a month.", client.max_per_month))
     if client.notice_next_working_day:
         lines.append(gettext("Book at least one working day ahead, so the call can be prepared."))

@@ -19,14 +19,19 @@ def init_app(app: Flask) -> None:
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         if "Content-Security-Policy" not in response.headers:
-            response.headers["Content-Security-Policy"] = (
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-            )
+            response.headers["Content-Security-Policy"] = content_security_policy()
             response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.path.startswith(("/b/", "/m/")):
+        if request.path.startswith(("/b/", "/m/", "/embed/", "/i/")):
             # Pages behind bearer tokens: never leak the URL, never index, never cache.
             response.headers["Referrer-Policy"] = "no-referrer"
             response.headers["X-Robots-Tag"] = "noindex, nofollow"
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def content_security_policy(frame_ancestors: str = "'none'") -> str:
+    """The policy of every page; embed pages name the sites that may frame them."""
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        f"frame-ancestors {frame_ancestors}; base-uri 'none'; form-action 'self'"
+    )
