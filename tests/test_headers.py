@@ -34,10 +34,18 @@ def urls(app, client, make_client, frozen):
     return found
 
 
+def get(client, path):
+    """GET and close (file responses hold their file open until closed)."""
+    response = client.get(path)
+    response.get_data()
+    response.close()
+    return response
+
+
 def test_every_page_has_a_strict_policy(client, urls):
     assert "/b/" in " ".join(urls) and "/m/" in " ".join(urls)
     for path in urls:
-        response = client.get(path)
+        response = get(client, path)
         headers = response.headers
         assert headers["X-Content-Type-Options"] == "nosniff", path
         policy = headers.get("Content-Security-Policy", "")
@@ -50,7 +58,7 @@ def test_every_page_has_a_strict_policy(client, urls):
 
 def test_admin_pages_forbid_inline_code(client, urls):
     for path in [u for u in urls if u.startswith("/admin")] or ["/admin/"]:
-        policy = client.get(path).headers.get("Content-Security-Policy", "")
+        policy = get(client, path).headers.get("Content-Security-Policy", "")
         assert "unsafe-inline" not in policy, path
 
 
@@ -58,7 +66,7 @@ def test_token_pages_never_leak_their_url_nor_get_indexed(client, urls):
     token_pages = [u for u in urls if re.match(r"/(embed/)?[bm]/", u)]
     assert len(token_pages) >= 3
     for path in token_pages:
-        headers = client.get(path).headers
+        headers = get(client, path).headers
         assert headers["Referrer-Policy"] == "no-referrer", path
         assert "noindex" in headers["X-Robots-Tag"], path
         assert headers["Cache-Control"] == "no-store", path
