@@ -9,8 +9,9 @@ The client address is the socket peer. ``X-Forwarded-For`` is believed only for 
 ``TRUSTED_PROXIES`` proxies in front of us (werkzeug's ``ProxyFix`` takes the address
 the nearest trusted proxy saw), so a forged header never buys a fresh limit.
 
-``init_app`` wraps the views that exist when it runs: call it after every blueprint is
-registered (``create_app`` does it last).
+The limits are checked in an app-wide ``before_request`` hook, before any blueprint's
+own hooks (a CSRF check refusing a request still counts it), and the rules are looked
+up by endpoint at request time, so blueprints registered later are covered too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, request
 from flask_babel import gettext
-from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter import Limit, Limiter, RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.config import ConfigError
@@ -61,21 +62,39 @@ BOOKING_BY_TOKEN = Rule("RATELIMIT_BOOKING_TOKEN", "booking-token", token_key)
 SLOTS_BY_IP = Rule("RATELIMIT_SLOTS", "slots")
 LOGIN_BY_IP = Rule("RATELIMIT_LOGIN", "login", methods=("POST",))
 
-#: endpoint name -> the limits it gets. Endpoints not registered (yet) are skipped.
+#: endpoint name -> the limits it gets (names of endpoints not registered are harmless).
 RULES: dict[str, tuple[Rule, ...]] = {
+    # Writes: booking (API, page, widget), changing a call, public intake bookings.
     "api.create_booking": (BOOKING_BY_IP, BOOKING_BY_TOKEN),
     "public.book": (BOOKING_BY_IP, BOOKING_BY_TOKEN),
+    "public.embed_book": (BOOKING_BY_IP, BOOKING_BY_TOKEN),
     "public.reschedule": (BOOKING_BY_IP,),
     "public.cancel": (BOOKING_BY_IP,),
+    "public.intake_book": (BOOKING_BY_IP,),  # no per-slug limit: the slug is public
+    "public.embed_intake_book": (BOOKING_BY_IP,),
+    # Reads that compute slots.
     "api.slots": (SLOTS_BY_IP,),
     "public.booking_page": (SLOTS_BY_IP,),
+    "public.embed_booking_page": (SLOTS_BY_IP,),
     "public.manage": (SLOTS_BY_IP,),
+    "public.embed_manage": (SLOTS_BY_IP,),
+    "public.intake_page": (SLOTS_BY_IP,),
+    "public.embed_intake_page": (SLOTS_BY_IP,),
     "admin.login": (LOGIN_BY_IP,),
 }
 
 
+_KNOWN: list[Rule] = [BOOKING_BY_IP, BOOKING_BY_TOKEN, SLOTS_BY_IP, LOGIN_BY_IP]
+
+
 def limited(*rules: Rule) -> Callable:
-    """Decorator: give a view these limits, e.g. ``@limited(limits.LOGIN_BY_IP)``."""
+    """Decorator: give a view these limits, e.g. ``@limited(limits.LOGIN_BY_IP)``.
+
+    Use it at import time (a new ``Rule`` must be known when the app is created).
+    """
+    for rule in rules:
+        if rule not in _KNOWN:
+            _KNOWN.append(rule)
 
     def mark(view: Callable) -> Callable:
         view.rate_limit_rules = (*getattr(view, "rate_limit_rules", ()), *rules)  # type: ignore[attr-defined]
@@ -84,21 +103,27 @@ def limited(*rules: Rule) -> Callable:
     return mark
 
 
-def _limit_string(setting: str) -> Callable[[], str]:
-    return lambda: current_app.config[setting]
+def rules_for_request() -> tuple[Rule, ...]:
+    endpoint = request.endpoint or ""
+    view = current_app.view_functions.get(endpoint)
+    return RULES.get(endpoint, ()) + tuple(getattr(view, "rate_limit_rules", ()))
 
 
-def _apply(limiter: Limiter, view: Callable, rules: tuple[Rule, ...]) -> Callable:
-    for rule in rules:
-        view = limiter.shared_limit(
-            _limit_string(rule.setting),
-            scope=rule.scope,
-            key_func=rule.key,
-            methods=list(rule.methods) if rule.methods else None,
-            exempt_when=(lambda: link_token() is None) if rule.key is token_key else None,
-            error_message=lambda: gettext("Too many requests. Please wait a minute and try again."),
-        )(view)
-    return view
+def _as_limit(rule: Rule) -> Limit:
+    def exempt() -> bool:
+        if rule not in rules_for_request():
+            return True
+        return rule.key is token_key and link_token() is None
+
+    return Limit(
+        limit_provider=lambda: current_app.config[rule.setting],
+        key_function=rule.key,
+        scope=rule.scope,
+        shared=True,  # endpoints with the same scope count together
+        methods=rule.methods,
+        exempt_when=exempt,
+        error_message=lambda: gettext("Too many requests. Please wait a minute and try again."),
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -107,30 +132,24 @@ def init_app(app: Flask) -> None:
         raise ConfigError(f"TRUSTED_PROXIES must be 0 or more, not {proxies}")
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
+    for rule in _KNOWN:
+        _limit_check(app, rule.setting)
 
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)  # Redis down: still limit
-    limiter = Limiter(key_func=client_address, key_prefix=app.config["RATELIMIT_KEY_PREFIX"])
+    # "Default" limits in Flask-Limiter's terms: checked before every request, each one
+    # exempt unless the endpoint's rules name it.
+    limiter = Limiter(
+        key_func=client_address,
+        key_prefix=app.config["RATELIMIT_KEY_PREFIX"],
+        default_limits=[_as_limit(rule) for rule in _KNOWN],
+    )
     limiter.init_app(app)
     app.extensions["counsel_limiter"] = limiter
-    apply_limits(app)
 
     @app.errorhandler(RateLimitExceeded)
     def too_many(exc: RateLimitExceeded):
         return error_response(429, "rate_limited", exc.description)
-
-
-def apply_limits(app: Flask) -> None:
-    """Wrap every registered view that has rules (safe to call again after late blueprints)."""
-    limiter: Limiter = app.extensions["counsel_limiter"]
-    done: set[str] = app.extensions.setdefault("counsel_limited_endpoints", set())
-    for endpoint, view in list(app.view_functions.items()):
-        rules = RULES.get(endpoint, ()) + tuple(getattr(view, "rate_limit_rules", ()))
-        if rules and endpoint not in done:
-            for rule in rules:
-                _limit_check(app, rule.setting)
-            app.view_functions[endpoint] = _apply(limiter, view, rules)
-            done.add(endpoint)
 
 
 def _limit_check(app: Flask, setting: str) -> None:
