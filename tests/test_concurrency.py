@@ -11,6 +11,7 @@ import itertools
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -210,3 +211,35 @@ def test_access_log_keeps_no_tokens(server):
     logs = server.logs()
     assert token not in logs and manage not in logs
     assert "GET /b/[redacted] HTTP/1.1" in logs and "token=[redacted]" in logs
+
+
+def test_ten_intake_bookings_in_one_week_for_a_once_a_week_intake(server):
+    """The public intake's cap counts all visitors together, also when they race."""
+
+    def work():
+        from service import formtoken
+        from service.availability import slots_for
+        from service.extensions import db
+        from service.models import Intake, Lawyer, utcnow
+
+        n = next(_names)
+        lawyer = Lawyer(name="Anna", email=f"anna{n}@race.example", timezone="Europe/Berlin")
+        intake = Intake(lawyer=lawyer, slug=f"first-{n}", title="First consultation",
+                        windows=EVERY_DAY, duration_min=30, notice_hours=1, horizon_days=14,
+                        max_per_week=1)
+        db.session.add(intake)
+        db.session.commit()
+        return lawyer.id, intake.slug, formtoken.issue("intake", intake.slug), slots_for(intake, utcnow())
+
+    lawyer_id, slug, form_token, slots = in_app(server.env, work)
+    by_week: dict[tuple, list] = {}
+    for slot in slots:
+        by_week.setdefault(slot.start.astimezone(BERLIN).isocalendar()[:2], []).append(slot)
+    starts = [s.start for s in max(by_week.values(), key=len)[::2][:10]]
+    form = "form_token={}&name=Visitor+{}&email=v{}%40visitor.example&agenda=New+matter&start={}"
+    calls = [("POST", f"/i/{slug}", form.format(form_token, i, i, quote(start.isoformat())).encode(),
+              {"Content-Type": "application/x-www-form-urlencoded"}) for i, start in enumerate(starts)]
+    replies = race(server.url, calls)
+    assert Counter(r.status for r in replies) == {303: 1, 409: 9}, [r.body[:200] for r in replies]
+    assert "Traceback" not in server.logs()
+    assert len(rows(server, lawyer_id)[0]) == 1
