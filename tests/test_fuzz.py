@@ -1,5 +1,9 @@
 """Hostile input against every public endpoint and form: never a 5xx.
 
+Covered: /api/v1/slots, /api/v1/bookings, /b/<token> and /embed/b/<token> (page and
+form), /m/<token> and /embed/m/<token>, /m/<token>/cancel|reschedule,
+/m/<token>/invite.ics, /i/<slug> and /embed/i/<slug> (page and form).
+
 Hypothesis drives the Flask test client with random tokens, query strings, JSON and
 form bodies, headers and raw bytes; a share of the examples carries real tokens and
 offered slots so the deeper paths (booking, moving, cancelling) are reached too.
@@ -50,7 +54,13 @@ def world(app, client, make_client):
         "agenda": "Clause 4"})
     assert booked.status_code == 201, booked.get_json()
     manage = booked.get_json()["manage_url"].rsplit("/", 1)[-1]
-    return {"token": token, "callback": callback, "manage": manage, "starts": starts[:-1]}
+    result = app.test_cli_runner().invoke(args=[
+        "intake", "create", "--lawyer", str(lawyer_client.lawyer_id), "--slug", "first-consultation",
+        "--title", "First consultation", "--windows", "mon 08:00-20:00,wed 08:00-20:00",
+        "--duration", "30", "--prep", "0", "--notice", "0"])
+    assert result.exit_code == 0, result.output
+    return {"token": token, "callback": callback, "manage": manage, "starts": starts[:-1],
+            "slug": "first-consultation"}
 
 
 # -- strategies -----------------------------------------------------------------------
@@ -149,10 +159,11 @@ def test_fuzz_booking_page_and_form(client, world):
     @given(token=pick_token(world, "token"), tz=st.one_of(url_text, hostile),
            form=st.dictionaries(st.sampled_from(["start", "name", "email", "agenda", "form_token", "tz"]),
                                 st.one_of(url_text, hostile), max_size=6),
-           start=pick_start(world), signed=st.booleans(), hdrs=headers())
-    def run(token, tz, form, start, signed, hdrs):
+           start=pick_start(world), signed=st.booleans(), hdrs=headers(),
+           prefix=st.sampled_from(["/b/", "/embed/b/"]))
+    def run(token, tz, form, start, signed, hdrs, prefix):
         hdrs.pop("Content-Type", None)
-        path = f"/b/{path_part(token)}"
+        path = f"{prefix}{path_part(token)}"
         ok(client.get(path, query_string={"tz": tz}, headers=hdrs))
         if signed and isinstance(token, str):
             form["form_token"] = formtoken.issue("book", token_hash(token))
@@ -171,10 +182,30 @@ def test_fuzz_manage_pages_and_forms(client, world):
     def run(token, action, form, start, signed, tz):
         path = f"/m/{path_part(token)}"
         ok(client.get(path, query_string={"tz": tz}))
+        ok(client.get(f"/embed/m/{path_part(token)}", query_string={"tz": tz}))
         ok(client.get(f"{path}/invite.ics"))
         if signed and isinstance(token, str):
             form["form_token"] = formtoken.issue("manage", token_hash(token))
             form.setdefault("start", start or "")
         ok(client.post(f"{path}/{action}", data=form))
+
+    run()
+
+
+def test_fuzz_public_intake_page_and_form(client, world):
+    slugs = st.one_of(st.just(world["slug"]), url_text, hostile, st.just(world["slug"].upper()))
+
+    @FUZZ
+    @given(slug=slugs, tz=st.one_of(url_text, hostile),
+           form=st.dictionaries(st.sampled_from(["start", "name", "email", "agenda", "form_token", "tz"]),
+                                st.one_of(url_text, hostile), max_size=6),
+           start=pick_start(world), signed=st.booleans(), prefix=st.sampled_from(["/i/", "/embed/i/"]))
+    def run(slug, tz, form, start, signed, prefix):
+        path = f"{prefix}{path_part(slug)}"
+        ok(client.get(path, query_string={"tz": tz}))
+        if signed:
+            form["form_token"] = formtoken.issue("intake", slug)
+            form.setdefault("start", start or "")
+        ok(client.post(path, data=form))
 
     run()
