@@ -99,6 +99,22 @@ def test_claimed_task_of_a_dead_worker_is_retried_after_its_lease(db, handlers):
     assert _task(db, task.id).status == "done"
 
 
+def test_task_whose_lease_ran_out_in_a_slow_batch_runs_once(db, handlers, frozen):
+    """Regression: a worker slow through its claimed batch (an SMTP timeout per task) ran a
+    task whose lease had expired and which another worker had taken over: a second mail."""
+    runs: list[int] = []
+    handlers("test.ok", lambda payload: runs.append(payload["n"]))
+    task = outbox.enqueue("test.ok", {"n": 1})
+    db.session.commit()
+    claimed_at = utcnow()
+    assert outbox.claim(now=claimed_at) == [task.id]  # worker A, busy with earlier tasks...
+    frozen.tick(outbox.LEASE + timedelta(seconds=1))
+    assert outbox.run_due() == {"done": 1, "failed": 0}  # ... so worker B takes it over
+    assert outbox.run_task(task.id, lease=claimed_at + outbox.LEASE) is None  # A, at last
+    assert runs == [1]
+    assert _task(db, task.id).attempts == 1
+
+
 _DIE_MID_TASK = """
 import os, sys, time
 from service import create_app, outbox
