@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := service
 
-.PHONY: run test bench lint install install-dev translations clean
+.PHONY: run test bench lint install install-dev translations translations-update clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ install-dev: $(BIN)/python
 translations: $(BIN)/python
 	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 	  $(BIN)/pybabel compile -q -d translations; fi
+
+# Extract new strings into translations/*/LC_MESSAGES/messages.po (then translate the
+# Russian ones) and compile.
+translations-update: install
+	$(BIN)/python tools/update_translations.py
 
 run: install translations
 	ENV=$${ENV:-development} $(BIN)/flask db upgrade

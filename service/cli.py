@@ -6,8 +6,6 @@ input exits non-zero with a one-line error and writes nothing.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import click
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -20,7 +18,6 @@ from service import links
 from service.crypto import encrypt
 from service.extensions import db
 from service.models import (
-    CallbackLink,
     Client,
     DayOff,
     EmbedOrigin,
@@ -280,21 +277,27 @@ def client_create(lawyer_id, name, email, windows, duration, prep, buffer_after,
 @client_cli.command("callback-link")
 @click.option("--token", required=True, help="the client's booking token")
 @click.option("--hours", default=24, type=int, show_default=True)
-def client_callback_link(token: str, hours: int) -> None:
-    """A single-use booking link for a client who rang unannounced."""
+@click.option("--quiet", is_flag=True, help="only the link, without the message text for the client")
+def client_callback_link(token: str, hours: int, quiet: bool) -> None:
+    """A single-use booking link for a client who rang unannounced.
+
+    Prints a ready-to-send message in the client's language, then the link as the last word.
+    """
+    from service import clients
     from service.bookings import find_client
 
     client = find_client(token)
     if client is None or client.status != "active":
         raise click.ClickException("no active client with that token")
-    if not 1 <= hours <= 24 * 14:
-        raise click.ClickException("--hours must be between 1 and 336")
-    link_token = new_token()
-    db.session.add(
-        CallbackLink(client=client, token_hash=token_hash(link_token), expires_at=utcnow() + timedelta(hours=hours))
-    )
+    if not 1 <= hours <= clients.CALLBACK_MAX_HOURS:
+        raise click.ClickException(f"--hours must be between 1 and {clients.CALLBACK_MAX_HOURS}")
+    link, link_token = clients.create_callback(client, hours, utcnow())
     db.session.commit()
-    click.echo(f"Single-use link for {client.name}, valid {hours} h: {client_url(link_token)}")
+    url = client_url(link_token)
+    if not quiet:
+        click.echo(clients.callback_message(client, url, link.expires_at))
+        click.echo("")
+    click.echo(f"Single-use link for {client.name}, valid {hours} h: {url}")
 
 
 @intake_cli.command("create")
@@ -354,6 +357,7 @@ def seed_demo() -> None:
 
 def init_app(app: Flask) -> None:
     import service.calendars.google_commands  # noqa: F401 - adds `calendar add-google`
+    from service import notify  # noqa: F401 - adds `notify status-due`
     from service.calendars.commands import calendar_cli
     from service.secrets_cli import secrets_cli
 

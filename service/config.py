@@ -50,7 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", None, "signs sessions and form tokens; required in production"),
     Setting("ENCRYPTION_KEY", None, "Fernet key(s), comma-separated, newest first"),
     Setting("BASE_URL", "http://127.0.0.1:8000", "public URL used in links and mail"),
-    Setting("SMTP_HOST", "", "SMTP server; empty: mail is kept in the outbox"),
+    Setting("SMTP_HOST", "", "SMTP server; empty: mail is not sent (development)"),
     Setting("SMTP_PORT", 25, "SMTP port", _int),
     Setting("MAIL_FROM", "Counsel Hours <no-reply@localhost>", "sender address"),
     Setting("GOOGLE_CLIENT_ID", "", "OAuth client id for Google Calendar"),

@@ -28,11 +28,18 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/hooks/")
 
 
-def error_response(status: int, code: str, message: str):
+def error_response(status: int, code: str, message: str, *, generic: bool = False):
+    """JSON for the API, else a short page in the user's language.
+
+    ``generic``: the message is a library default (Werkzeug's), so the page shows its own
+    translated wording for the status instead.
+    """
     if _wants_json():
         response = jsonify(error={"code": code, "message": message})
     else:
-        response = render_template("error.html", status=status, message=message)
+        from service.presentation import page_error
+
+        response = render_template("error.html", status=status, message=page_error(status, code, message, generic))
     return response, status
 
 
@@ -44,7 +51,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        response = make_response(error_response(exc.code or 500, code, exc.description or exc.name))
+        generic = not exc.description or exc.description == type(exc).description
+        response = make_response(
+            error_response(exc.code or 500, code, exc.description or exc.name, generic=generic)
+        )
         for name, value in exc.get_headers():  # e.g. Allow on 405, Retry-After on 429
             if name.lower() != "content-type":
                 response.headers[name] = value
@@ -53,6 +63,4 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, redact(request.path))
-        return error_response(
-            500, "internal_error", InternalServerError.description
-        )
+        return error_response(500, "internal_error", InternalServerError.description, generic=True)

@@ -23,4 +23,16 @@ def select_locale() -> str:
 def init_app(app: Flask, root: str) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(root, "translations"))
     Babel(app, locale_selector=select_locale)
+
+    @app.before_request
+    def fresh_locale() -> None:
+        # The locale is cached in ``g``; an app context can outlive a request (tests,
+        # streamed responses), so every request chooses its language afresh.
+        g.pop("_flask_babel", None)
+        g.pop("lang", None)
     app.jinja_env.globals["get_locale"] = get_locale
+
+    from service import presentation
+
+    app.jinja_env.globals["format_date"] = presentation.format_date
+    app.jinja_env.globals["format_datetime"] = presentation.format_datetime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -59,6 +59,7 @@ class Lawyer(db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     max_per_day: Mapped[int | None]
     max_per_week: Mapped[int | None]
+    language: Mapped[str] = mapped_column(sa.String(5), default="en", server_default="en")  # mails
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     clients: Mapped[list[Client]] = relationship(back_populates="lawyer")
@@ -137,6 +138,7 @@ class Client(db.Model):
     max_per_month: Mapped[int | None]
     step_min: Mapped[int | None]
     status_day: Mapped[int | None]  # 0 = Monday
+    status_updated_on: Mapped[date | None] = mapped_column(sa.Date)  # last status update sent
     note: Mapped[str] = mapped_column(sa.Text, default="")
 
     lawyer: Mapped[Lawyer] = relationship(back_populates="clients")

@@ -37,6 +37,13 @@ def format_time(instant: datetime, fmt: str = "short", tzinfo: ZoneInfo | None =
     return _format_time(instant, fmt, tzinfo=tzinfo, locale=get_locale())
 
 
+def format_datetime(instant: datetime, date_fmt: str = "medium") -> str:
+    """An aware datetime in its own zone, per locale, to the minute ("Mar 3, 2026, 15:00")."""
+    return "{}, {}".format(
+        format_date(instant.date(), date_fmt), format_time(instant, "short", tzinfo=instant.tzinfo)
+    )
+
+
 def local(instant: datetime, tz: str) -> datetime:
     return instant.astimezone(ZoneInfo(tz))
 
@@ -64,8 +71,22 @@ def when(booking: Booking, tz: str) -> str:
     )
 
 
+def weekday_name(weekday: int, width: str = "wide", title: bool = True) -> str:
+    """Monday is 0; ``title``: capitalised for use on its own ("Friday", "Пятница"),
+    else as inside a sentence ("Friday", "пятница")."""
+    name = get_day_names(width, context="stand-alone", locale=get_locale())[weekday]
+    return name[:1].upper() + name[1:] if title else name
+
+
 def _weekday_name(weekday: int) -> str:
     return get_day_names("wide", context="format", locale=get_locale())[weekday]
+
+
+def windows_words(windows: str) -> str:
+    """ "tue 16:00-18:00,thu 10:00-12:00" as "Tue 16:00–18:00; Thu 10:00–12:00" per locale."""
+    return "; ".join(
+        f"{weekday_name(w.weekday, 'abbreviated')} {w.start:%H:%M}–{w.end:%H:%M}" for w in parse_windows(windows)
+    )
 
 
 def agreement_terms(client: Client | Intake, caps: bool = True) -> list[str]:
@@ -133,6 +154,42 @@ _ERRORS = {
         "The lawyer's calendar cannot be checked right now; please try again shortly."
     ),
 }
+
+
+_ERRORS.update({
+    "unknown_token": lazy_gettext("This booking link does not exist."),
+    "unknown_client": lazy_gettext("This booking link is no longer active."),
+    "not_found": lazy_gettext("This link does not exist."),
+    "csrf_failed": lazy_gettext("This form has expired or did not come from this site. Please reload the page and try again."),
+})
+
+_STATUS = {
+    400: lazy_gettext("The request could not be understood. Please go back and try again."),
+    403: lazy_gettext("You may not do this."),
+    404: lazy_gettext("This page does not exist."),
+    405: lazy_gettext("This action is not possible here."),
+    409: lazy_gettext("This conflicts with a change made meanwhile. Please reload and try again."),
+    410: lazy_gettext("This link is no longer valid."),
+    413: lazy_gettext("The request is too large."),
+    422: lazy_gettext("Some of the input is not valid."),
+    429: lazy_gettext("Too many requests. Please wait a moment and try again."),
+    500: lazy_gettext("Something went wrong on our side. Please try again later."),
+    503: lazy_gettext("The service is busy right now. Please try again shortly."),
+}
+
+
+def page_error(status: int, code: str, message: str, generic: bool = False) -> str:
+    """The message of an error page in the page's language.
+
+    Known codes have their own wording; messages that are catalog entries are translated;
+    library defaults (``generic``) get the wording for their status.
+    """
+    known = _ERRORS.get(code)
+    if known is not None and not (code == "not_found" and generic):
+        return str(known)
+    if generic:
+        return str(_STATUS.get(status, _STATUS[500 if status >= 500 else 400]))
+    return gettext(message)
 
 
 def translate_error(exc: AppError) -> str:

@@ -6,14 +6,16 @@ from flask import Flask, request
 
 
 def init_app(app: Flask) -> None:
-    from service import api, i18n, public
+    from service import admin, api, auth, i18n, public
     from service.calendars import google_web
 
     i18n.init_app(app, app.config["ROOT"])
+    auth.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(google_web.oauth_bp)
     app.register_blueprint(google_web.hooks_bp)
+    app.register_blueprint(admin.bp)
 
     @app.after_request
     def security_headers(response):

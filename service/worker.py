@@ -24,6 +24,7 @@ def _load_handlers() -> None:
     import service.calendars.google_accounts  # noqa: F401 - calendar.sync
     import service.calendars.writeback  # noqa: F401 - calendar.put / calendar.delete
     import service.mail  # noqa: F401 - mail.booking
+    import service.notify  # noqa: F401 - mail.status_digest
 
 
 def run_once() -> dict[str, int]:

@@ -8,10 +8,17 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.fernet import Fernet
 from freezegun import freeze_time
+from hypothesis import settings
 
 from service import create_app
 from service.extensions import db as _db
 from tests import pg
+
+# CI runs the property tests with a fixed seed, so a red build always reproduces; local
+# runs keep exploring new examples.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 #: A fixed "now" for tests: Monday 2 March 2026, 08:00 UTC (09:00 in Berlin).
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
