@@ -122,7 +122,7 @@ def _as_limit(rule: Rule) -> Limit:
         shared=True,  # endpoints with the same scope count together
         methods=rule.methods,
         exempt_when=exempt,
-        error_message=lambda: gettext("Too many requests. Please wait a minute and try again."),
+        error_message=lambda: gettext("Too many requests. Please wait a moment and try again."),
     )
 
 
