@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 
+from booking.model import Slot
 from service import bookings, links
-from service.availability import slots_for
+from service.availability import cached_offer, offer_for
 from service.errors import AppError
 from service.extensions import db
 from service.models import EmbedOrigin, Lawyer, utcnow
@@ -81,34 +84,50 @@ def _preflight_allowed(origin: str) -> bool:
 @bp.get("/slots")
 def slots():
     now = utcnow()
-    link = _resolve(request.args.get("token", ""))
-    client = link.client
-    lawyer_zone = client.lawyer.zone
+    token = request.args.get("token", "")
+    offer = cached_offer(token, now)  # the fast path: one query, no ORM
+    if offer is None:
+        client = _resolve(token).client
+    elif request.headers.get("Origin"):
+        g.api_lawyer = db.session.get(Lawyer, offer.lawyer_id)  # for the CORS headers
     zone = parse_zone(request.args["tz"]) if "tz" in request.args else None
     first = parse_day(request.args.get("from"), "from") if "from" in request.args else None
     last = parse_day(request.args.get("to"), "to") if "to" in request.args else None
     if first and last and first > last:
         raise AppError(422, "invalid_range", "from must not be after to.")
-    # Dates are read in the requested zone (else the lawyer's); ``to`` is inclusive.
-    day_zone = zone or lawyer_zone
     # Ranges are clamped to the horizon by the engine; keep far dates from overflowing.
     if last and last > (now + timedelta(days=MAX_RANGE_DAYS)).date():
         last = None
     if first and first < (now - timedelta(days=MAX_RANGE_DAYS)).date():
         first = None
+    if offer is None:
+        offer = offer_for(client, now)
+        if offer is None:  # a paused client
+            return jsonify(slots=[])
+    # Dates are read in the requested zone (else the lawyer's); ``to`` is inclusive.
+    day_zone = zone or offer.timezone
     start = datetime.combine(first, time(), day_zone) if first else None
     end = datetime.combine(last + timedelta(days=1), time(), day_zone) if last else None
-    out_zone = zone
-    result = slots_for(client, now, start, end)
-    return jsonify(
-        slots=[
-            {
-                "start": (s.start.astimezone(out_zone) if out_zone else s.start).isoformat(),
-                "end": (s.end.astimezone(out_zone) if out_zone else s.end).isoformat(),
-            }
-            for s in result
-        ]
+    i, j = offer.span(now, start, end)
+    # The JSON of each slot is rendered once per offer and display zone.
+    items = offer.view(("api.slots", zone), lambda slots: _render(slots, zone))
+    return current_app.response_class(
+        '{"slots":[' + ",".join(items[i:j]) + "]}\n", mimetype="application/json"
     )
+
+
+def _render(slots: list[Slot], zone: ZoneInfo | None) -> list[str]:
+    """``{"start": ISO, "end": ISO}`` of each slot as compact JSON, in ``zone`` or UTC."""
+    return [
+        json.dumps(
+            {
+                "start": (s.start.astimezone(zone) if zone else s.start).isoformat(),
+                "end": (s.end.astimezone(zone) if zone else s.end).isoformat(),
+            },
+            separators=(",", ":"),
+        )
+        for s in slots
+    ]
 
 
 @bp.post("/bookings")

@@ -1,8 +1,24 @@
-"""Availability for a client: gathers the lawyer's data and asks ``booking/``."""
+"""Availability for a client: gathers the lawyer's data and asks ``booking/``.
+
+Offered slots come from a per-process cache (``service.slot_cache``) keyed on a
+fingerprint of everything they are computed from, read in one query at every read.
+
+"Now" is honoured exactly: an offer is computed with the horizon stretched by
+``_HORIZON_SLACK`` and read with the rules for the current instant (``Offer.span``):
+starts before ``now + notice`` and from ``now + horizon`` on are cut at every read. The
+only other use of "now" in the engine is the next-working-day notice, which depends on
+the lawyer-local date alone, and that date is part of the key. Bookings that ended more
+than ``_COUNTING_MARGIN`` ago are no longer read (nor fingerprinted): they cannot touch a
+week or month that still has slots. So moving time never leaves a stale slot offered nor
+hides a new one.
+
+Writes (``check``) never use the cache: a booking is checked against fresh data.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import dataclasses
+import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -10,31 +26,43 @@ import sqlalchemy as sa
 from booking.availability import check_start, free_slots
 from booking.intervals import Interval
 from booking.model import BookedCall, Slot
+from service import slot_cache
 from service.extensions import db
-from service.models import Booking, BusyBlock, Calendar, Client, Intake
+from service.models import Booking, BusyBlock, Calendar, Client, Intake, token_hash
+from service.slot_cache import Offer
+
+log = logging.getLogger(__name__)
 
 # Bookings around the range are needed for cadence counting (a week, a month).
 _COUNTING_MARGIN = timedelta(days=32)
+# A cached offer reaches this far past the horizon, so it stays complete at the horizon
+# end for the rest of the lawyer's day (a local day lasts at most 25 hours).
+_HORIZON_SLACK = timedelta(days=2)
 
 
-def _data_window(client: Client, now: datetime) -> Interval:
-    return Interval(
-        now - _COUNTING_MARGIN, now + timedelta(days=client.horizon_days) + _COUNTING_MARGIN
-    )
+def _data_window(client: Client | Intake, now: datetime, horizon: timedelta | None = None) -> Interval:
+    horizon = timedelta(days=client.horizon_days) if horizon is None else horizon
+    return Interval(now - _COUNTING_MARGIN, now + horizon + _COUNTING_MARGIN)
 
 
 def lawyer_bookings(
     lawyer_id: int, window: Interval, exclude_booking_id: int | None = None
 ) -> list[BookedCall]:
-    query = sa.select(Booking).where(
-        Booking.lawyer_id == lawyer_id,
-        Booking.status == "confirmed",
-        Booking.blocked_end > window.start,
-        Booking.blocked_start < window.end,
+    booking = Booking.__table__.c
+    query = sa.select(
+        booking.start, booking.end, booking.blocked_start, booking.blocked_end, booking.client_id
+    ).where(
+        booking.lawyer_id == lawyer_id,
+        booking.status == "confirmed",
+        booking.blocked_end > window.start,
+        booking.blocked_start < window.end,
     )
     if exclude_booking_id is not None:
-        query = query.where(Booking.id != exclude_booking_id)
-    return [b.as_booked_call() for b in db.session.scalars(query)]
+        query = query.where(booking.id != exclude_booking_id)
+    return [
+        BookedCall(start, end, Interval(blocked_start, blocked_end), client_id)
+        for start, end, blocked_start, blocked_end, client_id in db.session.execute(query)
+    ]
 
 
 def _subject_key(subject: Client | Intake) -> object:
@@ -57,7 +85,7 @@ def _subject_bookings(
         )
     )
     key = _subject_key(subject)
-    return [replace(c, client=key) if c.client in from_intake else c for c in calls]
+    return [dataclasses.replace(c, client=key) if c.client in from_intake else c for c in calls]
 
 
 def calendar_busy(lawyer_id: int, window: Interval) -> list[Interval]:
@@ -75,6 +103,73 @@ def calendar_busy(lawyer_id: int, window: Interval) -> list[Interval]:
     return [Interval(start, end) for start, end in rows]
 
 
+def _compute(client: Client, now: datetime, exclude_booking_id: int | None) -> Offer:
+    agreement = client.agreement()
+    stretched = dataclasses.replace(
+        agreement, horizon_days=agreement.horizon_days + _HORIZON_SLACK.days
+    )
+    rules = client.lawyer.rules()
+    window = _data_window(client, now, timedelta(days=stretched.horizon_days))
+    slots = free_slots(
+        stretched,
+        rules,
+        client=_subject_key(client),
+        now=now,
+        busy=calendar_busy(client.lawyer_id, window),
+        bookings=_subject_bookings(client, window, exclude_booking_id),
+    )
+    return Offer(
+        slots=slots,
+        starts=[slot.start for slot in slots],
+        lawyer_id=client.lawyer_id,
+        timezone=rules.timezone,
+        notice=agreement.notice,
+        horizon=timedelta(days=agreement.horizon_days),
+        computed_at=now,
+    )
+
+
+def offer_for(
+    client: Client, now: datetime, exclude_booking_id: int | None = None
+) -> Offer | None:
+    """The offer of an active client, from the cache if current; None if not active."""
+    db.session.flush()  # pending changes count; then read in the session's transaction
+    row = slot_cache.FINGERPRINT_BY_ID.row(
+        db.session.connection().connection, db.engine.dialect, client.id, now - _COUNTING_MARGIN
+    )
+    key = slot_cache.key(row, now, exclude_booking_id)
+    if key is None:
+        return None
+    cache = slot_cache.slot_cache()
+    offer = cache.get(key)
+    if offer is None or offer.computed_at > now:
+        offer = _compute(client, now, exclude_booking_id)
+        cache.put(key, offer)
+    return offer
+
+
+def cached_offer(token: str, now: datetime) -> Offer | None:
+    """The offer behind a client link token if the cache holds it current, else None.
+
+    One query, no ORM: the fast path of ``GET /api/v1/slots``. It answers only for the
+    token of an active client, which ``links.resolve`` resolves to that very client; for
+    anything else (a miss, callback links, unknown tokens, paused or archived clients)
+    the caller resolves the link as usual and asks ``offer_for``.
+    """
+    try:
+        row = slot_cache.kept_connections(db.engine).row(
+            slot_cache.FINGERPRINT_BY_TOKEN_HASH, token_hash(token), now - _COUNTING_MARGIN
+        )
+    except (sa.exc.DBAPIError, db.engine.dialect.loaded_dbapi.Error):
+        log.warning("slot cache fast path failed; answering the ordinary way", exc_info=True)
+        return None
+    key = slot_cache.key(row, now, None)
+    if key is None:
+        return None
+    offer = slot_cache.slot_cache().get(key)
+    return offer if offer is not None and offer.computed_at <= now else None
+
+
 def slots_for(
     client: Client | Intake,
     now: datetime,
@@ -82,7 +177,22 @@ def slots_for(
     end: datetime | None = None,
     exclude_booking_id: int | None = None,
 ) -> list[Slot]:
-    """The slots this client (or intake) may book now, within [start, end) clamped to the horizon."""
+    """The slots this client (or intake) may book now, within [start, end) clamped to the
+    horizon. A client's come from the cache; an intake's are computed afresh."""
+    if isinstance(client, Intake):
+        return fresh_slots_for(client, now, start, end, exclude_booking_id)
+    offer = offer_for(client, now, exclude_booking_id)
+    return [] if offer is None else offer.between(now, start, end)
+
+
+def fresh_slots_for(
+    client: Client | Intake,
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    exclude_booking_id: int | None = None,
+) -> list[Slot]:
+    """``slots_for`` computed from scratch, without the cache (also the tests' reference)."""
     if client.status != "active":
         return []
     window = _data_window(client, now)

@@ -190,7 +190,13 @@ class CallbackLink(db.Model):
 
 
 class Booking(db.Model):
-    __table_args__ = (sa.Index("ix_booking_lawyer_blocked", "lawyer_id", "blocked_start"),)
+    __table_args__ = (
+        sa.Index("ix_booking_lawyer_blocked", "lawyer_id", "blocked_start"),
+        # Covers the slot cache's fingerprint (service.availability).
+        sa.Index(
+            "ix_booking_lawyer_status_end", "lawyer_id", "status", "blocked_end", "id", "sequence"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(sa.String(40), unique=True)
@@ -266,7 +272,10 @@ class Calendar(db.Model):
 class BusyBlock(db.Model):
     """The local mirror of busy time read from a calendar; one row per interval."""
 
-    __table_args__ = (sa.Index("ix_busy_lawyer_start", "lawyer_id", "start"),)
+    __table_args__ = (
+        sa.Index("ix_busy_lawyer_start", "lawyer_id", "start"),
+        sa.Index("ix_busy_lawyer_id", "lawyer_id", "id"),  # max(id): the slot cache's fingerprint
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     calendar_id: Mapped[int] = mapped_column(sa.ForeignKey("calendar.id"), index=True)
     lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyer.id"))
