@@ -176,7 +176,7 @@ def main() -> int:
                 health = run_threads(gunicorn.url, BASELINE_SECONDS, lambda i: ("GET", "/healthz", None))
                 slot_list = run_threads(gunicorn.url, BASELINE_SECONDS, lambda i: ("GET", slots_path, None))
             healthz = line("healthz", health, client)
-            slots = line("slots", slot_list, client, note="30-day horizon, 14 h windows every day")
+            slots = line("slots", slot_list, client, note="one client, 30-day horizon, 14 h windows daily, the same request repeated")
         finally:
             gunicorn.stop()
         print(json.dumps({
