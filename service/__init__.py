@@ -29,15 +29,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["BASE_URL"].startswith("https") else "http"
     app.json.sort_keys = False
 
-    from service import cli, db_setup, errors, web
+    from service import cli, db_setup, errors, limits, logredact, web
     from service.extensions import db, migrate
 
     db.init_app(app)
     db_setup.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "service", "migrations"))
     errors.init_app(app)
+    logredact.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    limits.init_app(app)  # last: limits the endpoints registered above
     return app
 
 

@@ -8,6 +8,7 @@ writes, mail) in the outbox in the same transaction.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,9 @@ class Contact:
 
 def validate_contact(name: object, email: object, agenda: object) -> Contact:
     """Check the booking form's fields; raise a 422 AppError naming the first problem."""
+    for field, value in (("name", name), ("email", email), ("agenda", agenda)):
+        if isinstance(value, str) and not _is_unicode_text(value):
+            raise AppError(422, f"invalid_{field}", f"The {field} contains characters that are not text.")
     if not isinstance(name, str) or not name.strip():
         raise AppError(422, "invalid_name", "Please give your name.")
     name = name.strip()
@@ -70,6 +74,15 @@ def validate_contact(name: object, email: object, agenda: object) -> Contact:
     if len(agenda) > AGENDA_MAX:
         raise AppError(422, "invalid_agenda", f"The agenda is limited to {AGENDA_MAX} characters.")
     return Contact(name, email, agenda)
+
+
+def _is_unicode_text(value: str) -> bool:
+    """False for lone surrogates (JSON can carry them; no database or mail can)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def refused(exc: SlotRefused) -> AppError:
@@ -267,13 +280,28 @@ def _follow_up(booking: Booking, event: str) -> None:
     followup.enqueue(booking, event)
 
 
+# Tokens are ``secrets.token_urlsafe``; anything else cannot match and is not hashed (a
+# lone surrogate from JSON, "\ud800", cannot even be encoded: it was a 500).
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def well_formed_token(token: object) -> bool:
+    return isinstance(token, str) and _TOKEN_RE.fullmatch(token) is not None
+
+
 def find_by_manage_token(token: str) -> Booking | None:
+    if not well_formed_token(token):
+        return None
     return db.session.scalar(sa.select(Booking).where(Booking.manage_token_hash == token_hash(token)))
 
 
 def find_client(token: str) -> Client | None:
+    if not well_formed_token(token):
+        return None
     return db.session.scalar(sa.select(Client).where(Client.token_hash == token_hash(token)))
 
 
 def find_callback(token: str) -> CallbackLink | None:
+    if not well_formed_token(token):
+        return None
     return db.session.scalar(sa.select(CallbackLink).where(CallbackLink.token_hash == token_hash(token)))

@@ -359,7 +359,9 @@ def init_app(app: Flask) -> None:
     import service.calendars.google_commands  # noqa: F401 - adds `calendar add-google`
     from service import notify  # noqa: F401 - adds `notify status-due`
     from service.calendars.commands import calendar_cli
+    from service.secrets_cli import secrets_cli
 
     for command in (lawyer_cli, client_cli, notify_cli, intake_cli, calendar_cli, worker_command, seed_demo):
         app.cli.add_command(command)
+    app.cli.add_command(secrets_cli)
 

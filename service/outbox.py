@@ -16,7 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from service.db_setup import write_transaction
 from service.extensions import db
+from service.logredact import redact
 from service.models import OutboxTask, utcnow
 
 log = logging.getLogger(__name__)
@@ -82,8 +84,6 @@ def claim(limit: int = 20, now: datetime | None = None) -> list[int]:
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     else:
-        from service.db_setup import write_transaction
-
         with write_transaction():
             ids = list(db.session.scalars(query))
             _lease(ids, now)
@@ -101,8 +101,35 @@ def _lease(ids: list[int], now: datetime) -> None:
         )
 
 
-def run_task(task_id: int) -> bool:
-    """Run one claimed task; True if it is done."""
+def _renew(task_id: int, lease: datetime) -> datetime | None:
+    """Extend our lease on the task, if it is still ours; the new lease, else None.
+
+    A worker works through its claimed batch one task at a time; when earlier tasks are
+    slow (an SMTP timeout each), a later task's lease can run out and another worker
+    claim it. Without this check both would run it, and send the mail twice.
+    """
+    renewed = utcnow() + LEASE
+    with write_transaction():
+        result = db.session.execute(
+            sa.update(OutboxTask)
+            .where(OutboxTask.id == task_id, OutboxTask.status == "pending",
+                   OutboxTask.locked_until == lease)
+            .values(locked_until=renewed)
+        )
+    return renewed if result.rowcount == 1 else None
+
+
+def run_task(task_id: int, lease: datetime | None = None) -> bool | None:
+    """Run one claimed task; True if it is done, None if it is no longer ours.
+
+    ``lease`` is the ``locked_until`` the claim set: the task runs only while the lease is
+    still ours (see ``_renew``), and its outcome is recorded only if no other worker has
+    taken the task over in the meantime.
+    """
+    if lease is not None:
+        lease = _renew(task_id, lease)
+        if lease is None:
+            return None
     task = db.session.get(OutboxTask, task_id)
     if task is None or task.status != "pending":
         return False
@@ -116,36 +143,43 @@ def run_task(task_id: int) -> bool:
             raise PermanentError(f"no handler for task kind {kind!r}")
         func(payload)
     except PermanentError as exc:
-        error, permanent = str(exc), True
+        error, permanent = redact(str(exc)), True
     except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
         permanent = getattr(exc, "retryable", True) is False
-        error = f"{type(exc).__name__}: {exc}"
+        error = redact(f"{type(exc).__name__}: {exc}")  # logged and shown to the lawyer
         log.warning("outbox task %s (%s) failed: %s", task_id, kind, error)
-    db.session.rollback()
-    task = db.session.get(OutboxTask, task_id)
-    task.attempts += 1
-    task.locked_until = None
-    if error is None:
-        task.status, task.done_at, task.last_error = "done", utcnow(), None
-    else:
-        task.last_error = error[:2000]
-        if permanent or task.attempts >= MAX_ATTEMPTS:
-            task.status = "dead"
+    # A write transaction from the start: on SQLite a deferred read that later writes
+    # fails with "database is locked" when another worker wrote in between.
+    with write_transaction():
+        task = db.session.get(OutboxTask, task_id)
+        if lease is not None and task.locked_until != lease:
+            return None  # ran past its lease and another worker took it over
+        task.attempts += 1
+        task.locked_until = None
+        if error is None:
+            task.status, task.done_at, task.last_error = "done", utcnow(), None
         else:
-            task.due_at = utcnow() + backoff(task.attempts)
-    db.session.commit()
+            task.last_error = error[:2000]
+            if permanent or task.attempts >= MAX_ATTEMPTS:
+                task.status = "dead"
+            else:
+                task.due_at = utcnow() + backoff(task.attempts)
     return error is None
 
 
 def run_due(limit: int = 100, now: datetime | None = None) -> dict[str, int]:
     """Do what is due now; returns counts of done and failed tasks."""
-    done = failed = 0
-    while done + failed < limit:
-        ids = claim(min(20, limit - done - failed), now)
+    done = failed = skipped = 0
+    while done + failed + skipped < limit:
+        claimed_at = now or utcnow()
+        ids = claim(min(20, limit - done - failed - skipped), claimed_at)
         if not ids:
             break
         for task_id in ids:
-            if run_task(task_id):
+            outcome = run_task(task_id, lease=claimed_at + LEASE)
+            if outcome is None:
+                skipped += 1
+            elif outcome:
                 done += 1
             else:
                 failed += 1

@@ -12,6 +12,7 @@ from hypothesis import settings
 
 from service import create_app
 from service.extensions import db as _db
+from tests import pg
 
 # CI runs the property tests with a fixed seed, so a red build always reproduces; local
 # runs keep exploring new examples.
@@ -37,14 +38,47 @@ def app_config(tmp_path, **overrides) -> dict:
     return config
 
 
+def _backends() -> list:
+    """Databases the DB-dependent tests run on: ``TEST_DATABASES=sqlite,postgresql``."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return ["given"]
+    names = [n.strip() for n in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")]
+    return [pytest.param(n, marks=pytest.mark.postgres) if n == "postgresql" else n for n in names if n]
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """One fresh PostgreSQL database for the session (tables emptied before each test)."""
+    with pg.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(params=_backends())
+def db_url(request, tmp_path) -> str:
+    if request.param == "given":
+        return os.environ["TEST_DATABASE_URL"]
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_database")
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
 @pytest.fixture
-def app(tmp_path, monkeypatch):
+def app_overrides() -> dict:
+    """Extra settings for the ``app`` fixture; override this fixture in a module to change them."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, db_url, app_overrides):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(app_config(tmp_path))
+    app = create_app(app_config(tmp_path, DATABASE_URL=db_url, **app_overrides))
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
+        if _db.engine.dialect.name == "postgresql":
+            with _db.engine.begin() as connection:
+                pg.truncate_all(connection)
         yield app
         _db.session.remove()
         _db.engine.dispose()

@@ -1,0 +1,207 @@
+"""Load benchmark: bookings/s and p99 through gunicorn (4 workers) on PostgreSQL.
+
+Run from the repo root: ``python bench/bench_load.py``. Creates a throwaway PostgreSQL
+database (``BENCH_POSTGRES_URL``, default the local server), seeds lawyers with one
+client each, migrates, starts gunicorn on 127.0.0.1 and drives it from a second process
+(``wrk`` with ``bench/wrk_bookings.lua``; a small threaded client if wrk is missing).
+Every POST asks for a distinct free slot, spread over the lawyers, so it measures
+successful bookings. Then ``/healthz`` and one client's week of slots, for scale.
+Prints one JSON object per line; the last one holds the ratios. Bounded: about 40 s.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import Gunicorn, in_app, server_env  # noqa: E402
+
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+WORKERS = 4
+LAWYERS = 40
+CONNECTIONS = 8
+BOOKING_SECONDS = 10
+BASELINE_SECONDS = 5
+EVERY_DAY = ",".join(f"{d} 07:00-21:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+
+
+def seed(env: dict[str, str]) -> tuple[list[tuple[str, str]], str]:
+    """Lawyers with one client each; returns (token, start) pairs round-robin over lawyers."""
+
+    def work():
+        from service.availability import slots_for
+        from service.cli import create_client
+        from service.extensions import db
+        from service.models import Lawyer, utcnow
+
+        made = []
+        for n in range(LAWYERS):
+            lawyer = Lawyer(name=f"Lawyer {n}", email=f"lawyer{n}@bench.example", timezone="Europe/Berlin")
+            db.session.add(lawyer)
+            made.append(create_client(lawyer, name=f"Client {n}", email=f"client{n}@bench.example",
+                                      windows=EVERY_DAY, duration_min=15, prep_min=0, notice_hours=1,
+                                      horizon_days=30))
+        db.session.commit()
+        now = utcnow()
+        per_lawyer = [[(token, s.start.isoformat()) for s in slots_for(client, now)] for client, token in made]
+        pairs = [pair for row in zip(*per_lawyer, strict=False) for pair in row]
+        return pairs, made[0][1]
+
+    return in_app(env, work)
+
+
+def run_wrk(url: str, script: str, seconds: int, extra_env: dict[str, str] | None = None) -> dict:
+    threads = 2
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", script, url],
+        capture_output=True, text=True, timeout=seconds + 30,
+        env={**os.environ, "WRK_THREADS": str(threads), **(extra_env or {})},
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("WRK_RESULT "):
+            return json.loads(line.removeprefix("WRK_RESULT "))
+    raise RuntimeError(f"wrk failed: {result.stdout}\n{result.stderr}")
+
+
+def run_threads(base: str, seconds: int, make_request) -> dict:
+    """Fallback client: CONNECTIONS threads issuing requests until the deadline."""
+    host, port = base.removeprefix("http://").split(":")
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    counter = iter(range(10**9))
+
+    def loop():
+        while time.monotonic() < deadline:
+            method, path, body = make_request(next(counter))
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            started = time.perf_counter()
+            conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+            status = conn.getresponse().status
+            elapsed = time.perf_counter() - started
+            conn.close()
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=loop) for _ in range(CONNECTIONS)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    duration = time.monotonic() - started
+    q = statistics.quantiles(latencies, n=100)
+    return {
+        "requests": len(latencies), "duration_us": int(duration * 1e6),
+        "created": statuses.get(201, 0), "conflicts": statuses.get(409, 0), "ok": statuses.get(200, 0),
+        "other": sum(v for k, v in statuses.items() if k not in (200, 201, 409)), "socket_errors": 0,
+        "p50_us": int(q[49] * 1e6), "p90_us": int(q[89] * 1e6), "p99_us": int(q[98] * 1e6),
+        "max_us": int(max(latencies) * 1e6),
+    }
+
+
+def line(name: str, raw: dict, client: str, **extra) -> dict:
+    seconds = raw["duration_us"] / 1e6
+    good = raw.get("created") or raw.get("ok", 0)
+    out = {
+        "name": name, "client": client, "workers": WORKERS, "database": "postgresql",
+        "connections": CONNECTIONS, "seconds": round(seconds, 2), "requests": raw["requests"],
+        "per_second": round(good / seconds, 1), "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2), "max_ms": round(raw["max_us"] / 1000, 2),
+    } | {k: raw[k] for k in ("created", "conflicts", "ok", "other", "socket_errors") if k in raw} | extra
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def main() -> int:
+    name = f"ch_bench_{secrets.token_hex(4)}"
+    try:
+        with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.OperationalError as exc:
+        print(json.dumps({"name": "bookings", "error": f"PostgreSQL unreachable: {exc}".strip()}))
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="ch-bench-"))
+    try:
+        url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        env = server_env(url, tmp / "instance", RATELIMIT_ENABLED="false")
+        gunicorn = Gunicorn(env, workers=WORKERS, log_dir=tmp, access_log_enabled=False)
+        from tests.servers import flask_cli
+
+        flask_cli(env, "db", "upgrade")
+        pairs, first_token = seed(env)
+        pairs_file = tmp / "bookings.txt"
+        pairs_file.write_text("".join(f"{t} {s}\n" for t, s in pairs))
+        gunicorn.start(migrate=False)
+        try:
+            use_wrk = shutil.which("wrk") is not None
+            client = "wrk" if use_wrk else "python-threads"
+            here = Path(__file__).resolve().parent
+            if use_wrk:
+                booked = run_wrk(gunicorn.url, str(here / "wrk_bookings.lua"), BOOKING_SECONDS,
+                                 {"BOOKINGS_FILE": str(pairs_file)})
+            else:
+                def make(i):
+                    token, start = pairs[i % len(pairs)]
+                    body = json.dumps({"token": token, "start": start, "name": "Load Test",
+                                       "email": "load@client.example", "agenda": "Benchmark call"})
+                    return "POST", "/api/v1/bookings", body
+                booked = run_threads(gunicorn.url, BOOKING_SECONDS, make)
+            rows = in_app(env, lambda: _count_bookings())
+            bookings = line("bookings", booked, client, rows=rows, distinct_slots=len(pairs))
+            slots_path = f"/api/v1/slots?token={first_token}"
+            if use_wrk:
+                health = run_wrk(gunicorn.url + "/healthz", str(here / "wrk_report.lua"), BASELINE_SECONDS)
+                slot_list = run_wrk(gunicorn.url + slots_path, str(here / "wrk_report.lua"), BASELINE_SECONDS)
+            else:
+                health = run_threads(gunicorn.url, BASELINE_SECONDS, lambda i: ("GET", "/healthz", None))
+                slot_list = run_threads(gunicorn.url, BASELINE_SECONDS, lambda i: ("GET", slots_path, None))
+            healthz = line("healthz", health, client)
+            slots = line("slots", slot_list, client, note="one client, 30-day horizon, 14 h windows daily, the same request repeated")
+        finally:
+            gunicorn.stop()
+        print(json.dumps({
+            "name": "ratios",
+            "bookings_per_healthz": round(bookings["per_second"] / healthz["per_second"], 3),
+            "slots_per_healthz": round(slots["per_second"] / healthz["per_second"], 3),
+            "bookings_p99_over_healthz_p99": round(bookings["p99_ms"] / max(healthz["p99_ms"], 0.01), 1),
+        }), flush=True)
+        # Requests still in flight when wrk stops are booked but not counted by it.
+        counted = bookings["created"] <= rows <= bookings["created"] + CONNECTIONS
+        return 0 if bookings["other"] == 0 and bookings["socket_errors"] == 0 and counted else 1
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _count_bookings() -> int:
+    import sqlalchemy as sa
+
+    from service.extensions import db
+    from service.models import Booking
+
+    return db.session.scalar(sa.select(sa.func.count(Booking.id)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Throwaway PostgreSQL databases for tests: created with a random name, dropped after.
+
+``TEST_POSTGRES_URL`` names the server (default: the local one with trust auth). Under
+``CI=true`` an unreachable server fails the run; elsewhere PostgreSQL tests are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_server() -> None:
+    """Skip (locally) or fail (CI) when the PostgreSQL server cannot be reached."""
+    try:
+        with psycopg.connect(ADMIN_URL, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL at {make_url(ADMIN_URL).render_as_string()} is unreachable: {exc}"
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+def url_of(name: str) -> str:
+    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def fresh_database(prefix: str = "ch_test") -> Iterator[str]:
+    """A new empty database on the test server; yields its URL, drops it afterwards."""
+    require_server()
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield url_of(name)
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def truncate_all(connection) -> None:
+    """Empty every application table (not ``alembic_version``) on a SQLAlchemy connection."""
+    tables = connection.exec_driver_sql(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+        "AND tablename <> 'alembic_version'"
+    ).scalars().all()
+    if tables:
+        names = ", ".join(f'"{t}"' for t in tables)
+        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

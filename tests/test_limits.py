@@ -1,0 +1,162 @@
+"""Rate limits: booking per address and per link, slots, admin login; real client address."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Blueprint
+
+from service import formtoken, limits
+from service.config import ConfigError
+from service.models import token_hash
+from tests.conftest import app_config
+
+# The limiter's in-memory storage expires counters from a timer thread that freezegun
+# does not freeze, so these tests run on the real clock and book a past start: every
+# answer is a 409 until the limit answers 429 (refused requests count as well).
+PAST = "2020-03-04T13:00:00+00:00"
+
+
+@pytest.fixture
+def app_overrides():
+    return {
+        "RATELIMIT_BOOKING": "3/minute",
+        "RATELIMIT_BOOKING_TOKEN": "5/minute",
+        "RATELIMIT_SLOTS": "4/minute",
+        "RATELIMIT_LOGIN": "2/minute",
+    }
+
+
+def api_book(client, token, ip="192.0.2.1", headers=None):
+    body = {"token": token, "start": PAST, "name": "Boris", "email": "boris@client.example",
+            "agenda": "Clause 4"}
+    return client.post("/api/v1/bookings", json=body, headers=headers or {},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def form_book(client, token, ip="192.0.2.1"):
+    data = {"form_token": formtoken.issue("book", token_hash(token)), "start": PAST,
+            "name": "Boris", "email": "boris@client.example", "agenda": "Clause 4"}
+    return client.post(f"/b/{token}", data=data, environ_base={"REMOTE_ADDR": ip})
+
+
+def test_booking_api_is_limited_per_address_with_a_json_429(client, make_client):
+    _, token = make_client()
+    assert [api_book(client, token).status_code for _ in range(3)] == [409, 409, 409]
+    limited = api_book(client, token)
+    assert limited.status_code == 429
+    assert limited.get_json()["error"]["code"] == "rate_limited"
+    assert "wait" in limited.get_json()["error"]["message"]
+    assert int(limited.headers["Retry-After"]) > 0
+    assert api_book(client, token, ip="192.0.2.2").status_code == 409  # someone else: fine
+
+
+def test_booking_form_shares_the_counter_and_answers_a_page(client, make_client):
+    _, token = make_client()
+    assert api_book(client, token).status_code == 409
+    assert form_book(client, token).status_code == 409
+    assert api_book(client, token).status_code == 409
+    page = form_book(client, token)
+    assert page.status_code == 429
+    assert page.mimetype == "text/html" and b"Too many requests" in page.data
+
+
+def test_booking_is_limited_per_link_across_addresses(client, make_client):
+    lawyer_client, token = make_client()
+    _, other_token = make_client(lawyer=lawyer_client.lawyer, email="clara@client.example")
+    codes = [api_book(client, token, ip=f"198.51.100.{i}").status_code for i in range(6)]
+    assert codes[:5] == [409] * 5 and codes[5] == 429
+    assert api_book(client, other_token, ip="198.51.100.99").status_code == 409  # its own budget
+
+
+def test_forged_forwarded_for_buys_no_fresh_limit(client, make_client):
+    _, token = make_client()
+    codes = [api_book(client, token, headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+             for i in range(5)]
+    assert codes == [409, 409, 409, 429, 429]
+
+
+@pytest.mark.parametrize("app_overrides", [{"TRUSTED_PROXIES": 1, "RATELIMIT_BOOKING": "2/minute"}])
+def test_behind_one_proxy_the_proxys_view_of_the_client_counts(client, make_client):
+    """The proxy appends the real peer; whatever the client put before it is ignored."""
+    _, token = make_client()
+
+    def via_proxy(forged: str, real: str):
+        return api_book(client, token, ip="10.0.0.1", headers={"X-Forwarded-For": f"{forged}, {real}"})
+
+    codes = [via_proxy(f"203.0.113.{i}", "198.51.100.7").status_code for i in range(3)]
+    assert codes == [409, 409, 429]
+    assert via_proxy("203.0.113.50", "198.51.100.8").status_code == 409  # another real client
+
+
+def test_slot_lists_are_limited_per_address_api_and_pages(client, make_client):
+    _, token = make_client()
+    assert client.get(f"/api/v1/slots?token={token}").status_code == 200
+    assert client.get(f"/b/{token}").status_code == 200
+    assert client.get(f"/api/v1/slots?token={token}").status_code == 200
+    assert client.get(f"/api/v1/slots?token={'x' * 20}").status_code == 404  # counted too
+    assert client.get(f"/api/v1/slots?token={token}").status_code == 429
+    page = client.get(f"/b/{token}")
+    assert page.status_code == 429 and page.mimetype == "text/html"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+
+
+def _late_admin(app, view):
+    """A stand-in for the admin blueprint whose own hook refuses POSTs (like its CSRF check)."""
+    from flask import request
+
+    admin = Blueprint("admin", __name__, url_prefix="/admin")
+    admin.add_url_rule("/login", "login", view, methods=["GET", "POST"])
+    admin.before_request(lambda: ("bad CSRF token", 400) if request.method == "POST" else None)
+    app.register_blueprint(admin)
+
+
+def test_admin_login_posts_are_limited_by_endpoint_name(app, client):
+    """Counted before the blueprint's own hooks: a POST refused by CSRF counts too."""
+    if "admin.login" not in app.view_functions:  # the admin blueprint may not be merged yet
+        _late_admin(app, lambda: "login form")
+    codes = [client.post("/admin/login").status_code for _ in range(3)]
+    assert 429 not in codes[:2] and codes[2] == 429
+    assert client.get("/admin/login").status_code == 200  # showing the form is not limited
+    assert "Too many requests" in client.post("/admin/login").get_data(as_text=True)
+
+
+def test_limited_decorator_for_other_blueprints(app, client):
+    @limits.limited(limits.LOGIN_BY_IP)
+    def reset_password():
+        return "ok"
+
+    extra = Blueprint("extra", __name__)
+    extra.add_url_rule("/reset", "reset", reset_password, methods=["GET", "POST"])
+    app.register_blueprint(extra)  # after create_app: rules are looked up per request
+    assert [client.post("/reset").status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get("/reset").status_code == 200  # LOGIN_BY_IP counts POSTs only
+
+
+@pytest.mark.parametrize("app_overrides", [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}])
+def test_unreachable_limit_storage_does_not_break_booking(client, make_client):
+    _, token = make_client()
+    assert api_book(client, token).status_code == 409
+    assert client.get(f"/api/v1/slots?token={token}").status_code == 200
+
+
+@pytest.mark.parametrize("app_overrides", [{"RATELIMIT_ENABLED": False}])
+def test_limits_can_be_switched_off(client, make_client):
+    _, token = make_client()
+    assert {api_book(client, token).status_code for _ in range(8)} == {409}
+
+
+def test_malformed_limit_fails_at_start(tmp_path):
+    from service import create_app
+
+    with pytest.raises(ConfigError, match="RATELIMIT_BOOKING"):
+        create_app(app_config(tmp_path, RATELIMIT_BOOKING="ten per minute"))
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        create_app(app_config(tmp_path, TRUSTED_PROXIES=-1))
+
+
+def test_limit_keys_never_hold_the_link_token(app, make_client):
+    _, token = make_client()
+    with app.test_request_context("/api/v1/bookings", method="POST", json={"token": token}):
+        key = limits.token_key()
+    assert token not in key and key.startswith("token:")
+
