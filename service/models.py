@@ -110,7 +110,43 @@ class EmbedOrigin(db.Model):
     lawyer: Mapped[Lawyer] = relationship(back_populates="embed_origins")
 
 
-class Client(db.Model):
+class AgreementTerms:
+    """The columns of an agreement, shared by a client and a published intake."""
+
+    AGREEMENT_FIELDS = (
+        "windows", "duration_min", "prep_min", "buffer_min", "notice_hours",
+        "notice_next_working_day", "horizon_days", "max_per_week", "max_per_month", "step_min",
+    )
+
+    windows: Mapped[str] = mapped_column(sa.String(1000))  # canonical "tue 16:00-18:00,..."
+    duration_min: Mapped[int]
+    prep_min: Mapped[int] = mapped_column(default=0)
+    buffer_min: Mapped[int] = mapped_column(default=0)
+    notice_hours: Mapped[int] = mapped_column(default=24)
+    notice_next_working_day: Mapped[bool] = mapped_column(default=False)
+    horizon_days: Mapped[int] = mapped_column(default=30)
+    max_per_week: Mapped[int | None]
+    max_per_month: Mapped[int | None]
+    step_min: Mapped[int | None]
+    note: Mapped[str] = mapped_column(sa.Text, default="")  # shown to the client
+
+    def terms(self, extra_windows: tuple[DateWindow, ...] = ()) -> Agreement:
+        return Agreement(
+            windows=parse_windows(self.windows),
+            duration=timedelta(minutes=self.duration_min),
+            prep=timedelta(minutes=self.prep_min),
+            buffer_after=timedelta(minutes=self.buffer_min),
+            notice=timedelta(hours=self.notice_hours),
+            notice_next_working_day=self.notice_next_working_day,
+            horizon_days=self.horizon_days,
+            max_per_week=self.max_per_week,
+            max_per_month=self.max_per_month,
+            step=timedelta(minutes=self.step_min) if self.step_min else None,
+            extra_windows=extra_windows,
+        )
+
+
+class Client(AgreementTerms, db.Model):
     """A client of the lawyer together with the agreement made with them."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -126,20 +162,8 @@ class Client(db.Model):
     token_enc: Mapped[str] = mapped_column(sa.Text)  # encrypted, to show the link again
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    # The agreement.
-    windows: Mapped[str] = mapped_column(sa.String(1000))  # canonical "tue 16:00-18:00,..."
-    duration_min: Mapped[int]
-    prep_min: Mapped[int] = mapped_column(default=0)
-    buffer_min: Mapped[int] = mapped_column(default=0)
-    notice_hours: Mapped[int] = mapped_column(default=24)
-    notice_next_working_day: Mapped[bool] = mapped_column(default=False)
-    horizon_days: Mapped[int] = mapped_column(default=30)
-    max_per_week: Mapped[int | None]
-    max_per_month: Mapped[int | None]
-    step_min: Mapped[int | None]
     status_day: Mapped[int | None]  # 0 = Monday
     status_updated_on: Mapped[date | None] = mapped_column(sa.Date)  # last status update sent
-    note: Mapped[str] = mapped_column(sa.Text, default="")
 
     lawyer: Mapped[Lawyer] = relationship(back_populates="clients")
     extra_windows: Mapped[list[ExtraWindow]] = relationship(
@@ -147,20 +171,8 @@ class Client(db.Model):
     )
 
     def agreement(self) -> Agreement:
-        return Agreement(
-            windows=parse_windows(self.windows),
-            duration=timedelta(minutes=self.duration_min),
-            prep=timedelta(minutes=self.prep_min),
-            buffer_after=timedelta(minutes=self.buffer_min),
-            notice=timedelta(hours=self.notice_hours),
-            notice_next_working_day=self.notice_next_working_day,
-            horizon_days=self.horizon_days,
-            max_per_week=self.max_per_week,
-            max_per_month=self.max_per_month,
-            step=timedelta(minutes=self.step_min) if self.step_min else None,
-            extra_windows=tuple(
-                DateWindow(w.day, w.start, w.end) for w in self.extra_windows
-            ),
+        return self.terms(
+            tuple(DateWindow(w.day, w.start, w.end) for w in self.extra_windows)
         )
 
 
@@ -302,7 +314,7 @@ class OutboxTask(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Intake(db.Model):
+class Intake(AgreementTerms, db.Model):
     """A published intake agreement for new visitors, e.g. "First consultation, 30 min".
 
     Its public page ``/i/<slug>`` offers the agreed slots to anyone; booking one creates a
@@ -318,43 +330,14 @@ class Intake(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    # The agreement, as on Client.
-    windows: Mapped[str] = mapped_column(sa.String(1000))
-    duration_min: Mapped[int]
-    prep_min: Mapped[int] = mapped_column(default=0)
-    buffer_min: Mapped[int] = mapped_column(default=0)
-    notice_hours: Mapped[int] = mapped_column(default=24)
-    notice_next_working_day: Mapped[bool] = mapped_column(default=False)
-    horizon_days: Mapped[int] = mapped_column(default=30)
-    max_per_week: Mapped[int | None]
-    max_per_month: Mapped[int | None]
-    step_min: Mapped[int | None]
-    note: Mapped[str] = mapped_column(sa.Text, default="")
-
     lawyer: Mapped[Lawyer] = relationship()
-
-    AGREEMENT_FIELDS = (
-        "windows", "duration_min", "prep_min", "buffer_min", "notice_hours",
-        "notice_next_working_day", "horizon_days", "max_per_week", "max_per_month", "step_min",
-    )
 
     @property
     def status(self) -> str:
         return "active" if self.active else "paused"
 
     def agreement(self) -> Agreement:
-        return Agreement(
-            windows=parse_windows(self.windows),
-            duration=timedelta(minutes=self.duration_min),
-            prep=timedelta(minutes=self.prep_min),
-            buffer_after=timedelta(minutes=self.buffer_min),
-            notice=timedelta(hours=self.notice_hours),
-            notice_next_working_day=self.notice_next_working_day,
-            horizon_days=self.horizon_days,
-            max_per_week=self.max_per_week,
-            max_per_month=self.max_per_month,
-            step=timedelta(minutes=self.step_min) if self.step_min else None,
-        )
+        return self.terms()
 
     def client_agreement(self) -> dict:
         """The agreement's columns, to copy onto the client a booking creates."""
