@@ -133,15 +133,8 @@ class CalDAVProvider(CalendarProvider):
                 f"not found on the CalDAV server {self.host} (while trying to {doing})"
             ) from None
         except niquests.exceptions.RequestException as exc:
-            blocked = netguard.blocked_in(exc)
-            if blocked is not None:
-                raise netguard.BlockedHost(str(blocked)) from None
-            if isinstance(exc, niquests.exceptions.Timeout):
-                raise ProviderError(
-                    f"the CalDAV server {self.host} did not answer in time"
-                ) from None
-            raise ProviderError(
-                f"cannot reach the CalDAV server {self.host} ({_reason(exc)})"
+            raise netguard.unreachable(
+                exc, f"the CalDAV server {self.host}", _reason(exc)
             ) from None
         except dav_error.DAVError as exc:
             status = getattr(exc, "status", None)

@@ -175,14 +175,7 @@ class ICSProvider(CalendarProvider):
                 _raise_for_status(response.status_code, where)
                 body = _read_limited(response, where)
         except niquests.exceptions.RequestException as exc:
-            blocked = netguard.blocked_in(exc)
-            if blocked is not None:
-                raise netguard.BlockedHost(str(blocked)) from None
-            if isinstance(exc, niquests.exceptions.Timeout):
-                raise ProviderError(
-                    f"the calendar feed at {where} did not answer in time"
-                ) from None
-            raise ProviderError(f"cannot reach the calendar feed at {where}") from None
+            raise netguard.unreachable(exc, f"the calendar feed at {where}") from None
         found = {
             "etag": response.headers.get("ETag"),
             "last_modified": response.headers.get("Last-Modified"),

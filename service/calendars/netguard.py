@@ -171,3 +171,16 @@ def blocked_in(exc: BaseException) -> BlockedAddressError | None:
         if isinstance(reason, BaseException):
             todo.append(reason)
     return None
+
+
+def unreachable(
+    exc: niquests.exceptions.RequestException, subject: str, reason: str | None = None
+) -> ProviderError:
+    """The lawyer-worded error for a failed request to ``subject`` ("the CalDAV server
+    dav.example"): a refused private address, a timeout, or no connection."""
+    blocked = blocked_in(exc)
+    if blocked is not None:
+        return BlockedHost(str(blocked))
+    if isinstance(exc, niquests.exceptions.Timeout):
+        return ProviderError(f"{subject} did not answer in time")
+    return ProviderError(f"cannot reach {subject}" + (f" ({reason})" if reason else ""))
