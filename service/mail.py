@@ -112,3 +112,28 @@ def booking_mail(payload: dict) -> None:
         send(client_message(booking, event))
     else:
         send(lawyer_message(booking, event))
+
+
+def calendar_broken_message(account) -> EmailMessage:
+    lawyer = account.lawyer
+    with force_locale(lawyer.language):
+        message = new_message(
+            lawyer.name, lawyer.email, gettext("Calendar disconnected: %(name)s", name=account.label)
+        )
+        body = render_template(
+            "mail/calendar_broken.txt", account=account, calendars_url=public_url("admin.calendars")
+        )
+    message.set_content(body)
+    return message
+
+
+@outbox.handler("mail.calendar_broken")
+def calendar_broken_mail(payload: dict) -> None:
+    """Tell the lawyer, once, that a calendar refused our credentials: until it is
+    reconnected its busy time is unknown and booking pages offer nothing."""
+    from service.models import CalendarAccount
+
+    account = db.session.get(CalendarAccount, payload["account_id"])
+    if account is None or not account.broken:
+        return  # disconnected or repaired meanwhile
+    send(calendar_broken_message(account))

@@ -234,6 +234,12 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
         assert owed
         digest = notify.digest_message(lawyer, owed, date(2026, 3, 2))
         pages.append(("digest", digest["Subject"] + "\n" + digest.get_content()))
+        account = CalendarAccount(lawyer_id=lawyer.id, kind="caldav", label="Office", config={},
+                                  broken=True, last_error="401")
+        db.session.add(account)
+        db.session.flush()
+        broken = mail.calendar_broken_message(account)
+        pages.append(("calendar broken", broken["Subject"] + "\n" + broken.get_content()))
 
     missing = all_templates() - set(rendered)
     assert missing == set(), f"templates not walked: {sorted(missing)}"

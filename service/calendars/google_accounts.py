@@ -140,7 +140,7 @@ def connect(
 
 
 def mark_broken(account: CalendarAccount, error: AuthError) -> None:
-    account.broken, account.last_error = True, str(error)
+    sync.mark_broken(account, str(error))
     db.session.commit()
 
 

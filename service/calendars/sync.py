@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from booking.intervals import Interval, merge
+from service import outbox
 from service.calendars.base import AuthError, CalendarProvider, ProviderError, SyncResult, load
 from service.crypto import decrypt_json
 from service.db_setup import write_transaction
@@ -162,7 +163,19 @@ def _record_error(calendar_id: int, message: str, broken: bool) -> None:
         calendar.last_error = message[:2000]
         calendar.account.last_error = message[:2000]
         if broken:
-            calendar.account.broken = True
+            mark_broken(calendar.account, message)
+
+
+def mark_broken(account: CalendarAccount, message: str) -> None:
+    """Stop using an account whose credentials were refused, and tell the lawyer once
+    (in the caller's transaction; a later success or reconnect clears ``broken``)."""
+    account.last_error = message[:2000]
+    if account.broken:
+        return
+    account.broken = True
+    outbox.enqueue(
+        "mail.calendar_broken", {"account_id": account.id}, lawyer_id=account.lawyer_id
+    )
 
 
 def sync_lawyer(

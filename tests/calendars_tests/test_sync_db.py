@@ -11,7 +11,7 @@ from booking.intervals import Interval
 from service.calendars import sync
 from service.calendars.base import ProviderError
 from service.crypto import encrypt_json
-from service.models import BusyBlock, Calendar, CalendarAccount
+from service.models import BusyBlock, Calendar, CalendarAccount, OutboxTask
 from tests.calendar_servers import USER, delete_ics, event_ics, put_ics, start_server, unique
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -122,8 +122,13 @@ def test_refused_password_is_recorded_plainly(db, make_lawyer, tmp_path):
         url = server.make_calendar(unique())
         calendar = connect_calendar(db, lawyer, server, url, password="wrong-password")
         report = sync.sync_calendar(calendar, NOW)
+        sync.sync_calendar(db.session.get(Calendar, calendar.id), NOW)  # refused again
     finally:
         server.stop()
+    warnings = db.session.scalars(
+        sa.select(OutboxTask).where(OutboxTask.kind == "mail.calendar_broken")
+    ).all()
+    assert len(warnings) == 1  # the lawyer is told once, not at every attempt
     assert report["error"] == (
         "the CalDAV server 127.0.0.1 refused the username or password for 'lawyer' (HTTP 401)"
     )

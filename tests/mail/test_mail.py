@@ -216,3 +216,22 @@ def test_status_due_with_mail_down_leaves_the_digest_to_the_worker(friday, app, 
     assert result.exit_code == 0 and "0 sent, 1 left to the worker" in result.output
     task = db.session.scalar(sa.select(OutboxTask))
     assert task.kind == "mail.status_digest" and task.status == "pending"
+
+
+def test_a_refused_calendar_is_mailed_to_the_lawyer_once(frozen, smtp, make_lawyer, db):
+    from service.calendars import sync
+    from service.models import CalendarAccount
+
+    lawyer = make_lawyer(email="anna@counsel.example")
+    account = CalendarAccount(lawyer_id=lawyer.id, kind="google", label="anna@gmail.example", config={})
+    db.session.add(account)
+    db.session.commit()
+    for _ in range(3):  # every sync attempt is refused
+        sync.mark_broken(account, "Google refused the stored access (invalid_grant): reconnect")
+        db.session.commit()
+    worker.run_once()
+    sent = smtp.to("anna@counsel.example")
+    assert len(sent) == 1
+    assert sent[0]["Subject"] == "Calendar disconnected: anna@gmail.example"
+    body = sent[0].get_content()
+    assert "invalid_grant" in body and "http://counsel.test/admin/calendars" in body
