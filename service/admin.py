@@ -21,6 +21,7 @@ from service import (
     dashboard,
     links,
     login_throttle,
+    outbox,
     presentation,
     status_updates,
     weekview,
@@ -162,7 +163,7 @@ def retry_task(task_id: int):
     task = db.session.get(OutboxTask, task_id)
     if task is None or task.lawyer_id != auth.current_lawyer().id or task.status != "dead":
         abort(404)
-    task.status, task.attempts, task.due_at, task.locked_until = "pending", 0, utcnow(), None
+    outbox.revive([task])
     db.session.commit()
     flash(gettext("The task will be tried again."), "ok")
     return redirect(url_for("admin.dashboard"))

@@ -22,7 +22,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from service import presentation
-from service.calendars import netguard
+from service.calendars import netguard, sync
 from service.calendars.base import AuthError, ProviderError, RemoteCalendar, load
 from service.crypto import decrypt_json, encrypt_json
 from service.extensions import db
@@ -113,16 +113,32 @@ def _accounts(lawyer: Lawyer, kind: str) -> list[CalendarAccount]:
     ))
 
 
-def _connect(lawyer: Lawyer, kind: str, config: dict[str, Any], secret: dict[str, Any], label) -> CalendarAccount:
+def _list_remote(lawyer: Lawyer, kind: str, config: dict[str, Any], secret: dict[str, Any]) -> list[RemoteCalendar]:
+    """The account's calendars, or a ConnectError in plain words (nothing is written)."""
     provider = _provider_class(kind)(config, secret, lawyer.zone)
     try:
-        remote: list[RemoteCalendar] = provider.list_calendars()
+        return provider.list_calendars()
     except AuthError as exc:
         raise ConnectError(plain_error(str(exc) or "auth")) from None
     except ProviderError as exc:
         raise ConnectError(plain_error(str(exc)) or gettext("The calendar could not be read.")) from None
     finally:
         provider.close()
+
+
+def _repair(account: CalendarAccount, secret: dict[str, Any]) -> CalendarAccount:
+    """New credentials for a connected account (e.g. after a password change): checked,
+    stored, the account working again, its calendars synced and dead writes retried."""
+    _list_remote(account.lawyer, account.kind, account.config, secret)
+    account.secret_enc = encrypt_json(secret)
+    sync.mark_working(account)
+    for cal in account.calendars:
+        request_sync(cal)
+    return account
+
+
+def _connect(lawyer: Lawyer, kind: str, config: dict[str, Any], secret: dict[str, Any], label) -> CalendarAccount:
+    remote = _list_remote(lawyer, kind, config, secret)
     if not remote:
         raise ConnectError(gettext("No calendars were found at this address."))
     account = CalendarAccount(lawyer_id=lawyer.id, kind=kind, label=label(remote)[:300], config=config,
@@ -141,8 +157,9 @@ def connect_caldav(lawyer: Lawyer, url: str, username: str, password: str) -> Ca
     """Discover the calendars at ``url``; every one becomes a conflict source (committed)."""
     url = _check_url(url)
     config = {"url": url, "username": username.strip()}
-    if any(a.config == config for a in _accounts(lawyer, "caldav")):
-        raise ConnectError(gettext("This calendar account is already connected."))
+    existing = next((a for a in _accounts(lawyer, "caldav") if a.config == config), None)
+    if existing is not None:
+        return _repair(existing, {"password": password})
     host = urlsplit(url).hostname
     return _connect(lawyer, "caldav", config, {"password": password}, lambda _: f"{config['username']} on {host}")
 

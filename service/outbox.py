@@ -62,6 +62,16 @@ def enqueue(
     return task
 
 
+def revive(tasks: sa.Select | list[OutboxTask], now: datetime | None = None) -> int:
+    """Put dead tasks back in the queue as new (the lawyer fixed what made them fail)."""
+    rows = list(db.session.scalars(tasks)) if isinstance(tasks, sa.Select) else tasks
+    for task in rows:
+        if task.status == "dead":
+            task.status, task.attempts, task.locked_until = "pending", 0, None
+            task.due_at = now or utcnow()
+    return len(rows)
+
+
 def backoff(attempts: int) -> timedelta:
     """Exponential backoff with full jitter: up to 30 s, 60 s, ... capped at one hour."""
     ceiling = min(3600.0, 30.0 * 2 ** (attempts - 1))

@@ -115,7 +115,7 @@ def connect(
         account = CalendarAccount(lawyer=lawyer, kind="google", label=label, config={})
         db.session.add(account)
     account.secret_enc = encrypt_json(secret)
-    account.broken, account.last_error = False, None
+    sync.mark_working(account)
     if not reconnected or calendars or write_to:
         existing = {cal.remote_id: cal for cal in account.calendars}
         for remote_id in dict.fromkeys([*conflict, destination]):

@@ -23,7 +23,7 @@ from service.calendars.base import AuthError, CalendarProvider, ProviderError, S
 from service.crypto import decrypt_json
 from service.db_setup import write_transaction
 from service.extensions import db
-from service.models import BusyBlock, Calendar, CalendarAccount, Client, Lawyer
+from service.models import BusyBlock, Calendar, CalendarAccount, Client, Lawyer, OutboxTask
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +129,7 @@ def _apply(calendar_id: int, result: SyncResult, window: Interval, now: datetime
         calendar.sync_state = result.state
         calendar.synced_at = now
         calendar.last_error = None
-        account = calendar.account
-        if account.broken or account.last_error:
-            account.broken, account.last_error = False, None
+        mark_working(calendar.account)
         changes = len(gone | set(replace))
         events = len((set(stored) - gone) | {k for k, v in replace.items() if v})
     return {"events": events, "changes": changes}
@@ -164,6 +162,20 @@ def _record_error(calendar_id: int, message: str, broken: bool) -> None:
         calendar.account.last_error = message[:2000]
         if broken:
             mark_broken(calendar.account, message)
+
+
+def mark_working(account: CalendarAccount) -> None:
+    """The account answers again: clear its error and retry the calendar writes that died
+    while it refused us, so no call or prep block stays missing from the calendar."""
+    if account.broken:
+        outbox.revive(
+            sa.select(OutboxTask).where(
+                OutboxTask.lawyer_id == account.lawyer_id,
+                OutboxTask.status == "dead",
+                OutboxTask.kind.in_(("calendar.put", "calendar.delete")),
+            )
+        )
+    account.broken, account.last_error = False, None
 
 
 def mark_broken(account: CalendarAccount, message: str) -> None:

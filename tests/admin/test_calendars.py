@@ -193,11 +193,29 @@ def test_worker_runs_the_queued_sync(app, admin, lawyer, db, monkeypatch):
     assert synced[0] == work.id  # the queued task first, then the periodic sync of the rest
 
 
-def test_the_same_account_twice_is_refused(admin, fake_provider, db):
+def test_connecting_the_same_account_again_repairs_it(admin, lawyer, fake_provider, db):
+    """A refused password is fixed by connecting again: same account, new secret, the
+    calendar writes that died meanwhile are retried (none stays missing)."""
     assert connect(admin).status_code == 302
-    response = connect(admin)
-    assert response.status_code == 422 and "already connected" in response.get_data(as_text=True)
+    account = db.session.scalar(sa.select(CalendarAccount))
+    account.broken, account.last_error = True, "HTTP 401"
+    dead = OutboxTask(kind="calendar.put", payload={"booking_id": 1, "event": "call"},
+                      lawyer_id=lawyer.id, status="dead", attempts=1, last_error="AuthError")
+    db.session.add(dead)
+    db.session.commit()
+    fake_provider.fail = AuthError("HTTP 401")  # the wrong password again: nothing changes
+    assert connect(admin, password="still-wrong").status_code == 422
+    db.session.expire_all()
+    assert db.session.get(CalendarAccount, account.id).broken
+    fake_provider.fail = None
+    assert connect(admin, password="new-app-pass").status_code == 302
+    db.session.expire_all()
+    account = db.session.get(CalendarAccount, account.id)
     assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 1
+    assert not account.broken and account.last_error is None
+    assert "new-app-pass" not in account.secret_enc
+    assert fake_provider.seen[-1] == (account.config, {"password": "new-app-pass"})
+    assert db.session.get(OutboxTask, dead.id).status == "pending"
 
 
 def test_credentials_in_the_url_are_refused_with_a_hint(admin, fake_provider):
