@@ -95,8 +95,19 @@ def _lock_lawyer(lawyer_id: int) -> None:
         db.session.execute(sa.select(Lawyer.id).where(Lawyer.id == lawyer_id).with_for_update())
 
 
-def _live_busy(client: Client | Intake, slot_blocked: Interval) -> list[Interval]:
-    """Fresh busy time from the lawyer's calendar servers for the slot's range."""
+def _live_busy(
+    client: Client | Intake, now: datetime, start: datetime, exclude_booking_id: int | None = None
+) -> list[Interval]:
+    """Fresh busy time from the lawyer's calendar servers for the slot at ``start``.
+
+    A start that is not offered anyway is refused first, from local data, so a stream of
+    bad requests never turns into requests to the lawyer's calendar server.
+    """
+    try:
+        slot = availability.check(client, now, start, exclude_booking_id=exclude_booking_id)
+    except SlotRefused as exc:
+        raise refused(exc) from None
+    slot_blocked = Interval(slot.prep_start, slot.blocked_end)
     has_calendars = db.session.scalar(
         sa.select(sa.func.count(Calendar.id)).where(
             Calendar.lawyer_id == client.lawyer_id, Calendar.conflict.is_(True)
@@ -124,8 +135,7 @@ def book(
     callback: CallbackLink | None = None,
 ) -> tuple[Booking, str]:
     """Book ``start`` for ``client``; returns the booking and its manage token."""
-    agreement = client.agreement()
-    live = _live_busy(client, agreement.blocked(start))
+    live = _live_busy(client, now, start)
     client_id, lawyer_id = client.id, client.lawyer_id
     manage_token = new_token()
     try:
@@ -157,7 +167,7 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
     One transaction: the slot is checked against the lawyer's bookings and the intake's
     own caps, the client gets a copy of the intake's agreement, the booking is inserted.
     """
-    live = _live_busy(intake, intake.agreement().blocked(start))
+    live = _live_busy(intake, now, start)
     intake_id, lawyer_id = intake.id, intake.lawyer_id
     manage_token = new_token()
     try:
@@ -236,7 +246,8 @@ def cancel(booking: Booking, now: datetime) -> None:
 
 def reschedule(booking: Booking, start: datetime, now: datetime) -> Booking:
     booking_id = booking.id
-    live = _live_busy(booking.client, booking.client.agreement().blocked(start))
+    _check_changeable(booking, now)
+    live = _live_busy(booking.client, now, start, exclude_booking_id=booking.id)
     try:
         with write_transaction():
             _lock_lawyer(booking.lawyer_id)

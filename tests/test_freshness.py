@@ -45,3 +45,22 @@ def test_calendar_not_used_for_conflicts_does_not_matter(client, make_client, fr
     calendar.conflict = False
     db.session.commit()
     assert client.get(f"/api/v1/slots?token={token}").get_json()["slots"]
+
+
+def test_bad_starts_are_refused_before_any_calendar_server_is_asked(client, make_client, frozen, db):
+    """The live re-check runs only for a start that is offered: a feed that cannot be
+    reached answers 503 for a real slot, while a start outside the windows is a plain 409
+    (so junk requests never become requests to the lawyer's calendar server)."""
+    from service.crypto import encrypt_json
+
+    booked_client, token = make_client()
+    calendar = connect_feed(db, booked_client.lawyer, utcnow())
+    calendar.account.secret_enc = encrypt_json({"url": "http://127.0.0.1:9/unreachable.ics"})
+    db.session.commit()
+    body = {"token": token, "name": "B", "email": "b@client.example", "agenda": "x"}
+    outside = client.post("/api/v1/bookings", json={**body, "start": "2026-03-05T13:00:00+00:00"})
+    assert outside.status_code == 409
+    assert outside.get_json()["error"]["code"] == "slot_outside_windows"
+    offered = client.post("/api/v1/bookings", json={**body, "start": "2026-03-04T13:00:00+00:00"})
+    assert offered.status_code == 503
+    assert offered.get_json()["error"]["code"] == "calendar_unavailable"
