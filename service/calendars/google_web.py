@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Blueprint, request
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext
 from markupsafe import escape
 
+from service import auth
 from service.calendars import google_oauth
 from service.calendars.base import ProviderError
 from service.calendars.google_accounts import connect, queue_sync, token_matches
@@ -44,10 +46,27 @@ def callback():
             raise AppError(
                 400, "bad_callback", "This Google sign-in answer is for an unknown lawyer."
             )
+        signed_in = auth.current_lawyer()
+        if signed_in is not None and signed_in.id != lawyer.id:
+            # The consent was started for another lawyer: never attach their Google
+            # account to the one signed in here (or the other way round).
+            raise AppError(
+                400, "bad_callback", "This Google sign-in answer belongs to another lawyer."
+            )
         info = google_oauth.exchange(code, state, google_oauth.redirect_uri())
         result = connect(lawyer, info)
     except ProviderError as exc:
         raise AppError(400, "google_failed", f"Google Calendar was not connected: {exc}.") from None
+    if signed_in is not None:  # started from the admin area: back to the calendars page
+        flash(
+            gettext(
+                "Google Calendar connected: busy time from %(calendars)s; calls written to %(write_to)s.",
+                calendars=", ".join(result.conflict),
+                write_to=result.write_to,
+            ),
+            "ok",
+        )
+        return redirect(url_for("admin.calendars"), 303)
     verb = "reconnected" if result.reconnected else "connected"
     return (
         f"<!doctype html><title>Google Calendar {verb}</title>"

@@ -160,3 +160,39 @@ def test_no_push_without_https(app, db, lawyer, fake):
     google_accounts.connect(lawyer, fake.authorize())
     assert fake.channels == {} and fake.calls("events.watch") == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Calendar)) == 1
+
+
+#: Flask-WTF checks the Referer of HTTPS form posts.
+SAME_SITE = {"Referer": "https://localhost/admin/login"}
+
+
+def test_callback_from_the_admin_area_returns_to_the_calendars_page(client, db, make_lawyer, fake):
+    from werkzeug.security import generate_password_hash
+
+    from tests.admin.conftest import PASSWORD, log_in
+
+    lawyer = make_lawyer(password_hash=generate_password_hash(PASSWORD, method="scrypt:1024:8:1"))
+    client.environ_base["wsgi.url_scheme"] = "https"  # BASE_URL is https: Secure cookies
+    assert log_in(client, lawyer.email, headers=SAME_SITE).status_code == 302
+    fake.add_calendar("lawyer@example.com", primary=True)
+    code, state = consent(fake, lawyer)
+    response = client.get(f"/oauth/google/callback?code={code}&state={state}")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/admin/calendars")
+    page = client.get("/admin/calendars").get_data(as_text=True)
+    assert "Google Calendar connected" in page and "lawyer@example.com" in page
+
+
+def test_callback_for_another_lawyer_than_the_signed_in_one_is_refused(client, db, make_lawyer, fake):
+    from werkzeug.security import generate_password_hash
+
+    from tests.admin.conftest import PASSWORD, log_in
+
+    signed_in = make_lawyer(password_hash=generate_password_hash(PASSWORD, method="scrypt:1024:8:1"))
+    other = make_lawyer()
+    client.environ_base["wsgi.url_scheme"] = "https"  # BASE_URL is https: Secure cookies
+    assert log_in(client, signed_in.email, headers=SAME_SITE).status_code == 302
+    fake.add_calendar("other@example.com", primary=True)
+    code, state = consent(fake, other)
+    response = client.get(f"/oauth/google/callback?code={code}&state={state}")
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 0
