@@ -111,9 +111,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     if not config["ENCRYPTION_KEY"]:
         if not dev:
             raise ConfigError(
-                "ENCRYPTION_KEY is not set. Generate one with "
-                '"python -c "from cryptography.fernet import Fernet; '
-                'print(Fernet.generate_key().decode())"".'
+                "ENCRYPTION_KEY is not set. Generate one "
+                "(python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')."
             )
         from cryptography.fernet import Fernet
 
