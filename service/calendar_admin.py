@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from service import presentation
 from service.calendars import netguard, sync
 from service.calendars.base import AuthError, ProviderError, RemoteCalendar, load
-from service.crypto import decrypt_json, encrypt_json
+from service.crypto import encrypt_json
 from service.extensions import db
 from service.models import BusyBlock, Calendar, CalendarAccount, Lawyer
 
@@ -107,12 +107,6 @@ def _check_url(url: str) -> str:
         raise ConnectError(gettext("The address must start with https://")) from None
 
 
-def _accounts(lawyer: Lawyer, kind: str) -> list[CalendarAccount]:
-    return list(db.session.scalars(
-        sa.select(CalendarAccount).where(CalendarAccount.lawyer_id == lawyer.id, CalendarAccount.kind == kind)
-    ))
-
-
 def _list_remote(lawyer: Lawyer, kind: str, config: dict[str, Any], secret: dict[str, Any]) -> list[RemoteCalendar]:
     """The account's calendars, or a ConnectError in plain words (nothing is written)."""
     provider = _provider_class(kind)(config, secret, lawyer.zone)
@@ -157,7 +151,7 @@ def connect_caldav(lawyer: Lawyer, url: str, username: str, password: str) -> Ca
     """Discover the calendars at ``url``; every one becomes a conflict source (committed)."""
     url = _check_url(url)
     config = {"url": url, "username": username.strip()}
-    existing = next((a for a in _accounts(lawyer, "caldav") if a.config == config), None)
+    existing = sync.find_account(lawyer.id, "caldav", config)
     if existing is not None:
         return _repair(existing, {"password": password})
     host = urlsplit(url).hostname
@@ -167,7 +161,7 @@ def connect_caldav(lawyer: Lawyer, url: str, username: str, password: str) -> Ca
 def connect_ics(lawyer: Lawyer, url: str) -> CalendarAccount:
     """A read-only feed. Feed URLs often carry a secret, so the URL is kept encrypted."""
     url = _check_url(url)
-    if any(decrypt_json(a.secret_enc).get("url") == url for a in _accounts(lawyer, "ics") if a.secret_enc):
+    if sync.find_feed(lawyer.id, url):
         raise ConnectError(gettext("This calendar account is already connected."))
     parts = urlsplit(url)
     display = f"{parts.scheme}://{parts.hostname}/…"

@@ -19,6 +19,7 @@ from service.calendars import netguard
 from service.calendars.base import ProviderError, RemoteCalendar
 from service.calendars.caldav_provider import CalDAVProvider
 from service.calendars.ics_provider import ICSProvider
+from service.calendars.sync import find_account, find_feed
 from service.crypto import encrypt_json
 from service.extensions import db
 from service.models import Calendar, CalendarAccount, Lawyer, utcnow
@@ -40,18 +41,6 @@ def _pick(found: list[RemoteCalendar], wanted: str, option: str) -> RemoteCalend
             return cal
     names = ", ".join(repr(c.name) for c in found)
     raise click.ClickException(f"{option} {wanted!r}: no such calendar (found: {names})")
-
-
-def _duplicate(lawyer_id: int, kind: str, match: dict[str, Any]) -> CalendarAccount | None:
-    accounts = db.session.scalars(
-        sa.select(CalendarAccount).where(
-            CalendarAccount.lawyer_id == lawyer_id, CalendarAccount.kind == kind
-        )
-    )
-    for account in accounts:
-        if all((account.config or {}).get(k) == v for k, v in match.items()):
-            return account
-    return None
 
 
 @calendar_cli.command("add-caldav")
@@ -83,7 +72,7 @@ def add_caldav(
     config = {"url": url, "username": username.strip()}
     if not config["username"]:
         raise click.ClickException("--username must not be empty")
-    existing = _duplicate(lawyer.id, "caldav", config)
+    existing = find_account(lawyer.id, "caldav", config)
     if existing is not None:
         raise click.ClickException(
             f"this CalDAV account is already connected (account id {existing.id})"
@@ -166,7 +155,7 @@ def add_ics(lawyer_id: int, source: str) -> None:
         if not path.is_file():
             raise click.ClickException(f"--url {source!r}: no such file")
         config, secret = {"url": str(path)}, {}
-    if _duplicate_feed(lawyer.id, source) if secret else _duplicate(lawyer.id, "ics", config):
+    if find_feed(lawyer.id, source) if secret else find_account(lawyer.id, "ics", config):
         raise click.ClickException("this feed is already connected")
     provider = ICSProvider(config, secret, lawyer.zone)
     try:
@@ -188,17 +177,6 @@ def add_ics(lawyer_id: int, source: str) -> None:
     db.session.add(account)
     db.session.commit()
     click.echo(f"Added iCal feed {account.label} (read-only busy source): account id {account.id}")
-
-
-def _duplicate_feed(lawyer_id: int, url: str) -> bool:
-    from service.crypto import decrypt_json
-
-    accounts = db.session.scalars(
-        sa.select(CalendarAccount).where(
-            CalendarAccount.lawyer_id == lawyer_id, CalendarAccount.kind == "ics"
-        )
-    )
-    return any(decrypt_json(a.secret_enc).get("url") == url for a in accounts if a.secret_enc)
 
 
 @calendar_cli.command("sync")

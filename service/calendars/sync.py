@@ -286,6 +286,32 @@ def sync_due(now: datetime, limit: int = 50) -> dict[str, Any]:
     return {"synced": synced, "failed": failed}
 
 
+def find_account(lawyer_id: int, kind: str, match: dict[str, Any]) -> CalendarAccount | None:
+    """The lawyer's connected account of ``kind`` whose config has every item of ``match``."""
+    accounts = db.session.scalars(
+        sa.select(CalendarAccount).where(
+            CalendarAccount.lawyer_id == lawyer_id, CalendarAccount.kind == kind
+        )
+    )
+    for account in accounts:
+        if all((account.config or {}).get(k) == v for k, v in match.items()):
+            return account
+    return None
+
+
+def find_feed(lawyer_id: int, url: str) -> CalendarAccount | None:
+    """The lawyer's iCal feed with this URL (feed URLs are kept in the encrypted secret)."""
+    accounts = db.session.scalars(
+        sa.select(CalendarAccount).where(
+            CalendarAccount.lawyer_id == lawyer_id, CalendarAccount.kind == "ics"
+        )
+    )
+    return next(
+        (a for a in accounts if a.secret_enc and decrypt_json(a.secret_enc).get("url") == url),
+        None,
+    )
+
+
 def conflict_calendars(lawyer_id: int) -> list[Calendar]:
     return list(
         db.session.scalars(
