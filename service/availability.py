@@ -232,8 +232,7 @@ def fresh_slots_for(
     """``slots_for`` computed from scratch, without the cache (also the tests' reference)."""
     if client.status != "active":
         return []
-    trusted_until = mirror_trusted_until(client.lawyer_id)
-    if trusted_until is not None and now >= trusted_until:
+    if not slot_cache.trusted(mirror_trusted_until(client.lawyer_id), now):
         raise AvailabilityUnknown()
     window = _data_window(client, now)
     return free_slots(

@@ -63,7 +63,13 @@ class Offer:
 
     def known(self, now: datetime) -> bool:
         """False once the calendar mirror is too old to offer slots from (fail closed)."""
-        return self.stale_after is None or now < self.stale_after
+        return trusted(self.stale_after, now)
+
+
+def trusted(stale_after: datetime | None, now: datetime) -> bool:
+    """Whether a calendar mirror trusted until ``stale_after`` (None: no calendars) may
+    still be offered from at ``now``."""
+    return stale_after is None or now < stale_after
 
     def span(
         self, now: datetime, start: datetime | None = None, end: datetime | None = None
