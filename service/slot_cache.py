@@ -66,11 +66,6 @@ class Offer:
         return trusted(self.stale_after, now)
 
 
-def trusted(stale_after: datetime | None, now: datetime) -> bool:
-    """Whether a calendar mirror trusted until ``stale_after`` (None: no calendars) may
-    still be offered from at ``now``."""
-    return stale_after is None or now < stale_after
-
     def span(
         self, now: datetime, start: datetime | None = None, end: datetime | None = None
     ) -> tuple[int, int]:
@@ -100,6 +95,12 @@ def trusted(stale_after: datetime | None, now: datetime) -> bool:
                 self.views.pop(next(iter(self.views)), None)
             self.views[key] = items
         return items
+
+
+def trusted(stale_after: datetime | None, now: datetime) -> bool:
+    """Whether a calendar mirror trusted until ``stale_after`` (None: no calendars) may
+    still be offered from at ``now``."""
+    return stale_after is None or now < stale_after
 
 
 class SlotCache:
