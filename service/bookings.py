@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -95,6 +97,26 @@ def _lock_lawyer(lawyer_id: int) -> None:
         db.session.execute(sa.select(Lawyer.id).where(Lawyer.id == lawyer_id).with_for_update())
 
 
+@contextmanager
+def _booking_transaction(lawyer_id: int) -> Iterator[None]:
+    """One write of the lawyer's bookings, serialised with every other; the database's
+    no-overlap guard firing (IntegrityError) is the lost race, answered as 409."""
+    try:
+        with write_transaction():
+            _lock_lawyer(lawyer_id)
+            yield
+    except IntegrityError:
+        raise AppError(409, "slot_busy", "This time has just been booked. Please choose another.") from None
+
+
+def _checked(subject: Client | Intake, now: datetime, start: datetime, **kwargs) -> Slot:
+    """The slot at ``start`` or a 409 saying why it cannot be booked."""
+    try:
+        return availability.check(subject, now, start, **kwargs)
+    except SlotRefused as exc:
+        raise refused(exc) from None
+
+
 def _live_busy(
     client: Client | Intake, now: datetime, start: datetime, exclude_booking_id: int | None = None
 ) -> list[Interval]:
@@ -103,10 +125,7 @@ def _live_busy(
     A start that is not offered anyway is refused first, from local data, so a stream of
     bad requests never turns into requests to the lawyer's calendar server.
     """
-    try:
-        slot = availability.check(client, now, start, exclude_booking_id=exclude_booking_id)
-    except SlotRefused as exc:
-        raise refused(exc) from None
+    slot = _checked(client, now, start, exclude_booking_id=exclude_booking_id)
     slot_blocked = Interval(slot.prep_start, slot.blocked_end)
     has_calendars = db.session.scalar(
         sa.select(sa.func.count(Calendar.id)).where(
@@ -138,26 +157,19 @@ def book(
     live = _live_busy(client, now, start)
     client_id, lawyer_id = client.id, client.lawyer_id
     manage_token = new_token()
-    try:
-        with write_transaction():
-            _lock_lawyer(lawyer_id)
-            client = db.session.get(Client, client_id)
-            if client is None or client.status != "active":
-                raise AppError(404, "unknown_client", "This booking link is no longer active.")
-            if callback is not None:
-                callback = db.session.get(CallbackLink, callback.id)
-                if callback.used_at is not None or callback.expires_at <= now:
-                    raise AppError(410, "link_spent", "This callback link has already been used or has expired.")
-                callback.used_at = now
-            try:
-                slot = availability.check(client, now, start, extra_busy=live)
-            except SlotRefused as exc:
-                raise refused(exc) from None
-            booking = _insert_booking(
-                client, slot, contact, manage_token, now, callback.id if callback else None
-            )
-    except IntegrityError:
-        raise AppError(409, "slot_busy", "This time has just been booked. Please choose another.") from None
+    with _booking_transaction(lawyer_id):
+        client = db.session.get(Client, client_id)
+        if client is None or client.status != "active":
+            raise AppError(404, "unknown_client", "This booking link is no longer active.")
+        if callback is not None:
+            callback = db.session.get(CallbackLink, callback.id)
+            if callback.used_at is not None or callback.expires_at <= now:
+                raise AppError(410, "link_spent", "This callback link has already been used or has expired.")
+            callback.used_at = now
+        slot = _checked(client, now, start, extra_busy=live)
+        booking = _insert_booking(
+            client, slot, contact, manage_token, now, callback.id if callback else None
+        )
     return booking, manage_token
 
 
@@ -170,36 +182,29 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
     live = _live_busy(intake, now, start)
     intake_id, lawyer_id = intake.id, intake.lawyer_id
     manage_token = new_token()
-    try:
-        with write_transaction():
-            _lock_lawyer(lawyer_id)
-            intake = db.session.get(Intake, intake_id)
-            if intake is None or not intake.active:
-                raise AppError(404, "unknown_intake", "This booking page is no longer available.")
-            try:
-                slot = availability.check(intake, now, start, extra_busy=live)
-            except SlotRefused as exc:
-                raise refused(exc) from None
-            client_token = new_token()
-            client = Client(
-                lawyer_id=lawyer_id,
-                name=contact.name,
-                email=contact.email,
-                matter=intake.title,
-                language=intake.language,
-                is_new=True,
-                intake_id=intake.id,
-                token_hash=token_hash(client_token),
-                token_enc=encrypt(client_token),
-                note=intake.note,
-                created_at=now,
-                **intake.client_agreement(),
-            )
-            db.session.add(client)
-            db.session.flush()
-            booking = _insert_booking(client, slot, contact, manage_token, now)
-    except IntegrityError:
-        raise AppError(409, "slot_busy", "This time has just been booked. Please choose another.") from None
+    with _booking_transaction(lawyer_id):
+        intake = db.session.get(Intake, intake_id)
+        if intake is None or not intake.active:
+            raise AppError(404, "unknown_intake", "This booking page is no longer available.")
+        slot = _checked(intake, now, start, extra_busy=live)
+        client_token = new_token()
+        client = Client(
+            lawyer_id=lawyer_id,
+            name=contact.name,
+            email=contact.email,
+            matter=intake.title,
+            language=intake.language,
+            is_new=True,
+            intake_id=intake.id,
+            token_hash=token_hash(client_token),
+            token_enc=encrypt(client_token),
+            note=intake.note,
+            created_at=now,
+            **intake.client_agreement(),
+        )
+        db.session.add(client)
+        db.session.flush()
+        booking = _insert_booking(client, slot, contact, manage_token, now)
     return booking, manage_token
 
 
@@ -248,23 +253,14 @@ def reschedule(booking: Booking, start: datetime, now: datetime) -> Booking:
     booking_id = booking.id
     _check_changeable(booking, now)
     live = _live_busy(booking.client, now, start, exclude_booking_id=booking.id)
-    try:
-        with write_transaction():
-            _lock_lawyer(booking.lawyer_id)
-            booking = db.session.get(Booking, booking_id)
-            _check_changeable(booking, now)
-            try:
-                slot = availability.check(
-                    booking.client, now, start, exclude_booking_id=booking.id, extra_busy=live
-                )
-            except SlotRefused as exc:
-                raise refused(exc) from None
-            booking.start, booking.end = slot.start, slot.end
-            booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end
-            booking.sequence += 1
-            _follow_up(booking, "rescheduled")
-    except IntegrityError:
-        raise AppError(409, "slot_busy", "This time has just been booked. Please choose another.") from None
+    with _booking_transaction(booking.lawyer_id):
+        booking = db.session.get(Booking, booking_id)
+        _check_changeable(booking, now)
+        slot = _checked(booking.client, now, start, exclude_booking_id=booking.id, extra_busy=live)
+        booking.start, booking.end = slot.start, slot.end
+        booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end
+        booking.sequence += 1
+        _follow_up(booking, "rescheduled")
     return booking
 
 
