@@ -107,8 +107,8 @@ def populate(env: dict[str, str], now: datetime) -> str:
 
     from service import create_app
     from service.cli import create_client
-    from service.extensions import db
-    from service.models import BusyBlock, Calendar, CalendarAccount, Lawyer
+    from service.storage.extensions import db
+    from service.storage.models import BusyBlock, Calendar, CalendarAccount, Lawyer
 
     config = {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "ENV")}
     app = create_app(config)

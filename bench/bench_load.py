@@ -46,10 +46,10 @@ def seed(env: dict[str, str]) -> tuple[list[tuple[str, str]], str]:
     """Lawyers with one client each; returns (token, start) pairs round-robin over lawyers."""
 
     def work():
-        from service.availability import slots_for
         from service.cli import create_client
-        from service.extensions import db
-        from service.models import Lawyer, utcnow
+        from service.storage.extensions import db
+        from service.storage.models import Lawyer, utcnow
+        from service.usecases.availability import slots_for
 
         made = []
         for n in range(LAWYERS):
@@ -197,8 +197,8 @@ def main() -> int:
 def _count_bookings() -> int:
     import sqlalchemy as sa
 
-    from service.extensions import db
-    from service.models import Booking
+    from service.storage.extensions import db
+    from service.storage.models import Booking
 
     return db.session.scalar(sa.select(sa.func.count(Booking.id)))
 

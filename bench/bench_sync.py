@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from booking.intervals import Interval  # noqa: E402
-from service.calendars.caldav_provider import CalDAVProvider  # noqa: E402
+from service.calendars.caldav.provider import CalDAVProvider  # noqa: E402
 from tests.calendar_servers import (  # noqa: E402
     USER,
     Radicale,

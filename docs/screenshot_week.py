@@ -73,8 +73,8 @@ def main(out: Path) -> None:
     from cryptography.fernet import Fernet
 
     from service import create_app
-    from service.demo import DEMO_EMAIL, DEMO_PASSWORD, seed, seed_week
-    from service.extensions import db
+    from service.cli.demo import DEMO_EMAIL, DEMO_PASSWORD, seed, seed_week
+    from service.storage.extensions import db
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["INSTANCE_PATH"] = tmp

@@ -33,8 +33,8 @@ h1 { font-weight: normal; margin: .2rem 0 .5rem; }
 
 def seed(app, site_url: str) -> str:
     from service.cli import create_client
-    from service.extensions import db
-    from service.models import EmbedOrigin, Lawyer
+    from service.storage.extensions import db
+    from service.storage.models import EmbedOrigin, Lawyer
 
     with app.app_context():
         lawyer = Lawyer(name="Anna Keller", email="anna@counsel.example", timezone="Europe/Berlin")

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from service.config import load_config
+from service.core.config import load_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,12 +29,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["BASE_URL"].startswith("https") else "http"
     app.json.sort_keys = False
 
-    from service import cli, db_setup, errors, limits, logredact, web
-    from service.extensions import db, migrate
+    from service import cli, web
+    from service.core import logredact
+    from service.storage import db_setup
+    from service.storage.extensions import db, migrate
+    from service.web import errors, limits
 
     db.init_app(app)
     db_setup.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(ROOT, "service", "migrations"))
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "service", "storage", "migrations"))
     errors.init_app(app)
     logredact.init_app(app)
     web.init_app(app)

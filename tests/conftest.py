@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from hypothesis import settings
 
 from service import create_app
-from service.extensions import db as _db
+from service.storage.extensions import db as _db
 from tests import pg
 
 # CI runs the property tests with a fixed seed, so a red build always reproduces; local
@@ -108,7 +108,7 @@ def frozen():
 
 @pytest.fixture
 def make_lawyer(db):
-    from service.models import Lawyer
+    from service.storage.models import Lawyer
 
     def make(**params) -> Lawyer:
         count = db.session.query(Lawyer).count()

@@ -225,7 +225,7 @@ def require_redis(url: str = "redis://127.0.0.1:6379/0") -> None:
 def in_app(env: dict[str, str], work: Callable[[], Any]) -> Any:
     """Run ``work`` in an app context of the same database and keys as the server."""
     from service import create_app
-    from service.extensions import db
+    from service.storage.extensions import db
 
     config = {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "BASE_URL")}
     app = create_app({**config, "ENV": "production"})

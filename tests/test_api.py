@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from service.models import Booking, OutboxTask
+from service.storage.models import Booking, OutboxTask
 
 # With NOW = Mon 2 Mar 2026 09:00 Berlin and 24 h notice, the first window is Wed 4 Mar
 # 14:00-16:00 Berlin (13:00-15:00 UTC).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from service.models import CallbackLink, Client, Lawyer
+from service.storage.models import CallbackLink, Client, Lawyer
 
 
 def lawyer_id(runner) -> str:

@@ -68,10 +68,10 @@ def seed(server: Gunicorn, clients: list[dict], **lawyer_fields):
     """A lawyer with ``clients`` (agreement fields); returns ``lawyer_id, [(client_id, token, slots)]``."""
 
     def work():
-        from service.availability import slots_for
         from service.cli import create_client
-        from service.extensions import db
-        from service.models import Lawyer, utcnow
+        from service.storage.extensions import db
+        from service.storage.models import Lawyer, utcnow
+        from service.usecases.availability import slots_for
 
         n = next(_names)
         lawyer = Lawyer(name="Anna", email=f"anna{n}@race.example", timezone="Europe/Berlin",
@@ -120,8 +120,8 @@ def assert_clean(server: Gunicorn, replies) -> None:
 
 def rows(server: Gunicorn, lawyer_id: int):
     def work():
-        from service.extensions import db
-        from service.models import Booking, OutboxTask
+        from service.storage.extensions import db
+        from service.storage.models import Booking, OutboxTask
 
         bookings = db.session.scalars(
             sa.select(Booking).where(Booking.lawyer_id == lawyer_id, Booking.status == "confirmed")
@@ -217,10 +217,10 @@ def test_ten_intake_bookings_in_one_week_for_a_once_a_week_intake(server):
     """The public intake's cap counts all visitors together, also when they race."""
 
     def work():
-        from service import formtoken
-        from service.availability import slots_for
-        from service.extensions import db
-        from service.models import Intake, Lawyer, utcnow
+        from service.storage.extensions import db
+        from service.storage.models import Intake, Lawyer, utcnow
+        from service.usecases.availability import slots_for
+        from service.web import formtoken
 
         n = next(_names)
         lawyer = Lawyer(name="Anna", email=f"anna{n}@race.example", timezone="Europe/Berlin")

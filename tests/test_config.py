@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service import create_app
-from service.config import ConfigError
+from service.core.config import ConfigError
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from service.models import EmbedOrigin, Intake
+from service.storage.models import EmbedOrigin, Intake
 
 WED_14 = "2026-03-04T13:00:00+00:00"
 SITES = ("https://anna-keller.example", "https://www.anna-keller.example")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from service.models import Calendar, CalendarAccount, utcnow
+from service.storage.models import Calendar, CalendarAccount, utcnow
 
 
 def connect_feed(db, lawyer, synced_at):
@@ -51,7 +51,7 @@ def test_bad_starts_are_refused_before_any_calendar_server_is_asked(client, make
     """The live re-check runs only for a start that is offered: a feed that cannot be
     reached answers 503 for a real slot, while a start outside the windows is a plain 409
     (so junk requests never become requests to the lawyer's calendar server)."""
-    from service.crypto import encrypt_json
+    from service.core.crypto import encrypt_json
 
     booked_client, token = make_client()
     calendar = connect_feed(db, booked_client.lawyer, utcnow())

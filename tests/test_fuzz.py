@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service import formtoken
-from service.models import token_hash
+from service.storage.models import token_hash
+from service.web import formtoken
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +40,8 @@ def app_overrides():
 @pytest.fixture
 def world(app, client, make_client):
     """A client link, a callback link, a booking's manage token and offered slot starts."""
-    from service.availability import slots_for
-    from service.models import utcnow
+    from service.storage.models import utcnow
+    from service.usecases.availability import slots_for
 
     lawyer_client, token = make_client(windows="mon 08:00-20:00,tue 08:00-20:00,wed 08:00-20:00,"
                                                "thu 08:00-20:00,fri 08:00-20:00", notice_hours=0,

@@ -161,8 +161,9 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
 ):
     from werkzeug.security import generate_password_hash
 
-    from service import mail, notify, status_updates
-    from service.models import Booking, Calendar, CalendarAccount, Intake, OutboxTask
+    from service.jobs import mail, notify
+    from service.storage.models import Booking, Calendar, CalendarAccount, Intake, OutboxTask
+    from service.usecases import status_updates
     from tests.admin.conftest import csrf_token, log_in
 
     data = DATA[lang]
@@ -290,7 +291,7 @@ def test_client_page_speaks_the_agreed_language_whatever_the_browser(frozen, cli
 def test_dates_are_formatted_per_locale(frozen, app):
     from flask_babel import force_locale
 
-    from service.presentation import format_date, format_datetime
+    from service.usecases.wording import format_date, format_datetime
 
     with app.test_request_context():
         with force_locale("ru"):

@@ -7,7 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from service.models import Booking, Client, Intake
+from service.storage.models import Booking, Client, Intake
 
 # NOW is Mon 2 Mar 2026 09:00 Berlin; with 24 h notice the first Wednesday window is
 # Wed 4 Mar 14:00-16:00 Berlin = 13:00-15:00 UTC.

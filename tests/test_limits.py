@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint
 
-from service import formtoken, limits
-from service.config import ConfigError
-from service.models import token_hash
+from service.core.config import ConfigError
+from service.storage.models import token_hash
+from service.web import formtoken, limits
 from tests.conftest import app_config
 
 # The limiter's in-memory storage expires counters from a timer thread that freezegun

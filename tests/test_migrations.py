@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 from sqlalchemy.exc import IntegrityError
 
-from service.models import Booking, new_token, token_hash
+from service.storage.models import Booking, new_token, token_hash
 
 T0 = datetime(2026, 3, 4, 13, 0, tzinfo=UTC)
 
@@ -68,8 +68,8 @@ def test_upgrade_in_process_keeps_the_app_loggers_enabled(app):
     """Regression: alembic's fileConfig disabled every existing logger (service.*, werkzeug)."""
     import logging
 
-    import service.outbox  # noqa: F401 - its logger exists before the upgrade
+    import service.storage.outbox  # noqa: F401 - its logger exists before the upgrade
 
     upgrade()
-    assert not logging.getLogger("service.outbox").disabled
-    assert not logging.getLogger("service.errors").disabled
+    assert not logging.getLogger("service.storage.outbox").disabled
+    assert not logging.getLogger("service.web.errors").disabled

@@ -8,8 +8,8 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from service.models import EmbedOrigin
-from service.openapi import document
+from service.storage.models import EmbedOrigin
+from service.web.openapi import document
 
 SITE = "https://anna-keller.example"
 ALL_WEEK = ",".join(f"{d} 09:00-17:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))

@@ -24,11 +24,11 @@ def seed(env, radicale, calendar_url):
     """A lawyer whose Radicale calendar is a write-only destination, and one client."""
 
     def work():
-        from service.availability import slots_for
         from service.cli import create_client
-        from service.crypto import encrypt_json
-        from service.extensions import db
-        from service.models import Calendar, CalendarAccount, Lawyer, utcnow
+        from service.core.crypto import encrypt_json
+        from service.storage.extensions import db
+        from service.storage.models import Calendar, CalendarAccount, Lawyer, utcnow
+        from service.usecases.availability import slots_for
 
         lawyer = Lawyer(name="Anna", email="anna@outage.example", timezone="Europe/Berlin")
         db.session.add(lawyer)
@@ -53,8 +53,8 @@ def outbox_state(env):
     def work():
         import sqlalchemy as sa
 
-        from service.extensions import db
-        from service.models import Booking, OutboxTask
+        from service.storage.extensions import db
+        from service.storage.models import Booking, OutboxTask
 
         booked = db.session.scalars(sa.select(Booking.uid).where(Booking.status == "confirmed")).all()
         tasks = Counter(tuple(row) for row in db.session.execute(
@@ -70,8 +70,8 @@ def make_due_now(env) -> None:
     def work():
         import sqlalchemy as sa
 
-        from service.extensions import db
-        from service.models import OutboxTask, utcnow
+        from service.storage.extensions import db
+        from service.storage.models import OutboxTask, utcnow
 
         db.session.execute(sa.update(OutboxTask).where(OutboxTask.status == "pending")
                            .values(due_at=utcnow(), locked_until=None))

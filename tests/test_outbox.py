@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from service import outbox
-from service.models import OutboxTask, utcnow
+from service.storage import outbox
+from service.storage.models import OutboxTask, utcnow
 from tests.servers import ROOT
 
 
@@ -117,7 +117,8 @@ def test_task_whose_lease_ran_out_in_a_slow_batch_runs_once(db, handlers, frozen
 
 _DIE_MID_TASK = """
 import os, sys, time
-from service import create_app, outbox
+from service import create_app
+from service.storage import outbox
 app = create_app({"DATABASE_URL": sys.argv[1], "SECRET_KEY": "k" * 32, "ENCRYPTION_KEY": sys.argv[2],
                   "ENV": "production"})
 def hang(payload):

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from service import formtoken
-from service.models import Booking, OutboxTask, token_hash
+from service.storage.models import Booking, OutboxTask, token_hash
+from service.web import formtoken
 
 WED_14 = "2026-03-04T13:00:00+00:00"
 

@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from service import crypto, outbox
-from service.logredact import redact
-from service.models import Booking, Calendar, CalendarAccount, Client, OutboxTask, new_token
+from service.core import crypto
+from service.core.logredact import redact
+from service.storage import outbox
+from service.storage.models import Booking, Calendar, CalendarAccount, Client, OutboxTask, new_token
 
 WED_14 = "2026-03-04T13:00:00+00:00"
 CALDAV_PASSWORD = "caldav-pa55word-of-the-lawyer"
@@ -158,7 +159,7 @@ def test_no_secret_in_logs_or_json(app, client, runner, db, make_client, frozen,
     def broken(*_args, **_kwargs):
         raise RuntimeError("rendering failed")
 
-    monkeypatch.setattr("service.presentation.group_by_day", broken)
+    monkeypatch.setattr("service.usecases.wording.group_by_day", broken)
     assert client.get(f"/b/{token}").status_code == 500
     monkeypatch.undo()
 
@@ -167,7 +168,7 @@ def test_no_secret_in_logs_or_json(app, client, runner, db, make_client, frozen,
 
     outbox._HANDLERS["calendar.put"] = calendar_down
     try:
-        from service import worker
+        from service.jobs import worker
 
         worker.run_once()
     finally:

@@ -14,10 +14,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from service import bookings
-from service.availability import fresh_slots_for, offer_for, slots_for
-from service.extensions import db as _db
-from service.models import (
+from service.storage.extensions import db as _db
+from service.storage.models import (
     Booking,
     BusyBlock,
     Calendar,
@@ -28,7 +26,9 @@ from service.models import (
     new_token,
     token_hash,
 )
-from service.slot_cache import KEYED_ROWS, SlotCache, kept_connections, slot_cache
+from service.usecases import bookings
+from service.usecases.availability import fresh_slots_for, offer_for, slots_for
+from service.usecases.slot_cache import KEYED_ROWS, SlotCache, kept_connections, slot_cache
 from tests.conftest import NOW
 
 session = _db.session
@@ -449,7 +449,7 @@ def test_cors_headers_on_a_cache_hit(app, db, practice, client, frozen):
 
 
 def test_lru_is_bounded_by_entries_and_by_slots():
-    from service.slot_cache import Offer
+    from service.usecases.slot_cache import Offer
 
     def offer(count):
         return Offer(slots=[object()] * count, starts=[], lawyer_id=1, timezone=None, notice=timedelta(0),

@@ -67,8 +67,8 @@ class Live:
     def lawyer_with_client(self, **agreement) -> str:
         """A new lawyer who allows ``site_url`` and a client with slots every day; the token."""
         from service.cli import create_client
-        from service.extensions import db
-        from service.models import EmbedOrigin, Lawyer
+        from service.storage.extensions import db
+        from service.storage.models import EmbedOrigin, Lawyer
 
         with self.app.app_context():
             count = db.session.query(Lawyer).count()
@@ -83,8 +83,8 @@ class Live:
             return token
 
     def intake(self, slug: str) -> None:
-        from service.extensions import db
-        from service.models import EmbedOrigin, Intake, Lawyer
+        from service.storage.extensions import db
+        from service.storage.models import EmbedOrigin, Intake, Lawyer
 
         with self.app.app_context():
             lawyer = Lawyer(name="Anna Keller", email=f"{slug}@counsel.example", timezone="Europe/Berlin")
@@ -268,8 +268,8 @@ def test_intake_widget_at_375_px(browser, live):
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
     finally:
         context.close()
-    from service.extensions import db
-    from service.models import Client, Intake
+    from service.storage.extensions import db
+    from service.storage.models import Client, Intake
 
     with live.app.app_context():
         intake = db.session.query(Intake).filter_by(slug="first-375").one()

@@ -111,9 +111,9 @@ class CalendarProvider(ABC):
 
 
 _PROVIDERS = {
-    "caldav": "service.calendars.caldav_provider:CalDAVProvider",
-    "ics": "service.calendars.ics_provider:ICSProvider",
-    "google": "service.calendars.google_provider:GoogleProvider",
+    "caldav": "service.calendars.caldav.provider:CalDAVProvider",
+    "ics": "service.calendars.ics.provider:ICSProvider",
+    "google": "service.calendars.google.provider:GoogleProvider",
 }
 
 

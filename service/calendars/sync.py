@@ -18,12 +18,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from booking.intervals import Interval, merge
-from service import outbox
 from service.calendars.base import AuthError, CalendarProvider, ProviderError, SyncResult, load
-from service.crypto import decrypt_json
-from service.db_setup import write_transaction
-from service.extensions import db
-from service.models import BusyBlock, Calendar, CalendarAccount, Client, Lawyer, OutboxTask
+from service.core.crypto import decrypt_json
+from service.storage import outbox
+from service.storage.db_setup import write_transaction
+from service.storage.extensions import db
+from service.storage.models import BusyBlock, Calendar, CalendarAccount, Client, Lawyer, OutboxTask
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from service import outbox
 from service.calendars.base import OWN_UID_SUFFIX, CalendarProvider, OutgoingEvent
 from service.calendars.sync import provider_for
-from service.extensions import db
-from service.models import Booking, Calendar
+from service.storage import outbox
+from service.storage.extensions import db
+from service.storage.models import Booking, Calendar
 
 EVENTS = ("call", "prep")
 
@@ -62,7 +62,7 @@ def events_for(booking: Booking, manage_url: str | None = None) -> list[Outgoing
 
 def _manage_url(booking: Booking) -> str:
     try:
-        from service.links import manage_url
+        from service.usecases.links import manage_url
 
         return manage_url(booking)
     except Exception:  # noqa: BLE001 - the events are still worth writing without it

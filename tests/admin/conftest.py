@@ -49,7 +49,7 @@ def _show_unhandled(monkeypatch):
     """Unhandled errors fail loudly in admin tests (the app's log is silenced by Alembic)."""
     import traceback
 
-    from service import errors
+    from service.web import errors
 
     def boom(msg, *args, **kwargs):
         traceback.print_exc()

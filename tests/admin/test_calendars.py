@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from service import calendar_admin, worker
 from service.calendars.base import AuthError, CalendarProvider, ProviderError, RemoteCalendar
-from service.models import BusyBlock, Calendar, CalendarAccount, OutboxTask
+from service.jobs import worker
+from service.storage.models import BusyBlock, Calendar, CalendarAccount, OutboxTask
+from service.usecases import calendar_connect
 from tests.admin.conftest import post
 
 
@@ -41,7 +42,7 @@ class FakeProvider(CalendarProvider):
 @pytest.fixture
 def fake_provider(monkeypatch):
     FakeProvider.seen, FakeProvider.fail = [], None
-    monkeypatch.setattr(calendar_admin, "load", lambda kind: FakeProvider)
+    monkeypatch.setattr(calendar_connect, "load", lambda kind: FakeProvider)
     return FakeProvider
 
 

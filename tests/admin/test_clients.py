@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from service.models import Booking, CallbackLink, Client
+from service.storage.models import Booking, CallbackLink, Client
 from tests.admin.conftest import post
 
 

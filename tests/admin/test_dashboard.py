@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from service import status_updates
-from service.models import Booking, OutboxTask
+from service.storage.models import Booking, OutboxTask
+from service.usecases import status_updates
 from tests.admin.conftest import log_in, post
 
 FRI = 4

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from booking.intervals import Interval
-from service import weekview
-from service.models import Client, Lawyer
+from service.storage.models import Client, Lawyer
+from service.usecases import weekview
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -135,7 +135,7 @@ def booked_week(db, lawyer, make_client):
     """A client with windows, one call with prep, and busy time from a calendar."""
     import secrets
 
-    from service.models import Booking, BusyBlock, Calendar, CalendarAccount
+    from service.storage.models import Booking, BusyBlock, Calendar, CalendarAccount
 
     client, _ = make_client(lawyer=lawyer, name="Boris <b>Petrov</b>", windows="tue 16:00-18:00")
     start = berlin(2026, 3, 3, 16).astimezone(UTC)

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def demo(app, db):
-    from service.demo import DEMO_EMAIL, DEMO_PASSWORD, seed, seed_week
+    from service.cli.demo import DEMO_EMAIL, DEMO_PASSWORD, seed, seed_week
 
     seed()
     seed_week(shots.WEEK)

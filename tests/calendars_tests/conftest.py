@@ -14,7 +14,7 @@ import icalendar
 import pytest
 from icalendar.error import GloballyUniqueTZIDGuessed
 
-from service.calendars.caldav_provider import CalDAVProvider
+from service.calendars.caldav.provider import CalDAVProvider
 from tests.calendar_servers import PASSWORD, USER, CalendarServer, start_server
 
 BERLIN = ZoneInfo("Europe/Berlin")

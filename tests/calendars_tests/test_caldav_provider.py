@@ -9,9 +9,9 @@ import caldav
 import pytest
 
 from booking.intervals import Interval
-from service.calendars import davsync
 from service.calendars.base import AuthError, OutgoingEvent, ProviderError
-from service.calendars.caldav_provider import CalDAVProvider, href_name
+from service.calendars.caldav import davsync
+from service.calendars.caldav.provider import CalDAVProvider, href_name
 from service.calendars.netguard import BlockedHost
 from tests.calendar_servers import USER, delete_ics, event_ics, put_ics, start_server, unique
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from service.calendars.commands import calendar_cli
-from service.models import BusyBlock, Calendar, CalendarAccount, utcnow
+from service.cli.calendars import calendar_cli
+from service.storage.models import BusyBlock, Calendar, CalendarAccount, utcnow
 from tests.calendar_servers import USER, event_ics, put_ics, start_server, unique
 
 from .cases import FILES

@@ -13,7 +13,7 @@ import pytest
 
 from booking.intervals import Interval
 from service.calendars.base import AuthError, NotFound, ProviderError
-from service.calendars.ics_provider import ICSProvider
+from service.calendars.ics.provider import ICSProvider
 from service.calendars.icsread import CalendarDataError
 from service.calendars.netguard import BlockedHost
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from booking.intervals import BusyIndex, Interval
-from service import availability, bookings
 from service.calendars import sync
-from service.errors import AppError
+from service.usecases import availability, bookings
+from service.web.errors import AppError
 from tests.calendar_servers import event_ics, put_ics, unique
 
 from .cases import EXPECTED, ics

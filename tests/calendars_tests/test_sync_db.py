@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from booking.intervals import Interval
 from service.calendars import sync
 from service.calendars.base import ProviderError
-from service.crypto import encrypt_json
-from service.models import BusyBlock, Calendar, CalendarAccount, OutboxTask
+from service.core.crypto import encrypt_json
+from service.storage.models import BusyBlock, Calendar, CalendarAccount, OutboxTask
 from tests.calendar_servers import USER, delete_ics, event_ics, put_ics, start_server, unique
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

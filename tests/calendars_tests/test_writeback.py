@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import caldav
 import sqlalchemy as sa
 
-from service import bookings, links, outbox, worker
 from service.calendars import sync, writeback
-from service.models import BusyBlock, OutboxTask, utcnow
+from service.jobs import worker
+from service.storage import outbox
+from service.storage.models import BusyBlock, OutboxTask, utcnow
+from service.usecases import bookings, links
 from tests.calendar_servers import USER, unique
 
 from .test_sync_db import connect_calendar

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.calendars.google_provider import GoogleProvider
+from service.calendars.google.provider import GoogleProvider
 from tests.google_fake import FakeGoogle
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -65,9 +65,11 @@ def app(tmp_path, monkeypatch, fake):
     from flask_migrate import upgrade
 
     from service import create_app
-    from service.calendars import google_accounts, google_commands, google_web  # noqa: F401
-    from service.calendars.commands import calendar_cli
-    from service.extensions import db
+    from service.calendars.google import accounts  # noqa: F401
+    from service.cli import google as google_cli  # noqa: F401
+    from service.cli.calendars import calendar_cli
+    from service.storage.extensions import db
+    from service.web import google as google_web
     from tests.conftest import app_config
 
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))

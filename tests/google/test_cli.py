@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from service.calendars.google_models import GoogleChannel
-from service.crypto import decrypt_json
-from service.models import Calendar, CalendarAccount
+from service.calendars.google.models import GoogleChannel
+from service.core.crypto import decrypt_json
+from service.storage.models import Calendar, CalendarAccount
 
 
 def add_google(runner, *args):

@@ -8,13 +8,16 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from service import bookings, outbox, worker
-from service.calendars import google_accounts, sync
-from service.calendars.google_events import event_id
-from service.calendars.google_models import GoogleChannel
-from service.crypto import decrypt_json
-from service.errors import AppError
-from service.models import BusyBlock, OutboxTask
+from service.calendars import sync
+from service.calendars.google import accounts
+from service.calendars.google.events import event_id
+from service.calendars.google.models import GoogleChannel
+from service.core.crypto import decrypt_json
+from service.jobs import worker
+from service.storage import outbox
+from service.storage.models import BusyBlock, OutboxTask
+from service.usecases import bookings
+from service.web.errors import AppError
 from tests.google.conftest import timed
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
@@ -28,7 +31,7 @@ def account(db, lawyer, fake):
     fake.add_calendar(PRIMARY, primary=True, time_zone="Europe/Berlin")
     fake.add_calendar("court@group.calendar.google.com", "Court", access_role="reader")
     with freeze_time(NOW):
-        result = google_accounts.connect(
+        result = accounts.connect(
             lawyer,
             fake.authorize(),
             calendars=("primary", "court@group.calendar.google.com"),

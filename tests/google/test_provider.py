@@ -8,8 +8,8 @@ import pytest
 
 from booking.intervals import Interval
 from service.calendars.base import AuthError, OutgoingEvent, ProviderError, load
-from service.calendars.google_events import event_id, uid_from_event_id
-from service.calendars.google_provider import GoogleProvider
+from service.calendars.google.events import event_id, uid_from_event_id
+from service.calendars.google.provider import GoogleProvider
 from tests.google.conftest import at, timed
 
 WINDOW = Interval(datetime(2030, 3, 25, tzinfo=UTC), datetime(2030, 4, 8, tzinfo=UTC))

@@ -7,14 +7,14 @@ from datetime import timedelta
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from service.calendars import google_accounts, google_oauth
-from service.calendars.google_models import GoogleChannel
-from service.crypto import decrypt_json
-from service.models import Calendar, CalendarAccount, OutboxTask
+from service.calendars.google import accounts, oauth
+from service.calendars.google.models import GoogleChannel
+from service.core.crypto import decrypt_json
+from service.storage.models import Calendar, CalendarAccount, OutboxTask
 
 
 def consent(fake, lawyer, scopes=None):
-    url, state = google_oauth.consent_url(lawyer.id, google_oauth.redirect_uri())
+    url, state = oauth.consent_url(lawyer.id, oauth.redirect_uri())
     code, returned_state = fake.consent(url, scopes)
     assert returned_state == state
     return code, state
@@ -37,7 +37,7 @@ def test_callback_connects_the_account(client, db, lawyer, fake):
 def test_callback_with_forged_state_writes_nothing(client, db, lawyer, fake):
     fake.add_calendar("lawyer@example.com", primary=True)
     code, state = consent(fake, lawyer)
-    forged = google_oauth.URLSafeTimedSerializer("other-key", salt="google-oauth-state").dumps(
+    forged = oauth.URLSafeTimedSerializer("other-key", salt="google-oauth-state").dumps(
         {"l": lawyer.id, "n": "x"}
     )
     response = client.get(f"/oauth/google/callback?code={code}&state={forged}")
@@ -83,7 +83,7 @@ def test_callback_code_used_twice(client, db, lawyer, fake):
 
 def connected(db, lawyer, fake):
     fake.add_calendar("lawyer@example.com", primary=True)
-    result = google_accounts.connect(lawyer, fake.authorize())
+    result = accounts.connect(lawyer, fake.authorize())
     (channel,) = db.session.scalars(sa.select(GoogleChannel))
     return result.account, channel
 
@@ -136,12 +136,12 @@ def test_channel_token_is_stored_hashed(db, lawyer, fake):
 def test_channels_renewed_before_expiry_and_stopped(db, lawyer, fake):
     account, channel = connected(db, lawyer, fake)
     old_id = channel.channel_id
-    assert google_accounts.renew_channels() == {"opened": 0, "failed": 0}
+    assert accounts.renew_channels() == {"opened": 0, "failed": 0}
     later = channel.expires_at - timedelta(hours=12)  # inside the renewal margin
-    assert google_accounts.renew_channels(now=later) == {"opened": 1, "failed": 0}
+    assert accounts.renew_channels(now=later) == {"opened": 1, "failed": 0}
     (renewed,) = db.session.scalars(sa.select(GoogleChannel))
     assert renewed.channel_id != old_id and set(fake.channels) == {renewed.channel_id}
-    google_accounts.stop_channels(account)
+    accounts.stop_channels(account)
     assert fake.channels == {} and db.session.scalars(sa.select(GoogleChannel)).all() == []
 
 
@@ -149,7 +149,7 @@ def test_renewal_marks_a_revoked_account_broken(db, lawyer, fake):
     account, channel = connected(db, lawyer, fake)
     fake.revoke(decrypt_json(account.secret_enc)["refresh_token"])
     later = channel.expires_at - timedelta(hours=1)
-    assert google_accounts.renew_channels(now=later) == {"opened": 0, "failed": 1}
+    assert accounts.renew_channels(now=later) == {"opened": 0, "failed": 1}
     db.session.refresh(account)
     assert account.broken and "revoked" in account.last_error
 
@@ -157,7 +157,7 @@ def test_renewal_marks_a_revoked_account_broken(db, lawyer, fake):
 def test_no_push_without_https(app, db, lawyer, fake):
     app.config["BASE_URL"] = "http://127.0.0.1:8000"
     fake.add_calendar("lawyer@example.com", primary=True)
-    google_accounts.connect(lawyer, fake.authorize())
+    accounts.connect(lawyer, fake.authorize())
     assert fake.channels == {} and fake.calls("events.watch") == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Calendar)) == 1
 

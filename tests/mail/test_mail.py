@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from service import worker
-from service.models import Booking, OutboxTask
+from service.jobs import worker
+from service.storage.models import Booking, OutboxTask
 
 WED_14 = "2026-03-04T13:00:00+00:00"
 
@@ -68,7 +68,7 @@ def test_cancel_sends_method_cancel_with_the_same_uid(frozen, smtp, client, make
     body = book(client, token)
     worker.run_once()
     booking = db.session.scalar(sa.select(Booking))
-    from service import bookings
+    from service.usecases import bookings
 
     bookings.cancel(booking, datetime(2026, 3, 2, 8, tzinfo=UTC))
     worker.run_once()
@@ -86,7 +86,7 @@ def test_reschedule_sends_the_updated_invite(frozen, smtp, client, make_client, 
     _, token = make_client()
     body = book(client, token)
     worker.run_once()
-    from service import bookings
+    from service.usecases import bookings
 
     booking = db.session.scalar(sa.select(Booking))
     bookings.reschedule(booking, datetime(2026, 3, 9, 9, tzinfo=UTC), datetime(2026, 3, 2, 8, tzinfo=UTC))
@@ -102,7 +102,7 @@ def test_superseded_mail_is_not_sent(frozen, smtp, client, make_client, db):
     """Booked and cancelled before the worker ran: only the cancellation goes out."""
     _, token = make_client()
     book(client, token)
-    from service import bookings
+    from service.usecases import bookings
 
     bookings.cancel(db.session.scalar(sa.select(Booking)), datetime(2026, 3, 2, 8, tzinfo=UTC))
     assert run() == {"done": 4, "failed": 0}
@@ -220,7 +220,7 @@ def test_status_due_with_mail_down_leaves_the_digest_to_the_worker(friday, app, 
 
 def test_a_refused_calendar_is_mailed_to_the_lawyer_once(frozen, smtp, make_lawyer, db):
     from service.calendars import sync
-    from service.models import CalendarAccount
+    from service.storage.models import CalendarAccount
 
     lawyer = make_lawyer(email="anna@counsel.example")
     account = CalendarAccount(lawyer_id=lawyer.id, kind="google", label="anna@gmail.example", config={})

@@ -1,0 +1,1 @@
+"""The CalDAV provider."""

@@ -1,0 +1,1 @@
+"""The Google Calendar provider: API client, OAuth, push channels."""

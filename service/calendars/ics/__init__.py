@@ -1,0 +1,1 @@
+"""The iCal feed provider (read-only)."""

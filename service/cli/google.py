@@ -1,0 +1,90 @@
+"""``flask --app service calendar add-google``: connect a Google account from the shell."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from service.calendars.base import ProviderError
+from service.calendars.google import oauth
+from service.calendars.google.accounts import connect
+from service.cli.calendars import calendar_cli
+from service.storage.extensions import db
+from service.storage.models import Lawyer
+
+
+@click.command("add-google")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option(
+    "--token-file",
+    help="authorized-user JSON (what google-auth-oauthlib writes); without it: the consent URL",
+)
+@click.option(
+    "--calendar", "calendars", multiple=True, help="conflict calendar id (default: primary)"
+)
+@click.option("--write-to", help="calendar id the calls are written to (default: primary)")
+def add_google(
+    lawyer_id: int, token_file: str | None, calendars: tuple[str, ...], write_to: str | None
+) -> None:
+    """Connect Google Calendar; prints the consent URL, or the new account id."""
+    lawyer = db.session.get(Lawyer, lawyer_id)
+    if lawyer is None:
+        raise click.ClickException(f"no lawyer with id {lawyer_id}")
+    if token_file is None:
+        if calendars or write_to:
+            raise click.ClickException(
+                "--calendar and --write-to need --token-file (the consent flow uses primary)"
+            )
+        try:
+            url, _ = oauth.consent_url(lawyer.id, oauth.redirect_uri())
+        except ProviderError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Open this link as {lawyer.email} to connect Google Calendar: {url}")
+        return
+    info = _read_token_file(token_file)
+    try:
+        result = connect(lawyer, info, calendars, write_to)
+    except ProviderError as exc:
+        raise click.ClickException(str(exc)) from None
+    account = result.account
+    verb = "Reconnected" if result.reconnected else "Added"
+    click.echo(
+        f"{verb} {account.label} for lawyer {lawyer.id}: busy time from "
+        f"{', '.join(result.conflict)}; calls written to {result.write_to}; account id {account.id}"
+    )
+
+
+def _read_token_file(path: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise click.ClickException(f"--token-file {path}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise click.ClickException(f"--token-file {path} is not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("refresh_token"), str):
+        raise click.ClickException(
+            f"--token-file {path} has no refresh_token (expected an authorized-user JSON)"
+        )
+    cfg = current_app.config
+    data.setdefault("client_id", cfg.get("GOOGLE_CLIENT_ID") or None)
+    data.setdefault("client_secret", cfg.get("GOOGLE_CLIENT_SECRET") or None)
+    if not data["client_id"] or not data["client_secret"]:
+        raise click.ClickException(
+            f"--token-file {path} lacks client_id/client_secret and GOOGLE_CLIENT_ID is not set"
+        )
+    return {
+        k: data[k]
+        for k in ("client_id", "client_secret", "refresh_token", "token", "expiry")
+        if data.get(k)
+    }
+
+
+def register(group: click.Group = calendar_cli) -> None:
+    """Attach ``add-google`` to the ``calendar`` command group (idempotent)."""
+    group.add_command(add_google)
+
+
+register()  # importing this module is enough: ``calendar add-google`` joins the group

@@ -1,0 +1,1 @@
+"""Settings, secrets at rest and log redaction: used by every layer."""

@@ -1,0 +1,1 @@
+"""Work done by the worker: the outbox loop, mail, notifications."""

@@ -1,0 +1,1 @@
+"""The database: models, migrations, transactions and the outbox table."""

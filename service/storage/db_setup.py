@@ -1,0 +1,66 @@
+"""Database behaviour that differs between SQLite and PostgreSQL.
+
+SQLite: WAL so readers never wait for the writer, a busy timeout instead of "database is
+locked", and explicit transaction control so a booking can take the write lock up front
+(``BEGIN IMMEDIATE``). PostgreSQL: row locks (see ``service.usecases.bookings``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from flask import Flask
+
+from service.storage.extensions import db
+
+_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
+
+
+def init_app(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            _configure_sqlite(db.engine)
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+def is_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """Run the block in one transaction that serialises writers for the lawyer.
+
+    On SQLite the transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time,
+    others wait on the busy timeout). On PostgreSQL callers lock the rows they decide on
+    (``SELECT ... FOR UPDATE``). Commits on success, rolls back on any exception.
+    """
+    db.session.rollback()  # start from a fresh transaction
+    token = _immediate.set(True)
+    try:
+        db.session.connection()  # begins now, taking the write lock on SQLite
+    finally:
+        _immediate.reset(token)
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

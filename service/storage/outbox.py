@@ -1,0 +1,196 @@
+"""Work done after commit: calendar writes and mail, retried by the worker until done.
+
+A task row is written in the same transaction as the booking it belongs to, so a
+committed booking always has its follow-up work recorded. ``run_due`` claims due rows,
+runs their handler, and reschedules failures with exponential backoff and jitter; after
+``MAX_ATTEMPTS`` a task is "dead" and shown to the lawyer.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from service.core.logredact import redact
+from service.storage.db_setup import write_transaction
+from service.storage.extensions import db
+from service.storage.models import OutboxTask, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)  # a claimed task is retried after this if its worker died
+
+Handler = Callable[[dict[str, Any]], None]
+_HANDLERS: dict[str, Handler] = {}
+
+
+class PermanentError(Exception):
+    """The task can never succeed (e.g. its booking is gone): no retry."""
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        _HANDLERS[kind] = func
+        return func
+
+    return register
+
+
+def enqueue(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    lawyer_id: int | None = None,
+    booking_id: int | None = None,
+    due_at: datetime | None = None,
+) -> OutboxTask:
+    """Add a task to the current transaction (it runs only if the transaction commits)."""
+    task = OutboxTask(
+        kind=kind,
+        payload=payload,
+        lawyer_id=lawyer_id,
+        booking_id=booking_id,
+        due_at=due_at or utcnow(),
+    )
+    db.session.add(task)
+    return task
+
+
+def revive(tasks: sa.Select | list[OutboxTask], now: datetime | None = None) -> int:
+    """Put dead tasks back in the queue as new (the lawyer fixed what made them fail)."""
+    rows = list(db.session.scalars(tasks)) if isinstance(tasks, sa.Select) else tasks
+    for task in rows:
+        if task.status == "dead":
+            task.status, task.attempts, task.locked_until = "pending", 0, None
+            task.due_at = now or utcnow()
+    return len(rows)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff with full jitter: up to 30 s, 60 s, ... capped at one hour."""
+    ceiling = min(3600.0, 30.0 * 2 ** (attempts - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def claim(limit: int = 20, now: datetime | None = None) -> list[int]:
+    """Lease up to ``limit`` due tasks for this worker; several workers may run."""
+    now = now or utcnow()
+    query = (
+        sa.select(OutboxTask.id)
+        .where(
+            OutboxTask.status == "pending",
+            OutboxTask.due_at <= now,
+            sa.or_(OutboxTask.locked_until.is_(None), OutboxTask.locked_until <= now),
+        )
+        .order_by(OutboxTask.due_at, OutboxTask.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    else:
+        with write_transaction():
+            ids = list(db.session.scalars(query))
+            _lease(ids, now)
+        return ids
+    ids = list(db.session.scalars(query))
+    _lease(ids, now)
+    db.session.commit()
+    return ids
+
+
+def _lease(ids: list[int], now: datetime) -> None:
+    if ids:
+        db.session.execute(
+            sa.update(OutboxTask).where(OutboxTask.id.in_(ids)).values(locked_until=now + LEASE)
+        )
+
+
+def _renew(task_id: int, lease: datetime) -> datetime | None:
+    """Extend our lease on the task, if it is still ours; the new lease, else None.
+
+    A worker works through its claimed batch one task at a time; when earlier tasks are
+    slow (an SMTP timeout each), a later task's lease can run out and another worker
+    claim it. Without this check both would run it, and send the mail twice.
+    """
+    renewed = utcnow() + LEASE
+    with write_transaction():
+        result = db.session.execute(
+            sa.update(OutboxTask)
+            .where(OutboxTask.id == task_id, OutboxTask.status == "pending",
+                   OutboxTask.locked_until == lease)
+            .values(locked_until=renewed)
+        )
+    return renewed if result.rowcount == 1 else None
+
+
+def run_task(task_id: int, lease: datetime | None = None) -> bool | None:
+    """Run one claimed task; True if it is done, None if it is no longer ours.
+
+    ``lease`` is the ``locked_until`` the claim set: the task runs only while the lease is
+    still ours (see ``_renew``), and its outcome is recorded only if no other worker has
+    taken the task over in the meantime.
+    """
+    if lease is not None:
+        lease = _renew(task_id, lease)
+        if lease is None:
+            return None
+    task = db.session.get(OutboxTask, task_id)
+    if task is None or task.status != "pending":
+        return False
+    func = _HANDLERS.get(task.kind)
+    kind, payload = task.kind, dict(task.payload)
+    db.session.commit()  # release the read transaction while the handler does I/O
+    error: str | None = None
+    permanent = False
+    try:
+        if func is None:
+            raise PermanentError(f"no handler for task kind {kind!r}")
+        func(payload)
+    except PermanentError as exc:
+        error, permanent = redact(str(exc)), True
+    except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
+        permanent = getattr(exc, "retryable", True) is False
+        error = redact(f"{type(exc).__name__}: {exc}")  # logged and shown to the lawyer
+        log.warning("outbox task %s (%s) failed: %s", task_id, kind, error)
+    # A write transaction from the start: on SQLite a deferred read that later writes
+    # fails with "database is locked" when another worker wrote in between.
+    with write_transaction():
+        task = db.session.get(OutboxTask, task_id)
+        if lease is not None and task.locked_until != lease:
+            return None  # ran past its lease and another worker took it over
+        task.attempts += 1
+        task.locked_until = None
+        if error is None:
+            task.status, task.done_at, task.last_error = "done", utcnow(), None
+        else:
+            task.last_error = error[:2000]
+            if permanent or task.attempts >= MAX_ATTEMPTS:
+                task.status = "dead"
+            else:
+                task.due_at = utcnow() + backoff(task.attempts)
+    return error is None
+
+
+def run_due(limit: int = 100, now: datetime | None = None) -> dict[str, int]:
+    """Do what is due now; returns counts of done and failed tasks."""
+    done = failed = skipped = 0
+    while done + failed + skipped < limit:
+        claimed_at = now or utcnow()
+        ids = claim(min(20, limit - done - failed - skipped), claimed_at)
+        if not ids:
+            break
+        for task_id in ids:
+            outcome = run_task(task_id, lease=claimed_at + LEASE)
+            if outcome is None:
+                skipped += 1
+            elif outcome:
+                done += 1
+            else:
+                failed += 1
+    return {"done": done, "failed": failed}

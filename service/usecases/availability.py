@@ -1,0 +1,267 @@
+"""Availability for a client: gathers the lawyer's data and asks ``booking/``.
+
+Offered slots come from a per-process cache (``service.usecases.slot_cache``) keyed on a
+fingerprint of everything they are computed from, read in one query at every read.
+
+"Now" is honoured exactly: an offer is computed with the horizon stretched by
+``_HORIZON_SLACK`` and read with the rules for the current instant (``Offer.span``):
+starts before ``now + notice`` and from ``now + horizon`` on are cut at every read. The
+only other use of "now" in the engine is the next-working-day notice, which depends on
+the lawyer-local date alone, and that date is part of the key. Bookings that ended more
+than ``_COUNTING_MARGIN`` ago are no longer read (nor fingerprinted): they cannot touch a
+week or month that still has slots. So moving time never leaves a stale slot offered nor
+hides a new one.
+
+Writes (``check``) never use the cache: a booking is checked against fresh data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from booking.availability import check_start, free_slots
+from booking.intervals import Interval
+from booking.model import BookedCall, Slot
+from service.storage.extensions import db
+from service.storage.models import Booking, BusyBlock, Calendar, Client, Intake, token_hash
+from service.usecases import slot_cache
+from service.usecases.slot_cache import Offer
+from service.web.errors import AppError
+
+log = logging.getLogger(__name__)
+
+# Bookings around the range are needed for cadence counting (a week, a month).
+_COUNTING_MARGIN = timedelta(days=32)
+# A cached offer reaches this far past the horizon, so it stays complete at the horizon
+# end for the rest of the lawyer's day (a local day lasts at most 25 hours).
+_HORIZON_SLACK = timedelta(days=2)
+
+
+def _data_window(client: Client | Intake, now: datetime, horizon: timedelta | None = None) -> Interval:
+    horizon = timedelta(days=client.horizon_days) if horizon is None else horizon
+    return Interval(now - _COUNTING_MARGIN, now + horizon + _COUNTING_MARGIN)
+
+
+def lawyer_bookings(
+    lawyer_id: int, window: Interval, exclude_booking_id: int | None = None
+) -> list[BookedCall]:
+    booking = Booking.__table__.c
+    query = sa.select(
+        booking.start, booking.end, booking.blocked_start, booking.blocked_end, booking.client_id
+    ).where(
+        booking.lawyer_id == lawyer_id,
+        booking.status == "confirmed",
+        booking.blocked_end > window.start,
+        booking.blocked_start < window.end,
+    )
+    if exclude_booking_id is not None:
+        query = query.where(booking.id != exclude_booking_id)
+    return [
+        BookedCall(start, end, Interval(blocked_start, blocked_end), client_id)
+        for start, end, blocked_start, blocked_end, client_id in db.session.execute(query)
+    ]
+
+
+def _subject_key(subject: Client | Intake) -> object:
+    """The cadence key: a client's id, or one shared key for all of an intake's visitors."""
+    return f"intake:{subject.id}" if isinstance(subject, Intake) else subject.id
+
+
+def _subject_bookings(
+    subject: Client | Intake, window: Interval, exclude_booking_id: int | None = None
+) -> list[BookedCall]:
+    """Every booking of the lawyer; an intake's bookings all carry the intake's key."""
+    calls = lawyer_bookings(subject.lawyer_id, window, exclude_booking_id)
+    if not isinstance(subject, Intake) or not calls:
+        return calls
+    from_intake = set(
+        db.session.scalars(
+            sa.select(Client.id).where(
+                Client.intake_id == subject.id, Client.id.in_({c.client for c in calls})
+            )
+        )
+    )
+    key = _subject_key(subject)
+    return [dataclasses.replace(c, client=key) if c.client in from_intake else c for c in calls]
+
+
+def calendar_busy(lawyer_id: int, window: Interval) -> list[Interval]:
+    """Busy time from the local mirror of the lawyer's conflict calendars."""
+    rows = db.session.execute(
+        sa.select(BusyBlock.start, BusyBlock.end)
+        .join(Calendar, Calendar.id == BusyBlock.calendar_id)
+        .where(
+            BusyBlock.lawyer_id == lawyer_id,
+            Calendar.conflict.is_(True),
+            BusyBlock.end > window.start,
+            BusyBlock.start < window.end,
+        )
+    )
+    return [Interval(start, end) for start, end in rows]
+
+
+class AvailabilityUnknown(AppError):
+    """The lawyer's calendar could not be read for too long: offer nothing (fail closed)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "availability_unknown",
+            "Availability is temporarily unknown because the lawyer's calendar cannot be "
+            "read. Please try again later.",
+        )
+
+
+def mirror_trusted_until(lawyer_id: int) -> datetime | None:
+    """Until when the busy mirror may be trusted: the least recent successful sync of a
+    conflict calendar plus ``CALENDAR_FRESHNESS_MINUTES``. A calendar never synced is not
+    trusted at all; None when the lawyer has no conflict calendars."""
+    synced = list(
+        db.session.scalars(
+            sa.select(Calendar.synced_at).where(
+                Calendar.lawyer_id == lawyer_id, Calendar.conflict.is_(True)
+            )
+        )
+    )
+    if not synced:
+        return None
+    if any(at is None for at in synced):
+        return datetime.min.replace(tzinfo=UTC)
+    return min(synced) + timedelta(minutes=current_app.config["CALENDAR_FRESHNESS_MINUTES"])
+
+
+def _compute(client: Client, now: datetime, exclude_booking_id: int | None) -> Offer:
+    agreement = client.agreement()
+    stretched = dataclasses.replace(
+        agreement, horizon_days=agreement.horizon_days + _HORIZON_SLACK.days
+    )
+    rules = client.lawyer.rules()
+    window = _data_window(client, now, timedelta(days=stretched.horizon_days))
+    slots = free_slots(
+        stretched,
+        rules,
+        client=_subject_key(client),
+        now=now,
+        busy=calendar_busy(client.lawyer_id, window),
+        bookings=_subject_bookings(client, window, exclude_booking_id),
+    )
+    return Offer(
+        stale_after=mirror_trusted_until(client.lawyer_id),
+        slots=slots,
+        starts=[slot.start for slot in slots],
+        lawyer_id=client.lawyer_id,
+        timezone=rules.timezone,
+        notice=agreement.notice,
+        horizon=timedelta(days=agreement.horizon_days),
+        computed_at=now,
+    )
+
+
+def offer_for(
+    client: Client, now: datetime, exclude_booking_id: int | None = None
+) -> Offer | None:
+    """The offer of an active client, from the cache if current; None if not active."""
+    db.session.flush()  # pending changes count; then read in the session's transaction
+    row = slot_cache.FINGERPRINT_BY_ID.row(
+        db.session.connection().connection, db.engine.dialect, client.id, now - _COUNTING_MARGIN
+    )
+    key = slot_cache.key(row, now, exclude_booking_id)
+    if key is None:
+        return None
+    cache = slot_cache.slot_cache()
+    offer = cache.get(key)
+    if offer is None or offer.computed_at > now:
+        offer = _compute(client, now, exclude_booking_id)
+        cache.put(key, offer)
+    return offer
+
+
+def cached_offer(token: str, now: datetime) -> Offer | None:
+    """The offer behind a client link token if the cache holds it current, else None.
+
+    One query, no ORM: the fast path of ``GET /api/v1/slots``. It answers only for the
+    token of an active client, which ``links.resolve`` resolves to that very client; for
+    anything else (a miss, callback links, unknown tokens, paused or archived clients)
+    the caller resolves the link as usual and asks ``offer_for``.
+    """
+    try:
+        row = slot_cache.kept_connections(db.engine).row(
+            slot_cache.FINGERPRINT_BY_TOKEN_HASH, token_hash(token), now - _COUNTING_MARGIN
+        )
+    except (sa.exc.DBAPIError, db.engine.dialect.loaded_dbapi.Error):
+        log.warning("slot cache fast path failed; answering the ordinary way", exc_info=True)
+        return None
+    key = slot_cache.key(row, now, None)
+    if key is None:
+        return None
+    offer = slot_cache.slot_cache().get(key)
+    return offer if offer is not None and offer.computed_at <= now else None
+
+
+def slots_for(
+    client: Client | Intake,
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    exclude_booking_id: int | None = None,
+) -> list[Slot]:
+    """The slots this client (or intake) may book now, within [start, end) clamped to the
+    horizon. A client's come from the cache; an intake's are computed afresh."""
+    if isinstance(client, Intake):
+        return fresh_slots_for(client, now, start, end, exclude_booking_id)
+    offer = offer_for(client, now, exclude_booking_id)
+    if offer is None:
+        return []
+    if not offer.known(now):
+        raise AvailabilityUnknown()
+    return offer.between(now, start, end)
+
+
+def fresh_slots_for(
+    client: Client | Intake,
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    exclude_booking_id: int | None = None,
+) -> list[Slot]:
+    """``slots_for`` computed from scratch, without the cache (also the tests' reference)."""
+    if client.status != "active":
+        return []
+    if not slot_cache.trusted(mirror_trusted_until(client.lawyer_id), now):
+        raise AvailabilityUnknown()
+    window = _data_window(client, now)
+    return free_slots(
+        client.agreement(),
+        client.lawyer.rules(),
+        client=_subject_key(client),
+        now=now,
+        busy=calendar_busy(client.lawyer_id, window),
+        bookings=_subject_bookings(client, window, exclude_booking_id),
+        start=start,
+        end=end,
+    )
+
+
+def check(
+    client: Client | Intake,
+    now: datetime,
+    start: datetime,
+    exclude_booking_id: int | None = None,
+    extra_busy: list[Interval] | None = None,
+) -> Slot:
+    """The slot at ``start`` or ``SlotRefused`` saying why it cannot be booked."""
+    window = _data_window(client, now)
+    return check_start(
+        client.agreement(),
+        client.lawyer.rules(),
+        client=_subject_key(client),
+        now=now,
+        busy=calendar_busy(client.lawyer_id, window) + list(extra_busy or ()),
+        bookings=_subject_bookings(client, window, exclude_booking_id),
+        start=start,
+    )

@@ -1,0 +1,314 @@
+"""Booking, cancelling and rescheduling: the one place that writes bookings.
+
+Every write runs in a transaction that serialises bookings of one lawyer (SQLite:
+``BEGIN IMMEDIATE``; PostgreSQL: a row lock on the lawyer, backed by an exclusion
+constraint), re-checks the slot inside it, and records the follow-up work (calendar
+writes, mail) in the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.exc import IntegrityError
+
+from booking.availability import SlotRefused
+from booking.intervals import Interval
+from booking.model import Slot
+from service.calendars.base import ProviderError
+from service.core.crypto import encrypt
+from service.storage.db_setup import write_transaction
+from service.storage.extensions import db
+from service.storage.models import (
+    Booking,
+    Calendar,
+    CallbackLink,
+    Client,
+    Intake,
+    Lawyer,
+    new_token,
+    token_hash,
+)
+from service.usecases import availability
+from service.web.errors import AppError
+
+AGENDA_MAX = 5000
+NAME_MAX = 200
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str
+    agenda: str
+
+
+def validate_contact(name: object, email: object, agenda: object) -> Contact:
+    """Check the booking form's fields; raise a 422 AppError naming the first problem."""
+    for field, value in (("name", name), ("email", email), ("agenda", agenda)):
+        if isinstance(value, str) and not _is_unicode_text(value):
+            raise AppError(422, f"invalid_{field}", f"The {field} contains characters that are not text.")
+    if not isinstance(name, str) or not name.strip():
+        raise AppError(422, "invalid_name", "Please give your name.")
+    name = name.strip()
+    if len(name) > NAME_MAX or any(ch in name for ch in "\r\n\x00"):
+        raise AppError(422, "invalid_name", f"The name must be one line of at most {NAME_MAX} characters.")
+    if not isinstance(email, str) or not email.strip():
+        raise AppError(422, "invalid_email", "Please give your e-mail address.")
+    if any(ch in email for ch in "\r\n\x00"):
+        raise AppError(422, "invalid_email", "The e-mail address must be one line.")
+    try:
+        email = validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise AppError(422, "invalid_email", f"The e-mail address is not valid: {exc}") from None
+    if not isinstance(agenda, str) or not agenda.strip():
+        raise AppError(
+            422, "invalid_agenda", "Please describe what you want to discuss, so the call can be prepared."
+        )
+    agenda = agenda.strip().replace("\r\n", "\n").replace("\x00", "")
+    if len(agenda) > AGENDA_MAX:
+        raise AppError(422, "invalid_agenda", f"The agenda is limited to {AGENDA_MAX} characters.")
+    return Contact(name, email, agenda)
+
+
+def _is_unicode_text(value: str) -> bool:
+    """False for lone surrogates (JSON can carry them; no database or mail can)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def refused(exc: SlotRefused) -> AppError:
+    return AppError(409, f"slot_{exc.reason}", str(exc))
+
+
+def _lock_lawyer(lawyer_id: int) -> None:
+    """On PostgreSQL, serialise bookings of one lawyer (cadence and caps included)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.select(Lawyer.id).where(Lawyer.id == lawyer_id).with_for_update())
+
+
+@contextmanager
+def _booking_transaction(lawyer_id: int) -> Iterator[None]:
+    """One write of the lawyer's bookings, serialised with every other; the database's
+    no-overlap guard firing (IntegrityError) is the lost race, answered as 409."""
+    try:
+        with write_transaction():
+            _lock_lawyer(lawyer_id)
+            yield
+    except IntegrityError:
+        raise AppError(409, "slot_busy", "This time has just been booked. Please choose another.") from None
+
+
+def _checked(subject: Client | Intake, now: datetime, start: datetime, **kwargs) -> Slot:
+    """The slot at ``start`` or a 409 saying why it cannot be booked."""
+    try:
+        return availability.check(subject, now, start, **kwargs)
+    except SlotRefused as exc:
+        raise refused(exc) from None
+
+
+def _live_busy(
+    client: Client | Intake, now: datetime, start: datetime, exclude_booking_id: int | None = None
+) -> list[Interval]:
+    """Fresh busy time from the lawyer's calendar servers for the slot at ``start``.
+
+    A start that is not offered anyway is refused first, from local data, so a stream of
+    bad requests never turns into requests to the lawyer's calendar server.
+    """
+    slot = _checked(client, now, start, exclude_booking_id=exclude_booking_id)
+    slot_blocked = Interval(slot.prep_start, slot.blocked_end)
+    has_calendars = db.session.scalar(
+        sa.select(sa.func.count(Calendar.id)).where(
+            Calendar.lawyer_id == client.lawyer_id, Calendar.conflict.is_(True)
+        )
+    )
+    if not has_calendars:
+        return []
+    from service.calendars.sync import live_busy
+
+    try:
+        return live_busy(client.lawyer, slot_blocked)
+    except ProviderError:
+        raise AppError(
+            503,
+            "calendar_unavailable",
+            "The lawyer's calendar cannot be checked right now; please try again shortly.",
+        ) from None
+
+
+def book(
+    client: Client,
+    start: datetime,
+    contact: Contact,
+    now: datetime,
+    callback: CallbackLink | None = None,
+) -> tuple[Booking, str]:
+    """Book ``start`` for ``client``; returns the booking and its manage token."""
+    live = _live_busy(client, now, start)
+    client_id, lawyer_id = client.id, client.lawyer_id
+    manage_token = new_token()
+    with _booking_transaction(lawyer_id):
+        client = db.session.get(Client, client_id)
+        if client is None or client.status != "active":
+            raise AppError(404, "unknown_client", "This booking link is no longer active.")
+        if callback is not None:
+            callback = db.session.get(CallbackLink, callback.id)
+            if callback.used_at is not None or callback.expires_at <= now:
+                raise AppError(410, "link_spent", "This callback link has already been used or has expired.")
+            callback.used_at = now
+        slot = _checked(client, now, start, extra_busy=live)
+        booking = _insert_booking(
+            client, slot, contact, manage_token, now, callback.id if callback else None
+        )
+    return booking, manage_token
+
+
+def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime) -> tuple[Booking, str]:
+    """Book ``start`` through a public intake: creates the (new) client, then the booking.
+
+    One transaction: the slot is checked against the lawyer's bookings and the intake's
+    own caps, the client gets a copy of the intake's agreement, the booking is inserted.
+    """
+    live = _live_busy(intake, now, start)
+    intake_id, lawyer_id = intake.id, intake.lawyer_id
+    manage_token = new_token()
+    with _booking_transaction(lawyer_id):
+        intake = db.session.get(Intake, intake_id)
+        if intake is None or not intake.active:
+            raise AppError(404, "unknown_intake", "This booking page is no longer available.")
+        slot = _checked(intake, now, start, extra_busy=live)
+        client_token = new_token()
+        client = Client(
+            lawyer_id=lawyer_id,
+            name=contact.name,
+            email=contact.email,
+            matter=intake.title,
+            language=intake.language,
+            is_new=True,
+            intake_id=intake.id,
+            token_hash=token_hash(client_token),
+            token_enc=encrypt(client_token),
+            note=intake.note,
+            created_at=now,
+            **intake.client_agreement(),
+        )
+        db.session.add(client)
+        db.session.flush()
+        booking = _insert_booking(client, slot, contact, manage_token, now)
+    return booking, manage_token
+
+
+def _insert_booking(
+    client: Client,
+    slot: Slot,
+    contact: Contact,
+    manage_token: str,
+    now: datetime,
+    callback_link_id: int | None = None,
+) -> Booking:
+    booking = Booking(
+        uid=secrets.token_hex(16),
+        lawyer_id=client.lawyer_id,
+        client_id=client.id,
+        start=slot.start,
+        end=slot.end,
+        blocked_start=slot.prep_start,
+        blocked_end=slot.blocked_end,
+        name=contact.name,
+        email=contact.email,
+        agenda=contact.agenda,
+        manage_token_hash=token_hash(manage_token),
+        manage_token_enc=encrypt(manage_token),
+        callback_link_id=callback_link_id,
+        created_at=now,
+    )
+    db.session.add(booking)
+    db.session.flush()
+    _follow_up(booking, "booked")
+    return booking
+
+
+def cancel(booking: Booking, now: datetime) -> None:
+    booking_id = booking.id
+    with write_transaction():
+        booking = db.session.get(Booking, booking_id)
+        _check_changeable(booking, now)
+        booking.status = "cancelled"
+        booking.cancelled_at = now
+        booking.sequence += 1
+        _follow_up(booking, "cancelled")
+
+
+def reschedule(booking: Booking, start: datetime, now: datetime) -> Booking:
+    booking_id = booking.id
+    _check_changeable(booking, now)
+    live = _live_busy(booking.client, now, start, exclude_booking_id=booking.id)
+    with _booking_transaction(booking.lawyer_id):
+        booking = db.session.get(Booking, booking_id)
+        _check_changeable(booking, now)
+        slot = _checked(booking.client, now, start, exclude_booking_id=booking.id, extra_busy=live)
+        booking.start, booking.end = slot.start, slot.end
+        booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end
+        booking.sequence += 1
+        _follow_up(booking, "rescheduled")
+    return booking
+
+
+def change_deadline(booking: Booking) -> datetime:
+    """Until when the client may cancel or move the call: the agreed notice before it."""
+    return booking.start - booking.client.agreement().notice
+
+
+def _check_changeable(booking: Booking, now: datetime) -> None:
+    if booking.status != "confirmed":
+        raise AppError(409, "already_cancelled", "This call has been cancelled.")
+    if now >= change_deadline(booking):
+        raise AppError(
+            409,
+            "too_late",
+            "This call is too close to be changed online; please write to your lawyer.",
+        )
+
+
+def _follow_up(booking: Booking, event: str) -> None:
+    """Record the calendar writes and mails this change needs (same transaction)."""
+    from service.usecases import followup
+
+    followup.enqueue(booking, event)
+
+
+# Tokens are ``secrets.token_urlsafe``; anything else cannot match and is not hashed (a
+# lone surrogate from JSON, "\ud800", cannot even be encoded: it was a 500).
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def well_formed_token(token: object) -> bool:
+    return isinstance(token, str) and _TOKEN_RE.fullmatch(token) is not None
+
+
+def find_by_manage_token(token: str) -> Booking | None:
+    if not well_formed_token(token):
+        return None
+    return db.session.scalar(sa.select(Booking).where(Booking.manage_token_hash == token_hash(token)))
+
+
+def find_client(token: str) -> Client | None:
+    if not well_formed_token(token):
+        return None
+    return db.session.scalar(sa.select(Client).where(Client.token_hash == token_hash(token)))
+
+
+def find_callback(token: str) -> CallbackLink | None:
+    if not well_formed_token(token):
+        return None
+    return db.session.scalar(sa.select(CallbackLink).where(CallbackLink.token_hash == token_hash(token)))

@@ -1,0 +1,153 @@
+"""Clients and their agreements as the admin area edits them; links and callback links."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from flask_babel import force_locale, gettext
+
+from booking.model import WEEKDAYS, Window
+from booking.windows import format_windows, parse_windows
+from service.core.crypto import decrypt, encrypt
+from service.storage.extensions import db
+from service.storage.models import CallbackLink, Client, Lawyer, new_token, token_hash
+from service.usecases import links
+
+CALLBACK_MAX_HOURS = 24 * 14
+AGREEMENT_FIELDS = (
+    "duration_min", "prep_min", "buffer_min", "notice_hours", "notice_next_working_day",
+    "horizon_days", "max_per_week", "max_per_month",
+)
+STATUSES = ("active", "paused", "archived")
+
+
+@dataclass(frozen=True)
+class WindowRowData:
+    weekday: str  # "0".."6" or "" for an empty row
+    start: str
+    end: str
+    remove: bool = False
+
+
+def windows_text(rows: Iterable[WindowRowData]) -> str:
+    """The canonical windows text from editor rows; ``ValueError`` with a message if bad.
+
+    Empty rows and rows marked "remove" are skipped; the rest go through
+    ``booking.windows.parse_windows`` (unknown day, bad time, end before start, overlap).
+    """
+    parts = []
+    for row in rows:
+        if row.remove or (not row.weekday and not row.start and not row.end):
+            continue
+        if row.weekday not in {str(n) for n in range(7)}:
+            raise ValueError(gettext("Choose a day for every window."))
+        parts.append(f"{WEEKDAYS[int(row.weekday)]} {row.start.strip()}-{row.end.strip()}")
+    if not parts:
+        raise ValueError(gettext("Add at least one window."))
+    try:
+        return format_windows(parse_windows(",".join(parts)))
+    except ValueError as exc:
+        raise ValueError(gettext("Windows: %(problem)s", problem=str(exc))) from None
+
+
+def rows_of(windows: str) -> list[WindowRowData]:
+    return [
+        WindowRowData(str(w.weekday), w.start.strftime("%H:%M"), w.end.strftime("%H:%M"))
+        for w in parse_windows(windows)
+    ]
+
+
+def check_fits(windows: str, duration_min: int) -> None:
+    longest = max(_minutes(w.end) - _minutes(w.start) for w in parse_windows(windows))
+    if duration_min > longest:
+        raise ValueError(
+            gettext("A %(duration)d-minute call does not fit in any window (longest: %(longest)d minutes).",
+                    duration=duration_min, longest=longest)
+        )
+
+
+def _minutes(value: time) -> int:
+    return value.hour * 60 + value.minute
+
+
+def apply_agreement(client: Client, data: dict) -> None:
+    """Copy validated form data onto ``client`` (the caller commits)."""
+    client.name = data["name"].strip()
+    client.email = data["email"].strip()
+    client.matter = (data.get("matter") or "").strip()
+    client.language = data["language"]
+    client.note = (data.get("note") or "").strip()
+    client.windows = data["windows"]
+    for field in AGREEMENT_FIELDS:
+        setattr(client, field, data[field])
+    client.step_min = int(data["step_min"]) if data.get("step_min") else None
+    client.status_day = int(data["status_day"]) if data.get("status_day") not in (None, "") else None
+
+
+def form_data(client: Client) -> dict:
+    """The edit form's initial values for ``client`` (with one empty window row)."""
+    data = {name: getattr(client, name) for name in ("name", "email", "matter", "language", "note", *AGREEMENT_FIELDS)}
+    data["windows"] = [row.__dict__ for row in rows_of(client.windows)] + [{}]
+    data["step_min"] = str(client.step_min or "")
+    data["status_day"] = "" if client.status_day is None else str(client.status_day)
+    return data
+
+
+def new_client(lawyer: Lawyer, data: dict) -> tuple[Client, str]:
+    from service.cli import create_client
+
+    client, token = create_client(lawyer, name="", email="", windows="", duration_min=0)
+    apply_agreement(client, data)
+    return client, token
+
+
+def set_status(client: Client, status: str) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    client.status = status
+
+
+def booking_url(client: Client) -> str:
+    return links.public_url("public.booking_page", token=decrypt(client.token_enc))
+
+
+def regenerate_link(client: Client) -> str:
+    """A new booking link; the old one stops working at commit. Returns the new token."""
+    token = new_token()
+    client.token_hash = token_hash(token)
+    client.token_enc = encrypt(token)
+    return token
+
+
+def create_callback(client: Client, hours: int, now: datetime) -> tuple[CallbackLink, str]:
+    """A single-use link valid ``hours`` hours (the caller commits)."""
+    if client.status != "active":
+        raise ValueError(gettext("Only active clients can get a callback link."))
+    if not 1 <= hours <= CALLBACK_MAX_HOURS:
+        raise ValueError(gettext("A callback link is valid between 1 hour and 14 days."))
+    token = new_token()
+    link = CallbackLink(client=client, token_hash=token_hash(token), expires_at=now + timedelta(hours=hours), created_at=now)
+    db.session.add(link)
+    return link, token
+
+
+def callback_message(client: Client, url: str, expires_at: datetime) -> str:
+    """The ready-to-send text for the client, in the client's language."""
+    from service.usecases.wording import format_datetime
+
+    zone = client.lawyer.zone
+    with force_locale(client.language):
+        until = format_datetime(expires_at.astimezone(zone), "medium")
+        return gettext(
+            "Hello %(name)s,\n\nthank you for your call. So that I can prepare and give you a proper answer, "
+            "please choose a time for our call here:\n%(url)s\n\n"
+            "The link works once and until %(until)s (%(tz)s time). "
+            "Please write down in the form what you want to discuss.\n\n%(lawyer)s",
+            name=client.name, url=url, until=until, tz=client.lawyer.timezone, lawyer=client.lawyer.name,
+        )
+
+
+def windows_of(client: Client) -> tuple[Window, ...]:
+    return parse_windows(client.windows)

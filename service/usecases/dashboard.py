@@ -1,0 +1,123 @@
+"""What the lawyer's dashboard shows: calls to prepare, notes to write, updates owed,
+and follow-up work (calendar writes, mail) that failed for good."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext, ngettext
+
+from service.storage.extensions import db
+from service.storage.models import Booking, Client, Lawyer, OutboxTask
+from service.usecases import status_updates, wording
+
+UPCOMING_DAYS = 14
+RECENT_DAYS = 7
+EARLIER_NOTES = 3
+
+
+@dataclass
+class Brief:
+    """One call with what the lawyer needs to prepare it."""
+
+    booking: Booking
+    when: str
+    prep_from: str
+    earlier: list[tuple[str, str]] = field(default_factory=list)  # (when, notes)
+
+
+@dataclass
+class Board:
+    upcoming: list[Brief]
+    recent: list[Brief]
+    owed: list[status_updates.OwedUpdate]
+    dead: list[tuple[OutboxTask, str]]
+
+
+def _when(booking: Booking, zone) -> str:
+    start, end = booking.start.astimezone(zone), booking.end.astimezone(zone)
+    return "{}, {}–{}".format(
+        wording.format_date(start.date(), "EEEE d MMMM"),
+        wording.format_time(start, tzinfo=zone),
+        wording.format_time(end, tzinfo=zone),
+    )
+
+
+def _earlier_notes(booking: Booking, zone) -> list[tuple[str, str]]:
+    earlier = db.session.scalars(
+        sa.select(Booking)
+        .where(Booking.client_id == booking.client_id, Booking.start < booking.start,
+               Booking.status == "confirmed", Booking.notes != "")
+        .order_by(Booking.start.desc())
+        .limit(EARLIER_NOTES)
+    )
+    return [(wording.format_date(b.start.astimezone(zone).date(), "medium"), b.notes) for b in earlier]
+
+
+def _brief(booking: Booking, zone) -> Brief:
+    return Brief(
+        booking,
+        _when(booking, zone),
+        wording.format_time(booking.blocked_start, tzinfo=zone),
+        _earlier_notes(booking, zone),
+    )
+
+
+def describe_task(task: OutboxTask) -> str:
+    """A failed task in plain words."""
+    booking = db.session.get(Booking, task.booking_id) if task.booking_id else None
+    who = booking.client.name if booking is not None else ""
+    if task.kind == "mail.booking":
+        if task.payload.get("to") == "client":
+            return gettext("The e-mail to %(name)s about their call could not be sent.", name=who)
+        return gettext("Your notice about the call with %(name)s could not be sent.", name=who)
+    if task.kind.startswith("calendar.put"):
+        return gettext("The call with %(name)s could not be written to your calendar.", name=who)
+    if task.kind == "calendar.sync":
+        return gettext("A calendar could not be synced.")
+    if task.kind.startswith("mail."):
+        return gettext("An e-mail could not be sent.")
+    return gettext("A background task failed.")
+
+
+def build(lawyer: Lawyer, now: datetime) -> Board:
+    zone = lawyer.zone
+    upcoming = db.session.scalars(
+        sa.select(Booking)
+        .where(Booking.lawyer_id == lawyer.id, Booking.status == "confirmed",
+               Booking.end > now, Booking.start < now + timedelta(days=UPCOMING_DAYS))
+        .order_by(Booking.start)
+    )
+    recent = db.session.scalars(
+        sa.select(Booking)
+        .where(Booking.lawyer_id == lawyer.id, Booking.status == "confirmed",
+               Booking.end <= now, Booking.end > now - timedelta(days=RECENT_DAYS))
+        .order_by(Booking.start.desc())
+    )
+    dead = db.session.scalars(
+        sa.select(OutboxTask)
+        .where(OutboxTask.lawyer_id == lawyer.id, OutboxTask.status == "dead")
+        .order_by(OutboxTask.created_at.desc())
+        .limit(50)
+    )
+    return Board(
+        upcoming=[_brief(b, zone) for b in upcoming],
+        recent=[_brief(b, zone) for b in recent],
+        owed=status_updates.owed_updates(lawyer, now),
+        dead=[(t, describe_task(t)) for t in dead],
+    )
+
+
+def terms_for_lawyer(client: Client) -> list[str]:
+    """The agreement in plain words, with what only the lawyer needs to see."""
+    lines = wording.agreement_terms(client)
+    if client.prep_min:
+        lines.append(ngettext("%(num)d minute of preparation is reserved before each call.",
+                              "%(num)d minutes of preparation are reserved before each call.",
+                              client.prep_min))
+    if client.status_day is not None:
+        lines.append(gettext("Written status update day: %(day)s.",
+                             day=wording.weekday_name(client.status_day, title=False)))
+    return lines

@@ -1,0 +1,24 @@
+"""What happens after a booking changes: outbox tasks for calendar writes and mail."""
+
+from __future__ import annotations
+
+from service.calendars import writeback
+from service.storage import outbox
+from service.storage.models import Booking
+
+
+def enqueue(booking: Booking, event: str) -> None:
+    """Record follow-up work for ``event`` (booked, rescheduled, cancelled).
+
+    Calendar tasks carry only the booking id: the handler writes the booking's state as
+    it is when the task runs (a cancelled booking's events are deleted), so tasks can be
+    retried or run out of order without leaving stale events.
+    """
+    writeback.enqueue_writes(booking)
+    for recipient in ("client", "lawyer"):
+        outbox.enqueue(
+            "mail.booking",
+            {"booking_id": booking.id, "event": event, "to": recipient, "sequence": booking.sequence},
+            lawyer_id=booking.lawyer_id,
+            booking_id=booking.id,
+        )

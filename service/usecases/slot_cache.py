@@ -1,0 +1,351 @@
+"""The per-process cache of offered slots, and the one-query fingerprint that keys it.
+
+There is no invalidation hook: every read first runs ONE cheap query (``FINGERPRINT_BY_*``)
+over everything a slot computation reads, and the cache key holds its answer, so a hit
+is exactly what a fresh computation would return. The key covers:
+
+- the client row (every column: the agreement, the status) and the lawyer row (every
+  column: zone and caps), the lawyer's days off and the client's extra windows as values
+  (``KEYED_ROWS``);
+- the lawyer's confirmed bookings still relevant (``blocked_end`` after ``since``):
+  count, max(id), sum(sequence). Booking, cancelling (status) and rescheduling
+  (``sequence`` is bumped with every change of time, as iCalendar requires) all move it;
+- the calendar mirror: max(BusyBlock.id) of the lawyer (a new row always raises it) and
+  each of the lawyer's calendars with its ``conflict`` flag and ``synced_at``. Rows
+  deleted or changed in place are seen through ``synced_at``: whoever writes
+  ``BusyBlock`` rows sets their calendar's ``synced_at`` to a new instant in the same
+  transaction (``service.calendars.sync`` does, with the time of the sync);
+- "now", as the lawyer-local date (see ``service.usecases.availability`` for why that suffices).
+
+The query runs on every slots read, so it is compiled once per dialect and run straight
+on a DBAPI cursor (``CompiledQuery``): the raw values serve as key material only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from booking.model import Slot
+from service.storage.models import Booking, BusyBlock, Calendar, Client, DayOff, ExtraWindow, Lawyer
+
+# Memoised renderings kept per offer (e.g. the JSON in a few display zones).
+_MAX_VIEWS = 8
+
+
+@dataclasses.dataclass(eq=False)
+class Offer:
+    """Slots computed once at ``computed_at``; ``span``/``between`` read them for any later
+    instant of the same lawyer-local day exactly as ``free_slots`` would answer then."""
+
+    slots: list[Slot]
+    starts: list[datetime]
+    lawyer_id: int
+    timezone: ZoneInfo  # the lawyer's
+    notice: timedelta
+    horizon: timedelta
+    computed_at: datetime
+    #: When the calendar mirror behind these slots stops being trustworthy (the oldest
+    #: conflict calendar's last sync + ``CALENDAR_FRESHNESS_MINUTES``); None: no calendars.
+    stale_after: datetime | None = None
+    views: dict[Hashable, list] = dataclasses.field(default_factory=dict, repr=False)
+
+    def known(self, now: datetime) -> bool:
+        """False once the calendar mirror is too old to offer slots from (fail closed)."""
+        return trusted(self.stale_after, now)
+
+
+    def span(
+        self, now: datetime, start: datetime | None = None, end: datetime | None = None
+    ) -> tuple[int, int]:
+        """Indexes ``[i, j)`` of the slots starting in ``[start, end)`` offered at ``now``."""
+        low = now + max(self.notice, timedelta(0))
+        if start is not None and start > low:
+            low = start.astimezone(UTC)  # starts are UTC: compare like with like
+        high = now + self.horizon
+        if end is not None and end < high:
+            high = end.astimezone(UTC)
+        if low >= high:
+            return 0, 0
+        return bisect_left(self.starts, low), bisect_left(self.starts, high)
+
+    def between(
+        self, now: datetime, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Slot]:
+        i, j = self.span(now, start, end)
+        return self.slots[i:j]
+
+    def view(self, key: Hashable, build: Callable[[list[Slot]], list]) -> list:
+        """``build(self.slots)`` (one item per slot, e.g. rendered JSON), memoised by key."""
+        items = self.views.get(key)
+        if items is None:
+            items = build(self.slots)
+            if len(self.views) >= _MAX_VIEWS:
+                self.views.pop(next(iter(self.views)), None)
+            self.views[key] = items
+        return items
+
+
+def trusted(stale_after: datetime | None, now: datetime) -> bool:
+    """Whether a calendar mirror trusted until ``stale_after`` (None: no calendars) may
+    still be offered from at ``now``."""
+    return stale_after is None or now < stale_after
+
+
+class SlotCache:
+    """A small thread-safe LRU of offers, bounded by entries and by slots held."""
+
+    def __init__(self, max_entries: int = 256, max_slots: int = 250_000) -> None:
+        self.max_entries, self.max_slots = max_entries, max_slots
+        self._entries: OrderedDict[Hashable, Offer] = OrderedDict()
+        self._slots = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Hashable) -> Offer | None:
+        with self._lock:
+            offer = self._entries.get(key)
+            if offer is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._entries.move_to_end(key)
+            return offer
+
+    def put(self, key: Hashable, offer: Offer) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._slots -= len(old.slots)
+            self._entries[key] = offer
+            self._slots += len(offer.slots)
+            while self._entries and (
+                len(self._entries) > self.max_entries or self._slots > self.max_slots
+            ):
+                _, dropped = self._entries.popitem(last=False)
+                self._slots -= len(dropped.slots)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._slots = 0
+
+
+def slot_cache() -> SlotCache:
+    """This app's cache (one per process and app; tests get a fresh one per app)."""
+    cache = current_app.extensions.get("slot_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault("slot_cache", SlotCache())
+    return cache
+
+
+# --- the fingerprint ----------------------------------------------------------------------
+
+#: Rows of these tables enter the key as the values of these columns (a test checks that
+#: every other column is irrelevant to slots, so a new column cannot be forgotten here).
+KEYED_ROWS: dict[type, tuple[str, ...]] = {
+    DayOff: ("first_day", "last_day"),
+    ExtraWindow: ("day", "start", "end"),
+    Calendar: ("id", "conflict", "synced_at"),
+}
+# The row: every client column, every lawyer column, then the aggregates.
+_STATUS = list(Client.__table__.c.keys()).index("status")
+_TIMEZONE = len(Client.__table__.c) + list(Lawyer.__table__.c.keys()).index("timezone")
+_SINCE_TYPE = Booking.__table__.c.blocked_end.type
+
+
+def _literal(text: str) -> sa.ColumnElement:
+    """A string constant written into the SQL (the statement's only parameters are
+    ``key`` and ``since``)."""
+    return sa.literal_column("'" + text.replace("'", "''") + "'", sa.String)
+
+
+def _joined(*values: sa.ColumnElement) -> sa.ColumnElement:
+    """The values as text, joined by "/"."""
+    texts = [sa.cast(value, sa.String) for value in values]
+    joined = texts[0]
+    for text in texts[1:]:
+        joined = joined + _literal("/") + text
+    return joined
+
+
+def _rows_as_text(model: type, *where: sa.ColumnElement) -> sa.ScalarSelect:
+    """The ``KEYED_ROWS`` values of ``model``'s rows as one string: "a/b,a/b,..."."""
+    table = model.__table__
+    joined = _joined(*(table.c[name] for name in KEYED_ROWS[model]))
+    return sa.select(sa.func.aggregate_strings(joined, ",")).where(*where).scalar_subquery()
+
+
+def _fingerprint_query(by: str) -> sa.Select:
+    """The client's and the lawyer's rows and the aggregates, for ``client.<by> = :key``.
+
+    Each aggregate is a scalar subquery: an index probe or a short index range (SQLite
+    answers ``max(id)`` from the index only in this form, not from a joined derived table).
+    Parameters: ``key`` and ``since`` (bookings ending before it no longer matter).
+    """
+    client, lawyer = Client.__table__, Lawyer.__table__
+    relevant = (
+        Booking.lawyer_id == client.c.lawyer_id,
+        Booking.status == _literal("confirmed"),
+        Booking.blocked_end > sa.bindparam("since", type_=_SINCE_TYPE),
+    )
+
+    def scalar(column: sa.ColumnElement, *where: sa.ColumnElement) -> sa.ScalarSelect:
+        return sa.select(column).where(*where).scalar_subquery()
+
+    return (
+        sa.select(
+            client,
+            lawyer,
+            scalar(
+                _joined(
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.max(Booking.id), sa.literal_column("0")),
+                    sa.func.coalesce(sa.func.sum(Booking.sequence), sa.literal_column("0")),
+                ),
+                *relevant,
+            ),
+            scalar(sa.func.max(BusyBlock.id), BusyBlock.lawyer_id == client.c.lawyer_id),
+            _rows_as_text(Calendar, Calendar.lawyer_id == client.c.lawyer_id),
+            _rows_as_text(DayOff, DayOff.lawyer_id == client.c.lawyer_id),
+            _rows_as_text(ExtraWindow, ExtraWindow.client_id == client.c.id),
+        )
+        .select_from(client.join(lawyer, lawyer.c.id == client.c.lawyer_id))
+        .where(client.c[by] == sa.bindparam("key"))
+    )
+
+
+class CompiledQuery:
+    """A statement with parameters ``key`` and ``since``, compiled once per dialect and run
+    on a DBAPI connection; rows come back as the driver gives them."""
+
+    def __init__(self, statement: sa.Select) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, Callable]] = {}
+        self._lock = threading.Lock()
+
+    def _for(self, dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None, Callable]:
+        name = f"{dialect.name}+{dialect.driver}"
+        compiled = self._compiled.get(name)
+        if compiled is None:
+            with self._lock:
+                # Example values only let the separators of aggregate_strings be rendered.
+                example = self.statement.params(key="", since=datetime(2000, 1, 1, tzinfo=UTC))
+                sql = example.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+                # A parameter other than these two fails loudly (KeyError, or the driver's).
+                order = tuple(sql.positiontup) if sql.positiontup is not None else None
+                process = _SINCE_TYPE.bind_processor(dialect) or (lambda value: value)
+                compiled = self._compiled[name] = (str(sql), order, process)
+        return compiled
+
+    def row(
+        self, connection: Any, dialect: sa.Dialect, key: object, since: datetime
+    ) -> tuple | None:
+        """The one row for ``key`` (or None), read on ``connection`` (a DBAPI connection)."""
+        sql, order, process = self._for(dialect)
+        values = {"key": key, "since": process(since)}
+        params = tuple(values[name] for name in order) if order is not None else values
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+
+FINGERPRINT_BY_ID = CompiledQuery(_fingerprint_query("id"))
+FINGERPRINT_BY_TOKEN_HASH = CompiledQuery(_fingerprint_query("token_hash"))
+
+
+class KeptConnections:
+    """One DBAPI connection per process and thread for the fast path's fingerprint.
+
+    A pool checkout pings the server first (``pool_pre_ping``), which on PostgreSQL
+    doubles the round trips of a cache hit. So the fast path takes a connection from the
+    pool once (set up like every other), detaches it, keeps it in autocommit mode (each
+    read is one statement) and never pings it: when it fails, ``row`` closes it and
+    raises, and the caller answers through the ordinary, pinged path. All of them are
+    closed when the engine is disposed.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+        self._open: list[tuple[int, Any]] = []  # (process id, DBAPI connection)
+        self._lock = threading.Lock()
+        sa.event.listen(engine, "engine_disposed", self.close_all)
+
+    def _connection(self) -> Any:
+        pid = os.getpid()
+        kept = getattr(self._local, "kept", None)
+        if kept is not None and kept[0] == pid:
+            return kept[1]
+        proxy = self.engine.raw_connection()
+        connection = proxy.driver_connection
+        proxy.detach()
+        if getattr(connection, "autocommit", True) is False:  # psycopg; sqlite3 is set up so
+            connection.autocommit = True
+        self._local.kept = (pid, connection)
+        with self._lock:
+            self._open.append((pid, connection))
+        return connection
+
+    def row(self, query: CompiledQuery, key: object, since: datetime) -> tuple | None:
+        connection = self._connection()
+        try:
+            return query.row(connection, self.engine.dialect, key, since)
+        except Exception:
+            self._local.kept = None
+            self._close(lambda kept: kept is connection)
+            raise
+
+    def close_all(self, *_args: object) -> None:
+        self._close(lambda kept: True)
+
+    def _close(self, which: Callable[[Any], bool]) -> None:
+        """Close this process's connections that ``which`` picks; a forked child only
+        forgets its parent's (closing them would end the parent's sessions)."""
+        pid = os.getpid()
+        with self._lock:
+            picked = [(p, c) for p, c in self._open if which(c)]
+            self._open = [entry for entry in self._open if entry not in picked]
+        for owner, connection in picked:
+            if owner == pid:
+                with contextlib.suppress(Exception):  # it is being thrown away
+                    connection.close()
+
+
+def kept_connections(engine: sa.Engine) -> KeptConnections:
+    """This app's kept connections (made on first use)."""
+    kept = current_app.extensions.get("slot_cache_connections")
+    if kept is None or kept.engine is not engine:
+        kept = current_app.extensions["slot_cache_connections"] = KeptConnections(engine)
+    return kept
+
+
+def key(row: tuple | None, now: datetime, exclude_booking_id: int | None) -> tuple | None:
+    """The cache key of a fingerprint row at ``now``; None unless the client is active."""
+    if row is None or row[_STATUS] != "active":
+        return None
+    values = tuple(row)
+    # The last ones are the aggregated strings of KEYED_ROWS, in no particular order.
+    rows = len(KEYED_ROWS)
+    values = values[:-rows] + tuple(
+        tuple(sorted(v.split(","))) if v else () for v in values[-rows:]
+    )
+    local_day = now.astimezone(ZoneInfo(values[_TIMEZONE])).date()
+    return exclude_booking_id, values, local_day

@@ -1,0 +1,197 @@
+"""Turning domain values into words and local times for the pages, in the user's language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as _format_date
+from babel.dates import format_time as _format_time
+from babel.dates import get_day_names
+from flask_babel import get_locale, gettext, lazy_gettext, ngettext
+
+from booking.model import Slot
+from booking.windows import parse_windows
+from service.storage.models import Booking, Client, Intake
+from service.web.errors import AppError
+
+EXPIRED_FORM = lazy_gettext("This form has expired. Please choose your time again.").__str__
+CHOOSE_SLOT = lazy_gettext("Please choose a time.").__str__
+
+
+@dataclass(frozen=True)
+class DaySlots:
+    day: date
+    label: str
+    slots: list[tuple[Slot, str, str]]  # slot, ISO start, local start label
+
+
+def format_date(day: date, fmt: str = "full") -> str:
+    return _format_date(day, fmt, locale=get_locale())
+
+
+def format_time(instant: datetime, fmt: str = "short", tzinfo: ZoneInfo | None = None) -> str:
+    """Babel's formatting in the given zone (Flask-Babel's would use one app-wide zone)."""
+    return _format_time(instant, fmt, tzinfo=tzinfo, locale=get_locale())
+
+
+def format_datetime(instant: datetime, date_fmt: str = "medium") -> str:
+    """An aware datetime in its own zone, per locale, to the minute ("Mar 3, 2026, 15:00")."""
+    return "{}, {}".format(
+        format_date(instant.date(), date_fmt), format_time(instant, "short", tzinfo=instant.tzinfo)
+    )
+
+
+def local(instant: datetime, tz: str) -> datetime:
+    return instant.astimezone(ZoneInfo(tz))
+
+
+def group_by_day(slots: Iterable[Slot], tz: str) -> list[DaySlots]:
+    zone = ZoneInfo(tz)
+    days: dict[date, list[tuple[Slot, str, str]]] = {}
+    for slot in slots:
+        start = slot.start.astimezone(zone)
+        days.setdefault(start.date(), []).append(
+            (slot, slot.start.isoformat(), format_time(start, "short", tzinfo=zone))
+        )
+    return [
+        DaySlots(day, format_date(day, "full"), entries) for day, entries in sorted(days.items())
+    ]
+
+
+def when(booking: Booking, tz: str) -> str:
+    zone = ZoneInfo(tz)
+    start, end = booking.start.astimezone(zone), booking.end.astimezone(zone)
+    return "{day}, {start}–{end}".format(
+        day=format_date(start.date(), "full"),
+        start=format_time(start, "short", tzinfo=zone),
+        end=format_time(end, "short", tzinfo=zone),
+    )
+
+
+def weekday_name(weekday: int, width: str = "wide", title: bool = True) -> str:
+    """Monday is 0; ``title``: capitalised for use on its own ("Friday", "Пятница"),
+    else as inside a sentence ("Friday", "пятница")."""
+    name = get_day_names(width, context="stand-alone", locale=get_locale())[weekday]
+    return name[:1].upper() + name[1:] if title else name
+
+
+def _weekday_name(weekday: int) -> str:
+    return get_day_names("wide", context="format", locale=get_locale())[weekday]
+
+
+def windows_words(windows: str) -> str:
+    """ "tue 16:00-18:00,thu 10:00-12:00" as "Tue 16:00–18:00; Thu 10:00–12:00" per locale."""
+    return "; ".join(
+        f"{weekday_name(w.weekday, 'abbreviated')} {w.start:%H:%M}–{w.end:%H:%M}" for w in parse_windows(windows)
+    )
+
+
+def agreement_terms(client: Client | Intake, caps: bool = True) -> list[str]:
+    """The agreement in plain words, one sentence per line.
+
+    ``caps=False`` leaves out the weekly/monthly caps: an intake's caps count the calls of
+    all its visitors together, not a promise to one visitor.
+    """
+    lines: list[str] = []
+    windows = parse_windows(client.windows)
+    parts = []
+    for w in windows:
+        parts.append(
+            gettext("%(day)s %(start)s–%(end)s", day=_weekday_name(w.weekday), start=w.start.strftime("%H:%M"), end=w.end.strftime("%H:%M"))
+        )
+    lines.append(
+        ngettext(
+            "Calls of %(num)d minute, in these windows (%(tz)s time): %(windows)s.",
+            "Calls of %(num)d minutes, in these windows (%(tz)s time): %(windows)s.",
+            client.duration_min,
+            tz=client.lawyer.timezone,
+            windows="; ".join(parts),
+        )
+    )
+    if caps and client.max_per_week:
+        lines.append(ngettext("At most %(num)d call a week.", "At most %(num)d calls a week.", client.max_per_week))
+    if caps and client.max_per_month:
+        lines.append(ngettext("At most %(num)d call a month.", "At most %(num)d calls a month.", client.max_per_month))
+    if client.notice_next_working_day:
+        lines.append(gettext("Book at least one working day ahead, so the call can be prepared."))
+    elif client.notice_hours:
+        lines.append(
+            ngettext(
+                "Book at least %(num)d hour ahead, so the call can be prepared.",
+                "Book at least %(num)d hours ahead, so the call can be prepared.",
+                client.notice_hours,
+            )
+        )
+    lines.append(ngettext("Times are offered up to %(num)d day ahead.", "Times are offered up to %(num)d days ahead.", client.horizon_days))
+    return lines
+
+
+_ERRORS = {
+    "invalid_name": lazy_gettext("Please give your name (one line)."),
+    "invalid_email": lazy_gettext("Please give a valid e-mail address."),
+    "invalid_agenda": lazy_gettext(
+        "Please describe what you want to discuss (at most 5,000 characters), so the call can be prepared."
+    ),
+    "invalid_start": lazy_gettext("Please choose a time."),
+    "slot_busy": lazy_gettext("This time is no longer free. Please choose another."),
+    "slot_past": lazy_gettext("This time has already passed. Please choose another."),
+    "slot_too_soon": lazy_gettext("This time is too soon to be prepared. Please choose a later one."),
+    "slot_beyond_horizon": lazy_gettext("This time is too far ahead. Please choose an earlier one."),
+    "slot_day_off": lazy_gettext("No calls on this day. Please choose another."),
+    "slot_outside_windows": lazy_gettext("This time is outside the agreed windows."),
+    "slot_not_on_step": lazy_gettext("This time is outside the agreed windows."),
+    "slot_client_week_limit": lazy_gettext("The agreed number of calls for that week is reached."),
+    "slot_client_month_limit": lazy_gettext("The agreed number of calls for that month is reached."),
+    "slot_lawyer_day_limit": lazy_gettext("This day is fully booked. Please choose another."),
+    "slot_lawyer_week_limit": lazy_gettext("This week is fully booked. Please choose another."),
+    "too_late": lazy_gettext("This call is too close to be changed online; please write to your lawyer."),
+    "already_cancelled": lazy_gettext("This call has been cancelled."),
+    "link_spent": lazy_gettext("This callback link has already been used or has expired."),
+    "calendar_unavailable": lazy_gettext(
+        "The lawyer's calendar cannot be checked right now; please try again shortly."
+    ),
+}
+
+
+_ERRORS.update({
+    "unknown_token": lazy_gettext("This booking link does not exist."),
+    "unknown_client": lazy_gettext("This booking link is no longer active."),
+    "not_found": lazy_gettext("This link does not exist."),
+    "csrf_failed": lazy_gettext("This form has expired or did not come from this site. Please reload the page and try again."),
+})
+
+_STATUS = {
+    400: lazy_gettext("The request could not be understood. Please go back and try again."),
+    403: lazy_gettext("You may not do this."),
+    404: lazy_gettext("This page does not exist."),
+    405: lazy_gettext("This action is not possible here."),
+    409: lazy_gettext("This conflicts with a change made meanwhile. Please reload and try again."),
+    410: lazy_gettext("This link is no longer valid."),
+    413: lazy_gettext("The request is too large."),
+    422: lazy_gettext("Some of the input is not valid."),
+    429: lazy_gettext("Too many requests. Please wait a moment and try again."),
+    500: lazy_gettext("Something went wrong on our side. Please try again later."),
+    503: lazy_gettext("The service is busy right now. Please try again shortly."),
+}
+
+
+def page_error(status: int, code: str, message: str, generic: bool = False) -> str:
+    """The message of an error page in the page's language.
+
+    Known codes have their own wording; messages that are catalog entries are translated;
+    library defaults (``generic``) get the wording for their status.
+    """
+    known = _ERRORS.get(code)
+    if known is not None and not (code == "not_found" and generic):
+        return str(known)
+    if generic:
+        return str(_STATUS.get(status, _STATUS[500 if status >= 500 else 400]))
+    return gettext(message)
+
+
+def translate_error(exc: AppError) -> str:
+    message = _ERRORS.get(exc.code)
+    return str(message) if message is not None else exc.message

@@ -1,0 +1,161 @@
+"""Rate limits on the public endpoints (Flask-Limiter), keyed on the real client address.
+
+Which endpoint gets which limit is the table ``RULES`` below (by endpoint name); a view
+of another blueprint can also opt in with the ``limited`` decorator. Limits come from
+settings (``RATELIMIT_BOOKING`` etc., "10/minute;50/hour" style) and are counted in
+``RATELIMIT_STORAGE_URI`` — Redis in production, so every worker and host shares them.
+
+The client address is the socket peer. ``X-Forwarded-For`` is believed only for the
+``TRUSTED_PROXIES`` proxies in front of us (werkzeug's ``ProxyFix`` takes the address
+the nearest trusted proxy saw), so a forged header never buys a fresh limit.
+
+The limits are checked in an app-wide ``before_request`` hook, before any blueprint's
+own hooks (a CSRF check refusing a request still counts it), and the rules are looked
+up by endpoint at request time, so blueprints registered later are covered too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, current_app, request
+from flask_babel import gettext
+from flask_limiter import Limit, Limiter, RateLimitExceeded
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from service.core.config import ConfigError
+from service.web.errors import error_response
+
+
+def client_address() -> str:
+    """The client's address as the last trusted hop saw it (see ``ProxyFix``)."""
+    return request.remote_addr or "unknown"
+
+
+def link_token() -> str | None:
+    """The bearer token a request is about: in the URL (``/b/<token>``) or the JSON body."""
+    token = (request.view_args or {}).get("token")
+    if token is None and request.is_json:
+        body = request.get_json(silent=True)
+        token = body.get("token") if isinstance(body, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
+def token_key() -> str:
+    """Limit key for a link token: its hash, so storage never holds the bearer secret."""
+    token = (link_token() or "").encode("utf-8", "replace")
+    return "token:" + hashlib.sha256(token).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Rule:
+    setting: str  # the config key holding the limit string
+    scope: str  # endpoints with the same scope share one counter
+    key: Callable[[], str] = client_address
+    methods: tuple[str, ...] | None = None
+
+
+BOOKING_BY_IP = Rule("RATELIMIT_BOOKING", "booking")
+BOOKING_BY_TOKEN = Rule("RATELIMIT_BOOKING_TOKEN", "booking-token", token_key)
+SLOTS_BY_IP = Rule("RATELIMIT_SLOTS", "slots")
+LOGIN_BY_IP = Rule("RATELIMIT_LOGIN", "login", methods=("POST",))
+
+#: endpoint name -> the limits it gets (names of endpoints not registered are harmless).
+RULES: dict[str, tuple[Rule, ...]] = {
+    # Writes: booking (API, page, widget), changing a call, public intake bookings.
+    "api.create_booking": (BOOKING_BY_IP, BOOKING_BY_TOKEN),
+    "public.book": (BOOKING_BY_IP, BOOKING_BY_TOKEN),
+    "public.embed_book": (BOOKING_BY_IP, BOOKING_BY_TOKEN),
+    "public.reschedule": (BOOKING_BY_IP,),
+    "public.cancel": (BOOKING_BY_IP,),
+    "public.intake_book": (BOOKING_BY_IP,),  # no per-slug limit: the slug is public
+    "public.embed_intake_book": (BOOKING_BY_IP,),
+    # Reads that compute slots.
+    "api.slots": (SLOTS_BY_IP,),
+    "public.booking_page": (SLOTS_BY_IP,),
+    "public.embed_booking_page": (SLOTS_BY_IP,),
+    "public.manage": (SLOTS_BY_IP,),
+    "public.embed_manage": (SLOTS_BY_IP,),
+    "public.intake_page": (SLOTS_BY_IP,),
+    "public.embed_intake_page": (SLOTS_BY_IP,),
+    "admin.login": (LOGIN_BY_IP,),
+}
+
+
+_KNOWN: list[Rule] = [BOOKING_BY_IP, BOOKING_BY_TOKEN, SLOTS_BY_IP, LOGIN_BY_IP]
+
+
+def limited(*rules: Rule) -> Callable:
+    """Decorator: give a view these limits, e.g. ``@limited(limits.LOGIN_BY_IP)``.
+
+    Use it at import time (a new ``Rule`` must be known when the app is created).
+    """
+    for rule in rules:
+        if rule not in _KNOWN:
+            _KNOWN.append(rule)
+
+    def mark(view: Callable) -> Callable:
+        view.rate_limit_rules = (*getattr(view, "rate_limit_rules", ()), *rules)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def rules_for_request() -> tuple[Rule, ...]:
+    endpoint = request.endpoint or ""
+    view = current_app.view_functions.get(endpoint)
+    return RULES.get(endpoint, ()) + tuple(getattr(view, "rate_limit_rules", ()))
+
+
+def _as_limit(rule: Rule) -> Limit:
+    def exempt() -> bool:
+        if rule not in rules_for_request():
+            return True
+        return rule.key is token_key and link_token() is None
+
+    return Limit(
+        limit_provider=lambda: current_app.config[rule.setting],
+        key_function=rule.key,
+        scope=rule.scope,
+        shared=True,  # endpoints with the same scope count together
+        methods=rule.methods,
+        exempt_when=exempt,
+        error_message=lambda: gettext("Too many requests. Please wait a moment and try again."),
+    )
+
+
+def init_app(app: Flask) -> None:
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies < 0:
+        raise ConfigError(f"TRUSTED_PROXIES must be 0 or more, not {proxies}")
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
+    for rule in _KNOWN:
+        _limit_check(app, rule.setting)
+
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)  # Redis down: still limit
+    # "Default" limits in Flask-Limiter's terms: checked before every request, each one
+    # exempt unless the endpoint's rules name it.
+    limiter = Limiter(
+        key_func=client_address,
+        key_prefix=app.config["RATELIMIT_KEY_PREFIX"],
+        default_limits=[_as_limit(rule) for rule in _KNOWN],
+    )
+    limiter.init_app(app)
+    app.extensions["counsel_limiter"] = limiter
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(exc: RateLimitExceeded):
+        return error_response(429, "rate_limited", exc.description)
+
+
+def _limit_check(app: Flask, setting: str) -> None:
+    from limits import parse_many
+
+    try:
+        parse_many(app.config[setting])
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"{setting} must be a limit like '10/minute;50/hour': {exc}") from None
