@@ -35,6 +35,7 @@ run: install translations
 
 test: install-dev translations
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install-dev translations

@@ -106,9 +106,9 @@ def populate(env: dict[str, str], now: datetime) -> str:
     import sqlalchemy as sa
 
     from service import create_app
-    from service.cli import create_client
     from service.storage.extensions import db
     from service.storage.models import BusyBlock, Calendar, CalendarAccount, Lawyer
+    from service.usecases.clients import create_client
 
     config = {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "ENV")}
     app = create_app(config)

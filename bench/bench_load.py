@@ -46,10 +46,10 @@ def seed(env: dict[str, str]) -> tuple[list[tuple[str, str]], str]:
     """Lawyers with one client each; returns (token, start) pairs round-robin over lawyers."""
 
     def work():
-        from service.cli import create_client
         from service.storage.extensions import db
         from service.storage.models import Lawyer, utcnow
         from service.usecases.availability import slots_for
+        from service.usecases.clients import create_client
 
         made = []
         for n in range(LAWYERS):

@@ -32,9 +32,9 @@ h1 { font-weight: normal; margin: .2rem 0 .5rem; }
 
 
 def seed(app, site_url: str) -> str:
-    from service.cli import create_client
     from service.storage.extensions import db
     from service.storage.models import EmbedOrigin, Lawyer
+    from service.usecases.clients import create_client
 
     with app.app_context():
         lawyer = Lawyer(name="Anna Keller", email="anna@counsel.example", timezone="Europe/Berlin")

@@ -29,18 +29,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["BASE_URL"].startswith("https") else "http"
     app.json.sort_keys = False
 
-    from service import cli, web
+    from service import cli
     from service.core import logredact
     from service.storage import db_setup
     from service.storage.extensions import db, migrate
-    from service.web import errors, limits
+    from service.web import blueprints, errors, limits
 
     db.init_app(app)
     db_setup.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "service", "storage", "migrations"))
     errors.init_app(app)
     logredact.init_app(app)
-    web.init_app(app)
+    blueprints.init_app(app)
     cli.init_app(app)
     limits.init_app(app)  # last: limits the endpoints registered above
     return app

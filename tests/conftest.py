@@ -129,7 +129,7 @@ def make_lawyer(db):
 @pytest.fixture
 def make_client(db, make_lawyer):
     """``make_client(**agreement) -> (client, token)``; a lawyer is created if none given."""
-    from service.cli import create_client
+    from service.usecases.clients import create_client
 
     def make(lawyer=None, **params):
         fields = {

@@ -68,10 +68,10 @@ def seed(server: Gunicorn, clients: list[dict], **lawyer_fields):
     """A lawyer with ``clients`` (agreement fields); returns ``lawyer_id, [(client_id, token, slots)]``."""
 
     def work():
-        from service.cli import create_client
         from service.storage.extensions import db
         from service.storage.models import Lawyer, utcnow
         from service.usecases.availability import slots_for
+        from service.usecases.clients import create_client
 
         n = next(_names)
         lawyer = Lawyer(name="Anna", email=f"anna{n}@race.example", timezone="Europe/Berlin",

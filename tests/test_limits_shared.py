@@ -39,9 +39,9 @@ def server(tmp_path_factory):
 
 def new_token(server) -> str:
     def work():
-        from service.cli import create_client
         from service.storage.extensions import db
         from service.storage.models import Lawyer
+        from service.usecases.clients import create_client
 
         lawyer = Lawyer(name="Anna", email=f"anna-{secrets.token_hex(4)}@limits.example",
                         timezone="Europe/Berlin")

@@ -24,11 +24,11 @@ def seed(env, radicale, calendar_url):
     """A lawyer whose Radicale calendar is a write-only destination, and one client."""
 
     def work():
-        from service.cli import create_client
         from service.core.crypto import encrypt_json
         from service.storage.extensions import db
         from service.storage.models import Calendar, CalendarAccount, Lawyer, utcnow
         from service.usecases.availability import slots_for
+        from service.usecases.clients import create_client
 
         lawyer = Lawyer(name="Anna", email="anna@outage.example", timezone="Europe/Berlin")
         db.session.add(lawyer)

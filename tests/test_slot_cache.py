@@ -27,8 +27,9 @@ from service.storage.models import (
     token_hash,
 )
 from service.usecases import bookings
-from service.usecases.availability import fresh_slots_for, offer_for, slots_for
-from service.usecases.slot_cache import KEYED_ROWS, SlotCache, kept_connections, slot_cache
+from service.usecases.availability import _offer_for as offer_for
+from service.usecases.availability import fresh_slots_for, slots_for
+from service.usecases.slot_cache import KEYED_ROWS, SlotCache, slot_cache
 from tests.conftest import NOW
 
 session = _db.session
@@ -404,30 +405,31 @@ def test_api_range_and_zone_match_the_engine(app, db, practice, client, frozen):
     ]
 
 
-def test_broken_fast_path_connection_falls_back_and_is_replaced(app, db, practice, client,
-                                                                 frozen):
-    """The fast path's own connection is never pinged: when it has died, the request is
-    answered the ordinary way and the next one gets a new connection."""
+def test_fast_path_reads_on_the_pools_connections(app, db, practice, client, frozen):
+    """A cache hit reads its one query on a connection checked out of the engine's pool
+    (pinged like every other) and gives it back: no connection lives outside the pool."""
     token = practice["token"]
     expected = api_starts(client, token)
-    api_starts(client, token)  # a hit, through the kept connection
-    kept = kept_connections(db.engine)
-    dead = kept._local.kept[1]
-    dead.close()  # as a server restart would leave it
-    assert api_starts(client, token) == expected
-    assert kept._local.kept is None
-    assert api_starts(client, token) == expected
-    assert kept._local.kept[1] is not dead
+    events = []
 
+    def checkout(*_args):
+        events.append("out")
 
-def test_engine_dispose_closes_the_kept_connections(app, db, practice, client, frozen):
-    api_starts(client, practice["token"])
-    api_starts(client, practice["token"])
-    kept = kept_connections(db.engine)
-    connection = kept._local.kept[1]
-    db.engine.dispose()
-    with pytest.raises(Exception, match="closed"):
-        connection.cursor().execute("SELECT 1")
+    def checkin(*_args):
+        events.append("in")
+
+    sa.event.listen(db.engine, "checkout", checkout)
+    sa.event.listen(db.engine, "checkin", checkin)
+    try:
+        hits = slot_cache().hits
+        assert api_starts(client, token) == expected
+    finally:
+        sa.event.remove(db.engine, "checkout", checkout)
+        sa.event.remove(db.engine, "checkin", checkin)
+    assert slot_cache().hits == hits + 1
+    assert events.count("out") == 1  # the hit read on one connection out of the pool
+    db.session.remove()
+    assert db.engine.pool.checkedout() == 0  # ... and it went back: none is kept outside
 
 
 def test_cors_headers_on_a_cache_hit(app, db, practice, client, frozen):

@@ -66,9 +66,9 @@ class Live:
 
     def lawyer_with_client(self, **agreement) -> str:
         """A new lawyer who allows ``site_url`` and a client with slots every day; the token."""
-        from service.cli import create_client
         from service.storage.extensions import db
         from service.storage.models import EmbedOrigin, Lawyer
+        from service.usecases.clients import create_client
 
         with self.app.app_context():
             count = db.session.query(Lawyer).count()

@@ -65,6 +65,14 @@ class SyncResult:
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    """What is stored for an account: non-secret ``config`` and the encrypted ``secret``."""
+
+    config: dict[str, Any]
+    secret: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class OutgoingEvent:
     """An event the service writes: a booked call or its prep block."""
 
@@ -108,6 +116,27 @@ class CalendarProvider(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+    # --- connecting an account: what the lawyer typed -> what is stored ------------------
+
+    @classmethod
+    def settings(
+        cls, address: str, username: str = "", password: str = "", *, local_files: bool = False
+    ) -> AccountSettings:
+        """The stored settings of an account from what the lawyer typed (an address, and a
+        login where the kind has one); ``ProviderError`` worded for the lawyer if bad.
+        ``local_files``: a path on this machine is allowed (the CLI only)."""
+        raise ProviderError(f"{cls.kind} accounts are connected another way")
+
+    @classmethod
+    def same_account(cls, stored: AccountSettings, new: AccountSettings) -> bool:
+        """Whether ``new`` names the account already stored as ``stored``."""
+        return stored.config == new.config
+
+    @classmethod
+    def label(cls, settings: AccountSettings, found: list[RemoteCalendar]) -> str:
+        """How the account is named on the calendars page."""
+        return found[0].name if found else cls.kind
 
 
 _PROVIDERS = {

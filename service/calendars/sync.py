@@ -23,7 +23,15 @@ from service.core.crypto import decrypt_json
 from service.storage import outbox
 from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
-from service.storage.models import BusyBlock, Calendar, CalendarAccount, Client, Lawyer, OutboxTask
+from service.storage.models import (
+    BusyBlock,
+    Calendar,
+    CalendarAccount,
+    Client,
+    Lawyer,
+    OutboxTask,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -286,32 +294,6 @@ def sync_due(now: datetime, limit: int = 50) -> dict[str, Any]:
     return {"synced": synced, "failed": failed}
 
 
-def find_account(lawyer_id: int, kind: str, match: dict[str, Any]) -> CalendarAccount | None:
-    """The lawyer's connected account of ``kind`` whose config has every item of ``match``."""
-    accounts = db.session.scalars(
-        sa.select(CalendarAccount).where(
-            CalendarAccount.lawyer_id == lawyer_id, CalendarAccount.kind == kind
-        )
-    )
-    for account in accounts:
-        if all((account.config or {}).get(k) == v for k, v in match.items()):
-            return account
-    return None
-
-
-def find_feed(lawyer_id: int, url: str) -> CalendarAccount | None:
-    """The lawyer's iCal feed with this URL (feed URLs are kept in the encrypted secret)."""
-    accounts = db.session.scalars(
-        sa.select(CalendarAccount).where(
-            CalendarAccount.lawyer_id == lawyer_id, CalendarAccount.kind == "ics"
-        )
-    )
-    return next(
-        (a for a in accounts if a.secret_enc and decrypt_json(a.secret_enc).get("url") == url),
-        None,
-    )
-
-
 def conflict_calendars(lawyer_id: int) -> list[Calendar]:
     return list(
         db.session.scalars(
@@ -369,3 +351,36 @@ def mirror_fresh(lawyer: Lawyer, now: datetime) -> bool:
         )
     )
     return not stale
+
+
+def queue_sync(calendar: Calendar) -> bool:
+    """Queue one ``calendar.sync`` task unless one is already waiting (push storms)."""
+    waiting = db.session.scalars(
+        sa.select(OutboxTask).where(
+            OutboxTask.kind == "calendar.sync",
+            OutboxTask.status == "pending",
+            OutboxTask.lawyer_id == calendar.lawyer_id,
+            OutboxTask.locked_until.is_(None),
+        )
+    )
+    if any(task.payload.get("calendar_id") == calendar.id for task in waiting):
+        return False
+    outbox.enqueue("calendar.sync", {"calendar_id": calendar.id}, lawyer_id=calendar.lawyer_id)
+    db.session.commit()
+    return True
+
+
+@outbox.handler("calendar.sync")
+def sync_task(payload: dict[str, Any]) -> None:
+    """Sync one calendar now (queued by a push notification).
+
+    A failure is recorded on the calendar by ``sync.sync_calendar`` (an AuthError marks
+    the account broken); the task itself is done either way, since the periodic sync
+    retries anyway.
+    """
+    calendar = db.session.get(Calendar, payload.get("calendar_id"))
+    if calendar is None or not calendar.conflict or calendar.account.broken:
+        return
+    report = sync_calendar(calendar, utcnow())
+    if not report["ok"]:
+        log.info("pushed sync of calendar %s failed: %s", calendar.id, report.get("error"))

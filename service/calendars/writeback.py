@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from service.calendars.base import OWN_UID_SUFFIX, CalendarProvider, OutgoingEvent
 from service.calendars.sync import provider_for
+from service.core.urls import manage_url
 from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import Booking, Calendar
@@ -62,7 +63,6 @@ def events_for(booking: Booking, manage_url: str | None = None) -> list[Outgoing
 
 def _manage_url(booking: Booking) -> str:
     try:
-        from service.usecases.links import manage_url
 
         return manage_url(booking)
     except Exception:  # noqa: BLE001 - the events are still worth writing without it

@@ -14,21 +14,24 @@ from flask.cli import AppGroup
 from werkzeug.security import generate_password_hash
 
 from booking.windows import format_windows, parse_weekday, parse_windows
-from service.core.crypto import encrypt
+from service.cli import demo, google
+from service.cli.calendars import calendar_cli
+from service.cli.secrets import secrets_cli
+from service.core import urls
+from service.core.zones import is_zone
+from service.jobs import notify, worker
 from service.storage.extensions import db
 from service.storage.models import (
-    Client,
     DayOff,
     EmbedOrigin,
     ExtraWindow,
     Intake,
     Lawyer,
-    new_token,
-    token_hash,
     utcnow,
 )
-from service.usecases import links
-from service.web.params import is_zone
+from service.usecases import clients, intakes
+from service.usecases.clients import create_client
+from service.usecases.links import find_client
 
 lawyer_cli = AppGroup("lawyer", help="Create and configure lawyers.")
 client_cli = AppGroup("client", help="Create clients with their agreements; links.")
@@ -154,8 +157,6 @@ def lawyer_day_off(lawyer_id: int, first, last, note: str) -> None:
 @click.option("--window", required=True, help='"10:00-12:00" in the lawyer\'s time')
 def client_extra_window(token: str, day, window: str) -> None:
     """A one-off window for a client on one date; prints the id."""
-    from service.usecases.bookings import find_client
-
     client = find_client(token)
     if client is None:
         raise click.ClickException("no client with that token")
@@ -173,18 +174,6 @@ def client_extra_window(token: str, day, window: str) -> None:
 def _nonneg(value: int | None, option: str, minimum: int = 0) -> None:
     if value is not None and value < minimum:
         raise click.ClickException(f"{option} must be at least {minimum}, not {value}")
-
-
-def client_url(token: str) -> str:
-    return links.public_url("public.booking_page", token=token)
-
-
-def create_client(lawyer: Lawyer, **fields) -> tuple[Client, str]:
-    """Create a client with a fresh link token (the caller commits); returns (client, token)."""
-    token = new_token()
-    client = Client(lawyer=lawyer, token_hash=token_hash(token), token_enc=encrypt(token), **fields)
-    db.session.add(client)
-    return client, token
 
 
 def agreement_options(command):
@@ -271,7 +260,7 @@ def client_create(lawyer_id, name, email, windows, duration, prep, buffer_after,
         **agreement,
     )
     db.session.commit()
-    click.echo(f"Created client {client.name} (id {client.id}); booking link: {client_url(token)}")
+    click.echo(f"Created client {client.name} (id {client.id}); booking link: {urls.booking_url(token)}")
 
 
 @client_cli.command("callback-link")
@@ -283,9 +272,6 @@ def client_callback_link(token: str, hours: int, quiet: bool) -> None:
 
     Prints a ready-to-send message in the client's language, then the link as the last word.
     """
-    from service.usecases import clients
-    from service.usecases.bookings import find_client
-
     client = find_client(token)
     if client is None or client.status != "active":
         raise click.ClickException("no active client with that token")
@@ -293,7 +279,7 @@ def client_callback_link(token: str, hours: int, quiet: bool) -> None:
         raise click.ClickException(f"--hours must be between 1 and {clients.CALLBACK_MAX_HOURS}")
     link, link_token = clients.create_callback(client, hours, utcnow())
     db.session.commit()
-    url = client_url(link_token)
+    url = urls.booking_url(link_token)
     if not quiet:
         click.echo(clients.callback_message(client, url, link.expires_at))
         click.echo("")
@@ -315,8 +301,6 @@ def intake_create(lawyer_id, slug, title, windows, duration, prep, buffer_after,
     Booking through it creates a new client with this agreement. --max-per-week and
     --max-per-month cap the calls booked through the intake by all visitors together.
     """
-    from service.usecases import intakes
-
     lawyer = _lawyer(lawyer_id)
     if not intakes.valid_slug(slug):
         raise click.ClickException(
@@ -333,13 +317,19 @@ def intake_create(lawyer_id, slug, title, windows, duration, prep, buffer_after,
     click.echo(f"Created intake {intake.title!r} (id {intake.id}); public page: {intakes.public_url(slug)}")
 
 
+@notify_cli.command("status-due")
+def notify_status_due() -> None:
+    """Mail each lawyer the digest of status updates due today."""
+    sent, queued = notify.status_due()
+    click.echo(f"Status-update digests: {sent} sent, {queued - sent} left to the worker, "
+               f"for {queued} lawyers")
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="do what is due now and exit")
 @click.option("--interval", default=5.0, show_default=True, help="seconds between polls")
 def worker_command(once: bool, interval: float) -> None:
     """Calendar writes, mail and periodic calendar sync."""
-    from service.jobs import worker
-
     if once:
         counts = worker.run_once()
         click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
@@ -350,17 +340,11 @@ def worker_command(once: bool, interval: float) -> None:
 @click.command("seed-demo")
 def seed_demo() -> None:
     """Create a demo lawyer and two demo clients when the database is empty."""
-    from service.cli.demo import seed
-
-    seed()
+    demo.seed()
 
 
 def init_app(app: Flask) -> None:
-    import service.cli.google  # noqa: F401 - adds `calendar add-google`
-    from service.cli.calendars import calendar_cli
-    from service.cli.secrets import secrets_cli
-    from service.jobs import notify  # noqa: F401 - adds `notify status-due`
-
+    google.register(calendar_cli)
     for command in (lawyer_cli, client_cli, notify_cli, intake_cli, calendar_cli, worker_command, seed_demo):
         app.cli.add_command(command)
     app.cli.add_command(secrets_cli)

@@ -6,10 +6,19 @@ import click
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from service.cli import client_url, create_client
+from service.core import urls
 from service.core.crypto import decrypt, encrypt
 from service.storage.extensions import db
-from service.storage.models import Client, Lawyer
+from service.storage.models import (
+    Booking,
+    BusyBlock,
+    Calendar,
+    CalendarAccount,
+    Client,
+    Lawyer,
+    token_hash,
+)
+from service.usecases.clients import create_client
 
 DEMO_EMAIL = "anna@counsel.example"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed for the local demo only
@@ -64,7 +73,7 @@ def seed() -> None:
         return
     click.echo(f"Admin login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
     for client in db.session.scalars(sa.select(Client).where(Client.lawyer_id == lawyer.id)):
-        click.echo(f"Demo client {client.name}: {client_url(decrypt(client.token_enc))}")
+        click.echo(f"Demo client {client.name}: {urls.booking_url(decrypt(client.token_enc))}")
 
 
 def seed_week(monday) -> None:
@@ -75,7 +84,6 @@ def seed_week(monday) -> None:
     import secrets
     from datetime import datetime, time, timedelta
 
-    from service.storage.models import Booking, BusyBlock, Calendar, CalendarAccount, token_hash
 
     lawyer = db.session.scalar(sa.select(Lawyer).where(Lawyer.email == DEMO_EMAIL))
     zone = lawyer.zone

@@ -20,11 +20,11 @@ from email.utils import formataddr, formatdate, make_msgid
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 
+from service.core.urls import manage_url, public_url
 from service.storage import outbox
 from service.storage.extensions import db
-from service.storage.models import Booking
+from service.storage.models import Booking, CalendarAccount
 from service.usecases import invites, wording
-from service.usecases.links import manage_url, public_url
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,6 @@ def calendar_broken_message(account) -> EmailMessage:
 def calendar_broken_mail(payload: dict) -> None:
     """Tell the lawyer, once, that a calendar refused our credentials: until it is
     reconnected its busy time is unknown and booking pages offer nothing."""
-    from service.storage.models import CalendarAccount
 
     account = db.session.get(CalendarAccount, payload["account_id"])
     if account is None or not account.broken:

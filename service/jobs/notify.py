@@ -1,4 +1,4 @@
-"""Reminders by mail: ``flask notify status-due`` (run it daily, e.g. from cron at 08:00).
+"""Status-update digests by mail (``flask notify status-due`` runs ``status_due`` daily).
 
 Each lawyer with status updates due today (or still overdue) gets one digest listing the
 client, the matter and the last update sent. The digest goes through the outbox, so a
@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from datetime import date
 
-import click
 import sqlalchemy as sa
 from flask import render_template
 from flask_babel import force_locale, ngettext
 
-from service.cli import notify_cli
+from service.core.urls import public_url
 from service.jobs import mail
 from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import Lawyer, OutboxTask, utcnow
 from service.usecases import status_updates
-from service.usecases.links import public_url
 
 DIGEST = "mail.status_digest"
 
@@ -55,9 +53,9 @@ def _queued_today(lawyer: Lawyer, day: date) -> bool:
     return any(task.payload.get("day") == day.isoformat() for task in tasks)
 
 
-@notify_cli.command("status-due")
-def status_due() -> None:
-    """Mail each lawyer the digest of status updates due today."""
+def status_due() -> tuple[int, int]:
+    """Mail each lawyer the digest of status updates due today: ``(sent, queued)``; what
+    could not be sent now is left to the worker."""
     now = utcnow()
     queued: list[int] = []
     for lawyer in db.session.scalars(sa.select(Lawyer).order_by(Lawyer.id)):
@@ -70,6 +68,4 @@ def status_due() -> None:
         db.session.flush()
         queued.append(task.id)
     db.session.commit()
-    sent = sum(outbox.run_task(task_id) for task_id in queued)
-    click.echo(f"Status-update digests: {sent} sent, {len(queued) - sent} left to the worker, "
-               f"for {len(queued)} lawyers")
+    return sum(outbox.run_task(task_id) for task_id in queued), len(queued)

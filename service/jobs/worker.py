@@ -11,6 +11,11 @@ import logging
 import signal
 import time
 
+import service.calendars.writeback  # noqa: F401 - registers calendar.put / calendar.delete
+import service.jobs.mail  # noqa: F401 - registers mail.booking
+import service.jobs.notify  # noqa: F401 - registers mail.status_digest
+from service.calendars.google.accounts import renew_channels  # also registers calendar.sync
+from service.calendars.sync import sync_due
 from service.storage import outbox
 from service.storage.models import utcnow
 
@@ -19,19 +24,8 @@ log = logging.getLogger(__name__)
 CHANNEL_RENEWAL_SECONDS = 3600
 
 
-def _load_handlers() -> None:
-    """Import the modules that register outbox handlers."""
-    import service.calendars.google.accounts  # noqa: F401 - calendar.sync
-    import service.calendars.writeback  # noqa: F401 - calendar.put / calendar.delete
-    import service.jobs.mail  # noqa: F401 - mail.booking
-    import service.jobs.notify  # noqa: F401 - mail.status_digest
-
-
 def run_once() -> dict[str, int]:
     """Do what is due now: outbox tasks, then calendars whose sync interval has passed."""
-    from service.calendars.sync import sync_due
-
-    _load_handlers()
     counts = outbox.run_due()
     synced = sync_due(utcnow())
     counts["synced"], counts["sync_failed"] = synced["synced"], synced["failed"]
@@ -39,8 +33,6 @@ def run_once() -> dict[str, int]:
 
 
 def run_forever(interval: float) -> None:
-    from service.calendars.google.accounts import renew_channels
-
     stopping = False
 
     def stop(*_args):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from booking.intervals import Interval
 from booking.model import Agreement, BookedCall, DateWindow, LawyerRules
 from booking.windows import parse_windows
 from service.storage.extensions import db
@@ -234,8 +235,6 @@ class Booking(db.Model):
     lawyer: Mapped[Lawyer] = relationship()
 
     def as_booked_call(self) -> BookedCall:
-        from booking.intervals import Interval
-
         return BookedCall(
             start=self.start,
             end=self.end,

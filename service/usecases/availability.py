@@ -29,9 +29,10 @@ from booking.intervals import Interval
 from booking.model import BookedCall, Slot
 from service.storage.extensions import db
 from service.storage.models import Booking, BusyBlock, Calendar, Client, Intake, token_hash
-from service.usecases import slot_cache
+from service.usecases import links, slot_cache
+from service.usecases.errors import Refused
+from service.usecases.links import well_formed_token
 from service.usecases.slot_cache import Offer
-from service.web.errors import AppError
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +106,11 @@ def calendar_busy(lawyer_id: int, window: Interval) -> list[Interval]:
     return [Interval(start, end) for start, end in rows]
 
 
-class AvailabilityUnknown(AppError):
+class AvailabilityUnknown(Refused):
     """The lawyer's calendar could not be read for too long: offer nothing (fail closed)."""
 
     def __init__(self) -> None:
         super().__init__(
-            503,
             "availability_unknown",
             "Availability is temporarily unknown because the lawyer's calendar cannot be "
             "read. Please try again later.",
@@ -162,7 +162,7 @@ def _compute(client: Client, now: datetime, exclude_booking_id: int | None) -> O
     )
 
 
-def offer_for(
+def _offer_for(
     client: Client, now: datetime, exclude_booking_id: int | None = None
 ) -> Offer | None:
     """The offer of an active client, from the cache if current; None if not active."""
@@ -181,26 +181,50 @@ def offer_for(
     return offer
 
 
-def cached_offer(token: str, now: datetime) -> Offer | None:
+def _cached_offer(token: str, now: datetime) -> Offer | None:
     """The offer behind a client link token if the cache holds it current, else None.
 
-    One query, no ORM: the fast path of ``GET /api/v1/slots``. It answers only for the
-    token of an active client, which ``links.resolve`` resolves to that very client; for
-    anything else (a miss, callback links, unknown tokens, paused or archived clients)
-    the caller resolves the link as usual and asks ``offer_for``.
+    One query on the session's pooled connection, no ORM. It answers only for the token of
+    an active client, which ``links.resolve`` resolves to that very client; for anything
+    else (a miss, callback links, unknown tokens, paused or archived clients) the caller
+    resolves the link as usual.
     """
-    try:
-        row = slot_cache.kept_connections(db.engine).row(
-            slot_cache.FINGERPRINT_BY_TOKEN_HASH, token_hash(token), now - _COUNTING_MARGIN
-        )
-    except (sa.exc.DBAPIError, db.engine.dialect.loaded_dbapi.Error):
-        log.warning("slot cache fast path failed; answering the ordinary way", exc_info=True)
-        return None
+    row = slot_cache.FINGERPRINT_BY_TOKEN_HASH.row(
+        db.session.connection().connection, db.engine.dialect, token_hash(token),
+        now - _COUNTING_MARGIN,
+    )
     key = slot_cache.key(row, now, None)
     if key is None:
         return None
     offer = slot_cache.slot_cache().get(key)
     return offer if offer is not None and offer.computed_at <= now else None
+
+
+@dataclasses.dataclass(frozen=True)
+class LinkOffer:
+    """What a booking link offers now: the lawyer behind it and the offer (None while the
+    client is paused)."""
+
+    lawyer_id: int
+    offer: Offer | None
+
+
+def offer_for_link(token: str, now: datetime) -> LinkOffer:
+    """The one door to the slots behind a booking link (client or callback link token).
+
+    A current cached offer is found with one query; anything else resolves the link
+    (``Refused`` for unknown or spent links) and reads or computes the client's offer.
+    ``AvailabilityUnknown`` when the calendar mirror behind it can no longer be trusted.
+    """
+    offer = _cached_offer(token, now) if well_formed_token(token) else None
+    if offer is None:
+        client = links.resolve(token, now).client
+        offer = _offer_for(client, now)
+        if offer is None:
+            return LinkOffer(client.lawyer_id, None)
+    if not offer.known(now):
+        raise AvailabilityUnknown()
+    return LinkOffer(offer.lawyer_id, offer)
 
 
 def slots_for(
@@ -214,7 +238,7 @@ def slots_for(
     horizon. A client's come from the cache; an intake's are computed afresh."""
     if isinstance(client, Intake):
         return fresh_slots_for(client, now, start, end, exclude_booking_id)
-    offer = offer_for(client, now, exclude_booking_id)
+    offer = _offer_for(client, now, exclude_booking_id)
     if offer is None:
         return []
     if not offer.known(now):

@@ -8,7 +8,6 @@ writes, mail) in the outbox in the same transaction.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from booking.availability import SlotRefused
 from booking.intervals import Interval
 from booking.model import Slot
 from service.calendars.base import ProviderError
+from service.calendars.sync import live_busy
 from service.core.crypto import encrypt
 from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
@@ -36,8 +36,8 @@ from service.storage.models import (
     new_token,
     token_hash,
 )
-from service.usecases import availability
-from service.web.errors import AppError
+from service.usecases import availability, followup
+from service.usecases.errors import Refused
 
 AGENDA_MAX = 5000
 NAME_MAX = 200
@@ -51,30 +51,29 @@ class Contact:
 
 
 def validate_contact(name: object, email: object, agenda: object) -> Contact:
-    """Check the booking form's fields; raise a 422 AppError naming the first problem."""
+    """Check the booking form's fields; raise a 422 Refused naming the first problem."""
     for field, value in (("name", name), ("email", email), ("agenda", agenda)):
         if isinstance(value, str) and not _is_unicode_text(value):
-            raise AppError(422, f"invalid_{field}", f"The {field} contains characters that are not text.")
+            raise Refused(f"invalid_{field}", f"The {field} contains characters that are not text.")
     if not isinstance(name, str) or not name.strip():
-        raise AppError(422, "invalid_name", "Please give your name.")
+        raise Refused("invalid_name", "Please give your name.")
     name = name.strip()
     if len(name) > NAME_MAX or any(ch in name for ch in "\r\n\x00"):
-        raise AppError(422, "invalid_name", f"The name must be one line of at most {NAME_MAX} characters.")
+        raise Refused("invalid_name", f"The name must be one line of at most {NAME_MAX} characters.")
     if not isinstance(email, str) or not email.strip():
-        raise AppError(422, "invalid_email", "Please give your e-mail address.")
+        raise Refused("invalid_email", "Please give your e-mail address.")
     if any(ch in email for ch in "\r\n\x00"):
-        raise AppError(422, "invalid_email", "The e-mail address must be one line.")
+        raise Refused("invalid_email", "The e-mail address must be one line.")
     try:
         email = validate_email(email.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise AppError(422, "invalid_email", f"The e-mail address is not valid: {exc}") from None
+        raise Refused("invalid_email", f"The e-mail address is not valid: {exc}") from None
     if not isinstance(agenda, str) or not agenda.strip():
-        raise AppError(
-            422, "invalid_agenda", "Please describe what you want to discuss, so the call can be prepared."
+        raise Refused("invalid_agenda", "Please describe what you want to discuss, so the call can be prepared."
         )
     agenda = agenda.strip().replace("\r\n", "\n").replace("\x00", "")
     if len(agenda) > AGENDA_MAX:
-        raise AppError(422, "invalid_agenda", f"The agenda is limited to {AGENDA_MAX} characters.")
+        raise Refused("invalid_agenda", f"The agenda is limited to {AGENDA_MAX} characters.")
     return Contact(name, email, agenda)
 
 
@@ -87,8 +86,8 @@ def _is_unicode_text(value: str) -> bool:
     return True
 
 
-def refused(exc: SlotRefused) -> AppError:
-    return AppError(409, f"slot_{exc.reason}", str(exc))
+def refused(exc: SlotRefused) -> Refused:
+    return Refused(f"slot_{exc.reason}", str(exc))
 
 
 def _lock_lawyer(lawyer_id: int) -> None:
@@ -106,7 +105,7 @@ def _booking_transaction(lawyer_id: int) -> Iterator[None]:
             _lock_lawyer(lawyer_id)
             yield
     except IntegrityError:
-        raise AppError(409, "slot_busy", "This time has just been booked. Please choose another.") from None
+        raise Refused("slot_busy", "This time has just been booked. Please choose another.") from None
 
 
 def _checked(subject: Client | Intake, now: datetime, start: datetime, **kwargs) -> Slot:
@@ -134,14 +133,10 @@ def _live_busy(
     )
     if not has_calendars:
         return []
-    from service.calendars.sync import live_busy
-
     try:
         return live_busy(client.lawyer, slot_blocked)
     except ProviderError:
-        raise AppError(
-            503,
-            "calendar_unavailable",
+        raise Refused("calendar_unavailable",
             "The lawyer's calendar cannot be checked right now; please try again shortly.",
         ) from None
 
@@ -160,11 +155,11 @@ def book(
     with _booking_transaction(lawyer_id):
         client = db.session.get(Client, client_id)
         if client is None or client.status != "active":
-            raise AppError(404, "unknown_client", "This booking link is no longer active.")
+            raise Refused("unknown_client", "This booking link is no longer active.")
         if callback is not None:
             callback = db.session.get(CallbackLink, callback.id)
             if callback.used_at is not None or callback.expires_at <= now:
-                raise AppError(410, "link_spent", "This callback link has already been used or has expired.")
+                raise Refused("link_spent", "This callback link has already been used or has expired.")
             callback.used_at = now
         slot = _checked(client, now, start, extra_busy=live)
         booking = _insert_booking(
@@ -185,7 +180,7 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
     with _booking_transaction(lawyer_id):
         intake = db.session.get(Intake, intake_id)
         if intake is None or not intake.active:
-            raise AppError(404, "unknown_intake", "This booking page is no longer available.")
+            raise Refused("unknown_intake", "This booking page is no longer available.")
         slot = _checked(intake, now, start, extra_busy=live)
         client_token = new_token()
         client = Client(
@@ -271,44 +266,13 @@ def change_deadline(booking: Booking) -> datetime:
 
 def _check_changeable(booking: Booking, now: datetime) -> None:
     if booking.status != "confirmed":
-        raise AppError(409, "already_cancelled", "This call has been cancelled.")
+        raise Refused("already_cancelled", "This call has been cancelled.")
     if now >= change_deadline(booking):
-        raise AppError(
-            409,
-            "too_late",
+        raise Refused("too_late",
             "This call is too close to be changed online; please write to your lawyer.",
         )
 
 
 def _follow_up(booking: Booking, event: str) -> None:
     """Record the calendar writes and mails this change needs (same transaction)."""
-    from service.usecases import followup
-
     followup.enqueue(booking, event)
-
-
-# Tokens are ``secrets.token_urlsafe``; anything else cannot match and is not hashed (a
-# lone surrogate from JSON, "\ud800", cannot even be encoded: it was a 500).
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
-
-
-def well_formed_token(token: object) -> bool:
-    return isinstance(token, str) and _TOKEN_RE.fullmatch(token) is not None
-
-
-def find_by_manage_token(token: str) -> Booking | None:
-    if not well_formed_token(token):
-        return None
-    return db.session.scalar(sa.select(Booking).where(Booking.manage_token_hash == token_hash(token)))
-
-
-def find_client(token: str) -> Client | None:
-    if not well_formed_token(token):
-        return None
-    return db.session.scalar(sa.select(Client).where(Client.token_hash == token_hash(token)))
-
-
-def find_callback(token: str) -> CallbackLink | None:
-    if not well_formed_token(token):
-        return None
-    return db.session.scalar(sa.select(CallbackLink).where(CallbackLink.token_hash == token_hash(token)))

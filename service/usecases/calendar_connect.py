@@ -2,9 +2,8 @@
 
 Connecting goes through the provider interface (``service.calendars.base.load(kind)``
 and ``list_calendars``) with the same rules as ``flask calendar add-caldav/add-ics``
-(``netguard.check_url``, one account per server login or feed, the feed URL kept
-encrypted). Syncing never runs inside a request: "sync now" queues the outbox task
-``calendar.sync`` that the worker runs (``service.calendars.google.accounts.sync_task``).
+(one use case, ``connect``, serves both). Syncing never runs inside a request: "sync now" queues the outbox task
+``calendar.sync`` that the worker runs (``service.calendars.sync.sync_task``).
 Google connects through its OAuth consent screen; the callback is
 ``service.web.google`` (``/oauth/google/callback``).
 """
@@ -13,25 +12,36 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from service.calendars import accounts as calendar_accounts
 from service.calendars import netguard, sync
-from service.calendars.base import AuthError, ProviderError, RemoteCalendar, load
+from service.calendars.base import (
+    AccountSettings,
+    AuthError,
+    CalendarProvider,
+    ProviderError,
+    RemoteCalendar,
+    load,
+)
 from service.calendars.google import oauth
-from service.core.crypto import encrypt_json
+from service.core.crypto import decrypt_json, encrypt_json
 from service.storage.extensions import db
-from service.storage.models import BusyBlock, Calendar, CalendarAccount, Lawyer
+from service.storage.models import Calendar, CalendarAccount, Lawyer
 from service.usecases import wording
 
 
 class ConnectError(Exception):
-    """Connecting failed; the message is worded for the lawyer."""
+    """Connecting failed. The message is worded for the lawyer (the admin area shows it);
+    ``detail`` is the precise one-line reason (the CLI prints it)."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 @dataclass
@@ -85,89 +95,146 @@ def accounts_of(lawyer: Lawyer) -> list[AccountView]:
                 if cal.synced_at else gettext("not yet")
             )
             calendars.append(CalendarView(cal, synced, plain_error(cal.last_error)))
-        views.append(AccountView(account, account.kind != "ics", plain_error(account.last_error), calendars))
+        views.append(AccountView(account, calendar_accounts.writable(account), plain_error(account.last_error), calendars))
     return views
 
 
-def _provider_class(kind: str):
+@dataclass
+class Connected:
+    """What connecting did: the account, whether it was an existing one repaired (new
+    credentials), the calendars set up, and the calendars that stopped being the
+    destination of calls because another one became it."""
+
+    account: CalendarAccount
+    repaired: bool
+    calendars: list[Calendar]
+    replaced: list[str]
+
+
+def _provider_class(kind: str) -> type[CalendarProvider]:
     try:
         return load(kind)
     except (ModuleNotFoundError, AttributeError, ProviderError):
         raise ConnectError(gettext("This kind of calendar is not available on this server yet.")) from None
 
 
-def _check_url(url: str) -> str:
-    """The URL normalised (``webcal://`` read as https), or a ConnectError in plain words."""
+def _settings(provider: type[CalendarProvider], address: str, username: str, password: str,
+              local_files: bool) -> AccountSettings:
     try:
-        return netguard.check_url(url)
-    except netguard.BlockedHost:
-        raise ConnectError(plain_error("private")) from None
+        return provider.settings(address, username, password, local_files=local_files)
+    except netguard.BlockedHost as exc:
+        raise ConnectError(plain_error("private"), str(exc)) from None
     except ProviderError as exc:
-        if "username and password" in str(exc):
-            raise ConnectError(gettext("Put the user name and password in their own fields, not in the address.")) from None
-        raise ConnectError(gettext("The address must start with https://")) from None
+        detail = str(exc)
+        if "username and password" in detail:
+            raise ConnectError(gettext("Put the user name and password in their own fields, not in the address."),
+                               detail) from None
+        if "no such file" in detail:
+            raise ConnectError(detail) from None
+        if "user name" in detail:
+            raise ConnectError(gettext("Please give the user name."), detail) from None
+        raise ConnectError(gettext("The address must start with https://"), detail) from None
 
 
-def _list_remote(lawyer: Lawyer, kind: str, config: dict[str, Any], secret: dict[str, Any]) -> list[RemoteCalendar]:
+def _list_remote(lawyer: Lawyer, provider: type[CalendarProvider], settings: AccountSettings) -> list[RemoteCalendar]:
     """The account's calendars, or a ConnectError in plain words (nothing is written)."""
-    provider = _provider_class(kind)(config, secret, lawyer.zone)
+    reader = provider(settings.config, settings.secret, lawyer.zone)
     try:
-        return provider.list_calendars()
+        return reader.list_calendars()
     except AuthError as exc:
-        raise ConnectError(plain_error(str(exc) or "auth")) from None
+        raise ConnectError(plain_error(str(exc) or "auth"), str(exc)) from None
     except ProviderError as exc:
-        raise ConnectError(plain_error(str(exc)) or gettext("The calendar could not be read.")) from None
+        raise ConnectError(plain_error(str(exc)) or gettext("The calendar could not be read."), str(exc)) from None
     finally:
-        provider.close()
+        reader.close()
 
 
-def _repair(account: CalendarAccount, secret: dict[str, Any]) -> CalendarAccount:
-    """New credentials for a connected account (e.g. after a password change): checked,
-    stored, the account working again, its calendars synced and dead writes retried."""
-    _list_remote(account.lawyer, account.kind, account.config, secret)
-    account.secret_enc = encrypt_json(secret)
-    sync.mark_working(account)
-    for cal in account.calendars:
-        request_sync(cal)
-    return account
+def _pick(found: list[RemoteCalendar], wanted: str, option: str) -> RemoteCalendar:
+    """The calendar named ``wanted`` (display name, case-insensitive, or its id/URL)."""
+    for cal in found:
+        if wanted == cal.id or wanted.strip().casefold() == cal.name.casefold():
+            return cal
+    names = ", ".join(repr(c.name) for c in found)
+    raise ConnectError(gettext("There is no calendar %(name)s here.", name=repr(wanted)),
+                       f"{option} {wanted!r}: no such calendar (found: {names})")
 
 
-def _connect(lawyer: Lawyer, kind: str, config: dict[str, Any], secret: dict[str, Any], label) -> CalendarAccount:
-    remote = _list_remote(lawyer, kind, config, secret)
-    if not remote:
-        raise ConnectError(gettext("No calendars were found at this address."))
-    account = CalendarAccount(lawyer_id=lawyer.id, kind=kind, label=label(remote)[:300], config=config,
-                              secret_enc=encrypt_json(secret) if secret else None)
+def connect(
+    lawyer: Lawyer,
+    kind: str,
+    address: str,
+    username: str = "",
+    password: str = "",
+    *,
+    conflict: tuple[str, ...] = (),
+    write_to: str | None = None,
+    local_files: bool = False,
+) -> Connected:
+    """Connect a calendar account (committed), for the admin area and the CLI alike.
+
+    The calendars are discovered at ``address``; those named in ``conflict`` (default:
+    every one) count as busy time, ``write_to`` names the one calls and prep blocks are
+    written to. Connecting an account that is already connected repairs it: the new
+    credentials are checked and stored, the account works again, its calendars are synced
+    and the calendar writes that died meanwhile are retried. The same account connected
+    again with the same credentials while it works is refused. Nothing is written when anything fails (``ConnectError``).
+    """
+    provider = _provider_class(kind)
+    settings = _settings(provider, address, username, password, local_files)
+    existing = calendar_accounts.find_existing(lawyer.id, kind, settings)
+    if existing is not None and not existing.broken and settings.secret == (
+        decrypt_json(existing.secret_enc) if existing.secret_enc else {}
+    ):
+        raise ConnectError(gettext("This calendar account is already connected."),
+                           f"this calendar account is already connected (account id {existing.id})")
+    found = _list_remote(lawyer, provider, settings)
+    if existing is not None:
+        existing.secret_enc = encrypt_json(settings.secret)
+        sync.mark_working(existing)
+        for cal in existing.calendars:
+            request_sync(cal)
+        db.session.commit()
+        return Connected(existing, True, list(existing.calendars), [])
+    if not found:
+        raise ConnectError(gettext("No calendars were found at this address."),
+                           f"no calendars found at {netguard.display_url(address)}")
+    chosen = [_pick(found, name, "--calendar") for name in conflict] if conflict else list(found)
+    destination = _pick(found, write_to, "--write-to") if write_to else None
+    if destination is not None and not (provider.writable and destination.writable):
+        raise ConnectError(gettext("Calls cannot be written to this calendar."),
+                           f"--write-to {write_to!r}: the calendar is read-only")
+    chosen_ids = {c.id for c in chosen}
+    replaced = []
+    if destination is not None:
+        for old in db.session.scalars(
+            sa.select(Calendar).where(Calendar.lawyer_id == lawyer.id, Calendar.write_to.is_(True))
+        ):
+            old.write_to = False
+            replaced.append(old.name)
+    account = CalendarAccount(lawyer_id=lawyer.id, kind=kind, label=provider.label(settings, found)[:300],
+                              config=settings.config,
+                              secret_enc=encrypt_json(settings.secret) if settings.secret else None)
     db.session.add(account)
-    for rc in remote:
-        account.calendars.append(Calendar(lawyer_id=lawyer.id, remote_id=rc.id, name=rc.name[:300],
-                                          conflict=True, write_to=False))
+    for rc in found:
+        is_destination = destination is not None and rc.id == destination.id
+        if rc.id in chosen_ids or is_destination:
+            account.calendars.append(Calendar(lawyer_id=lawyer.id, remote_id=rc.id, name=rc.name[:300],
+                                              conflict=rc.id in chosen_ids, write_to=is_destination))
     db.session.flush()
     for cal in account.calendars:
         request_sync(cal)
-    return account
+    db.session.commit()
+    return Connected(account, False, list(account.calendars), replaced)
 
 
 def connect_caldav(lawyer: Lawyer, url: str, username: str, password: str) -> CalendarAccount:
     """Discover the calendars at ``url``; every one becomes a conflict source (committed)."""
-    url = _check_url(url)
-    config = {"url": url, "username": username.strip()}
-    existing = sync.find_account(lawyer.id, "caldav", config)
-    if existing is not None:
-        return _repair(existing, {"password": password})
-    host = urlsplit(url).hostname
-    return _connect(lawyer, "caldav", config, {"password": password}, lambda _: f"{config['username']} on {host}")
+    return connect(lawyer, "caldav", url, username, password).account
 
 
 def connect_ics(lawyer: Lawyer, url: str) -> CalendarAccount:
     """A read-only feed. Feed URLs often carry a secret, so the URL is kept encrypted."""
-    url = _check_url(url)
-    if sync.find_feed(lawyer.id, url):
-        raise ConnectError(gettext("This calendar account is already connected."))
-    parts = urlsplit(url)
-    display = f"{parts.scheme}://{parts.hostname}/…"
-    return _connect(lawyer, "ics", {"display": display}, {"url": url},
-                    lambda remote: f"{remote[0].name} ({display})")
+    return connect(lawyer, "ics", url).account
 
 
 def google_available() -> bool:
@@ -189,14 +256,7 @@ def google_consent_url(lawyer: Lawyer) -> str:
 
 def disconnect(account: CalendarAccount) -> None:
     """Forget the account, its calendars and their busy time (the caller commits)."""
-    if account.kind == "google":
-        from service.calendars.google.accounts import stop_channels
-
-        stop_channels(account)
-    ids = [c.id for c in account.calendars]
-    if ids:
-        db.session.execute(sa.delete(BusyBlock).where(BusyBlock.calendar_id.in_(ids)))
-    db.session.delete(account)
+    calendar_accounts.disconnect(account)
 
 
 def set_choices(account: CalendarAccount, conflict: set[int], write_to: int | None) -> None:
@@ -204,7 +264,7 @@ def set_choices(account: CalendarAccount, conflict: set[int], write_to: int | No
     for cal in account.calendars:
         cal.conflict = cal.id in conflict
     own = {c.id for c in account.calendars}
-    if write_to is not None and write_to in own and account.kind != "ics":
+    if write_to is not None and write_to in own and calendar_accounts.writable(account):
         db.session.execute(
             sa.update(Calendar).where(Calendar.lawyer_id == account.lawyer_id).values(write_to=False)
         )
@@ -217,6 +277,4 @@ def set_choices(account: CalendarAccount, conflict: set[int], write_to: int | No
 
 def request_sync(calendar: Calendar) -> None:
     """Ask the worker to sync ``calendar`` soon (once, however often it is asked)."""
-    from service.calendars.google.accounts import queue_sync
-
-    queue_sync(calendar)
+    sync.queue_sync(calendar)

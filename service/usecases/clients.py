@@ -10,10 +10,11 @@ from flask_babel import force_locale, gettext
 
 from booking.model import WEEKDAYS, Window
 from booking.windows import format_windows, parse_windows
+from service.core import urls
 from service.core.crypto import decrypt, encrypt
 from service.storage.extensions import db
 from service.storage.models import CallbackLink, Client, Lawyer, new_token, token_hash
-from service.usecases import links
+from service.usecases import wording
 
 CALLBACK_MAX_HOURS = 24 * 14
 AGREEMENT_FIELDS = (
@@ -95,9 +96,15 @@ def form_data(client: Client) -> dict:
     return data
 
 
-def new_client(lawyer: Lawyer, data: dict) -> tuple[Client, str]:
-    from service.cli import create_client
+def create_client(lawyer: Lawyer, **fields) -> tuple[Client, str]:
+    """Create a client with a fresh link token (the caller commits); returns (client, token)."""
+    token = new_token()
+    client = Client(lawyer=lawyer, token_hash=token_hash(token), token_enc=encrypt(token), **fields)
+    db.session.add(client)
+    return client, token
 
+
+def new_client(lawyer: Lawyer, data: dict) -> tuple[Client, str]:
     client, token = create_client(lawyer, name="", email="", windows="", duration_min=0)
     apply_agreement(client, data)
     return client, token
@@ -110,7 +117,7 @@ def set_status(client: Client, status: str) -> None:
 
 
 def booking_url(client: Client) -> str:
-    return links.public_url("public.booking_page", token=decrypt(client.token_enc))
+    return urls.booking_url(decrypt(client.token_enc))
 
 
 def regenerate_link(client: Client) -> str:
@@ -135,11 +142,9 @@ def create_callback(client: Client, hours: int, now: datetime) -> tuple[Callback
 
 def callback_message(client: Client, url: str, expires_at: datetime) -> str:
     """The ready-to-send text for the client, in the client's language."""
-    from service.usecases.wording import format_datetime
-
     zone = client.lawyer.zone
     with force_locale(client.language):
-        until = format_datetime(expires_at.astimezone(zone), "medium")
+        until = wording.format_datetime(expires_at.astimezone(zone), "medium")
         return gettext(
             "Hello %(name)s,\n\nthank you for your call. So that I can prepare and give you a proper answer, "
             "please choose a time for our call here:\n%(url)s\n\n"

@@ -6,9 +6,10 @@ import re
 
 import sqlalchemy as sa
 
+from service.core import urls
 from service.storage.extensions import db
 from service.storage.models import Intake
-from service.web.errors import AppError
+from service.usecases.errors import Refused
 
 SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 
@@ -24,14 +25,12 @@ def find(slug: str) -> Intake | None:
 
 
 def resolve(slug: str) -> Intake:
-    """The active intake published under ``slug``, or a 404 AppError."""
+    """The active intake published under ``slug``, or a 404 Refused."""
     intake = find(slug)
     if intake is None or not intake.active:
-        raise AppError(404, "unknown_intake", "This booking page does not exist.")
+        raise Refused("unknown_intake", "This booking page does not exist.")
     return intake
 
 
 def public_url(slug: str) -> str:
-    from service.usecases.links import public_url as _public_url
-
-    return _public_url("public.intake_page", slug=slug)
+    return urls.public_url("public.intake_page", slug=slug)

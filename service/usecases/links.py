@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.storage.models import CallbackLink, Client
-from service.usecases import bookings
-from service.web.errors import AppError
+import sqlalchemy as sa
+
+from service.storage.extensions import db
+from service.storage.models import Booking, CallbackLink, Client, token_hash
+from service.usecases.errors import Refused
 
 
 @dataclass(frozen=True)
@@ -17,32 +20,44 @@ class Link:
 
 
 def resolve(token: str, now: datetime) -> Link:
-    """The client behind a link token, or a 404/410 AppError."""
+    """The client behind a link token, or a 404/410 Refused."""
     if not isinstance(token, str) or not 16 <= len(token) <= 64:
-        raise AppError(404, "unknown_token", "This booking link does not exist.")
-    client = bookings.find_client(token)
+        raise Refused("unknown_token", "This booking link does not exist.")
+    client = find_client(token)
     if client is not None:
         if client.status == "archived":
-            raise AppError(404, "unknown_token", "This booking link does not exist.")
+            raise Refused("unknown_token", "This booking link does not exist.")
         return Link(client)
-    callback = bookings.find_callback(token)
+    callback = find_callback(token)
     if callback is None:
-        raise AppError(404, "unknown_token", "This booking link does not exist.")
+        raise Refused("unknown_token", "This booking link does not exist.")
     if callback.used_at is not None or callback.expires_at <= now:
-        raise AppError(410, "link_spent", "This callback link has already been used or has expired.")
+        raise Refused("link_spent", "This callback link has already been used or has expired.")
     return Link(callback.client, callback)
 
 
-def public_url(endpoint: str, **values: object) -> str:
-    """An absolute URL under ``BASE_URL`` (works in requests, the CLI and the worker)."""
-    from flask import current_app, url_for
-
-    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-        return url_for(endpoint, _external=True, **values)
+# Tokens are ``secrets.token_urlsafe``; anything else cannot match and is not hashed (a
+# lone surrogate from JSON, "\ud800", cannot even be encoded: it was a 500).
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
-def manage_url(booking) -> str:
-    """The client's manage link of ``booking`` (its token is kept encrypted)."""
-    from service.core.crypto import decrypt
+def well_formed_token(token: object) -> bool:
+    return isinstance(token, str) and _TOKEN_RE.fullmatch(token) is not None
 
-    return public_url("public.manage", token=decrypt(booking.manage_token_enc))
+
+def find_by_manage_token(token: str) -> Booking | None:
+    if not well_formed_token(token):
+        return None
+    return db.session.scalar(sa.select(Booking).where(Booking.manage_token_hash == token_hash(token)))
+
+
+def find_client(token: str) -> Client | None:
+    if not well_formed_token(token):
+        return None
+    return db.session.scalar(sa.select(Client).where(Client.token_hash == token_hash(token)))
+
+
+def find_callback(token: str) -> CallbackLink | None:
+    if not well_formed_token(token):
+        return None
+    return db.session.scalar(sa.select(CallbackLink).where(CallbackLink.token_hash == token_hash(token)))

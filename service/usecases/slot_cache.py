@@ -18,14 +18,13 @@ is exactly what a fresh computation would return. The key covers:
 - "now", as the lawyer-local date (see ``service.usecases.availability`` for why that suffices).
 
 The query runs on every slots read, so it is compiled once per dialect and run straight
-on a DBAPI cursor (``CompiledQuery``): the raw values serve as key material only.
+on a DBAPI cursor of the session's pooled connection (``CompiledQuery``): the raw values
+serve as key material only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
@@ -269,72 +268,6 @@ class CompiledQuery:
 
 FINGERPRINT_BY_ID = CompiledQuery(_fingerprint_query("id"))
 FINGERPRINT_BY_TOKEN_HASH = CompiledQuery(_fingerprint_query("token_hash"))
-
-
-class KeptConnections:
-    """One DBAPI connection per process and thread for the fast path's fingerprint.
-
-    A pool checkout pings the server first (``pool_pre_ping``), which on PostgreSQL
-    doubles the round trips of a cache hit. So the fast path takes a connection from the
-    pool once (set up like every other), detaches it, keeps it in autocommit mode (each
-    read is one statement) and never pings it: when it fails, ``row`` closes it and
-    raises, and the caller answers through the ordinary, pinged path. All of them are
-    closed when the engine is disposed.
-    """
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self._local = threading.local()
-        self._open: list[tuple[int, Any]] = []  # (process id, DBAPI connection)
-        self._lock = threading.Lock()
-        sa.event.listen(engine, "engine_disposed", self.close_all)
-
-    def _connection(self) -> Any:
-        pid = os.getpid()
-        kept = getattr(self._local, "kept", None)
-        if kept is not None and kept[0] == pid:
-            return kept[1]
-        proxy = self.engine.raw_connection()
-        connection = proxy.driver_connection
-        proxy.detach()
-        if getattr(connection, "autocommit", True) is False:  # psycopg; sqlite3 is set up so
-            connection.autocommit = True
-        self._local.kept = (pid, connection)
-        with self._lock:
-            self._open.append((pid, connection))
-        return connection
-
-    def row(self, query: CompiledQuery, key: object, since: datetime) -> tuple | None:
-        connection = self._connection()
-        try:
-            return query.row(connection, self.engine.dialect, key, since)
-        except Exception:
-            self._local.kept = None
-            self._close(lambda kept: kept is connection)
-            raise
-
-    def close_all(self, *_args: object) -> None:
-        self._close(lambda kept: True)
-
-    def _close(self, which: Callable[[Any], bool]) -> None:
-        """Close this process's connections that ``which`` picks; a forked child only
-        forgets its parent's (closing them would end the parent's sessions)."""
-        pid = os.getpid()
-        with self._lock:
-            picked = [(p, c) for p, c in self._open if which(c)]
-            self._open = [entry for entry in self._open if entry not in picked]
-        for owner, connection in picked:
-            if owner == pid:
-                with contextlib.suppress(Exception):  # it is being thrown away
-                    connection.close()
-
-
-def kept_connections(engine: sa.Engine) -> KeptConnections:
-    """This app's kept connections (made on first use)."""
-    kept = current_app.extensions.get("slot_cache_connections")
-    if kept is None or kept.engine is not engine:
-        kept = current_app.extensions["slot_cache_connections"] = KeptConnections(engine)
-    return kept
 
 
 def key(row: tuple | None, now: datetime, exclude_booking_id: int | None) -> tuple | None:

@@ -15,7 +15,7 @@ from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 from booking.model import Slot
 from booking.windows import parse_windows
 from service.storage.models import Booking, Client, Intake
-from service.web.errors import AppError
+from service.usecases.errors import Refused
 
 EXPIRED_FORM = lazy_gettext("This form has expired. Please choose your time again.").__str__
 CHOOSE_SLOT = lazy_gettext("Please choose a time.").__str__
@@ -192,6 +192,6 @@ def page_error(status: int, code: str, message: str, generic: bool = False) -> s
     return gettext(message)
 
 
-def translate_error(exc: AppError) -> str:
+def translate_error(exc: Refused) -> str:
     message = _ERRORS.get(exc.code)
     return str(message) if message is not None else exc.message

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from service.core import urls
 from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import Booking, Calendar, CalendarAccount, Client, OutboxTask, utcnow
@@ -21,7 +22,6 @@ from service.usecases import (
     calendar_connect,
     clients,
     dashboard,
-    links,
     status_updates,
     weekview,
     wording,
@@ -314,7 +314,7 @@ def callback_link(client_id: int):
     except ValueError as exc:
         abort(409, str(exc))
     db.session.commit()
-    url = links.public_url("public.booking_page", token=token)
+    url = urls.booking_url(token)
     return render_template(
         "admin/callback.html",
         client=client,

@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from booking.model import WEEKDAYS
+from service.usecases.wording import weekday_name
 
 
 def _choices(*pairs) -> list[SelectChoice]:
@@ -31,8 +32,6 @@ LANGUAGE_CHOICES = (("en", "English"), ("ru", "Русский"))
 
 
 def weekday_choices(blank: str | None = None) -> list[SelectChoice]:
-    from service.usecases.wording import weekday_name
-
     choices = [(str(n), weekday_name(n)) for n in range(len(WEEKDAYS))]
     return _choices(*([("", blank)] if blank is not None else []), *choices)
 

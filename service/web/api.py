@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 
 from booking.model import Slot
+from service.core import urls
 from service.storage.extensions import db
 from service.storage.models import EmbedOrigin, Lawyer, utcnow
-from service.usecases import bookings, links
-from service.usecases.availability import AvailabilityUnknown, cached_offer, offer_for
+from service.usecases import availability, bookings, links
+from service.usecases.errors import Refused
 from service.web.errors import AppError
+from service.web.openapi import document
 from service.web.params import parse_day, parse_instant, parse_zone
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -31,8 +33,6 @@ def _resolve(token: object) -> links.Link:
 
 @bp.get("/openapi.json")
 def openapi_document():
-    from service.web.openapi import document
-
     return jsonify(document(current_app.config["BASE_URL"]))
 
 
@@ -76,7 +76,7 @@ def _preflight_allowed(origin: str) -> bool:
     if token:
         try:
             return _allows(links.resolve(token, utcnow()).client.lawyer, origin)
-        except AppError:
+        except Refused:
             return False
     return db.session.scalar(sa.select(EmbedOrigin.id).where(EmbedOrigin.origin == origin.lower()).limit(1)) is not None
 
@@ -85,11 +85,9 @@ def _preflight_allowed(origin: str) -> bool:
 def slots():
     now = utcnow()
     token = request.args.get("token", "")
-    offer = cached_offer(token, now)  # the fast path: one query, no ORM
-    if offer is None:
-        client = _resolve(token).client
-    elif request.headers.get("Origin"):
-        g.api_lawyer = db.session.get(Lawyer, offer.lawyer_id)  # for the CORS headers
+    linked = availability.offer_for_link(token, now)  # a cache hit is one query, no ORM
+    if request.headers.get("Origin"):
+        g.api_lawyer = db.session.get(Lawyer, linked.lawyer_id)  # for the CORS headers
     zone = parse_zone(request.args["tz"]) if "tz" in request.args else None
     first = parse_day(request.args.get("from"), "from") if "from" in request.args else None
     last = parse_day(request.args.get("to"), "to") if "to" in request.args else None
@@ -100,16 +98,13 @@ def slots():
         last = None
     if first and first < (now - timedelta(days=MAX_RANGE_DAYS)).date():
         first = None
-    if offer is None:
-        offer = offer_for(client, now)
-        if offer is None:  # a paused client
-            return jsonify(slots=[])
+    offer = linked.offer
+    if offer is None:  # a paused client
+        return jsonify(slots=[])
     # Dates are read in the requested zone (else the lawyer's); ``to`` is inclusive.
     day_zone = zone or offer.timezone
     start = datetime.combine(first, time(), day_zone) if first else None
     end = datetime.combine(last + timedelta(days=1), time(), day_zone) if last else None
-    if not offer.known(now):
-        raise AvailabilityUnknown()
     i, j = offer.span(now, start, end)
     # The JSON of each slot is rendered once per offer and display zone.
     items = offer.view(("api.slots", zone), lambda slots: _render(slots, zone))
@@ -150,7 +145,7 @@ def create_booking():
             uid=booking.uid,
             start=booking.start.isoformat(),
             end=booking.end.isoformat(),
-            manage_url=links.public_url("public.manage", token=manage_token),
+            manage_url=urls.public_url("public.manage", token=manage_token),
         ),
         201,
     )

@@ -20,6 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.storage.extensions import db
 from service.storage.models import Lawyer
+from service.web.errors import error_response
 
 csrf = CSRFProtect()
 
@@ -39,8 +40,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        from service.web.errors import error_response
-
         return error_response(400, "csrf_failed", exc.description)
 
 

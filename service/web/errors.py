@@ -12,16 +12,46 @@ from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from service.core.logredact import redact
+from service.usecases.errors import Refused
+from service.usecases.wording import page_error
 
 log = logging.getLogger(__name__)
 
+#: The HTTP status of each reason a use case refuses with (the one place that chooses).
+STATUS_BY_REASON = {
+    "unknown_token": 404,
+    "unknown_client": 404,
+    "unknown_intake": 404,
+    "link_spent": 410,
+    "already_cancelled": 409,
+    "too_late": 409,
+    "calendar_unavailable": 503,
+    "availability_unknown": 503,
+}
+#: Families of reasons: every ``slot_<why>`` (a start that cannot be booked) and every
+#: ``invalid_<field>`` (malformed input).
+STATUS_BY_PREFIX = {"slot_": 409, "invalid_": 422}
 
-class AppError(Exception):
-    """A refusal worded for the user: HTTP status, machine code, human message."""
+
+class AppError(Refused):
+    """A refusal of the web layer itself (request parsing, OAuth callbacks), which knows
+    its HTTP status: status, machine code, human message."""
 
     def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(code, message)
+        self.status = status
+
+
+def status_of(exc: Refused) -> int:
+    """The HTTP status that answers ``exc``."""
+    if isinstance(exc, AppError):
+        return exc.status
+    status = STATUS_BY_REASON.get(exc.reason)
+    if status is None:
+        status = next((s for prefix, s in STATUS_BY_PREFIX.items() if exc.reason.startswith(prefix)), None)
+    if status is None:
+        raise LookupError(f"no HTTP status for the reason {exc.reason!r}: add it to STATUS_BY_REASON")
+    return status
 
 
 def _wants_json() -> bool:
@@ -37,16 +67,14 @@ def error_response(status: int, code: str, message: str, *, generic: bool = Fals
     if _wants_json():
         response = jsonify(error={"code": code, "message": message})
     else:
-        from service.usecases.wording import page_error
-
         response = render_template("error.html", status=status, message=page_error(status, code, message, generic))
     return response, status
 
 
 def init_app(app: Flask) -> None:
-    @app.errorhandler(AppError)
-    def app_error(exc: AppError):
-        return error_response(exc.status, exc.code, exc.message)
+    @app.errorhandler(Refused)
+    def refused(exc: Refused):
+        return error_response(status_of(exc), exc.code, exc.message)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

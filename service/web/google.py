@@ -16,8 +16,9 @@ from markupsafe import escape
 
 from service.calendars.base import ProviderError
 from service.calendars.google import oauth
-from service.calendars.google.accounts import connect, queue_sync, token_matches
+from service.calendars.google.accounts import connect, token_matches
 from service.calendars.google.models import GoogleChannel
+from service.calendars.sync import queue_sync
 from service.storage.extensions import db
 from service.storage.models import Lawyer
 from service.web import auth

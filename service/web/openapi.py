@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.core.zones import all_zone_names
 from service.usecases.bookings import AGENDA_MAX, NAME_MAX
-from service.web.params import all_zone_names
 
 _ERROR_EXAMPLES = {
     "404": ("unknown_token", "This booking link does not exist."),

@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
+from service.core.zones import is_zone
 from service.web.errors import AppError
-
-
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def zone_names() -> list[str]:
-    return sorted(z for z in _zones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))) + ["UTC"]
-
-
-def all_zone_names() -> list[str]:
-    """Every zone name ``tz`` parameters accept (the API document lists them)."""
-    return sorted(_zones())
-
-
-def is_zone(name: object) -> bool:
-    return isinstance(name, str) and name in _zones()
 
 
 def parse_zone(name: object, field: str = "tz") -> ZoneInfo:

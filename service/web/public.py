@@ -17,11 +17,14 @@ from flask import (
     url_for,
 )
 
+from service.core import urls
+from service.core.zones import is_zone, zone_names
 from service.storage.models import token_hash, utcnow
 from service.usecases import bookings, intakes, invites, links, wording
+from service.usecases.errors import Refused
 from service.web import formtoken, framing
-from service.web.errors import AppError
-from service.web.params import is_zone, parse_instant, zone_names
+from service.web.errors import AppError, status_of
+from service.web.params import parse_instant
 
 bp = Blueprint("public", __name__)
 
@@ -139,9 +142,9 @@ def _book(token: str, *, embed: bool):
     try:
         start, contact = _parse_booking_form(form)
         booking, manage_token = bookings.book(link.client, start, contact, now, link.callback)
-    except AppError as exc:
+    except Refused as exc:
         error = wording.translate_error(exc)
-        return _render_booking(link, token, status=exc.status, form=form, error=error, embed=embed)
+        return _render_booking(link, token, status=status_of(exc), form=form, error=error, embed=embed)
     return _booked(manage_token, link.client.lawyer.timezone, embed)
 
 
@@ -202,14 +205,14 @@ def _book_intake(slug: str, *, embed: bool):
     try:
         start, contact = _parse_booking_form(form)
         booking, manage_token = bookings.book_intake(intake, start, contact, utcnow())
-    except AppError as exc:
+    except Refused as exc:
         error = wording.translate_error(exc)
-        return _render_intake(intake, status=exc.status, form=form, error=error, embed=embed)
+        return _render_intake(intake, status=status_of(exc), form=form, error=error, embed=embed)
     return _booked(manage_token, intake.lawyer.timezone, embed)
 
 
 def _booking_or_404(token: str):
-    booking = bookings.find_by_manage_token(token) if isinstance(token, str) and len(token) <= 64 else None
+    booking = links.find_by_manage_token(token) if isinstance(token, str) and len(token) <= 64 else None
     if booking is None:
         abort(404, "This link does not exist.")
     g.lang = booking.client.language
@@ -265,8 +268,8 @@ def cancel(token: str):
         return _render_manage(booking, token, status=400, error=wording.EXPIRED_FORM())
     try:
         bookings.cancel(booking, utcnow())
-    except AppError as exc:
-        return _render_manage(booking, token, status=exc.status, error=wording.translate_error(exc))
+    except Refused as exc:
+        return _render_manage(booking, token, status=status_of(exc), error=wording.translate_error(exc))
     return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone)), 303)
 
 
@@ -279,15 +282,15 @@ def reschedule(token: str):
         if not request.form.get("start"):
             raise AppError(422, "invalid_start", wording.CHOOSE_SLOT())
         bookings.reschedule(booking, parse_instant(request.form.get("start")), utcnow())
-    except AppError as exc:
-        return _render_manage(booking, token, status=exc.status, error=wording.translate_error(exc))
+    except Refused as exc:
+        return _render_manage(booking, token, status=status_of(exc), error=wording.translate_error(exc))
     return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone), moved=1), 303)
 
 
 @bp.get("/m/<token>/invite.ics")
 def invite(token: str):
     booking = _booking_or_404(token)
-    body = invites.booking_ics(booking, manage_url=links.public_url("public.manage", token=token))
+    body = invites.booking_ics(booking, manage_url=urls.public_url("public.manage", token=token))
     return Response(
         body,
         mimetype="text/calendar",

@@ -7,25 +7,29 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from service.calendars.base import AuthError, CalendarProvider, ProviderError, RemoteCalendar
+from service.calendars.base import AuthError, ProviderError, RemoteCalendar
+from service.calendars.caldav.provider import CalDAVProvider
+from service.calendars.ics.provider import ICSProvider
 from service.jobs import worker
 from service.storage.models import BusyBlock, Calendar, CalendarAccount, OutboxTask
 from service.usecases import calendar_connect
 from tests.admin.conftest import post
 
 
-class FakeProvider(CalendarProvider):
-    """Stands in for a provider module; records what it was built with."""
+class FakeProvider:
+    """Stands in for a calendar server (the rules for settings and labels stay the real
+    provider's, below); records what it was built with."""
 
-    kind = "caldav"
     seen: list = []
     fail: Exception | None = None
     calendars = [RemoteCalendar("https://dav.example/cal/work/", "Work"),
                  RemoteCalendar("https://dav.example/cal/home/", "Home")]
 
     def __init__(self, config, secret, tz):
-        super().__init__(config, secret, tz)
         FakeProvider.seen.append((config, secret))
+
+    def close(self):
+        pass
 
     def list_calendars(self):
         if FakeProvider.fail:
@@ -39,10 +43,18 @@ class FakeProvider(CalendarProvider):
         raise AssertionError("no syncing inside a request")
 
 
+class FakeCalDAV(FakeProvider, CalDAVProvider):
+    pass
+
+
+class FakeFeed(FakeProvider, ICSProvider):
+    pass
+
+
 @pytest.fixture
 def fake_provider(monkeypatch):
     FakeProvider.seen, FakeProvider.fail = [], None
-    monkeypatch.setattr(calendar_connect, "load", lambda kind: FakeProvider)
+    monkeypatch.setattr(calendar_connect, "load", {"caldav": FakeCalDAV, "ics": FakeFeed}.get)
     return FakeProvider
 
 

@@ -14,7 +14,8 @@ import pytest
 from booking.intervals import BusyIndex, Interval
 from service.calendars import sync
 from service.usecases import availability, bookings
-from service.web.errors import AppError
+from service.usecases.errors import Refused
+from service.web.errors import status_of
 from tests.calendar_servers import event_ics, put_ics, unique
 
 from .cases import EXPECTED, ics
@@ -89,8 +90,8 @@ def test_event_added_after_the_sync_is_caught_when_booking(db, lawyer_with_calen
     )
     assert start in {s.start for s in availability.slots_for(client, NOW)}  # mirror: stale
     contact = bookings.validate_contact("Boris Petrov", "boris@client.example", "Lease")
-    with pytest.raises(AppError) as refused:
+    with pytest.raises(Refused) as refused:
         bookings.book(client, start, contact, NOW)
-    assert refused.value.status == 409
+    assert status_of(refused.value) == 409
     booking, _token = bookings.book(client, start + timedelta(hours=1), contact, NOW)
     assert booking.start == start + timedelta(hours=1)

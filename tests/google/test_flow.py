@@ -17,7 +17,8 @@ from service.jobs import worker
 from service.storage import outbox
 from service.storage.models import BusyBlock, OutboxTask
 from service.usecases import bookings
-from service.web.errors import AppError
+from service.usecases.errors import Refused
+from service.web.errors import status_of
 from tests.google.conftest import timed
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
@@ -54,7 +55,7 @@ def mirror(db, calendar):
 
 
 def run_outbox(at):
-    worker._load_handlers()
+    assert worker.run_once  # importing the worker registers every outbox handler
     with freeze_time(at):
         return outbox.run_due(now=at + timedelta(seconds=1))
 
@@ -112,9 +113,9 @@ def test_booking_is_checked_against_google_free_busy(db, make_client, lawyer, ac
     # Entered in Google after the last sync: only the live check can see it.
     fake.add_event("court@group.calendar.google.com", **timed(CALL, CALL + timedelta(hours=2)))
     contact = bookings.validate_contact("Boris Petrov", "boris@client.example", "Lease")
-    with freeze_time(NOW), pytest.raises(AppError) as refused:
+    with freeze_time(NOW), pytest.raises(Refused) as refused:
         bookings.book(client, CALL, contact, NOW)
-    assert refused.value.status == 409
+    assert status_of(refused.value) == 409
     asked = {item["id"] for r in fake.calls("freebusy.query") for item in r.body["items"]}
     assert asked == {PRIMARY, "court@group.calendar.google.com"}
 
@@ -123,9 +124,9 @@ def test_booking_fails_closed_when_google_is_revoked(db, make_client, lawyer, ac
     client, _token = make_client(lawyer=lawyer)
     fake.revoke(decrypt_json(account.secret_enc)["refresh_token"])
     contact = bookings.validate_contact("Boris Petrov", "boris@client.example", "Lease")
-    with freeze_time(NOW), pytest.raises(AppError) as refused:
+    with freeze_time(NOW), pytest.raises(Refused) as refused:
         bookings.book(client, CALL, contact, NOW)
-    assert refused.value.status == 503
+    assert status_of(refused.value) == 503
 
 
 def test_write_back_booking_reschedule_cancel(db, make_client, lawyer, account, fake):

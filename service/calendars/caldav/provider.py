@@ -32,6 +32,7 @@ from lxml import etree
 from booking.intervals import Interval, merge
 from service.calendars import icsread, netguard
 from service.calendars.base import (
+    AccountSettings,
     AuthError,
     CalendarProvider,
     NotFound,
@@ -61,6 +62,19 @@ def href_name(uid: str) -> str:
 
 class CalDAVProvider(CalendarProvider):
     kind = "caldav"
+
+    @classmethod
+    def settings(
+        cls, address: str, username: str = "", password: str = "", *, local_files: bool = False
+    ) -> AccountSettings:
+        url = netguard.check_url(address)
+        if not username.strip():
+            raise ProviderError("the user name must not be empty")
+        return AccountSettings({"url": url, "username": username.strip()}, {"password": password})
+
+    @classmethod
+    def label(cls, settings: AccountSettings, found: list[RemoteCalendar]) -> str:
+        return f"{settings.config['username']} on {urlsplit(settings.config['url']).hostname}"
 
     def __init__(
         self,

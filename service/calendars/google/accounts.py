@@ -32,9 +32,8 @@ from service.calendars.base import AuthError, ProviderError, RemoteCalendar
 from service.calendars.google.models import GoogleChannel
 from service.calendars.google.provider import GoogleProvider
 from service.core.crypto import encrypt_json
-from service.storage import outbox
 from service.storage.extensions import db
-from service.storage.models import Calendar, CalendarAccount, Lawyer, OutboxTask, utcnow
+from service.storage.models import Calendar, CalendarAccount, Lawyer, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -261,36 +260,3 @@ def stop_channels(account: CalendarAccount) -> None:
             _stop(provider, channel)
     finally:
         provider.close()
-
-
-def queue_sync(calendar: Calendar) -> bool:
-    """Queue one ``calendar.sync`` task unless one is already waiting (push storms)."""
-    waiting = db.session.scalars(
-        sa.select(OutboxTask).where(
-            OutboxTask.kind == "calendar.sync",
-            OutboxTask.status == "pending",
-            OutboxTask.lawyer_id == calendar.lawyer_id,
-            OutboxTask.locked_until.is_(None),
-        )
-    )
-    if any(task.payload.get("calendar_id") == calendar.id for task in waiting):
-        return False
-    outbox.enqueue("calendar.sync", {"calendar_id": calendar.id}, lawyer_id=calendar.lawyer_id)
-    db.session.commit()
-    return True
-
-
-@outbox.handler("calendar.sync")
-def sync_task(payload: dict[str, Any]) -> None:
-    """Sync one calendar now (queued by a push notification).
-
-    A failure is recorded on the calendar by ``sync.sync_calendar`` (an AuthError marks
-    the account broken); the task itself is done either way, since the periodic sync
-    retries anyway.
-    """
-    calendar = db.session.get(Calendar, payload.get("calendar_id"))
-    if calendar is None or not calendar.conflict or calendar.account.broken:
-        return
-    report = sync.sync_calendar(calendar, utcnow())
-    if not report["ok"]:
-        log.info("pushed sync of calendar %s failed: %s", calendar.id, report.get("error"))

@@ -28,6 +28,7 @@ import niquests
 from booking.intervals import Interval
 from service.calendars import icsread, netguard
 from service.calendars.base import (
+    AccountSettings,
     AuthError,
     CalendarProvider,
     NotFound,
@@ -50,6 +51,34 @@ class Fetched:
 
 class ICSProvider(CalendarProvider):
     kind = "ics"
+
+    @classmethod
+    def settings(
+        cls, address: str, username: str = "", password: str = "", *, local_files: bool = False
+    ) -> AccountSettings:
+        source = address.strip()
+        if "://" in source and not source.lower().startswith("file://"):
+            url = netguard.check_url(source)
+            parts = urlsplit(url)
+            return AccountSettings({"display": f"{parts.scheme}://{parts.hostname}/…"}, {"url": url})
+        if not local_files:
+            raise ProviderError("not a calendar URL: the address must start with https://")
+        path = Path(source.removeprefix("file://")).expanduser().resolve()
+        if not path.is_file():
+            raise ProviderError(f"{source!r}: no such file")
+        return AccountSettings({"url": str(path)}, {})
+
+    @classmethod
+    def same_account(cls, stored: AccountSettings, new: AccountSettings) -> bool:
+        def source(s: AccountSettings) -> object:
+            return s.secret.get("url") or s.config.get("url")
+
+        return source(stored) == source(new)
+
+    @classmethod
+    def label(cls, settings: AccountSettings, found: list[RemoteCalendar]) -> str:
+        where = settings.config.get("display") or settings.config.get("url")
+        return f"{found[0].name} ({where})" if found else str(where)
     writable = False
 
     def __init__(

@@ -1,0 +1,31 @@
+"""Every blueprint of the web app, and the headers all responses carry."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from service.web import admin, api, auth, google, i18n, public
+from service.web.framing import content_security_policy
+
+
+def init_app(app: Flask) -> None:
+    i18n.init_app(app, app.config["ROOT"])
+    auth.init_app(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(google.oauth_bp)
+    app.register_blueprint(google.hooks_bp)
+    app.register_blueprint(admin.bp)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if "Content-Security-Policy" not in response.headers:
+            response.headers["Content-Security-Policy"] = content_security_policy()
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith(("/b/", "/m/", "/embed/", "/i/")):
+            # Pages behind bearer tokens: never leak the URL, never index, never cache.
+            response.headers["Referrer-Policy"] = "no-referrer"
+            response.headers["X-Robots-Tag"] = "noindex, nofollow"
+            response.headers["Cache-Control"] = "no-store"
+        return response
