@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from booking.intervals import BusyIndex, Interval
 from booking.model import Agreement, BookedCall, LawyerRules, Slot
+from booking.terms import check_agreement
 from booking.walltime import local_date, to_utc, wall_to_utc, week_start
 
 Reason = Literal[
@@ -74,13 +75,10 @@ class _Rules:
 
     @classmethod
     def build(cls, agreement: Agreement, lawyer: LawyerRules, now: datetime) -> _Rules:
-        if agreement.duration <= timedelta(0):
-            raise ValueError(f"call duration must be positive, got {agreement.duration}")
+        check_agreement(agreement)  # the bounds table's minimums (e.g. no negative notice)
         step = agreement.step or agreement.duration
         if step <= timedelta(0):
             raise ValueError(f"slot step must be positive, got {step}")
-        if agreement.prep < timedelta(0) or agreement.buffer_after < timedelta(0):
-            raise ValueError("prep and buffer_after must not be negative")
         now = to_utc(now, "now")
         weekly: dict[int, list[tuple[time, time]]] = {}
         for w in agreement.windows:

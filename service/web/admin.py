@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from booking.terms import AgreementError
 from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import Booking, Calendar, CalendarAccount, Client, OutboxTask, utcnow
@@ -234,7 +235,9 @@ def _edit_client(client: Client | None):
         data = {name: f.data for name, f in form._fields.items() if name != "windows"}
         try:
             data["windows"] = clients.windows_text(clients.WindowRowData(**row) for row in form.windows.data)
-            clients.check_fits(data["windows"], data["duration_min"])
+            data = clients.checked_agreement(data)
+        except AgreementError as exc:
+            error = form.refuse(exc)
         except ValueError as exc:
             error = str(exc)
         else:
