@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 
+from booking import changes
 from booking.availability import SlotRefused
 from booking.intervals import Interval
 from booking.model import Slot
@@ -265,14 +266,25 @@ def reschedule(booking: Booking, start: datetime, now: datetime) -> Booking:
 
 
 def change_deadline(booking: Booking) -> datetime:
-    """Until when the client may cancel or move the call: the agreed notice before it."""
-    return booking.start - booking.client.agreement().notice
+    """Until when the client may cancel or move the call (``booking.changes``)."""
+    return changes.change_deadline(booking.start, booking.client.agreement().notice)
+
+
+def change_refusal(booking: Booking, now: datetime) -> changes.ChangeRefusal | None:
+    """Why the client may not move or cancel ``booking`` now (``booking.changes``), or None."""
+    return changes.may_change(
+        active=booking.status == "confirmed",
+        start=booking.start,
+        notice=booking.client.agreement().notice,
+        now=now,
+    )
 
 
 def _check_changeable(booking: Booking, now: datetime) -> None:
-    if booking.status != "confirmed":
+    refusal = change_refusal(booking, now)
+    if refusal == "cancelled":
         raise AppError(409, "already_cancelled", "This call has been cancelled.")
-    if now >= change_deadline(booking):
+    if refusal == "too_late":
         raise AppError(
             409,
             "too_late",
