@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 
-from booking import changes
+from booking import callback_links, changes
 from booking.availability import SlotRefused
 from booking.intervals import Interval
 from booking.model import Slot
@@ -164,7 +164,7 @@ def book(
             raise AppError(404, "unknown_client", "This booking link is no longer active.")
         if callback is not None:
             callback = db.session.get(CallbackLink, callback.id)
-            if callback.used_at is not None or callback.expires_at <= now:
+            if callback_links.is_spent(callback.used_at, callback.expires_at, now):
                 raise AppError(410, "link_spent", "This callback link has already been used or has expired.")
             callback.used_at = now
         slot = _checked(client, now, start, extra_busy=live)

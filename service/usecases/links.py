@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from booking import callback_links
 from service.storage.models import CallbackLink, Client
 from service.usecases import bookings
 from service.web.errors import AppError
@@ -28,7 +29,7 @@ def resolve(token: str, now: datetime) -> Link:
     callback = bookings.find_callback(token)
     if callback is None:
         raise AppError(404, "unknown_token", "This booking link does not exist.")
-    if callback.used_at is not None or callback.expires_at <= now:
+    if callback_links.is_spent(callback.used_at, callback.expires_at, now):
         raise AppError(410, "link_spent", "This callback link has already been used or has expired.")
     return Link(callback.client, callback)
 
