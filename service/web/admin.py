@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext
 
 from booking.terms import AgreementError
+from booking.walltime import week_start
 from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import Booking, Calendar, CalendarAccount, Client, OutboxTask, utcnow
@@ -186,14 +187,14 @@ def week():
             day = None
         if day is None or not 1900 <= day.year <= 2999:
             abort(400, gettext("The date must look like 2026-03-02."))
-    monday = weekview.week_start(day)
+    monday = week_start(day)
     return render_template(
         "admin/week.html",
         picture=weekview.week_picture(lawyer, monday),
         prev=(monday - timedelta(days=7)).isoformat(),
         next=(monday + timedelta(days=7)).isoformat(),
         today=today.isoformat(),
-        is_this_week=monday == weekview.week_start(today),
+        is_this_week=monday == week_start(today),
         today_date=today,
         geo=weekview,
     )
