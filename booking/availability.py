@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 
 from booking.intervals import BusyIndex, Interval
 from booking.model import Agreement, BookedCall, LawyerRules, Slot
-from booking.walltime import local_date, to_utc, wall_to_utc, week_start
+from booking.terms import check_agreement
+from booking.walltime import local_date, to_utc, wall_interval, week_start
 
 Reason = Literal[
     "past",
@@ -74,14 +75,14 @@ class _Rules:
 
     @classmethod
     def build(cls, agreement: Agreement, lawyer: LawyerRules, now: datetime) -> _Rules:
-        if agreement.duration <= timedelta(0):
-            raise ValueError(f"call duration must be positive, got {agreement.duration}")
+        check_agreement(agreement)  # the bounds table's minimums (e.g. no negative notice)
         step = agreement.step or agreement.duration
         if step <= timedelta(0):
             raise ValueError(f"slot step must be positive, got {step}")
-        if agreement.prep < timedelta(0) or agreement.buffer_after < timedelta(0):
-            raise ValueError("prep and buffer_after must not be negative")
         now = to_utc(now, "now")
+        earliest, horizon_end = offered_range(
+            now, agreement.notice, timedelta(days=agreement.horizon_days)
+        )
         weekly: dict[int, list[tuple[time, time]]] = {}
         for w in agreement.windows:
             if w.start < w.end:
@@ -97,8 +98,8 @@ class _Rules:
             agreement=agreement,
             lawyer=lawyer,
             now=now,
-            earliest=now + agreement.notice,
-            horizon_end=now + timedelta(days=agreement.horizon_days),
+            earliest=earliest,
+            horizon_end=horizon_end,
             prep_day=prep_day,
             step=step,
             weekly=weekly,
@@ -109,12 +110,8 @@ class _Rules:
         """The agreed windows on the lawyer-local ``day`` as UTC ``(start, end)``."""
         walls = self.weekly.get(day.weekday(), []) + self.extra.get(day, [])
         tz = self.lawyer.timezone
-        out = []
-        for start, end in walls:
-            utc_start, utc_end = wall_to_utc(day, start, tz), wall_to_utc(day, end, tz)
-            if utc_start < utc_end:
-                out.append((utc_start, utc_end))
-        return out
+        spans = (wall_interval(day, start, end, tz) for start, end in walls)
+        return [span for span in spans if span is not None]
 
     def time_refusal(self, start: datetime) -> tuple[Reason, str] | None:
         """Past, notice and horizon rules for a call starting at ``start`` (UTC)."""
@@ -230,6 +227,33 @@ def _slot(start: datetime, agreement: Agreement) -> Slot:
 # --- public API ------------------------------------------------------------------------
 
 
+def offered_range(
+    now: datetime,
+    notice: timedelta,
+    horizon: timedelta,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> tuple[datetime, datetime]:
+    """``(low, high)`` in UTC: calls offered at ``now`` start in ``[low, high)``.
+
+    From ``now + notice`` (never before ``now``) to ``now + horizon`` (exclusive), cut
+    to ``[start, end)`` when given. Empty when ``low >= high``. ``free_slots`` and the
+    slot cache (which cuts a stored offer at every read) both use it.
+    """
+    now = to_utc(now, "now")
+    low = now + notice if notice > timedelta(0) else now
+    high = now + horizon
+    if start is not None:
+        start = to_utc(start, "start")
+        if start > low:
+            low = start
+    if end is not None:
+        end = to_utc(end, "end")
+        if end < high:
+            high = end
+    return low, high
+
+
 def free_slots(
     agreement: Agreement,
     lawyer: LawyerRules,
@@ -249,10 +273,9 @@ def free_slots(
     """
     rules = _Rules.build(agreement, lawyer, now)
     tz = lawyer.timezone
-    low = rules.earliest if start is None else max(rules.earliest, to_utc(start, "start"))
-    high = rules.horizon_end if end is None else min(rules.horizon_end, to_utc(end, "end"))
-    if low < rules.now:
-        low = rules.now
+    low, high = offered_range(
+        rules.now, agreement.notice, timedelta(days=agreement.horizon_days), start, end
+    )
     if low >= high:
         return []
     bookings = list(bookings)

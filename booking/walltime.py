@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from booking.intervals import Interval
+
 _SECOND = timedelta(seconds=1)
 
 
@@ -50,6 +52,13 @@ def wall_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
     if second_offset > first_offset:  # a gap: the clock jumps over this wall time
         return _transition(naive - second_offset, naive - first_offset, tz)
     return (naive - first_offset).replace(tzinfo=UTC)
+
+
+def wall_interval(day: date, start: time, end: time, tz: ZoneInfo) -> Interval | None:
+    """The wall-clock span ``start``-``end`` on ``day`` in ``tz`` as a UTC ``Interval``
+    (edges by ``wall_to_utc``), or None when nothing of it exists (inside a gap)."""
+    utc_start, utc_end = wall_to_utc(day, start, tz), wall_to_utc(day, end, tz)
+    return Interval(utc_start, utc_end) if utc_start < utc_end else None
 
 
 def local_date(value: datetime, tz: ZoneInfo) -> date:

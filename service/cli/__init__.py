@@ -13,7 +13,8 @@ from flask import Flask
 from flask.cli import AppGroup
 from werkzeug.security import generate_password_hash
 
-from booking.windows import format_windows, parse_weekday, parse_windows
+from booking import terms
+from booking.windows import parse_weekday, parse_windows
 from service.cli import demo, google
 from service.cli.calendars import calendar_cli
 from service.cli.secrets import secrets_cli
@@ -30,7 +31,7 @@ from service.storage.models import (
     utcnow,
 )
 from service.usecases import clients, intakes
-from service.usecases.clients import create_client
+from service.usecases.clients import agreement_columns, create_client
 from service.usecases.links import find_client
 
 lawyer_cli = AppGroup("lawyer", help="Create and configure lawyers.")
@@ -195,38 +196,28 @@ def agreement_options(command):
     return command
 
 
+#: The option that sets each field of ``booking.terms`` (its errors name the option).
+AGREEMENT_OPTIONS = {
+    "windows": "--windows", "duration": "--duration", "prep": "--prep",
+    "buffer_after": "--buffer-after", "notice": "--notice", "horizon_days": "--horizon",
+    "max_per_week": "--max-per-week", "max_per_month": "--max-per-month", "step": "--step",
+    "status_day": "--status-day",
+}
+
+
 def agreement_fields(windows, duration, prep, buffer_after, notice, notice_working_day, horizon,
-                     max_per_week, max_per_month, step) -> dict:
-    """Validate the agreement options; the model columns they set."""
+                     max_per_week, max_per_month, step, status_day=None) -> dict:
+    """Validate the agreement options (``booking.terms``); the model columns they set."""
     try:
-        parsed = parse_windows(windows)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    _nonneg(duration, "--duration", 5)
-    if duration > 8 * 60:
-        raise click.ClickException("--duration must be at most 480 minutes")
-    for value, option in ((prep, "--prep"), (buffer_after, "--buffer-after"), (notice, "--notice")):
-        _nonneg(value, option)
-    _nonneg(horizon, "--horizon", 1)
-    if horizon > 365:
-        raise click.ClickException("--horizon must be at most 365 days")
-    _nonneg(max_per_week, "--max-per-week", 1)
-    _nonneg(max_per_month, "--max-per-month", 1)
-    longest = max((w.end.hour * 60 + w.end.minute) - (w.start.hour * 60 + w.start.minute) for w in parsed)
-    if duration > longest:
-        raise click.ClickException(f"--duration {duration} does not fit in any window (longest: {longest} min)")
-    return {
-        "windows": format_windows(parsed),
-        "duration_min": duration,
-        "prep_min": prep,
-        "buffer_min": buffer_after,
-        "notice_hours": notice,
-        "notice_next_working_day": notice_working_day,
-        "horizon_days": horizon,
-        "max_per_week": max_per_week,
-        "max_per_month": max_per_month,
-        "step_min": int(step) if step else None,
-    }
+        checked = terms.validate_agreement(
+            windows=windows, duration=duration, prep=prep, buffer_after=buffer_after,
+            notice=notice, notice_next_working_day=notice_working_day, horizon_days=horizon,
+            max_per_week=max_per_week, max_per_month=max_per_month, step=step,
+            status_day=status_day,
+        )
+    except terms.AgreementError as exc:
+        raise click.ClickException(exc.describe(AGREEMENT_OPTIONS[exc.field])) from None
+    return agreement_columns(checked)
 
 
 @client_cli.command("create")
@@ -248,7 +239,7 @@ def client_create(lawyer_id, name, email, windows, duration, prep, buffer_after,
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     agreement = agreement_fields(windows, duration, prep, buffer_after, notice, notice_working_day,
-                                 horizon, max_per_week, max_per_month, step)
+                                 horizon, max_per_week, max_per_month, step, status_weekday)
     client, token = create_client(
         lawyer,
         name=_name(name),

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 
+from booking import callback_links, changes
 from booking.availability import SlotRefused
 from booking.intervals import Interval
 from booking.model import Slot
@@ -158,7 +159,7 @@ def book(
             raise Refused("unknown_client", "This booking link is no longer active.")
         if callback is not None:
             callback = db.session.get(CallbackLink, callback.id)
-            if callback.used_at is not None or callback.expires_at <= now:
+            if callback_links.is_spent(callback.used_at, callback.expires_at, now):
                 raise Refused("link_spent", "This callback link has already been used or has expired.")
             callback.used_at = now
         slot = _checked(client, now, start, extra_busy=live)
@@ -260,15 +261,27 @@ def reschedule(booking: Booking, start: datetime, now: datetime) -> Booking:
 
 
 def change_deadline(booking: Booking) -> datetime:
-    """Until when the client may cancel or move the call: the agreed notice before it."""
-    return booking.start - booking.client.agreement().notice
+    """Until when the client may cancel or move the call (``booking.changes``)."""
+    return changes.change_deadline(booking.start, booking.client.agreement().notice)
+
+
+def change_refusal(booking: Booking, now: datetime) -> changes.ChangeRefusal | None:
+    """Why the client may not move or cancel ``booking`` now (``booking.changes``), or None."""
+    return changes.may_change(
+        active=booking.status == "confirmed",
+        start=booking.start,
+        notice=booking.client.agreement().notice,
+        now=now,
+    )
 
 
 def _check_changeable(booking: Booking, now: datetime) -> None:
-    if booking.status != "confirmed":
+    refusal = change_refusal(booking, now)
+    if refusal == "cancelled":
         raise Refused("already_cancelled", "This call has been cancelled.")
-    if now >= change_deadline(booking):
-        raise Refused("too_late",
+    if refusal == "too_late":
+        raise Refused(
+            "too_late",
             "This call is too close to be changed online; please write to your lawyer.",
         )
 

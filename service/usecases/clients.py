@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import force_locale, gettext
 
+from booking import terms
 from booking.model import WEEKDAYS, Window
 from booking.windows import format_windows, parse_windows
 from service.core import urls
@@ -60,21 +61,43 @@ def rows_of(windows: str) -> list[WindowRowData]:
     ]
 
 
-def check_fits(windows: str, duration_min: int) -> None:
-    longest = max(_minutes(w.end) - _minutes(w.start) for w in parse_windows(windows))
-    if duration_min > longest:
-        raise ValueError(
-            gettext("A %(duration)d-minute call does not fit in any window (longest: %(longest)d minutes).",
-                    duration=duration_min, longest=longest)
-        )
+def agreement_columns(checked: terms.Terms) -> dict:
+    """The agreement columns (``Client`` and ``Intake`` share them) of validated terms."""
+    return {
+        "windows": checked.windows_text,
+        "duration_min": checked.duration,
+        "prep_min": checked.prep,
+        "buffer_min": checked.buffer_after,
+        "notice_hours": checked.notice,
+        "notice_next_working_day": checked.notice_next_working_day,
+        "horizon_days": checked.horizon_days,
+        "max_per_week": checked.max_per_week,
+        "max_per_month": checked.max_per_month,
+        "step_min": checked.step,
+    }
 
 
-def _minutes(value: time) -> int:
-    return value.hour * 60 + value.minute
+def checked_agreement(data: dict) -> dict:
+    """The edit form's ``data`` with the agreement validated by ``booking.terms`` and
+    normalised; ``terms.AgreementError`` for the first problem (nothing is changed)."""
+    checked = terms.validate_agreement(
+        windows=data["windows"],
+        duration=data["duration_min"],
+        prep=data["prep_min"],
+        buffer_after=data["buffer_min"],
+        notice=data["notice_hours"],
+        notice_next_working_day=bool(data.get("notice_next_working_day")),
+        horizon_days=data["horizon_days"],
+        max_per_week=data.get("max_per_week"),
+        max_per_month=data.get("max_per_month"),
+        step=data.get("step_min"),
+        status_day=data.get("status_day"),
+    )
+    return {**data, **agreement_columns(checked), "status_day": checked.status_day}
 
 
 def apply_agreement(client: Client, data: dict) -> None:
-    """Copy validated form data onto ``client`` (the caller commits)."""
+    """Copy form data checked by ``checked_agreement`` onto ``client`` (the caller commits)."""
     client.name = data["name"].strip()
     client.email = data["email"].strip()
     client.matter = (data.get("matter") or "").strip()
@@ -83,8 +106,8 @@ def apply_agreement(client: Client, data: dict) -> None:
     client.windows = data["windows"]
     for field in AGREEMENT_FIELDS:
         setattr(client, field, data[field])
-    client.step_min = int(data["step_min"]) if data.get("step_min") else None
-    client.status_day = int(data["status_day"]) if data.get("status_day") not in (None, "") else None
+    client.step_min = data["step_min"]
+    client.status_day = data["status_day"]
 
 
 def form_data(client: Client) -> dict:

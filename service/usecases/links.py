@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from booking import callback_links
 from service.storage.extensions import db
 from service.storage.models import Booking, CallbackLink, Client, token_hash
 from service.usecases.errors import Refused
@@ -31,7 +32,7 @@ def resolve(token: str, now: datetime) -> Link:
     callback = find_callback(token)
     if callback is None:
         raise Refused("unknown_token", "This booking link does not exist.")
-    if callback.used_at is not None or callback.expires_at <= now:
+    if callback_links.is_spent(callback.used_at, callback.expires_at, now):
         raise Refused("link_spent", "This callback link has already been used or has expired.")
     return Link(callback.client, callback)
 

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
+from booking.availability import offered_range
 from booking.model import Slot
 from service.storage.models import Booking, BusyBlock, Calendar, Client, DayOff, ExtraWindow, Lawyer
 
@@ -69,12 +70,7 @@ class Offer:
         self, now: datetime, start: datetime | None = None, end: datetime | None = None
     ) -> tuple[int, int]:
         """Indexes ``[i, j)`` of the slots starting in ``[start, end)`` offered at ``now``."""
-        low = now + max(self.notice, timedelta(0))
-        if start is not None and start > low:
-            low = start.astimezone(UTC)  # starts are UTC: compare like with like
-        high = now + self.horizon
-        if end is not None and end < high:
-            high = end.astimezone(UTC)
+        low, high = offered_range(now, self.notice, self.horizon, start, end)
         if low >= high:
             return 0, 0
         return bisect_left(self.starts, low), bisect_left(self.starts, high)

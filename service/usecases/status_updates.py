@@ -1,43 +1,22 @@
 """Written status updates owed to clients ("a status letter every Friday").
 
 An agreement may name a weekday (``Client.status_day``); the lawyer records the day an
-update went out (``Client.status_updated_on``). An update sent up to ``EARLY`` days
-before the due day counts for it, so Thursday's letter settles Friday.
+update went out (``Client.status_updated_on``). When an update is owed is the domain's
+rule (``booking.status_updates.state``); this module reads the clients it applies to.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from booking.status_updates import DUE, EARLY, OVERDUE, SOON, state
 from service.storage.extensions import db
 from service.storage.models import Client, Lawyer
 
-EARLY = timedelta(days=2)
-
-DUE, OVERDUE, SOON = "due", "overdue", "soon"
-
-
-def state(status_day: int, last_sent: date | None, since: date, today: date) -> tuple[str, date] | None:
-    """``(state, due day)`` for one agreement on ``today``, or None when nothing is owed.
-
-    ``since`` is the day the agreement started: the first update is due on the first
-    status day after it. States: "due" (today), "overdue" (an earlier due day was
-    missed), "soon" (due within ``EARLY`` days and not yet sent).
-    """
-
-    def covered(day: date) -> bool:
-        return last_sent is not None and last_sent >= day - EARLY
-
-    last_due = today - timedelta(days=(today.weekday() - status_day) % 7)
-    if since < last_due and not covered(last_due):
-        return (DUE if last_due == today else OVERDUE), last_due
-    next_due = last_due + timedelta(days=7)
-    if next_due - today <= EARLY and since < next_due and not covered(next_due):
-        return SOON, next_due
-    return None
+__all__ = ["DUE", "EARLY", "OVERDUE", "SOON", "OwedUpdate", "lawyer_today", "owed_updates", "state"]
 
 
 @dataclass(frozen=True)

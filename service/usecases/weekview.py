@@ -12,13 +12,14 @@ positioned rectangles that ``templates/admin/_week.svg`` draws.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext, ngettext
 
 from booking.intervals import Interval, merge
+from booking.walltime import wall_interval, wall_to_utc
 from service.storage.extensions import db
 from service.storage.models import Booking, Client, DayOff, ExtraWindow, Lawyer
 from service.usecases import wording
@@ -101,16 +102,8 @@ class WeekPicture:
     end_label: str = ""  # the hour at the bottom line
 
 
-def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def _at(day: date, wall: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, wall, zone).astimezone(UTC)
-
-
 def _day_bounds(day: date, zone: ZoneInfo) -> Interval:
-    return Interval(_at(day, time(0), zone), _at(day + timedelta(days=1), time(0), zone))
+    return Interval(wall_to_utc(day, time(0), zone), wall_to_utc(day + timedelta(days=1), time(0), zone))
 
 
 def _quarters(span: Interval):
@@ -130,7 +123,7 @@ def colour(index: int) -> str:
 def gather(lawyer: Lawyer, monday: date) -> WeekData:
     """Windows, busy time, calls and prep blocks of the week starting ``monday``."""
     zone = lawyer.zone
-    span = Interval(_at(monday, time(0), zone), _at(monday + timedelta(days=7), time(0), zone))
+    span = Interval(wall_to_utc(monday, time(0), zone), wall_to_utc(monday + timedelta(days=7), time(0), zone))
     clients = list(db.session.scalars(
         sa.select(Client).where(Client.lawyer_id == lawyer.id, Client.status != "archived").order_by(Client.id)
     ))
@@ -140,8 +133,8 @@ def gather(lawyer: Lawyer, monday: date) -> WeekData:
         for offset in range(7):
             day = monday + timedelta(days=offset)
             for w in client.agreement().windows:
-                if w.weekday == day.weekday():
-                    blocks.append(Block("window", Interval(_at(day, w.start, zone), _at(day, w.end, zone)), client.id))
+                if w.weekday == day.weekday() and (shown := wall_interval(day, w.start, w.end, zone)):
+                    blocks.append(Block("window", shown, client.id))
     extra = db.session.scalars(
         sa.select(ExtraWindow).where(
             ExtraWindow.client_id.in_([c.id for c in active]),
@@ -149,7 +142,8 @@ def gather(lawyer: Lawyer, monday: date) -> WeekData:
         )
     )
     for w in extra:
-        blocks.append(Block("window", Interval(_at(w.day, w.start, zone), _at(w.day, w.end, zone)), w.client_id))
+        if shown := wall_interval(w.day, w.start, w.end, zone):
+            blocks.append(Block("window", shown, w.client_id))
     for busy in merge(calendar_busy(lawyer.id, span)):
         blocks.append(Block("busy", busy, title=gettext("Busy in your calendar")))
     bookings = db.session.scalars(

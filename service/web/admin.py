@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from booking.terms import AgreementError
+from booking.walltime import week_start
 from service.core import urls
 from service.storage import outbox
 from service.storage.extensions import db
@@ -185,14 +187,14 @@ def week():
             day = None
         if day is None or not 1900 <= day.year <= 2999:
             abort(400, gettext("The date must look like 2026-03-02."))
-    monday = weekview.week_start(day)
+    monday = week_start(day)
     return render_template(
         "admin/week.html",
         picture=weekview.week_picture(lawyer, monday),
         prev=(monday - timedelta(days=7)).isoformat(),
         next=(monday + timedelta(days=7)).isoformat(),
         today=today.isoformat(),
-        is_this_week=monday == weekview.week_start(today),
+        is_this_week=monday == week_start(today),
         today_date=today,
         geo=weekview,
     )
@@ -234,7 +236,9 @@ def _edit_client(client: Client | None):
         data = {name: f.data for name, f in form._fields.items() if name != "windows"}
         try:
             data["windows"] = clients.windows_text(clients.WindowRowData(**row) for row in form.windows.data)
-            clients.check_fits(data["windows"], data["duration_min"])
+            data = clients.checked_agreement(data)
+        except AgreementError as exc:
+            error = form.refuse(exc)
         except ValueError as exc:
             error = str(exc)
         else:

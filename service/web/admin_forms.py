@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from booking import terms
 from booking.model import WEEKDAYS
 from service.usecases.wording import weekday_name
 
@@ -58,9 +59,14 @@ class WindowRow(Form):
     remove = BooleanField(_l("Remove"))
 
 
-def _int(label, minimum, maximum, required=True, **kw):
-    validators = [InputRequired() if required else Optional(), NumberRange(min=minimum, max=maximum)]
+def _int(label, bound: terms.Bound, **kw):
+    """A number field limited by ``bound`` (``booking.terms.BOUNDS``), optional if it is."""
+    minimum, maximum = bound.minimum, bound.maximum
+    validators = [Optional() if bound.optional else InputRequired(), NumberRange(min=minimum, max=maximum)]
     return IntegerField(label, validators=validators, render_kw={"min": minimum, "max": maximum}, **kw)
+
+
+_STEP_LABELS = {15: _l("15 minutes"), 30: _l("30 minutes")}  # one per ``terms.STEP`` choice
 
 
 class ClientForm(Unsigned):
@@ -70,19 +76,36 @@ class ClientForm(Unsigned):
     language = SelectField(_l("Language"), choices=_choices(*LANGUAGE_CHOICES))
     note = TextAreaField(_l("Note shown to the client"), validators=[Optional(), Length(max=2000)])
     windows = FieldList(FormField(WindowRow), min_entries=1, max_entries=40)
-    duration_min = _int(_l("Call length (minutes)"), 5, 480)
-    prep_min = _int(_l("Preparation before each call (minutes)"), 0, 480)
-    buffer_min = _int(_l("Buffer after each call (minutes)"), 0, 240)
-    notice_hours = _int(_l("Minimum notice (hours)"), 0, 24 * 30)
+    duration_min = _int(_l("Call length (minutes)"), terms.DURATION)
+    prep_min = _int(_l("Preparation before each call (minutes)"), terms.PREP)
+    buffer_min = _int(_l("Buffer after each call (minutes)"), terms.BUFFER_AFTER)
+    notice_hours = _int(_l("Minimum notice (hours)"), terms.NOTICE)
     notice_next_working_day = BooleanField(_l("Not before the next working day"))
-    horizon_days = _int(_l("Bookable ahead (days)"), 1, 365)
-    max_per_week = _int(_l("At most calls a week"), 1, 50, required=False)
-    max_per_month = _int(_l("At most calls a month"), 1, 200, required=False)
+    horizon_days = _int(_l("Bookable ahead (days)"), terms.HORIZON)
+    max_per_week = _int(_l("At most calls a week"), terms.MAX_PER_WEEK)
+    max_per_month = _int(_l("At most calls a month"), terms.MAX_PER_MONTH)
     step_min = SelectField(
         _l("Start times every"),
-        choices=_choices(("", _l("call length")), ("15", _l("15 minutes")), ("30", _l("30 minutes"))),
+        choices=_choices(("", _l("call length")), *((str(m), _STEP_LABELS[m]) for m in terms.STEP.choices)),
     )
+    # Choices come per request (translated day names); ``refuse`` checks the value.
     status_day = SelectField(_l("Written status update due on"), choices=[], validate_choice=False)
+
+    #: The form field that holds each field of ``booking.terms``.
+    TERMS_FIELDS = {
+        "windows": "windows", "duration": "duration_min", "prep": "prep_min",
+        "buffer_after": "buffer_min", "notice": "notice_hours", "horizon_days": "horizon_days",
+        "max_per_week": "max_per_week", "max_per_month": "max_per_month", "step": "step_min",
+        "status_day": "status_day",
+    }
+
+    def refuse(self, exc: terms.AgreementError) -> str:
+        """Mark the field ``exc`` names and return its message, translated."""
+        field = self[self.TERMS_FIELDS[exc.field]]
+        message = agreement_error_text(exc, str(field.label.text))
+        if isinstance(field.errors, list):
+            field.errors.append(message)
+        return message
 
     def fill_choices(self) -> None:
         from flask_babel import gettext
@@ -90,6 +113,25 @@ class ClientForm(Unsigned):
         self.status_day.choices = weekday_choices(blank=gettext("no regular update"))
         for row in self.windows:
             row.form.weekday.choices = weekday_choices(blank="—")
+
+
+def agreement_error_text(exc: terms.AgreementError, label: str) -> str:
+    """``exc`` worded for the lawyer, in the request's language, with its numbers."""
+    from flask_babel import gettext
+
+    p = exc.params
+    if exc.code == "range":
+        return gettext("%(label)s: allowed from %(minimum)d to %(maximum)d, not %(value)d.",
+                       label=label, minimum=p["minimum"], maximum=p["maximum"], value=p["value"])
+    if exc.code == "does_not_fit":
+        return gettext("A %(duration)d-minute call does not fit in any window (longest: %(longest)d minutes).",
+                       duration=p["duration"], longest=p["longest"])
+    if exc.code == "notice_not_before_horizon":
+        return gettext("The minimum notice (%(notice)d hours) must be shorter than the booking horizon "
+                       "(%(days)d days).", notice=p["notice"], days=p["horizon_days"])
+    if exc.code == "windows":
+        return gettext("Windows: %(problem)s", problem=p["problem"])
+    return gettext("%(label)s: please choose one of the offered values.", label=label)
 
 
 class NotesForm(Unsigned):

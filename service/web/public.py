@@ -224,7 +224,7 @@ def _render_manage(
 ):
     now = utcnow()
     tz = _client_zone(booking.client.lawyer.timezone)
-    changeable = booking.status == "confirmed" and now < bookings.change_deadline(booking)
+    changeable = bookings.change_refusal(booking, now) is None
     slots, unknown = _offered(booking.client, now, booking.id) if changeable else ([], False)
     slots = [slot for slot in slots if slot.start != booking.start]
     return _page(
