@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
+import freezegun
 import pytest
 from cryptography.fernet import Fernet
 from freezegun import freeze_time
@@ -14,11 +15,18 @@ from service import create_app
 from service.storage.extensions import db as _db
 from tests import pg
 
+pytest_plugins = ["pytester"]
+
 # CI runs the property tests with a fixed seed, so a red build always reproduces; local
 # runs keep exploring new examples.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
+
+# pytest reads its clock through ``_pytest.timing``, which freezegun patches like any other
+# module while a test is frozen: ``--durations`` then reported years. Leave it on real time
+# (tests/test_pytest_timer.py checks this).
+freezegun.configure(extend_ignore_list=["_pytest.timing"])
 
 #: A fixed "now" for tests: Monday 2 March 2026, 08:00 UTC (09:00 in Berlin).
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
