@@ -194,6 +194,7 @@ def test_inactive_intake_is_404_and_cannot_be_booked(client, make_intake, frozen
     assert response.status_code == 404 and count(db, Client) == 0
 
 
+@pytest.mark.migrations
 def test_migration_0003_downgrades_and_upgrades_again(app, db, make_intake):
     from flask_migrate import downgrade, upgrade
 
