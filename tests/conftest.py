@@ -1,8 +1,15 @@
 """Shared fixtures: an app on a migrated, empty database; factories with defaults.
 
-Databases (the ``db_url`` fixture, behind ``app``): every test that uses one runs on each
-database of ``TEST_DATABASES`` (default ``sqlite,postgresql``).
+Which databases a test runs on (the ``db_url`` fixture, behind ``app``):
 
+- Tests marked ``db_matrix`` run on every database of ``TEST_DATABASES`` (default
+  ``sqlite,postgresql``): database behaviour — transactions, races, constraints, migrations,
+  SQL that differs by dialect (slot cache fingerprint, outbox leases, mirror writes, booking
+  writes), hostile strings reaching the driver. Mark a module with
+  ``pytestmark = pytest.mark.db_matrix`` or a test with ``@pytest.mark.db_matrix``; when
+  unsure whether a test exercises the database, mark it.
+- Every other test (pages, forms, CLI wording, i18n, headers...) runs on the first database
+  of ``TEST_DATABASES`` only: SQLite by default.
 - The schema is migrated once per session: a template SQLite file, copied for each test, and
   one PostgreSQL database, emptied before each test (``TRUNCATE ... RESTART IDENTITY``, so
   ids start at 1 again).
@@ -63,11 +70,20 @@ def app_config(tmp_path, **overrides) -> dict:
 
 
 def _backends() -> list:
-    """Databases the DB-dependent tests run on: ``TEST_DATABASES=sqlite,postgresql``."""
+    """Databases the ``db_matrix`` tests run on: ``TEST_DATABASES=sqlite,postgresql``."""
     if os.environ.get("TEST_DATABASE_URL"):
         return ["given"]
     names = [n.strip() for n in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")]
     return [pytest.param(n, marks=pytest.mark.postgres) if n == "postgresql" else n for n in names if n]
+
+
+def pytest_generate_tests(metafunc):
+    """``db_url``: every backend for a ``db_matrix`` test, the first one (SQLite) for the rest."""
+    if "db_url" in metafunc.fixturenames:
+        backends = _backends()
+        if metafunc.definition.get_closest_marker("db_matrix") is None:
+            backends = backends[:1]
+        metafunc.parametrize("db_url", backends, indirect=True)
 
 
 def _migrate(url: str, instance: Path) -> None:
@@ -107,7 +123,7 @@ def given_database(tmp_path_factory) -> str:
     return url
 
 
-@pytest.fixture(params=_backends())
+@pytest.fixture
 def db_url(request, tmp_path) -> Iterator[str]:
     """The test's database: migrated and empty, or bare for a test marked ``migrations``."""
     bare = request.node.get_closest_marker("migrations") is not None

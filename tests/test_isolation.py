@@ -6,6 +6,8 @@ import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
+pytestmark = pytest.mark.db_matrix
+
 
 def test_database_is_migrated_to_head(app, db):
     migrate = app.extensions["migrate"]

@@ -31,6 +31,8 @@ from service.usecases.availability import fresh_slots_for, offer_for, slots_for
 from service.usecases.slot_cache import KEYED_ROWS, SlotCache, kept_connections, slot_cache
 from tests.conftest import NOW
 
+pytestmark = pytest.mark.db_matrix
+
 session = _db.session
 
 WINDOWS = "mon 10:00-12:00,wed 14:00-16:00,thu 09:00-10:30,fri 09:00-11:00"
