@@ -1,12 +1,36 @@
-"""Shared fixtures: an app on a fresh, migrated database; factories with defaults."""
+"""Shared fixtures: an app on a migrated, empty database; factories with defaults.
+
+Which databases a test runs on (the ``db_url`` fixture, behind ``app``):
+
+- Tests marked ``db_matrix`` run on every database of ``TEST_DATABASES`` (default
+  ``sqlite,postgresql``): database behaviour — transactions, races, constraints, migrations,
+  SQL that differs by dialect (slot cache fingerprint, outbox leases, mirror writes, booking
+  writes), hostile strings reaching the driver. Mark a module with
+  ``pytestmark = pytest.mark.db_matrix`` or a test with ``@pytest.mark.db_matrix``; when
+  unsure whether a test exercises the database, mark it.
+- Every other test (pages, forms, CLI wording, i18n, headers...) runs on the first database
+  of ``TEST_DATABASES`` only: SQLite by default.
+- The schema is migrated once per session: a template SQLite file, copied for each test, and
+  one PostgreSQL database, emptied before each test (``TRUNCATE ... RESTART IDENTITY``, so
+  ids start at 1 again).
+- Tests marked ``migrations`` get an empty database of their own (a new file, a new
+  PostgreSQL database), which the ``app`` fixture migrates as a deployment would.
+- ``TEST_DATABASE_URL`` runs every test on that one database (migrated once; on PostgreSQL
+  emptied before each test).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import freezegun
 import pytest
 from cryptography.fernet import Fernet
+from flask_migrate import upgrade
 from freezegun import freeze_time
 from hypothesis import settings
 
@@ -14,11 +38,18 @@ from service import create_app
 from service.storage.extensions import db as _db
 from tests import pg
 
+pytest_plugins = ["pytester"]
+
 # CI runs the property tests with a fixed seed, so a red build always reproduces; local
 # runs keep exploring new examples.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
+
+# pytest reads its clock through ``_pytest.timing``, which freezegun patches like any other
+# module while a test is frozen: ``--durations`` then reported years. Leave it on real time
+# (tests/test_pytest_timer.py checks this).
+freezegun.configure(extend_ignore_list=["_pytest.timing"])
 
 #: A fixed "now" for tests: Monday 2 March 2026, 08:00 UTC (09:00 in Berlin).
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -39,27 +70,75 @@ def app_config(tmp_path, **overrides) -> dict:
 
 
 def _backends() -> list:
-    """Databases the DB-dependent tests run on: ``TEST_DATABASES=sqlite,postgresql``."""
+    """Databases the ``db_matrix`` tests run on: ``TEST_DATABASES=sqlite,postgresql``."""
     if os.environ.get("TEST_DATABASE_URL"):
         return ["given"]
     names = [n.strip() for n in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")]
     return [pytest.param(n, marks=pytest.mark.postgres) if n == "postgresql" else n for n in names if n]
 
 
+def pytest_generate_tests(metafunc):
+    """``db_url``: every backend for a ``db_matrix`` test, the first one (SQLite) for the rest."""
+    if "db_url" in metafunc.fixturenames:
+        backends = _backends()
+        if metafunc.definition.get_closest_marker("db_matrix") is None:
+            backends = backends[:1]
+        metafunc.parametrize("db_url", backends, indirect=True)
+
+
+def _migrate(url: str, instance: Path) -> None:
+    """Run every migration on the database at ``url``, in an app of its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("INSTANCE_PATH", str(instance))
+        app = create_app(app_config(instance, DATABASE_URL=url))
+    with app.app_context():
+        upgrade()
+        _db.session.remove()
+        _db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def pg_database():
-    """One fresh PostgreSQL database for the session (tables emptied before each test)."""
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated once per session; ``db_url`` gives each test a copy."""
+    folder = tmp_path_factory.mktemp("sqlite_template")
+    path = folder / "template.db"
+    _migrate(f"sqlite:///{path}", folder / "instance")
+    assert not path.with_name(path.name + "-wal").exists(), "the template is not checkpointed"
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database(tmp_path_factory) -> Iterator[str]:
+    """One PostgreSQL database for the session, migrated once (tables emptied before each test)."""
     with pg.fresh_database() as url:
+        _migrate(url, tmp_path_factory.mktemp("pg_template"))
         yield url
 
 
-@pytest.fixture(params=_backends())
-def db_url(request, tmp_path) -> str:
+@pytest.fixture(scope="session")
+def given_database(tmp_path_factory) -> str:
+    """``TEST_DATABASE_URL``, migrated once per session."""
+    url = os.environ["TEST_DATABASE_URL"]
+    _migrate(url, tmp_path_factory.mktemp("given_database"))
+    return url
+
+
+@pytest.fixture
+def db_url(request, tmp_path) -> Iterator[str]:
+    """The test's database: migrated and empty, or bare for a test marked ``migrations``."""
+    bare = request.node.get_closest_marker("migrations") is not None
     if request.param == "given":
-        return os.environ["TEST_DATABASE_URL"]
-    if request.param == "postgresql":
-        return request.getfixturevalue("pg_database")
-    return f"sqlite:///{tmp_path / 'test.db'}"
+        yield request.getfixturevalue("given_database")
+    elif request.param == "postgresql" and bare:
+        with pg.fresh_database() as url:
+            yield url
+    elif request.param == "postgresql":
+        yield request.getfixturevalue("pg_database")
+    else:
+        path = tmp_path / "test.db"
+        if not bare:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
 
 
 @pytest.fixture
@@ -68,17 +147,21 @@ def app_overrides() -> dict:
     return {}
 
 
+def ready_database(request) -> None:
+    """In an app's context: migrate a bare database (``migrations`` tests), empty PostgreSQL's."""
+    if request.node.get_closest_marker("migrations") is not None:
+        upgrade()
+    if _db.engine.dialect.name == "postgresql":
+        with _db.engine.begin() as connection:
+            pg.truncate_all(connection)
+
+
 @pytest.fixture
-def app(tmp_path, monkeypatch, db_url, app_overrides):
+def app(request, tmp_path, monkeypatch, db_url, app_overrides):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(app_config(tmp_path, DATABASE_URL=db_url, **app_overrides))
     with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        if _db.engine.dialect.name == "postgresql":
-            with _db.engine.begin() as connection:
-                pg.truncate_all(connection)
+        ready_database(request)
         yield app
         _db.session.remove()
         _db.engine.dispose()

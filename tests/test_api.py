@@ -58,6 +58,7 @@ def test_slots_in_requested_zone_with_offset(client, make_client, frozen):
     assert first == {"start": "2026-03-04T18:45:00+05:45", "end": "2026-03-04T19:15:00+05:45"}
 
 
+@pytest.mark.db_matrix
 def test_booking_returns_201_and_blocks_the_slot_with_its_prep(client, make_client, frozen, db):
     _, token = make_client()
     response = book(client, token)
@@ -82,6 +83,7 @@ def test_booking_returns_201_and_blocks_the_slot_with_its_prep(client, make_clie
     assert kinds == ["mail.booking", "mail.booking"]
 
 
+@pytest.mark.db_matrix
 def test_prep_block_of_one_client_blocks_another_clients_slot(
     client, make_client, make_lawyer, frozen
 ):
@@ -106,6 +108,7 @@ def test_prep_block_of_one_client_blocks_another_clients_slot(
     assert starts == []
 
 
+@pytest.mark.db_matrix
 def test_same_slot_twice_is_409(client, make_client, frozen, db):
     _, token = make_client()
     assert book(client, token).status_code == 201
@@ -115,6 +118,7 @@ def test_same_slot_twice_is_409(client, make_client, frozen, db):
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 1
 
 
+@pytest.mark.db_matrix
 def test_weekly_cadence_refuses_second_call(client, make_client, frozen):
     _, token = make_client(max_per_week=1)
     assert book(client, token).status_code == 201
@@ -125,6 +129,7 @@ def test_weekly_cadence_refuses_second_call(client, make_client, frozen):
     assert book(client, token, start="2026-03-09T09:00:00+00:00").status_code == 201
 
 
+@pytest.mark.db_matrix
 def test_notice_and_horizon(client, make_client, frozen):
     _, token = make_client(
         windows="mon 10:00-12:00,mon 14:00-16:00", notice_hours=24, horizon_days=8
@@ -210,6 +215,7 @@ def test_bad_slot_queries_are_422(client, make_client, frozen, params, code):
     assert response.get_json()["error"]["code"] == code
 
 
+@pytest.mark.db_matrix
 def test_far_dates_are_clamped_not_500(client, make_client, frozen):
     _, token = make_client()
     response = slots(client, token, **{"from": "0001-01-01", "to": "9999-12-31"})

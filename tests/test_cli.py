@@ -113,6 +113,7 @@ def test_lawyer_create_bad_input(runner, db, args, message):
     assert db.session.scalar(sa.select(sa.func.count(Lawyer.id))) == 0
 
 
+@pytest.mark.db_matrix
 def test_duplicate_lawyer_email_refused(runner, db):
     lawyer_id(runner)
     result = runner.invoke(
@@ -130,6 +131,7 @@ def test_duplicate_lawyer_email_refused(runner, db):
     assert result.exit_code != 0 and "already exists" in result.output
 
 
+@pytest.mark.db_matrix
 def test_callback_link_single_use(runner, client, make_client, frozen, db):
     _, token = make_client()
     result = runner.invoke(args=["client", "callback-link", "--token", token, "--hours", "48"])

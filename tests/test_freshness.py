@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from service.storage.models import Calendar, CalendarAccount, utcnow
+
+pytestmark = pytest.mark.db_matrix
 
 
 def connect_feed(db, lawyer, synced_at):

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from service.storage.models import token_hash
 from service.web import formtoken
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.db_matrix]
 
 FUZZ = settings(
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),  # raise it for a deeper local run

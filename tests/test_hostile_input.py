@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+pytestmark = pytest.mark.db_matrix
+
 WED_14 = "2026-03-04T13:00:00+00:00"
 
 

@@ -92,6 +92,7 @@ def test_cli_refuses_bad_input_and_writes_nothing(runner, make_lawyer, db, args,
     assert count(db, Intake) == 0
 
 
+@pytest.mark.db_matrix
 def test_cli_refuses_a_taken_slug(runner, make_intake):
     intake = make_intake()
     result = runner.invoke(args=[
@@ -112,6 +113,7 @@ def test_page_offers_the_intake_slots_without_promising_caps(client, make_intake
     assert 'name="name" value=""' in page
 
 
+@pytest.mark.db_matrix
 def test_booking_creates_a_new_client_with_the_agreement(client, make_intake, frozen, db):
     intake = make_intake(buffer_min=10, note="Bring the contract.")
     response = book(client, intake.slug)
@@ -127,6 +129,7 @@ def test_booking_creates_a_new_client_with_the_agreement(client, make_intake, fr
     assert f'data-booking-uid="{booking.uid}"' in confirmation
 
 
+@pytest.mark.db_matrix
 def test_intake_and_client_bookings_exclude_each_other(client, make_intake, make_client, frozen):
     intake = make_intake()
     _, token = make_client(lawyer=intake.lawyer, windows="wed 14:00-16:00")
@@ -144,6 +147,7 @@ def test_intake_and_client_bookings_exclude_each_other(client, make_intake, make
     assert client_slots == []
 
 
+@pytest.mark.db_matrix
 def test_intake_caps_count_all_visitors_together(client, make_intake, frozen, db):
     make_intake(max_per_week=1)
     assert book(client, "first-consultation").status_code == 303
@@ -159,6 +163,7 @@ def test_intake_caps_count_all_visitors_together(client, make_intake, frozen, db
     [({"email": "nope"}, 422), ({"agenda": " "}, 422), ({"start": ""}, 422),
      ({"start": "2026-03-05T13:00:00+00:00"}, 409), ({"form_token": "forged"}, 400)],
 )
+@pytest.mark.db_matrix
 def test_refused_booking_writes_no_client(client, make_intake, frozen, db, fields, status):
     make_intake()
     response = book(client, "first-consultation", **fields)
@@ -182,6 +187,7 @@ def test_unknown_slug_is_404(client, make_intake, path):
     assert client.get(path).status_code == 404
 
 
+@pytest.mark.db_matrix
 def test_inactive_intake_is_404_and_cannot_be_booked(client, make_intake, frozen, db):
     intake = make_intake()
     page = client.get("/i/first-consultation").get_data(as_text=True)
@@ -194,6 +200,8 @@ def test_inactive_intake_is_404_and_cannot_be_booked(client, make_intake, frozen
     assert response.status_code == 404 and count(db, Client) == 0
 
 
+@pytest.mark.db_matrix
+@pytest.mark.migrations
 def test_migration_0003_downgrades_and_upgrades_again(app, db, make_intake):
     from flask_migrate import downgrade, upgrade
 

@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from service.storage.models import Booking, new_token, token_hash
 
+pytestmark = [pytest.mark.db_matrix, pytest.mark.migrations]
+
 T0 = datetime(2026, 3, 4, 13, 0, tzinfo=UTC)
 
 

@@ -17,6 +17,8 @@ from service.storage import outbox
 from service.storage.models import OutboxTask, utcnow
 from tests.servers import ROOT
 
+pytestmark = pytest.mark.db_matrix
+
 
 @pytest.fixture
 def handlers():

@@ -60,6 +60,7 @@ def test_unknown_zone_falls_back_to_lawyer_zone(client, make_client, frozen):
     assert '<option value="Europe/Berlin" selected>' in html
 
 
+@pytest.mark.db_matrix
 def test_book_through_the_page_then_manage(client, make_client, frozen, db):
     _, token = make_client()
     response = post_booking(client, token)
@@ -116,6 +117,7 @@ def test_get_never_changes_anything(client, make_client, frozen, db):
     assert db.session.scalar(sa.select(Booking)).status == "confirmed"
 
 
+@pytest.mark.db_matrix
 def test_cancel_and_reschedule(client, make_client, frozen, db):
     _, token = make_client()
     location = post_booking(client, token).headers["Location"]
@@ -148,6 +150,7 @@ def test_cancel_and_reschedule(client, make_client, frozen, db):
     assert again.status_code == 409
 
 
+@pytest.mark.db_matrix
 def test_changes_close_at_the_notice_deadline(client, make_client, frozen, db):
     _, token = make_client()
     location = post_booking(client, token).headers["Location"]

@@ -15,6 +15,8 @@ from service.core.logredact import redact
 from service.storage import outbox
 from service.storage.models import Booking, Calendar, CalendarAccount, Client, OutboxTask, new_token
 
+pytestmark = pytest.mark.db_matrix
+
 WED_14 = "2026-03-04T13:00:00+00:00"
 CALDAV_PASSWORD = "caldav-pa55word-of-the-lawyer"
 

@@ -32,6 +32,8 @@ from service.usecases.availability import fresh_slots_for, slots_for
 from service.usecases.slot_cache import KEYED_ROWS, SlotCache, slot_cache
 from tests.conftest import NOW
 
+pytestmark = pytest.mark.db_matrix
+
 session = _db.session
 
 WINDOWS = "mon 10:00-12:00,wed 14:00-16:00,thu 09:00-10:30,fri 09:00-11:00"

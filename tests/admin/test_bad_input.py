@@ -6,6 +6,8 @@ import pytest
 
 from tests.admin.conftest import csrf_token
 
+pytestmark = pytest.mark.db_matrix
+
 GARBAGE = [
     {},
     {"status": "x" * 5000, "hours": "-1", "notes": "x" * 30000, "write_to": "abc", "conflict": ["1", "x"]},

@@ -63,6 +63,7 @@ def connect(admin, **fields):
     return post(admin, "/admin/calendars/caldav", data, token_from="/admin/calendars")
 
 
+@pytest.mark.db_matrix
 def test_connect_caldav_stores_calendars_encrypted_secret_and_queues_sync(admin, lawyer, fake_provider, db):
     """The same shape of account as ``flask calendar add-caldav`` makes."""
     response = connect(admin)
@@ -124,6 +125,7 @@ def calendar_rows(db, lawyer):
     return account
 
 
+@pytest.mark.db_matrix
 def test_sync_now_queues_one_task_and_does_not_sync_inline(admin, lawyer, fake_provider, db):
     account = calendar_rows(db, lawyer)
     work = account.calendars[0]
@@ -164,6 +166,7 @@ def test_choices_conflict_and_one_destination(admin, lawyer, db):
     assert other_work.write_to is False
 
 
+@pytest.mark.db_matrix
 def test_disconnect_forgets_calendars_and_busy_time(admin, lawyer, db):
     account = calendar_rows(db, lawyer)
     db.session.add(BusyBlock(calendar_id=account.calendars[0].id, lawyer_id=lawyer.id, key="k",
@@ -186,6 +189,7 @@ def test_google_without_configuration_says_so(admin):
     assert "Google Calendar is not set up on this server." in response.get_data(as_text=True)
 
 
+@pytest.mark.db_matrix
 def test_worker_runs_the_queued_sync(app, admin, lawyer, db, monkeypatch):
     from service.calendars import sync
 
@@ -206,6 +210,7 @@ def test_worker_runs_the_queued_sync(app, admin, lawyer, db, monkeypatch):
     assert synced[0] == work.id  # the queued task first, then the periodic sync of the rest
 
 
+@pytest.mark.db_matrix
 def test_connecting_the_same_account_again_repairs_it(admin, lawyer, fake_provider, db):
     """A refused password is fixed by connecting again: same account, new secret, the
     calendar writes that died meanwhile are retried (none stays missing)."""

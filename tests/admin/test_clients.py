@@ -143,6 +143,7 @@ def book(http, token, start):
                                                 "email": "boris@client.example", "agenda": "The landlord called"})
 
 
+@pytest.mark.db_matrix
 def test_callback_link_offers_the_agreed_slots_and_is_spent_after_one_booking(frozen, admin, client, lawyer, make_client, db):
     boris, _ = make_client(lawyer=lawyer)
     token, message = callback_link(admin, boris.id)
@@ -186,6 +187,7 @@ def test_no_callback_link_for_a_paused_client(frozen, admin, lawyer, make_client
     assert db.session.scalar(sa.select(sa.func.count(CallbackLink.id))) == 0
 
 
+@pytest.mark.db_matrix
 def test_cli_callback_link_is_single_use_too(frozen, runner, client, make_client):
     _, token = make_client()
     result = runner.invoke(args=["client", "callback-link", "--token", token, "--hours", "2"])

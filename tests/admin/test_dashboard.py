@@ -110,6 +110,7 @@ def test_mark_sent_uses_the_lawyers_date(frozen, admin, lawyer, make_client, db)
     assert boris.status_updated_on == date(2026, 3, 6)
 
 
+@pytest.mark.db_matrix
 def test_dead_tasks_are_shown_in_plain_words_and_can_be_retried(frozen, admin, lawyer, make_client, db):
     boris, _ = make_client(lawyer=lawyer)
     booking = add_booking(db, boris, datetime(2026, 3, 4, 13, tzinfo=UTC))

@@ -24,6 +24,8 @@ def test_client_pages_render(frozen, admin, lawyer, make_client):
         assert response.status_code == 200, response.get_data(as_text=True)[:2000]
 
 
+@pytest.mark.db_matrix
+@pytest.mark.migrations
 def test_migration_0004_downgrades_and_upgrades_again(app, db, make_client):
     import sqlalchemy as sa
     from alembic.script import ScriptDirectory

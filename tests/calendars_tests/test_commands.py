@@ -182,6 +182,7 @@ def test_add_caldav_private_host_refused(cli, app, db, make_lawyer, radicale):
     assert counts(db) == (0, 0)
 
 
+@pytest.mark.db_matrix
 def test_add_caldav_twice_is_refused(cli, db, make_lawyer, radicale):
     lawyer = make_lawyer()
     args = (
@@ -271,6 +272,7 @@ def test_sync_prints_progress_and_summary(cli, db, make_lawyer, server):
     assert "3 events, 0 changes," in again.output.splitlines()[0]
 
 
+@pytest.mark.db_matrix
 def test_sync_failure_exits_non_zero_and_keeps_the_mirror(cli, db, make_lawyer, tmp_path):
     lawyer = make_lawyer()
     server = start_server("xandikos", tmp_path / "x")

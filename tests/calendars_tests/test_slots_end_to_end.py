@@ -76,6 +76,7 @@ def test_all_day_event_blocks_the_whole_berlin_day(lawyer_with_calendar):
     assert not days & {"2027-03-15", "2027-03-16", "2027-03-17"}
 
 
+@pytest.mark.db_matrix
 def test_event_added_after_the_sync_is_caught_when_booking(db, lawyer_with_calendar, server):
     client, _url = lawyer_with_calendar
     late = server.make_calendar(unique("late"))  # a second conflict calendar, synced empty

@@ -14,6 +14,8 @@ from service.core.crypto import encrypt_json
 from service.storage.models import BusyBlock, Calendar, CalendarAccount, OutboxTask
 from tests.calendar_servers import USER, delete_ics, event_ics, put_ics, start_server, unique
 
+pytestmark = pytest.mark.db_matrix
+
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import caldav
+import pytest
 import sqlalchemy as sa
 
 from service.calendars import sync, writeback
@@ -16,6 +17,8 @@ from service.usecases import bookings
 from tests.calendar_servers import USER, unique
 
 from .test_sync_db import connect_calendar
+
+pytestmark = pytest.mark.db_matrix
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Monday
 # First free slot of the default agreement (wed 14:00-16:00 Berlin, 24 h notice).

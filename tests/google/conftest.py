@@ -60,23 +60,22 @@ def provider(make_provider):
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch, fake):
+def app(request, tmp_path, monkeypatch, fake, db_url):
     """The app of tests/conftest.py, pointed at the fake Google, push on (https)."""
-    from flask_migrate import upgrade
-
     from service import create_app
     from service.calendars.google import accounts  # noqa: F401
     from service.cli import google as google_cli  # noqa: F401
     from service.cli.calendars import calendar_cli
     from service.storage.extensions import db
     from service.web import google as google_web
-    from tests.conftest import app_config
+    from tests.conftest import app_config, ready_database
 
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake token endpoint is http
     app = create_app(
         app_config(
             tmp_path,
+            DATABASE_URL=db_url,
             BASE_URL="https://counsel.test",
             GOOGLE_API_ENDPOINT=fake.api_endpoint,
             GOOGLE_TOKEN_URI=fake.token_uri,
@@ -91,7 +90,7 @@ def app(tmp_path, monkeypatch, fake):
     if "calendar" not in app.cli.commands:
         app.cli.add_command(calendar_cli)
     with app.app_context():
-        upgrade()
+        ready_database(request)
         yield app
         db.session.remove()
         db.engine.dispose()

@@ -98,6 +98,7 @@ def test_reschedule_sends_the_updated_invite(frozen, smtp, client, make_client, 
     assert event.decoded("DTSTART") == datetime(2026, 3, 9, 9, tzinfo=UTC)
 
 
+@pytest.mark.db_matrix
 def test_superseded_mail_is_not_sent(frozen, smtp, client, make_client, db):
     """Booked and cancelled before the worker ran: only the cancellation goes out."""
     _, token = make_client()
@@ -142,6 +143,7 @@ def test_names_and_agendas_are_escaped_and_never_reach_headers_raw(frozen, smtp,
     assert "<script>x</script>" in text  # plain text: shown as written, not HTML-escaped
 
 
+@pytest.mark.db_matrix
 def test_smtp_outage_is_retried_not_lost(frozen, app, client, make_client, db):
     from tests.mail.conftest import _free_port
 
@@ -205,6 +207,7 @@ def test_status_due_digest_in_the_lawyers_language(friday, smtp, runner, make_la
     assert "Boris Petrov — Аренда" in text and "пятница" in text.lower()
 
 
+@pytest.mark.db_matrix
 def test_status_due_with_mail_down_leaves_the_digest_to_the_worker(friday, app, runner, make_lawyer, make_client, db):
     from tests.mail.conftest import _free_port
 
@@ -218,6 +221,7 @@ def test_status_due_with_mail_down_leaves_the_digest_to_the_worker(friday, app, 
     assert task.kind == "mail.status_digest" and task.status == "pending"
 
 
+@pytest.mark.db_matrix
 def test_a_refused_calendar_is_mailed_to_the_lawyer_once(frozen, smtp, make_lawyer, db):
     from service.calendars import sync
     from service.storage.models import CalendarAccount
