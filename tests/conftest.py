@@ -13,8 +13,9 @@ Which databases a test runs on (the ``db_url`` fixture, behind ``app``):
 - The schema is migrated once per session: a template SQLite file, copied for each test, and
   one PostgreSQL database, emptied before each test (``TRUNCATE ... RESTART IDENTITY``, so
   ids start at 1 again).
-- Tests marked ``migrations`` get an empty database of their own (a new file, a new
-  PostgreSQL database), which the ``app`` fixture migrates as a deployment would.
+- Tests marked ``migrations`` get a bare database (a new SQLite file; on PostgreSQL the
+  session's second database, reset to an empty ``public`` schema), which the ``app`` fixture
+  migrates as a deployment would.
 - ``TEST_DATABASE_URL`` runs every test on that one database (migrated once; on PostgreSQL
   emptied before each test).
 """
@@ -116,6 +117,13 @@ def pg_database(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def pg_bare_database() -> Iterator[str]:
+    """A PostgreSQL database for the ``migrations`` tests; ``db_url`` empties it for each."""
+    with pg.fresh_database("ch_bare") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def given_database(tmp_path_factory) -> str:
     """``TEST_DATABASE_URL``, migrated once per session."""
     url = os.environ["TEST_DATABASE_URL"]
@@ -130,8 +138,9 @@ def db_url(request, tmp_path) -> Iterator[str]:
     if request.param == "given":
         yield request.getfixturevalue("given_database")
     elif request.param == "postgresql" and bare:
-        with pg.fresh_database() as url:
-            yield url
+        url = request.getfixturevalue("pg_bare_database")
+        pg.reset_schema(url)
+        yield url
     elif request.param == "postgresql":
         yield request.getfixturevalue("pg_database")
     else:

@@ -62,3 +62,14 @@ def truncate_all(connection) -> None:
     if tables:
         names = ", ".join(f'"{t}"' for t in tables)
         connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+def reset_schema(url: str) -> None:
+    """Make the database at ``url`` bare again: an empty ``public`` schema, nothing else.
+
+    Cheaper than a new database per test: CREATE and DROP DATABASE each wait for disk
+    flushes, which took up to 20 s on a busy machine.
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
