@@ -331,7 +331,7 @@ def test_calendar_sync_by_another_process_is_seen_at_the_next_request(
 
 def test_new_busy_row_is_seen_even_without_a_sync_stamp(app, db, practice, client, frozen,
                                                         other_process):
-    """Rows added are caught by max(id); only changes and deletions rely on synced_at."""
+    """A row added by another process moves its calendar's mirror_version."""
     token = practice["token"]
     before = api_starts(client, token)
     taken = datetime.fromisoformat(before[0])
@@ -339,6 +339,81 @@ def test_new_busy_row_is_seen_even_without_a_sync_stamp(app, db, practice, clien
         session.add(BusyBlock(calendar_id=practice["calendar"].id, lawyer_id=practice["lawyer"].id,
                               key="call", start=taken, end=taken + timedelta(hours=1)))
     assert before[0] not in api_starts(client, token)
+
+
+def _orm_add(session, calendar, lawyer, taken):
+    session.add(BusyBlock(calendar_id=calendar.id, lawyer_id=lawyer.id, key="x",
+                          start=taken, end=taken + timedelta(hours=1)))
+
+
+def _bulk_insert(session, calendar, lawyer, taken):
+    session.execute(sa.insert(BusyBlock), [dict(calendar_id=calendar.id, lawyer_id=lawyer.id,
+                                                key="x", start=taken,
+                                                end=taken + timedelta(hours=1))])
+
+
+def _orm_move_in_place(session, calendar, lawyer, taken):
+    row = session.scalars(sa.select(BusyBlock).where(BusyBlock.calendar_id == calendar.id)
+                          .order_by(BusyBlock.id)).first()
+    row.start, row.end = taken, taken + timedelta(hours=1)
+
+
+def _bulk_move_in_place(session, calendar, lawyer, taken):
+    first = session.scalar(sa.select(sa.func.min(BusyBlock.id))
+                           .where(BusyBlock.calendar_id == calendar.id))
+    session.execute(sa.update(BusyBlock).where(BusyBlock.id == first)
+                    .values(start=taken, end=taken + timedelta(hours=1)))
+
+
+@pytest.mark.parametrize("write", [_orm_add, _bulk_insert, _orm_move_in_place, _bulk_move_in_place],
+                         ids=["orm-add", "bulk-insert", "orm-update", "bulk-update"])
+def test_busy_row_written_without_a_sync_stamp_is_seen(app, db, practice, client, frozen,
+                                                       other_process, write):
+    """Regression: the cache relied on whoever writes busy rows also moving synced_at; a
+    row changed in place without it kept a now-busy slot offered. The session itself
+    moves the calendar's mirror_version for every way of writing rows."""
+    token, calendar, lawyer = practice["token"], practice["calendar"], practice["lawyer"]
+    before = api_starts(client, token)
+    taken = datetime.fromisoformat(before[0])
+    with Session(other_process) as session, session.begin():
+        write(session, session.get(Calendar, calendar.id), lawyer, taken)
+    assert before[0] not in api_starts(client, token)
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["orm-delete", "bulk-delete"])
+def test_busy_row_deleted_without_a_sync_stamp_frees_its_time(app, db, practice, client, frozen,
+                                                              other_process, bulk):
+    token, calendar = practice["token"], practice["calendar"]
+    with Session(other_process) as session, session.begin():
+        session.add(BusyBlock(calendar_id=calendar.id, lawyer_id=calendar.lawyer_id,
+                              key="hearing", start=NOW, end=NOW + timedelta(days=60)))
+    assert api_starts(client, token) == []  # the hearing blocks the whole horizon
+    with Session(other_process) as session, session.begin():
+        if bulk:
+            session.execute(sa.delete(BusyBlock).where(BusyBlock.key == "hearing"))
+        else:
+            session.delete(session.scalar(sa.select(BusyBlock).where(BusyBlock.key == "hearing")))
+    assert api_starts(client, token)
+
+
+def test_every_busy_write_moves_the_mirror_version(db, practice):
+    calendar = practice["calendar"]
+    versions = [calendar.mirror_version]
+    for write in (
+        lambda: add_busy(db, calendar, NOW, NOW + timedelta(hours=1)),
+        lambda: db.session.execute(sa.update(BusyBlock).where(BusyBlock.calendar_id == calendar.id)
+                                   .values(key="k")),
+        lambda: db.session.execute(sa.delete(BusyBlock).where(BusyBlock.key == "k")),
+    ):
+        write()
+        db.session.commit()
+        db.session.refresh(calendar)
+        versions.append(calendar.mirror_version)
+    assert versions == sorted(set(versions)) and len(versions) == 4
+    db.session.execute(sa.delete(BusyBlock).where(BusyBlock.key == "nothing-matches"))
+    db.session.commit()
+    db.session.refresh(calendar)
+    assert calendar.mirror_version == versions[-1]  # touching no row moves nothing
 
 
 def test_second_calendar_of_a_sync_round_is_seen(app, db, practice, client, frozen):

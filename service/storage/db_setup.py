@@ -14,12 +14,14 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from flask import Flask
 
+from service.storage import busy_mirror
 from service.storage.extensions import db
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
 
 
 def init_app(app: Flask) -> None:
+    busy_mirror.install()
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             _configure_sqlite(db.engine)

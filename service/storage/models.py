@@ -276,6 +276,8 @@ class Calendar(db.Model):
     sync_state: Mapped[str | None] = mapped_column(sa.Text)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    #: Moves with every write of this calendar's busy rows (``storage.busy_mirror``).
+    mirror_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     account: Mapped[CalendarAccount] = relationship(back_populates="calendars")
 
@@ -285,7 +287,6 @@ class BusyBlock(db.Model):
 
     __table_args__ = (
         sa.Index("ix_busy_lawyer_start", "lawyer_id", "start"),
-        sa.Index("ix_busy_lawyer_id", "lawyer_id", "id"),  # max(id): the slot cache's fingerprint
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     calendar_id: Mapped[int] = mapped_column(sa.ForeignKey("calendar.id"), index=True)

@@ -10,11 +10,10 @@ is exactly what a fresh computation would return. The key covers:
 - the lawyer's confirmed bookings still relevant (``blocked_end`` after ``since``):
   count, max(id), sum(sequence). Booking, cancelling (status) and rescheduling
   (``sequence`` is bumped with every change of time, as iCalendar requires) all move it;
-- the calendar mirror: max(BusyBlock.id) of the lawyer (a new row always raises it) and
-  each of the lawyer's calendars with its ``conflict`` flag and ``synced_at``. Rows
-  deleted or changed in place are seen through ``synced_at``: whoever writes
-  ``BusyBlock`` rows sets their calendar's ``synced_at`` to a new instant in the same
-  transaction (``service.calendars.sync`` does, with the time of the sync);
+- the calendar mirror: each of the lawyer's calendars with its ``conflict`` flag,
+  ``synced_at`` (how long the mirror is trusted) and ``mirror_version``, which every
+  write of its busy rows moves in the same transaction — enforced by the session itself
+  (``service.storage.busy_mirror``), whoever writes them;
 - "now", as the lawyer-local date (see ``service.usecases.availability`` for why that suffices).
 
 The query runs on every slots read, so it is compiled once per dialect and run straight
@@ -38,7 +37,7 @@ from flask import current_app
 
 from booking.availability import offered_range
 from booking.model import Slot
-from service.storage.models import Booking, BusyBlock, Calendar, Client, DayOff, ExtraWindow, Lawyer
+from service.storage.models import Booking, Calendar, Client, DayOff, ExtraWindow, Lawyer
 
 # Memoised renderings kept per offer (e.g. the JSON in a few display zones).
 _MAX_VIEWS = 8
@@ -155,7 +154,7 @@ def slot_cache() -> SlotCache:
 KEYED_ROWS: dict[type, tuple[str, ...]] = {
     DayOff: ("first_day", "last_day"),
     ExtraWindow: ("day", "start", "end"),
-    Calendar: ("id", "conflict", "synced_at"),
+    Calendar: ("id", "conflict", "synced_at", "mirror_version"),
 }
 # The row: every client column, every lawyer column, then the aggregates.
 _STATUS = list(Client.__table__.c.keys()).index("status")
@@ -214,7 +213,6 @@ def _fingerprint_query(by: str) -> sa.Select:
                 ),
                 *relevant,
             ),
-            scalar(sa.func.max(BusyBlock.id), BusyBlock.lawyer_id == client.c.lawyer_id),
             _rows_as_text(Calendar, Calendar.lawyer_id == client.c.lawyer_id),
             _rows_as_text(DayOff, DayOff.lawyer_id == client.c.lawyer_id),
             _rows_as_text(ExtraWindow, ExtraWindow.client_id == client.c.id),

@@ -1,0 +1,105 @@
+"""Every write of busy rows moves its calendar's ``mirror_version`` — in code, not by habit.
+
+The slot cache (``service.usecases.slot_cache``) keys offers on a fingerprint that holds
+each calendar's ``mirror_version``; a busy row written without moving it would leave
+stale slots offered. So the session does it itself, for every way the ORM session
+writes ``BusyBlock`` rows, in the same transaction:
+
+- objects added, changed or deleted (``before_flush``);
+- bulk ``insert``/``update``/``delete`` statements run through the session
+  (``do_orm_execute``): the calendars they touch are read first with the statement's
+  own ``WHERE`` (a delete or update) or from its values (an insert), then bumped.
+
+Busy rows are never written through a raw connection or SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from service.storage.models import BusyBlock, Calendar
+
+_BUSY = BusyBlock.__table__
+_CALENDAR = Calendar.__table__
+
+
+def _bump(connection: sa.Connection, calendar_ids: Iterable[Any]) -> None:
+    ids = sorted({i for i in calendar_ids if i is not None})
+    if ids:
+        connection.execute(
+            sa.update(_CALENDAR)
+            .where(_CALENDAR.c.id.in_(ids))
+            .values(mirror_version=_CALENDAR.c.mirror_version + 1)
+        )
+
+
+def _objects(session: Session, _context: Any, _instances: Any) -> None:
+    touched = [
+        obj.calendar_id
+        for obj in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(obj, BusyBlock)
+    ]
+    # A changed row may have moved to another calendar: both versions move.
+    for obj in session.dirty:
+        if isinstance(obj, BusyBlock):
+            history = sa.inspect(obj).attrs.calendar_id.history
+            touched.extend(history.deleted or ())
+    _bump(session.connection(), touched)
+
+
+def _writes_busy_rows(statement: Any) -> bool:
+    """Whether ``statement`` inserts, updates or deletes ``busy_block`` rows (an ORM
+    statement names an annotated copy of the table, hence the comparison by name)."""
+    table = getattr(statement, "table", None)
+    return isinstance(table, sa.TableClause) and table.name == _BUSY.name
+
+
+def _inserted_calendars(state: ORMExecuteState) -> list[Any]:
+    params = state.parameters
+    rows = params if isinstance(params, list) else [params or {}]
+    ids = [row.get("calendar_id") for row in rows if isinstance(row, dict)]
+    values = getattr(state.statement, "_values", None) or {}
+    for column, value in values.items():
+        if getattr(column, "key", column) == "calendar_id":
+            ids.append(getattr(value, "value", value))
+    multi = getattr(state.statement, "_multi_values", None) or ()
+    for batch in multi:
+        for row in batch:
+            if isinstance(row, dict):
+                ids.extend(v for k, v in row.items() if getattr(k, "key", k) == "calendar_id")
+    return ids
+
+
+def _statements(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    if not _writes_busy_rows(state.statement):
+        return
+    connection = state.session.connection()
+    if state.is_insert:
+        ids = _inserted_calendars(state)
+        if not ids:
+            raise RuntimeError("a bulk insert of busy rows must name their calendar_id")
+        _bump(connection, ids)
+        return
+    where = state.statement.whereclause
+    query = sa.select(_BUSY.c.calendar_id).distinct()
+    if where is not None:
+        query = query.where(where)
+    _bump(connection, connection.execute(query, state.parameters or {}).scalars())
+    if state.is_update:  # rows moved to another calendar move that one too
+        values = getattr(state.statement, "_values", None) or {}
+        _bump(connection, [getattr(v, "value", v) for k, v in values.items()
+                           if getattr(k, "key", k) == "calendar_id"])
+
+
+def install() -> None:
+    """Listen on every ORM session (idempotent; ``db_setup.init_app`` calls it)."""
+    for name, listener in (("before_flush", _objects), ("do_orm_execute", _statements)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
