@@ -13,18 +13,12 @@ import click
 from flask.cli import AppGroup
 
 from service.calendars.sync import sync_lawyer
+from service.cli import common
 from service.storage.extensions import db
-from service.storage.models import Lawyer, utcnow
+from service.storage.models import utcnow
 from service.usecases import calendar_connect
 
 calendar_cli = AppGroup("calendar", help="Connect calendars (CalDAV, iCal feeds) and sync them.")
-
-
-def _lawyer(lawyer_id: int) -> Lawyer:
-    lawyer = db.session.get(Lawyer, lawyer_id)
-    if lawyer is None:
-        raise click.ClickException(f"no lawyer with id {lawyer_id}")
-    return lawyer
 
 
 def _connected(connected: calendar_connect.Connected, what: str) -> None:
@@ -40,7 +34,7 @@ def _connected(connected: calendar_connect.Connected, what: str) -> None:
 
 
 def _connect(lawyer_id: int, kind: str, address: str, *args: str, **options) -> calendar_connect.Connected:
-    lawyer = _lawyer(lawyer_id)
+    lawyer = common.lawyer(lawyer_id)
     try:
         return calendar_connect.connect(lawyer, kind, address, *args, **options)
     except calendar_connect.ConnectError as exc:
@@ -88,7 +82,7 @@ def add_ics(lawyer_id: int, source: str) -> None:
 def sync_command(lawyer_id: int | None) -> None:
     """Sync every connected calendar into the local busy mirror; prints a summary."""
     if lawyer_id is not None:
-        _lawyer(lawyer_id)
+        common.lawyer(lawyer_id)
 
     def progress(step: dict[str, Any]) -> None:
         if "ok" not in step:

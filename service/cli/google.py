@@ -11,9 +11,8 @@ from flask import current_app
 from service.calendars.base import ProviderError
 from service.calendars.google import oauth
 from service.calendars.google.accounts import connect
+from service.cli import common
 from service.cli.calendars import calendar_cli
-from service.storage.extensions import db
-from service.storage.models import Lawyer
 
 
 @click.command("add-google")
@@ -30,9 +29,7 @@ def add_google(
     lawyer_id: int, token_file: str | None, calendars: tuple[str, ...], write_to: str | None
 ) -> None:
     """Connect Google Calendar; prints the consent URL, or the new account id."""
-    lawyer = db.session.get(Lawyer, lawyer_id)
-    if lawyer is None:
-        raise click.ClickException(f"no lawyer with id {lawyer_id}")
+    lawyer = common.lawyer(lawyer_id)
     if token_file is None:
         if calendars or write_to:
             raise click.ClickException(

@@ -1,0 +1,41 @@
+"""What every command needs: the lawyer by id, and one-line checks of typed values.
+
+Each create command prints what it created with the id or URL as its last word; bad
+input exits non-zero with a one-line error (``click.ClickException``) and writes nothing.
+"""
+
+from __future__ import annotations
+
+import click
+from email_validator import EmailNotValidError, validate_email
+
+from service.storage.extensions import db
+from service.storage.models import Lawyer
+
+
+def email(value: str) -> str:
+    if any(ch in value for ch in "\r\n"):
+        raise click.ClickException("--email must be one line")
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise click.ClickException(f"--email {value!r} is not a valid address: {exc}") from None
+
+
+def lawyer(lawyer_id: int) -> Lawyer:
+    lawyer = db.session.get(Lawyer, lawyer_id)
+    if lawyer is None:
+        raise click.ClickException(f"no lawyer with id {lawyer_id}")
+    return lawyer
+
+
+def one_line(value: str, option: str = "--name") -> str:
+    value = value.strip()
+    if not value or len(value) > 200 or any(ch in value for ch in "\r\n"):
+        raise click.ClickException(f"{option} must be one non-empty line of at most 200 characters")
+    return value
+
+
+def at_least(value: int | None, option: str, minimum: int = 0) -> None:
+    if value is not None and value < minimum:
+        raise click.ClickException(f"{option} must be at least {minimum}, not {value}")

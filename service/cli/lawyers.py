@@ -1,0 +1,104 @@
+"""``flask lawyer ...``: create lawyers, their admin password, embedding sites, caps, days off."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+from werkzeug.security import generate_password_hash
+
+from service.cli import common
+from service.core.zones import is_zone
+from service.storage.extensions import db
+from service.storage.models import DayOff, EmbedOrigin, Lawyer
+
+lawyer_cli = AppGroup("lawyer", help="Create and configure lawyers.")
+
+
+@lawyer_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.option("--timezone", "tz", required=True, help="IANA zone, e.g. Europe/Berlin")
+def lawyer_create(name: str, email: str, tz: str) -> None:
+    """Create a lawyer; prints the lawyer id."""
+    if not is_zone(tz):
+        raise click.ClickException(f"--timezone {tz!r} is not a known IANA time zone (e.g. Europe/Berlin)")
+    email = common.email(email).lower()  # the admin login; compared case-insensitively
+    if db.session.scalar(sa.select(Lawyer.id).where(Lawyer.email == email)):
+        raise click.ClickException(f"a lawyer with e-mail {email} already exists")
+    lawyer = Lawyer(name=common.one_line(name), email=email, timezone=tz)
+    db.session.add(lawyer)
+    db.session.commit()
+    click.echo(f"Created lawyer {lawyer.name} <{lawyer.email}> ({tz}) with id {lawyer.id}")
+
+
+@lawyer_cli.command("set-password")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--password", required=True)
+def lawyer_set_password(lawyer_id: int, password: str) -> None:
+    """Set the admin password; signs the lawyer out everywhere."""
+    lawyer = common.lawyer(lawyer_id)
+    if len(password) < 10:
+        raise click.ClickException("--password must have at least 10 characters")
+    lawyer.password_hash = generate_password_hash(password, method="scrypt")
+    lawyer.session_version += 1
+    db.session.commit()
+    click.echo(f"Password set for lawyer {lawyer.id}")
+
+
+@lawyer_cli.command("allow-embed")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--origin", "origins", required=True, multiple=True, help="e.g. https://site.example")
+def lawyer_allow_embed(lawyer_id: int, origins: tuple[str, ...]) -> None:
+    """Allow the booking widget to be embedded on these sites."""
+    from urllib.parse import urlsplit
+
+    lawyer = common.lawyer(lawyer_id)
+    existing = {o.origin for o in lawyer.embed_origins}
+    for origin in origins:
+        parts = urlsplit(origin.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+            raise click.ClickException(f"--origin {origin!r} must look like https://site.example")
+        normalized = f"{parts.scheme}://{parts.netloc.lower()}"
+        if normalized not in existing:
+            lawyer.embed_origins.append(EmbedOrigin(origin=normalized))
+            existing.add(normalized)
+    db.session.commit()
+    click.echo(f"Embedding allowed for lawyer {lawyer.id} on {' '.join(sorted(existing))}")
+
+
+@lawyer_cli.command("caps")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--max-per-day", type=int, help="client calls per day, whatever each agreement allows")
+@click.option("--max-per-week", type=int, help="client calls per week")
+def lawyer_caps(lawyer_id: int, max_per_day: int | None, max_per_week: int | None) -> None:
+    """Set the lawyer-wide caps (0 removes a cap)."""
+    lawyer = common.lawyer(lawyer_id)
+    common.at_least(max_per_day, "--max-per-day")
+    common.at_least(max_per_week, "--max-per-week")
+    if max_per_day is not None:
+        lawyer.max_per_day = max_per_day or None
+    if max_per_week is not None:
+        lawyer.max_per_week = max_per_week or None
+    db.session.commit()
+    click.echo(f"Caps for lawyer {lawyer.id}: {lawyer.max_per_day or '-'} a day, {lawyer.max_per_week or '-'} a week")
+
+
+@lawyer_cli.command("day-off")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD (default: --from)")
+@click.option("--note", default="")
+def lawyer_day_off(lawyer_id: int, first, last, note: str) -> None:
+    """Days without any calls (vacation, court, holiday); prints the id."""
+    lawyer = common.lawyer(lawyer_id)
+    first_day = first.date()
+    last_day = last.date() if last else first_day
+    if last_day < first_day:
+        raise click.ClickException("--to must not be before --from")
+    if (last_day - first_day).days > 366:
+        raise click.ClickException("a day-off period is at most a year")
+    period = DayOff(lawyer=lawyer, first_day=first_day, last_day=last_day, note=note.strip()[:200])
+    db.session.add(period)
+    db.session.commit()
+    click.echo(f"Days off {first_day}..{last_day} for lawyer {lawyer.id}: id {period.id}")
