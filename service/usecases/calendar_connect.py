@@ -2,9 +2,9 @@
 
 Connecting goes through the provider interface (``service.calendars.base.load(kind)``
 and ``list_calendars``) with the same rules as ``flask calendar add-caldav/add-ics``
-(one use case, ``connect``, serves both). Syncing never runs inside a request: "sync now" queues the outbox task
-``calendar.sync`` that the worker runs (``service.calendars.sync.sync_task``).
-Google connects through its OAuth consent screen; the callback is
+(one use case, ``connect``, serves both). Syncing never runs inside a request: "sync
+now" queues the outbox task ``calendar.sync`` that the worker runs
+(``service.calendars.sync.sync_task``). Google connects through its OAuth consent screen; the callback is
 ``service.web.google`` (``/oauth/google/callback``).
 """
 
@@ -177,7 +177,8 @@ def connect(
     written to. Connecting an account that is already connected repairs it: the new
     credentials are checked and stored, the account works again, its calendars are synced
     and the calendar writes that died meanwhile are retried. The same account connected
-    again with the same credentials while it works is refused. Nothing is written when anything fails (``ConnectError``).
+    again with the same credentials while it works is refused. Nothing is written when
+    anything fails (``ConnectError``).
     """
     provider = _provider_class(kind)
     settings = _settings(provider, address, username, password, local_files)
