@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := service
 
-.PHONY: run test bench lint install install-dev translations translations-update clean
+.PHONY: run test test-zones mutation bench lint install install-dev translations translations-update clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,26 @@ run: install translations
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	ENV=$${ENV:-development} $(BIN)/flask run --host 127.0.0.1 --port 8000
 
-test: install-dev translations
+test: install-dev translations test-zones
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# booking/ must never depend on the server's own zone: its tests (seconds) under zones far
+# from UTC and from each other, with and without DST, at whole, half and 45-minute offsets.
+BOOKING_TEST_ZONES := UTC America/Sao_Paulo Asia/Kathmandu Pacific/Chatham
+test-zones: install-dev
+	@for zone in $(BOOKING_TEST_ZONES); do \
+	  echo "tests/booking with TZ=$$zone"; \
+	  TZ=$$zone $(BIN)/python -m pytest -q -p no:cacheprovider tests/booking || exit 1; \
+	done
+
+# Mutation testing of booking/ under tests/booking ([tool.mutmut] in pyproject.toml); about
+# ten minutes on two workers. `$(BIN)/mutmut show NAME` prints a survivor's diff.
+mutation: install-dev
+	rm -rf mutants
+	CI=true $(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
 
 bench: install-dev translations
 	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done

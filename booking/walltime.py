@@ -20,7 +20,9 @@ def to_utc(value: datetime, what: str = "datetime") -> datetime:
     if value.tzinfo is UTC:
         return value
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be a timezone-aware datetime, got {value!r}")
+        raise ValueError(
+            f"{what} must be a timezone-aware datetime, got {value!r}"  # pragma: no mutate
+        )
     return value.astimezone(UTC)
 
 

@@ -6,6 +6,10 @@ unless a zone is given. ``NOW`` is a fixed Monday morning; no test reads the clo
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -69,3 +73,22 @@ def local_starts(slots, tz: ZoneInfo = BERLIN) -> list[str]:
 
 def local_dates(slots, tz: ZoneInfo) -> set[date]:
     return {s.start.astimezone(tz).date() for s in slots}
+
+
+@contextmanager
+def process_zone(name: str) -> Iterator[None]:
+    """Run the block with the process's own zone (``TZ``) set to ``name``.
+
+    The engine must never use the server's zone; a test that changes it proves that.
+    """
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = old
+        time.tzset()

@@ -7,6 +7,8 @@ import pytest
 from booking_testkit import at, book, local_dates, make_agreement, make_lawyer, utc
 
 from booking.availability import SlotRefused, check_start, free_slots
+from booking.intervals import Interval
+from booking.model import Agreement, DateWindow
 from booking.walltime import wall_to_utc
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -242,3 +244,60 @@ def test_busy_time_across_the_fold_given_in_the_lawyers_zone():
     across = (at("2026-11-01 01:40", NEW_YORK, fold=0), at("2026-11-01 01:10", NEW_YORK, fold=1))
     slots = free_slots(agreement, lawyer, client="me", now=utc("2026-10-30 00:00"), busy=[across])
     assert [s.start.strftime("%H:%M") for s in slots] == ["05:00", "06:30", "07:00", "07:30"]
+
+
+@pytest.mark.parametrize(
+    ("busy", "expected"),
+    [
+        # UTC starts; ends at Berlin's first 02:30 (00:30 UTC) and second 02:15 (01:15 UTC).
+        (
+            [
+                (utc("2026-10-25 00:00"), at("2026-10-25 02:30")),
+                (utc("2026-10-25 00:10"), at("2026-10-25 02:15", fold=1)),
+            ],
+            ["10-24 23:00", "10-24 23:30", "10-25 01:30", "10-25 02:00", "10-25 02:30"],
+        ),
+        # Starts at Berlin's first 02:30 (00:30 UTC) and second 02:10 (01:10 UTC); UTC ends.
+        (
+            [
+                (at("2026-10-25 02:30"), utc("2026-10-25 01:00")),
+                (at("2026-10-25 02:10", fold=1), utc("2026-10-25 01:40")),
+            ],
+            ["10-24 23:00", "10-24 23:30", "10-25 00:00", "10-25 02:00", "10-25 02:30"],
+        ),
+    ],
+)
+def test_busy_time_half_in_utc_half_in_the_lawyers_zone_across_the_fold(busy, expected):
+    """A calendar event may give its start in UTC and its end in a zone: both become UTC."""
+    agreement = make_agreement("sun 01:00-04:00", notice=timedelta(0), horizon_days=14)
+    slots = free_slots(
+        agreement,
+        make_lawyer(BERLIN),
+        client="me",
+        now=utc("2026-10-20 00:00"),
+        busy=[Interval(start, end) for start, end in busy],
+        start=at("2026-10-25 00:00"),
+        end=at("2026-10-26 00:00"),
+    )
+    assert [s.start.strftime("%m-%d %H:%M") for s in slots] == expected
+
+
+def test_a_clock_turned_back_over_midnight_keeps_the_next_days_first_slots():
+    """Casey, 5 March 2010: 02:00 (+11) went back to 23:00 (+08) on the 4th.
+
+    The 5th's 00:00-01:00 came before the 4th's second 23:30, so a range ending then
+    still holds them (the day after the range end's date is searched too).
+    """
+    casey = ZoneInfo("Antarctica/Casey")
+    agreement = Agreement(
+        windows=(),
+        duration=HALF_HOUR,
+        notice=timedelta(0),
+        extra_windows=(DateWindow(date(2010, 3, 5), time(0), time(1)),),
+    )
+    end = utc("2010-03-04 15:30")
+    assert end.astimezone(casey).strftime("%d %H:%M %z") == "04 23:30 +0800"
+    slots = free_slots(
+        agreement, make_lawyer(casey), client="me", now=utc("2010-03-01 00:00"), end=end
+    )
+    assert [s.start for s in slots] == [utc("2010-03-04 13:00"), utc("2010-03-04 13:30")]

@@ -328,7 +328,7 @@ def test_lawyer_day_cap_uses_the_lawyers_date():
 
 
 def test_naive_now_is_refused():
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match="^now must be a timezone-aware datetime"):
         free_slots(make_agreement(), make_lawyer(), client="me", now=NOW.replace(tzinfo=None))
 
 

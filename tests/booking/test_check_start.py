@@ -136,7 +136,7 @@ def test_message_names_the_busy_time():
 
 
 def test_naive_start_is_a_value_error_not_a_refusal():
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match="^start must be a timezone-aware datetime"):
         check_start(
             make_agreement(),
             make_lawyer(),
