@@ -20,7 +20,7 @@ from flask import (
 from service.core import urls
 from service.core.zones import is_zone, zone_names
 from service.storage.models import token_hash, utcnow
-from service.usecases import bookings, intakes, invites, links, wording
+from service.usecases import availability, bookings, intakes, invites, links, wording
 from service.usecases.errors import Refused
 from service.web import formtoken, framing
 from service.web.errors import AppError, status_of
@@ -68,8 +68,8 @@ def _page(template: str, lawyer, *, embed: bool, status: int = 200, **context):
 def _offered(subject, now, exclude_booking_id: int | None = None):
     """(slots, availability_unknown): nothing is offered while the calendar is unreadable."""
     try:
-        return bookings.availability.slots_for(subject, now, exclude_booking_id=exclude_booking_id), False
-    except bookings.availability.AvailabilityUnknown:
+        return availability.slots_for(subject, now, exclude_booking_id=exclude_booking_id), False
+    except availability.AvailabilityUnknown:
         return [], True
 
 
