@@ -19,6 +19,7 @@ area translates it; the CLI names its option) from ``code`` and ``params``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -67,6 +68,7 @@ BOUNDS: dict[str, Bound] = {
               STATUS_DAY)
 }
 
+_WHOLE = re.compile(r"[+-]?[0-9]+")  # one optional sign, ASCII digits
 _UNITS = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1)}
 
 
@@ -155,7 +157,7 @@ def _whole(bound: Bound, value: object) -> int | None:
         number = value
     else:
         text = value.strip() if isinstance(value, str) else None
-        if text is None or not text.lstrip("+-").isdecimal() or len(text) > 12:
+        if text is None or _WHOLE.fullmatch(text) is None or len(text) > 12:
             raise AgreementError(bound.name, "not_a_number", value=value)
         number = int(text)
     if not bound.allows(number):

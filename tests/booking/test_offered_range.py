@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -46,3 +47,11 @@ def test_free_slots_with_a_range_are_the_slots_inside_offered_range(notice_h, ho
     low, high = offered_range(NOW, agreement.notice, timedelta(days=horizon), start, end)
     ranged = free_slots(agreement, make_lawyer(), client="me", now=NOW, start=start, end=end)
     assert ranged == [slot for slot in every if low <= slot.start < high]
+
+
+@pytest.mark.parametrize("naive", ["now", "start", "end"])
+def test_a_naive_time_is_refused_naming_the_argument(naive):
+    times = {"now": NOW, "start": NOW + HOUR, "end": NOW + 2 * HOUR}
+    times[naive] = times[naive].replace(tzinfo=None)
+    with pytest.raises(ValueError, match=f"^{naive} must be a timezone-aware datetime"):
+        offered_range(times["now"], HOUR, timedelta(days=1), times["start"], times["end"])

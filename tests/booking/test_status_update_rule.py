@@ -49,3 +49,9 @@ def test_the_due_day_is_the_agreed_weekday_and_an_update_sent_today_settles_it(w
         assert (kind == DUE) == (due == today)
         assert kind != SOON or timedelta(0) < due - today <= EARLY
     assert state(weekday, today, SINCE, today) is None
+
+
+def test_an_agreement_starting_on_the_status_day_owes_nothing_that_day():
+    """The first update is due on the first status day *after* the start, not on it."""
+    assert state(FRI, None, FRIDAY, FRIDAY - EARLY) is None
+    assert state(FRI, None, FRIDAY - timedelta(days=1), FRIDAY - EARLY) == (SOON, FRIDAY)

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from booking import terms
 from booking.availability import free_slots
-from booking.terms import BOUNDS, AgreementError, check_agreement, validate_agreement
+from booking.model import Agreement
+from booking.terms import BOUNDS, AgreementError, Terms, check_agreement, validate_agreement
+from booking.windows import parse_windows
 from tests.booking.booking_testkit import NOW, make_agreement, make_lawyer
 
 WINDOWS = "tue 09:00-17:00"  # 480 minutes: every allowed duration fits
@@ -147,3 +149,137 @@ def test_engine_refuses_negative_notice():
 def test_engine_takes_spans_longer_than_may_be_agreed():
     """The slot cache computes two days past the horizon: 367 days is no error there."""
     check_agreement(make_agreement(horizon_days=367, notice=timedelta(hours=800)))
+
+
+def test_defaults_are_no_prep_no_buffer_a_day_of_notice_and_thirty_days():
+    """Only windows and duration given: the defaults every caller relies on."""
+    assert validate_agreement(windows=WINDOWS, duration=45) == Terms(
+        windows=parse_windows(WINDOWS), duration=45, prep=0, buffer_after=0, notice=24,
+        notice_next_working_day=False, horizon_days=30, max_per_week=None, max_per_month=None,
+        step=None, status_day=None,
+    )
+
+
+def test_agreement_carries_every_field_in_engine_units():
+    """Terms.agreement() converts minutes, hours and the step and keeps the rest as given."""
+    checked = validate_agreement(
+        windows=WINDOWS, duration=45, prep=30, buffer_after=10, notice=48,
+        notice_next_working_day=True, horizon_days=60, max_per_week=2, max_per_month=5,
+        step=15, status_day=4,
+    )
+    assert checked.notice_next_working_day is True
+    assert checked.agreement() == Agreement(
+        windows=parse_windows(WINDOWS), duration=timedelta(minutes=45),
+        prep=timedelta(minutes=30), buffer_after=timedelta(minutes=10),
+        notice=timedelta(hours=48), notice_next_working_day=True, horizon_days=60,
+        max_per_week=2, max_per_month=5, step=timedelta(minutes=15),
+    )
+    assert validate_agreement(windows=WINDOWS, duration=45).agreement().step is None
+
+
+def test_windows_may_be_given_as_parsed_values():
+    """A list of Window values is taken as it is (not parsed as text)."""
+    windows = list(parse_windows("tue 16:00-18:00,thu 10:00-11:00"))
+    assert validate_agreement(windows=windows, duration=30).windows == tuple(windows)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("+45", 45), (" 45 ", 45), ("000000000045", 45), (45, 45)],
+)
+def test_whole_numbers_as_text_may_carry_a_sign_spaces_and_up_to_twelve_characters(text, expected):
+    assert validate_agreement(**BASE | {"duration": text}).duration == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["0000000000045", "X5", "4.5", "4 5", "-", 45.0, 4.5, True, False, [45]]
+)
+def test_anything_but_an_int_or_its_decimal_text_is_not_a_number(value):
+    with pytest.raises(AgreementError) as refused:
+        validate_agreement(**BASE | {"duration": value})
+    assert (refused.value.code, refused.value.params) == ("not_a_number", {"value": value})
+    assert str(refused.value) == f"duration must be a whole number, not {value!r}"
+
+
+@pytest.mark.parametrize("value", ["+-5", "--5", "++5", "5-", "٣٠"])
+def test_doubled_signs_and_other_digits_are_not_a_number(value):
+    """Regression: "+-5" passed the digit check and int() raised a plain ValueError, so
+    callers reading the refusal's field and code broke."""
+    with pytest.raises(AgreementError) as refused:
+        validate_agreement(**BASE | {"duration": value})
+    assert refused.value.code == "not_a_number" and refused.value.field == "duration"
+
+
+def test_a_negative_number_as_text_is_out_of_range_not_unreadable():
+    with pytest.raises(AgreementError) as refused:
+        validate_agreement(**BASE | {"notice": "-5"})
+    assert (refused.value.code, refused.value.params["value"]) == ("range", -5)
+
+
+def _refusal(**fields) -> AgreementError:
+    with pytest.raises(AgreementError) as refused:
+        validate_agreement(**BASE | fields)
+    return refused.value
+
+
+def test_each_code_has_its_own_message():
+    """describe() picks the wording by code; every code a caller can meet is pinned here."""
+    assert str(_refusal(duration=None)) == "duration is required"
+    assert str(_refusal(duration="abc")) == "duration must be a whole number, not 'abc'"
+    assert str(_refusal(step="7")) == "step must be one of 15, 30 minutes, not 7"
+    assert str(_refusal(status_day=9)) == (
+        "status_day must be one of 0, 1, 2, 3, 4, 5, 6 (0 = Monday), not 9"
+    )
+    assert str(_refusal(windows=())) == "windows: no windows given"
+    assert str(_refusal(notice=48, horizon_days=2)) == (
+        "notice of 48 hours must be shorter than the horizon of 2 days (48 hours)"
+    )
+    assert str(AgreementError("prep", "something_new")) == "prep is not allowed"
+
+
+def test_a_bound_without_unit_adds_none_to_the_message():
+    error = AgreementError("max_per_week", "range", minimum=1, maximum=50, value=0)
+    assert str(error) == "max_per_week must be between 1 and 50, not 0"
+
+
+def test_a_windows_refusal_carries_the_parser_message():
+    with pytest.raises(ValueError) as parsed:
+        parse_windows("funday 10:00-11:00")
+    refused = _refusal(windows="funday 10:00-11:00")
+    assert refused.params == {"problem": str(parsed.value)}
+    assert refused.describe("--windows") == f"--windows: {parsed.value}"
+
+
+def test_a_choice_refusal_carries_the_choices_and_unit():
+    assert _refusal(step=20).params == {"choices": (15, 30), "unit": "minutes", "value": 20}
+
+
+def test_longest_window_counts_minutes_of_both_edges():
+    assert terms.longest_window(parse_windows("tue 09:30-10:45,thu 16:15-16:50")) == 75
+
+
+def test_notice_of_exactly_the_horizon_is_refused_one_hour_less_is_accepted():
+    assert validate_agreement(**BASE | {"horizon_days": 1, "notice": 23}).notice == 23
+    refused = _refusal(horizon_days=1, notice=24)
+    assert (refused.code, refused.params) == (
+        "notice_not_before_horizon", {"notice": 24, "horizon_days": 1}
+    )
+
+
+def test_notice_next_working_day_is_stored_as_a_bool():
+    assert validate_agreement(**BASE | {"notice_next_working_day": 1}).notice_next_working_day is True
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"horizon_days": 0}, "horizon_days must be at least 1 days, not 0"),
+        ({"notice": -timedelta(hours=10000)}, "notice must be at least 0 hours, not -10000"),
+        ({"notice": -timedelta(minutes=1)}, "notice must be at least 0 hours, not -0.01667"),
+        ({"prep": -timedelta(seconds=90)}, "prep must be at least 0 minutes, not -1.5"),
+    ],
+)
+def test_check_agreement_says_the_value_in_the_unit_of_the_table(params, message):
+    with pytest.raises(AgreementError) as refused:
+        check_agreement(make_agreement(**params))
+    assert str(refused.value) == message
