@@ -29,7 +29,7 @@ from service.storage.models import (
 from service.usecases import bookings
 from service.usecases.availability import _offer_for as offer_for
 from service.usecases.availability import fresh_slots_for, slots_for
-from service.usecases.slot_cache import KEYED_ROWS, SlotCache, slot_cache
+from service.usecases.slot_cache import KEYED_ROWS, SlotCache, fast_path_engine, slot_cache
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.db_matrix
@@ -483,10 +483,12 @@ def test_api_range_and_zone_match_the_engine(app, db, practice, client, frozen):
 
 
 def test_fast_path_reads_on_the_pools_connections(app, db, practice, client, frozen):
-    """A cache hit reads its one query on a connection checked out of the engine's pool
-    (pinged like every other) and gives it back: no connection lives outside the pool."""
+    """A cache hit reads its one query on a connection checked out of a pool (the app's
+    own on SQLite, the fast path's autocommit pool elsewhere) and gives it back: no
+    connection lives outside a pool."""
     token = practice["token"]
     expected = api_starts(client, token)
+    pool_engine = fast_path_engine(db.engine)
     events = []
 
     def checkout(*_args):
@@ -495,18 +497,40 @@ def test_fast_path_reads_on_the_pools_connections(app, db, practice, client, fro
     def checkin(*_args):
         events.append("in")
 
-    sa.event.listen(db.engine, "checkout", checkout)
-    sa.event.listen(db.engine, "checkin", checkin)
+    sa.event.listen(pool_engine, "checkout", checkout)
+    sa.event.listen(pool_engine, "checkin", checkin)
     try:
         hits = slot_cache().hits
         assert api_starts(client, token) == expected
     finally:
-        sa.event.remove(db.engine, "checkout", checkout)
-        sa.event.remove(db.engine, "checkin", checkin)
+        sa.event.remove(pool_engine, "checkout", checkout)
+        sa.event.remove(pool_engine, "checkin", checkin)
     assert slot_cache().hits == hits + 1
     assert events.count("out") == 1  # the hit read on one connection out of the pool
     db.session.remove()
-    assert db.engine.pool.checkedout() == 0  # ... and it went back: none is kept outside
+    assert db.engine.pool.checkedout() == 0 and pool_engine.pool.checkedout() == 0
+
+
+def test_dead_fast_path_connection_is_answered_the_ordinary_way(app, db, practice, client,
+                                                                frozen, caplog):
+    """When the server has dropped the fast path's connections (a restart), the request is
+    still answered, and the next one reads on a new connection."""
+    token = practice["token"]
+    expected = api_starts(client, token)
+    assert api_starts(client, token) == expected  # a hit: the pool now holds a connection
+    pool_engine = fast_path_engine(db.engine)
+    if db.engine.dialect.name == "postgresql":
+        with pool_engine.connect() as conn:
+            mine = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with db.engine.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(mine)})")
+    else:
+        pool_engine.pool.dispose()  # SQLite has no server: a pool emptied stands in for it
+    assert api_starts(client, token) == expected
+    failed = [r for r in caplog.records if "fast path failed" in r.getMessage()]
+    assert len(failed) == (1 if db.engine.dialect.name == "postgresql" else 0)
+    assert api_starts(client, token) == expected
+    assert len([r for r in caplog.records if "fast path failed" in r.getMessage()]) == len(failed)
 
 
 def test_cors_headers_on_a_cache_hit(app, db, practice, client, frozen):

@@ -167,9 +167,7 @@ def _offer_for(
 ) -> Offer | None:
     """The offer of an active client, from the cache if current; None if not active."""
     db.session.flush()  # pending changes count; then read in the session's transaction
-    row = slot_cache.FINGERPRINT_BY_ID.row(
-        db.session.connection().connection, db.engine.dialect, client.id, now - _COUNTING_MARGIN
-    )
+    row = slot_cache.FINGERPRINT_BY_ID.row(db.session.connection(), client.id, now - _COUNTING_MARGIN)
     key = slot_cache.key(row, now, exclude_booking_id)
     if key is None:
         return None
@@ -184,15 +182,19 @@ def _offer_for(
 def _cached_offer(token: str, now: datetime) -> Offer | None:
     """The offer behind a client link token if the cache holds it current, else None.
 
-    One query on the session's pooled connection, no ORM. It answers only for the token of
-    an active client, which ``links.resolve`` resolves to that very client; for anything
-    else (a miss, callback links, unknown tokens, paused or archived clients) the caller
-    resolves the link as usual.
+    One query on a pooled connection of ``slot_cache.fast_path_engine``, no ORM. It
+    answers only for the token of an active client, which ``links.resolve`` resolves to
+    that very client; for anything else (a miss, callback links, unknown tokens, paused or
+    archived clients, a failed read) the caller resolves the link as usual.
     """
-    row = slot_cache.FINGERPRINT_BY_TOKEN_HASH.row(
-        db.session.connection().connection, db.engine.dialect, token_hash(token),
-        now - _COUNTING_MARGIN,
-    )
+    try:
+        with slot_cache.fast_path_engine(db.engine).connect() as connection:
+            row = slot_cache.FINGERPRINT_BY_TOKEN_HASH.row(
+                connection, token_hash(token), now - _COUNTING_MARGIN
+            )
+    except (sa.exc.DBAPIError, db.engine.dialect.loaded_dbapi.Error):
+        log.warning("slot cache fast path failed; answering the ordinary way", exc_info=True)
+        return None
     key = slot_cache.key(row, now, None)
     if key is None:
         return None

@@ -16,9 +16,9 @@ is exactly what a fresh computation would return. The key covers:
   (``service.storage.busy_mirror``), whoever writes them;
 - "now", as the lawyer-local date (see ``service.usecases.availability`` for why that suffices).
 
-The query runs on every slots read, so it is compiled once per dialect and run straight
-on a DBAPI cursor of the session's pooled connection (``CompiledQuery``): the raw values
-serve as key material only.
+The query runs on every slots read, so it is compiled once per dialect and run as driver
+SQL on a pooled connection (``CompiledQuery``; the fast path's pool: ``fast_path_engine``):
+the raw values serve as key material only.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -245,19 +244,45 @@ class CompiledQuery:
                 compiled = self._compiled[name] = (str(sql), order, process)
         return compiled
 
-    def row(
-        self, connection: Any, dialect: sa.Dialect, key: object, since: datetime
-    ) -> tuple | None:
-        """The one row for ``key`` (or None), read on ``connection`` (a DBAPI connection)."""
-        sql, order, process = self._for(dialect)
+    def row(self, connection: sa.Connection, key: object, since: datetime) -> tuple | None:
+        """The one row for ``key`` (or None), read on ``connection`` (from a pool).
+
+        The statement runs on a cursor of the pooled DBAPI connection: SQLAlchemy's result
+        machinery would cost a cache hit several times the query itself. A driver error
+        invalidates the connection (the pool replaces it) and is raised.
+        """
+        sql, order, process = self._for(connection.dialect)
         values = {"key": key, "since": process(since)}
         params = tuple(values[name] for name in order) if order is not None else values
-        cursor = connection.cursor()
+        cursor = connection.connection.cursor()
         try:
             cursor.execute(sql, params)
             return cursor.fetchone()
+        except connection.dialect.loaded_dbapi.Error:
+            connection.invalidate()
+            raise
         finally:
             cursor.close()
+
+
+def fast_path_engine(engine: sa.Engine) -> sa.Engine:
+    """The engine the fast path (a cache hit by link token) reads its one query with.
+
+    On SQLite, the app's own engine. Elsewhere a second, small pool on the same database,
+    in autocommit (the read is one statement: no BEGIN/ROLLBACK) and without pre-ping
+    (a ping on every checkout would double a hit's round trips). A connection that has
+    died fails its read; the pool invalidates it and the caller answers the ordinary way.
+    It is disposed with the app's engine.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine
+    fast = current_app.extensions.get("slot_cache_engine")
+    if fast is None or fast.url != engine.url:
+        fast = sa.create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=5,
+                                max_overflow=10, pool_recycle=3600)
+        sa.event.listen(engine, "engine_disposed", lambda *_args: fast.dispose())
+        current_app.extensions["slot_cache_engine"] = fast
+    return fast
 
 
 FINGERPRINT_BY_ID = CompiledQuery(_fingerprint_query("id"))
