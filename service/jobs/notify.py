@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import render_template
 from flask_babel import force_locale, ngettext
 
+from booking.status_updates import DUE, OVERDUE
 from service.core.urls import public_url
 from service.jobs import mail
 from service.storage import outbox
@@ -40,7 +41,7 @@ def digest_mail(payload: dict) -> None:
     if lawyer is None:
         raise outbox.PermanentError("lawyer no longer exists")
     now = utcnow()
-    owed = status_updates.owed_updates(lawyer, now, states=(status_updates.DUE, status_updates.OVERDUE))
+    owed = status_updates.owed_updates(lawyer, now, states=(DUE, OVERDUE))
     if owed:  # all marked sent meanwhile: nothing to say
         mail.send(digest_message(lawyer, owed, status_updates.lawyer_today(lawyer, now)))
 
@@ -60,7 +61,7 @@ def status_due() -> tuple[int, int]:
     queued: list[int] = []
     for lawyer in db.session.scalars(sa.select(Lawyer).order_by(Lawyer.id)):
         today = status_updates.lawyer_today(lawyer, now)
-        owed = status_updates.owed_updates(lawyer, now, states=(status_updates.DUE, status_updates.OVERDUE))
+        owed = status_updates.owed_updates(lawyer, now, states=(DUE, OVERDUE))
         if not owed or _queued_today(lawyer, today):
             continue
         task = outbox.enqueue(DIGEST, {"lawyer_id": lawyer.id, "day": today.isoformat()}, lawyer_id=lawyer.id)

@@ -12,11 +12,9 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from booking.status_updates import DUE, EARLY, OVERDUE, SOON, state
+from booking.status_updates import DUE, OVERDUE, SOON, state
 from service.storage.extensions import db
 from service.storage.models import Client, Lawyer
-
-__all__ = ["DUE", "EARLY", "OVERDUE", "SOON", "OwedUpdate", "lawyer_today", "owed_updates", "state"]
 
 
 @dataclass(frozen=True)

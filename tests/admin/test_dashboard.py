@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from booking.status_updates import state
 from service.storage.models import Booking, OutboxTask
-from service.usecases import status_updates
 from tests.admin.conftest import log_in, post
 
 FRI = 4
@@ -74,12 +74,12 @@ def test_notes_of_another_lawyers_booking_are_404(frozen, admin, make_lawyer, ma
     ],
 )
 def test_status_update_state(today, last_sent, since, expected):
-    assert status_updates.state(FRI, last_sent, since, today) == expected
+    assert state(FRI, last_sent, since, today) == expected
 
 
 def test_late_update_does_not_settle_next_week(frozen):
     # Sent on Monday for the missed Friday: next Friday is still due.
-    assert status_updates.state(FRI, date(2026, 3, 9), date(2026, 2, 1), date(2026, 3, 13)) == ("due", date(2026, 3, 13))
+    assert state(FRI, date(2026, 3, 9), date(2026, 2, 1), date(2026, 3, 13)) == ("due", date(2026, 3, 13))
 
 
 def test_dashboard_lists_updates_due_and_mark_sent_clears_them(frozen, admin, lawyer, make_client, db):
