@@ -31,6 +31,11 @@ def writable(account: CalendarAccount) -> bool:
     return load(account.kind).writable
 
 
+def kind_title(account: CalendarAccount) -> str:
+    """The kind of the account in the lawyer's words ("CalDAV", "iCal feed"...)."""
+    return str(load(account.kind).title)
+
+
 def disconnect(account: CalendarAccount) -> None:
     """Forget the account, its calendars and their busy time (the caller commits); a
     Google account's push channels are closed first."""

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext
+
 from booking.intervals import Interval
 
 #: Every event the service writes carries a UID ending in this; readers skip them, since
@@ -89,6 +91,8 @@ class CalendarProvider(ABC):
     """Base class of all providers. ``kind`` names it in the database and the CLI."""
 
     kind: ClassVar[str]
+    #: What the calendars page calls this kind of account (translated).
+    title: ClassVar[Any] = lazy_gettext("Calendar")
     writable: ClassVar[bool] = True
 
     def __init__(self, config: dict[str, Any], secret: dict[str, Any], tz: ZoneInfo):

@@ -57,6 +57,7 @@ class AccountView:
     writable: bool
     error: str
     calendars: list[CalendarView]
+    kind: str = ""  # the kind in the lawyer's words
 
 
 _PLAIN = (
@@ -95,7 +96,8 @@ def accounts_of(lawyer: Lawyer) -> list[AccountView]:
                 if cal.synced_at else gettext("not yet")
             )
             calendars.append(CalendarView(cal, synced, plain_error(cal.last_error)))
-        views.append(AccountView(account, calendar_accounts.writable(account), plain_error(account.last_error), calendars))
+        views.append(AccountView(account, calendar_accounts.writable(account), plain_error(account.last_error),
+                                 calendars, calendar_accounts.kind_title(account)))
     return views
 
 

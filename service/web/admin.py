@@ -70,9 +70,6 @@ def admin_globals():
         "status_words": {
             "active": gettext("active"), "paused": gettext("paused"), "archived": gettext("archived"),
         },
-        "kind_words": {
-            "caldav": gettext("CalDAV"), "ics": gettext("iCal feed"), "google": gettext("Google Calendar"),
-        },
         "windows_words": wording.windows_words,
         "language_names": dict(LANGUAGE_CHOICES),
     }

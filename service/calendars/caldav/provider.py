@@ -27,6 +27,7 @@ import caldav
 import icalendar
 import niquests
 from caldav.lib import error as dav_error
+from flask_babel import lazy_gettext
 from lxml import etree
 
 from booking.intervals import Interval, merge
@@ -62,6 +63,7 @@ def href_name(uid: str) -> str:
 
 class CalDAVProvider(CalendarProvider):
     kind = "caldav"
+    title = lazy_gettext("CalDAV")
 
     @classmethod
     def settings(

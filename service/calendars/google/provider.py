@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import google_auth_httplib2
 import httplib2
+from flask_babel import lazy_gettext
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
@@ -72,6 +73,7 @@ class _FullSyncRequired(Exception):
 
 class GoogleProvider(CalendarProvider):
     kind: ClassVar[str] = "google"
+    title: ClassVar[Any] = lazy_gettext("Google Calendar")
 
     #: Retry policy: at most ``max_attempts`` tries, delays with full jitter from
     #: ``base_delay`` doubling, never more than ``max_total_sleep`` seconds of sleep.

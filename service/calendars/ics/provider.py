@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 import niquests
+from flask_babel import lazy_gettext
 
 from booking.intervals import Interval
 from service.calendars import icsread, netguard
@@ -51,6 +52,7 @@ class Fetched:
 
 class ICSProvider(CalendarProvider):
     kind = "ics"
+    title = lazy_gettext("iCal feed")
 
     @classmethod
     def settings(
