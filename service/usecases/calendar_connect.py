@@ -230,16 +230,6 @@ def connect(
     return Connected(account, False, list(account.calendars), replaced)
 
 
-def connect_caldav(lawyer: Lawyer, url: str, username: str, password: str) -> CalendarAccount:
-    """Discover the calendars at ``url``; every one becomes a conflict source (committed)."""
-    return connect(lawyer, "caldav", url, username, password).account
-
-
-def connect_ics(lawyer: Lawyer, url: str) -> CalendarAccount:
-    """A read-only feed. Feed URLs often carry a secret, so the URL is kept encrypted."""
-    return connect(lawyer, "ics", url).account
-
-
 def google_available() -> bool:
     config = current_app.config
     return bool(config.get("GOOGLE_CLIENT_ID") and config.get("GOOGLE_CLIENT_SECRET"))

@@ -351,35 +351,35 @@ def calendars():
     return _calendars_page()
 
 
+def _connect(form, page: str, kind: str, *address: str):
+    """Connect what ``form`` names (one use case for every kind); the form again on error."""
+    if not form.validate():
+        return _calendars_page(422, **{page: form})
+    try:
+        connected = calendar_connect.connect(auth.current_lawyer(), kind, *address)
+    except calendar_connect.ConnectError as exc:
+        flash(str(exc), "error")
+        return _calendars_page(422, **{page: form})
+    label = connected.account.label
+    if connected.repaired:
+        flash(gettext("Reconnected %(label)s: the new password is stored and the calendars sync again.",
+                      label=label), "ok")
+    else:
+        flash(gettext("Connected %(label)s.", label=label), "ok")
+    return redirect(url_for("admin.calendars"))
+
+
 @bp.post("/calendars/caldav")
 def connect_caldav():
     form = CalDAVForm()
-    if not form.validate():
-        return _calendars_page(422, caldav=form)
-    try:
-        account = calendar_connect.connect_caldav(auth.current_lawyer(), form.url.data.strip(),
-                                                form.username.data.strip(), form.password.data)
-    except calendar_connect.ConnectError as exc:
-        flash(str(exc), "error")
-        return _calendars_page(422, caldav=form)
-    db.session.commit()
-    flash(gettext("Connected %(label)s.", label=account.label), "ok")
-    return redirect(url_for("admin.calendars"))
+    return _connect(form, "caldav", "caldav", (form.url.data or "").strip(),
+                    (form.username.data or "").strip(), form.password.data or "")
 
 
 @bp.post("/calendars/ics")
 def connect_ics():
     form = ICSForm()
-    if not form.validate():
-        return _calendars_page(422, ics=form)
-    try:
-        account = calendar_connect.connect_ics(auth.current_lawyer(), form.url.data.strip())
-    except calendar_connect.ConnectError as exc:
-        flash(str(exc), "error")
-        return _calendars_page(422, ics=form)
-    db.session.commit()
-    flash(gettext("Connected %(label)s.", label=account.label), "ok")
-    return redirect(url_for("admin.calendars"))
+    return _connect(form, "ics", "ics", (form.url.data or "").strip())
 
 
 @bp.post("/calendars/google")

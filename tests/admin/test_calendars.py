@@ -234,6 +234,15 @@ def test_connecting_the_same_account_again_repairs_it(admin, lawyer, fake_provid
     assert "new-app-pass" not in account.secret_enc
     assert fake_provider.seen[-1] == (account.config, {"password": "new-app-pass"})
     assert db.session.get(OutboxTask, dead.id).status == "pending"
+    page = admin.get("/admin/calendars").get_data(as_text=True)
+    assert "Reconnected anna on dav.example" in page
+
+
+def test_the_same_working_account_with_the_same_password_is_refused(admin, fake_provider, db):
+    assert connect(admin).status_code == 302
+    again = connect(admin)
+    assert again.status_code == 422 and "already connected" in again.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 1
 
 
 def test_credentials_in_the_url_are_refused_with_a_hint(admin, fake_provider):

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from service.cli.calendars import calendar_cli
+from service.core.crypto import decrypt_json
 from service.storage.models import BusyBlock, Calendar, CalendarAccount, utcnow
 from tests.calendar_servers import USER, event_ics, put_ics, start_server, unique
 
@@ -199,6 +200,27 @@ def test_add_caldav_twice_is_refused(cli, db, make_lawyer, radicale):
     assert cli(*args).exit_code == 0
     second = cli(*args)
     assert second.exit_code == 1 and "already connected" in second.output
+
+
+def test_cli_repairs_an_account_as_the_admin_area_does(cli, db, make_lawyer, radicale):
+    """Regression: `calendar add-caldav` refused an account already connected, where the
+    admin area repaired it; one use case now serves both: a new password is stored and
+    the broken account works again, under the same account id."""
+    lawyer = make_lawyer()
+    base = ("add-caldav", "--lawyer", str(lawyer.id), "--url", radicale.url, "--username", USER)
+    first = cli(*base, "--password", "old-password")
+    assert first.exit_code == 0, first.output
+    account = db.session.get(CalendarAccount, int(first.output.split()[-1]))
+    account.broken, account.last_error = True, "HTTP 401"
+    db.session.commit()
+    again = cli(*base, "--password", "new-password")
+    assert again.exit_code == 0, again.output
+    assert again.output.splitlines()[-1].startswith("Reconnected CalDAV account")
+    assert int(again.output.split()[-1]) == account.id
+    db.session.expire_all()
+    repaired = db.session.get(CalendarAccount, account.id)
+    assert not repaired.broken and decrypt_json(repaired.secret_enc) == {"password": "new-password"}
+    assert counts(db)[0] == 1
 
 
 def test_add_ics_file_and_sync(cli, db, make_lawyer):
