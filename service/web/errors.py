@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from service.core.logredact import redact
 from service.usecases.errors import Refused
-from service.usecases.wording import page_error
+from service.web.error_words import page_error
 
 log = logging.getLogger(__name__)
 

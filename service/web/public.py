@@ -22,7 +22,7 @@ from service.core.zones import is_zone, zone_names
 from service.storage.models import token_hash, utcnow
 from service.usecases import availability, bookings, intakes, invites, links, wording
 from service.usecases.errors import Refused
-from service.web import formtoken, framing
+from service.web import error_words, formtoken, framing
 from service.web.errors import AppError, status_of
 from service.web.params import parse_instant
 
@@ -143,7 +143,7 @@ def _book(token: str, *, embed: bool):
         start, contact = _parse_booking_form(form)
         booking, manage_token = bookings.book(link.client, start, contact, now, link.callback)
     except Refused as exc:
-        error = wording.translate_error(exc)
+        error = error_words.translate_error(exc)
         return _render_booking(link, token, status=status_of(exc), form=form, error=error, embed=embed)
     return _booked(manage_token, link.client.lawyer.timezone, embed)
 
@@ -206,7 +206,7 @@ def _book_intake(slug: str, *, embed: bool):
         start, contact = _parse_booking_form(form)
         booking, manage_token = bookings.book_intake(intake, start, contact, utcnow())
     except Refused as exc:
-        error = wording.translate_error(exc)
+        error = error_words.translate_error(exc)
         return _render_intake(intake, status=status_of(exc), form=form, error=error, embed=embed)
     return _booked(manage_token, intake.lawyer.timezone, embed)
 
@@ -269,7 +269,7 @@ def cancel(token: str):
     try:
         bookings.cancel(booking, utcnow())
     except Refused as exc:
-        return _render_manage(booking, token, status=status_of(exc), error=wording.translate_error(exc))
+        return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
     return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone)), 303)
 
 
@@ -283,7 +283,7 @@ def reschedule(token: str):
             raise AppError(422, "invalid_start", wording.CHOOSE_SLOT())
         bookings.reschedule(booking, parse_instant(request.form.get("start")), utcnow())
     except Refused as exc:
-        return _render_manage(booking, token, status=status_of(exc), error=wording.translate_error(exc))
+        return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
     return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone), moved=1), 303)
 
 
