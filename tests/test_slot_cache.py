@@ -396,6 +396,29 @@ def test_busy_row_deleted_without_a_sync_stamp_frees_its_time(app, db, practice,
     assert api_starts(client, token)
 
 
+def test_rows_inserted_or_moved_by_statement_values_move_both_calendars(db, practice):
+    """Calendars named in a statement's own VALUES/SET count as written, and a row moved
+    to another calendar moves the versions of both."""
+    first = practice["calendar"]
+    second = Calendar(account_id=first.account_id, lawyer_id=first.lawyer_id, remote_id="home",
+                      name="Home", conflict=True, synced_at=NOW)
+    db.session.add(second)
+    db.session.commit()
+    before = (first.mirror_version, second.mirror_version)
+    db.session.execute(sa.insert(BusyBlock).values(calendar_id=second.id, lawyer_id=second.lawyer_id,
+                                                   key="v", start=NOW, end=NOW + timedelta(hours=1)))
+    db.session.commit()
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert (first.mirror_version, second.mirror_version) == (before[0], before[1] + 1)
+    db.session.execute(sa.update(BusyBlock).where(BusyBlock.calendar_id == first.id)
+                       .values(calendar_id=second.id))
+    db.session.commit()
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert (first.mirror_version, second.mirror_version) == (before[0] + 1, before[1] + 2)
+
+
 def test_every_busy_write_moves_the_mirror_version(db, practice):
     calendar = practice["calendar"]
     versions = [calendar.mirror_version]

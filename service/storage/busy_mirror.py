@@ -49,7 +49,8 @@ def _objects(session: Session, _context: Any, _instances: Any) -> None:
         if isinstance(obj, BusyBlock):
             history = sa.inspect(obj).attrs.calendar_id.history
             touched.extend(history.deleted or ())
-    _bump(session.connection(), touched)
+    if touched:
+        _bump(session.connection(), touched)
 
 
 def _writes_busy_rows(statement: Any) -> bool:
@@ -59,7 +60,10 @@ def _writes_busy_rows(statement: Any) -> bool:
     return isinstance(table, sa.TableClause) and table.name == _BUSY.name
 
 
-def _inserted_calendars(state: ORMExecuteState) -> list[Any]:
+def _calendars_written(state: ORMExecuteState) -> list[Any]:
+    """The calendar ids an insert or update writes: from its execution parameters and
+    from the statement's own VALUES/SET (read from the statement, since an ORM-enabled
+    statement cannot be compiled on its own to list them)."""
     params = state.parameters
     rows = params if isinstance(params, list) else [params or {}]
     ids = [row.get("calendar_id") for row in rows if isinstance(row, dict)]
@@ -82,7 +86,7 @@ def _statements(state: ORMExecuteState) -> None:
         return
     connection = state.session.connection()
     if state.is_insert:
-        ids = _inserted_calendars(state)
+        ids = _calendars_written(state)
         if not ids:
             raise RuntimeError("a bulk insert of busy rows must name their calendar_id")
         _bump(connection, ids)
@@ -93,9 +97,7 @@ def _statements(state: ORMExecuteState) -> None:
         query = query.where(where)
     _bump(connection, connection.execute(query, state.parameters or {}).scalars())
     if state.is_update:  # rows moved to another calendar move that one too
-        values = getattr(state.statement, "_values", None) or {}
-        _bump(connection, [getattr(v, "value", v) for k, v in values.items()
-                           if getattr(k, "key", k) == "calendar_id"])
+        _bump(connection, _calendars_written(state))
 
 
 def install() -> None:
