@@ -230,6 +230,8 @@ class Booking(db.Model):
     callback_link_id: Mapped[int | None] = mapped_column(sa.ForeignKey("callback_link.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How a past call went, as the lawyer marks it: held, no_show, late_cancel (None: unmarked).
+    outcome: Mapped[str | None] = mapped_column(sa.String(12))
 
     client: Mapped[Client] = relationship()
     lawyer: Mapped[Lawyer] = relationship()
