@@ -470,9 +470,10 @@ def test_keyed_rows_cover_every_column_that_matters():
     inert = {
         DayOff: {"id", "lawyer_id", "note"},
         ExtraWindow: {"id", "client_id"},
-        # Which rows a calendar has is what matters, and synced_at changes with them.
+        # Which rows a calendar has is what matters (mirror_version moves with them);
+        # synced_at is freshness, read by the same query outside the key (trusted_until).
         Calendar: {"account_id", "lawyer_id", "remote_id", "name", "write_to", "sync_state",
-                   "last_error"},
+                   "last_error", "synced_at"},
     }
     for model, columns in KEYED_ROWS.items():
         assert set(model.__table__.c.keys()) == set(columns) | inert[model]
@@ -589,3 +590,14 @@ def test_lru_is_bounded_by_entries_and_by_slots():
     assert cache.get("b") is None and len(cache) == 3
     cache.put("e", offer(7))
     assert len(cache) == 2 and cache.get("e") is not None and cache.get("d") is not None
+
+
+def test_cache_is_sized_by_its_settings(app):
+    """SLOT_CACHE_ENTRIES / SLOT_CACHE_SLOTS size each process's cache (#19: 256 entries
+    made a second pass over 2,000 clients all misses)."""
+    app.config.update(SLOT_CACHE_ENTRIES=5000, SLOT_CACHE_SLOTS=123_456)
+    app.extensions.pop("slot_cache", None)
+    with app.app_context():
+        cache = slot_cache()
+        assert (cache.max_entries, cache.max_slots) == (5000, 123_456)
+        assert slot_cache() is cache

@@ -81,6 +81,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("CALENDAR_FRESHNESS_MINUTES", 30, "older mirrors fail closed if unreachable", _int),
     Setting("SYNC_INTERVAL_SECONDS", 300, "how often the worker syncs calendars", _int),
+    Setting("SLOT_CACHE_ENTRIES", 4096, "offers kept per web process (one per client link)", _int),
+    Setting("SLOT_CACHE_SLOTS", 250_000, "slots kept per web process, all offers together", _int),
     Setting("ENV", "production", "production or development"),
 )
 

@@ -151,7 +151,6 @@ def _compute(client: Client, now: datetime, exclude_booking_id: int | None) -> O
         bookings=_subject_bookings(client, window, exclude_booking_id),
     )
     return Offer(
-        stale_after=mirror_trusted_until(client.lawyer_id),
         slots=slots,
         starts=[slot.start for slot in slots],
         lawyer_id=client.lawyer_id,
@@ -162,15 +161,22 @@ def _compute(client: Client, now: datetime, exclude_booking_id: int | None) -> O
     )
 
 
+def _freshness() -> timedelta:
+    return timedelta(minutes=current_app.config["CALENDAR_FRESHNESS_MINUTES"])
+
+
 def _offer_for(
     client: Client, now: datetime, exclude_booking_id: int | None = None
 ) -> Offer | None:
-    """The offer of an active client, from the cache if current; None if not active."""
+    """The offer of an active client, from the cache if current; None if not active.
+    ``AvailabilityUnknown`` when the calendar mirror can no longer be trusted."""
     db.session.flush()  # pending changes count; then read in the session's transaction
     row = slot_cache.FINGERPRINT_BY_ID.row(db.session.connection(), client.id, now - _COUNTING_MARGIN)
     key = slot_cache.key(row, now, exclude_booking_id)
     if key is None:
         return None
+    if not slot_cache.trusted(slot_cache.trusted_until(row, _freshness()), now):
+        raise AvailabilityUnknown()
     cache = slot_cache.slot_cache()
     offer = cache.get(key)
     if offer is None or offer.computed_at > now:
@@ -196,7 +202,7 @@ def _cached_offer(token: str, now: datetime) -> Offer | None:
         log.warning("slot cache fast path failed; answering the ordinary way", exc_info=True)
         return None
     key = slot_cache.key(row, now, None)
-    if key is None:
+    if key is None or not slot_cache.trusted(slot_cache.trusted_until(row, _freshness()), now):
         return None
     offer = slot_cache.slot_cache().get(key)
     return offer if offer is not None and offer.computed_at <= now else None
@@ -224,8 +230,6 @@ def offer_for_link(token: str, now: datetime) -> LinkOffer:
         offer = _offer_for(client, now)
         if offer is None:
             return LinkOffer(client.lawyer_id, None)
-    if not offer.known(now):
-        raise AvailabilityUnknown()
     return LinkOffer(offer.lawyer_id, offer)
 
 
@@ -243,8 +247,6 @@ def slots_for(
     offer = _offer_for(client, now, exclude_booking_id)
     if offer is None:
         return []
-    if not offer.known(now):
-        raise AvailabilityUnknown()
     return offer.between(now, start, end)
 
 

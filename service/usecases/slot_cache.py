@@ -10,11 +10,15 @@ is exactly what a fresh computation would return. The key covers:
 - the lawyer's confirmed bookings still relevant (``blocked_end`` after ``since``):
   count, max(id), sum(sequence). Booking, cancelling (status) and rescheduling
   (``sequence`` is bumped with every change of time, as iCalendar requires) all move it;
-- the calendar mirror: each of the lawyer's calendars with its ``conflict`` flag,
-  ``synced_at`` (how long the mirror is trusted) and ``mirror_version``, which every
-  write of its busy rows moves in the same transaction — enforced by the session itself
-  (``service.storage.busy_mirror``), whoever writes them;
+- the calendar mirror: each of the lawyer's calendars with its ``conflict`` flag and
+  ``mirror_version``, which every write of its busy rows moves in the same transaction —
+  enforced by the session itself (``service.storage.busy_mirror``), whoever writes them;
 - "now", as the lawyer-local date (see ``service.usecases.availability`` for why that suffices).
+
+Freshness is read by the same query but kept out of the key: a sync that changes nothing
+moves ``synced_at`` only, so the cached offer stays valid, while ``trusted_until`` (the
+oldest conflict calendar's sync + ``CALENDAR_FRESHNESS_MINUTES``) decides at every read
+whether the mirror may be offered from at all.
 
 The query runs on every slots read, so it is compiled once per dialect and run as driver
 SQL on a pooled connection (``CompiledQuery``; the fast path's pool: ``fast_path_engine``):
@@ -54,15 +58,7 @@ class Offer:
     notice: timedelta
     horizon: timedelta
     computed_at: datetime
-    #: When the calendar mirror behind these slots stops being trustworthy (the oldest
-    #: conflict calendar's last sync + ``CALENDAR_FRESHNESS_MINUTES``); None: no calendars.
-    stale_after: datetime | None = None
     views: dict[Hashable, list] = dataclasses.field(default_factory=dict, repr=False)
-
-    def known(self, now: datetime) -> bool:
-        """False once the calendar mirror is too old to offer slots from (fail closed)."""
-        return trusted(self.stale_after, now)
-
 
     def span(
         self, now: datetime, start: datetime | None = None, end: datetime | None = None
@@ -142,7 +138,10 @@ def slot_cache() -> SlotCache:
     """This app's cache (one per process and app; tests get a fresh one per app)."""
     cache = current_app.extensions.get("slot_cache")
     if cache is None:
-        cache = current_app.extensions.setdefault("slot_cache", SlotCache())
+        cache = current_app.extensions.setdefault("slot_cache", SlotCache(
+            max_entries=current_app.config["SLOT_CACHE_ENTRIES"],
+            max_slots=current_app.config["SLOT_CACHE_SLOTS"],
+        ))
     return cache
 
 
@@ -153,8 +152,10 @@ def slot_cache() -> SlotCache:
 KEYED_ROWS: dict[type, tuple[str, ...]] = {
     DayOff: ("first_day", "last_day"),
     ExtraWindow: ("day", "start", "end"),
-    Calendar: ("id", "conflict", "synced_at", "mirror_version"),
+    Calendar: ("id", "conflict", "mirror_version"),
 }
+# After the keyed rows: the freshness of the conflict calendars, outside the key.
+_FRESHNESS_COLUMNS = 2
 # The row: every client column, every lawyer column, then the aggregates.
 _STATUS = list(Client.__table__.c.keys()).index("status")
 _TIMEZONE = len(Client.__table__.c) + list(Lawyer.__table__.c.keys()).index("timezone")
@@ -197,6 +198,8 @@ def _fingerprint_query(by: str) -> sa.Select:
         Booking.blocked_end > sa.bindparam("since", type_=_SINCE_TYPE),
     )
 
+    conflict_calendars = (Calendar.lawyer_id == client.c.lawyer_id, Calendar.conflict.is_(True))
+
     def scalar(column: sa.ColumnElement, *where: sa.ColumnElement) -> sa.ScalarSelect:
         return sa.select(column).where(*where).scalar_subquery()
 
@@ -215,6 +218,10 @@ def _fingerprint_query(by: str) -> sa.Select:
             _rows_as_text(Calendar, Calendar.lawyer_id == client.c.lawyer_id),
             _rows_as_text(DayOff, DayOff.lawyer_id == client.c.lawyer_id),
             _rows_as_text(ExtraWindow, ExtraWindow.client_id == client.c.id),
+            # Freshness (not key material): "conflict calendars/never synced", oldest sync.
+            scalar(_joined(sa.func.count(), sa.func.count() - sa.func.count(Calendar.synced_at)),
+                   *conflict_calendars),
+            scalar(sa.func.min(Calendar.synced_at), *conflict_calendars),
         )
         .select_from(client.join(lawyer, lawyer.c.id == client.c.lawyer_id))
         .where(client.c[by] == sa.bindparam("key"))
@@ -223,14 +230,15 @@ def _fingerprint_query(by: str) -> sa.Select:
 
 class CompiledQuery:
     """A statement with parameters ``key`` and ``since``, compiled once per dialect and run
-    on a DBAPI connection; rows come back as the driver gives them."""
+    on a DBAPI connection; rows come back as the driver gives them, but for the last
+    column (the oldest sync), which is converted to an aware datetime."""
 
     def __init__(self, statement: sa.Select) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, Callable]] = {}
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, Callable, Callable]] = {}
         self._lock = threading.Lock()
 
-    def _for(self, dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None, Callable]:
+    def _for(self, dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None, Callable, Callable]:
         name = f"{dialect.name}+{dialect.driver}"
         compiled = self._compiled.get(name)
         if compiled is None:
@@ -241,7 +249,9 @@ class CompiledQuery:
                 # A parameter other than these two fails loudly (KeyError, or the driver's).
                 order = tuple(sql.positiontup) if sql.positiontup is not None else None
                 process = _SINCE_TYPE.bind_processor(dialect) or (lambda value: value)
-                compiled = self._compiled[name] = (str(sql), order, process)
+                synced_type = Calendar.__table__.c.synced_at.type.dialect_impl(dialect)
+                synced = synced_type.result_processor(dialect, None) or (lambda value: value)
+                compiled = self._compiled[name] = (str(sql), order, process, synced)
         return compiled
 
     def row(self, connection: sa.Connection, key: object, since: datetime) -> tuple | None:
@@ -251,13 +261,14 @@ class CompiledQuery:
         machinery would cost a cache hit several times the query itself. A driver error
         invalidates the connection (the pool replaces it) and is raised.
         """
-        sql, order, process = self._for(connection.dialect)
+        sql, order, process, synced = self._for(connection.dialect)
         values = {"key": key, "since": process(since)}
         params = tuple(values[name] for name in order) if order is not None else values
         cursor = connection.connection.cursor()
         try:
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            row = cursor.fetchone()
+            return None if row is None else (*row[:-1], synced(row[-1]))
         except connection.dialect.loaded_dbapi.Error:
             connection.invalidate()
             raise
@@ -293,7 +304,7 @@ def key(row: tuple | None, now: datetime, exclude_booking_id: int | None) -> tup
     """The cache key of a fingerprint row at ``now``; None unless the client is active."""
     if row is None or row[_STATUS] != "active":
         return None
-    values = tuple(row)
+    values = tuple(row)[:-_FRESHNESS_COLUMNS]
     # The last ones are the aggregated strings of KEYED_ROWS, in no particular order.
     rows = len(KEYED_ROWS)
     values = values[:-rows] + tuple(
@@ -301,3 +312,16 @@ def key(row: tuple | None, now: datetime, exclude_booking_id: int | None) -> tup
     )
     local_day = now.astimezone(ZoneInfo(values[_TIMEZONE])).date()
     return exclude_booking_id, values, local_day
+
+
+def trusted_until(row: tuple, freshness: timedelta) -> datetime | None:
+    """Until when the calendar mirror behind a fingerprint row may be offered from: the
+    least recent sync of a conflict calendar plus ``freshness``; ``datetime.min`` when one
+    was never synced; None when the lawyer has no conflict calendar."""
+    counts, oldest = row[-2], row[-1]
+    calendars, never_synced = (int(part) for part in counts.split("/"))
+    if calendars == 0:
+        return None
+    if never_synced:
+        return datetime.min.replace(tzinfo=UTC)
+    return oldest + freshness

@@ -208,3 +208,48 @@ def test_live_busy_fails_closed_on_an_unusable_account(db, make_lawyer, xandikos
     db.session.commit()
     with pytest.raises(ProviderError, match="calendar 'Work' could not be checked"):
         sync.live_busy(lawyer, Interval(at(3, 8), at(3, 12)))
+
+
+def test_sync_that_changes_nothing_keeps_the_cached_offer(db, make_lawyer, make_client, server):
+    """Regression (#19): every sync moved ``synced_at``, which was part of the slot cache's
+    key, so a sync with zero changes turned the next request into a full recomputation.
+    Freshness is now read outside the key: the offer stays cached, while a real change
+    (or the mirror growing too old) still counts at once."""
+    from freezegun import freeze_time
+
+    from service.usecases.availability import AvailabilityUnknown, fresh_slots_for, slots_for
+    from service.usecases.slot_cache import slot_cache
+
+    lawyer = make_lawyer()
+    booked_client, _ = make_client(lawyer=lawyer)
+    url = server.make_calendar(unique())
+    calendar = connect_calendar(db, lawyer, server, url)
+    with freeze_time(NOW):
+        assert sync.sync_calendar(calendar, NOW)["ok"]
+        db.session.commit()
+        offered = slots_for(booked_client, NOW)
+        assert offered
+    cache = slot_cache()
+    later = NOW + timedelta(minutes=5)
+    with freeze_time(later):
+        report = sync.sync_calendar(db.session.get(Calendar, calendar.id), later)
+        assert report["ok"] and report["changes"] == 0
+        db.session.commit()
+        assert db.session.get(Calendar, calendar.id).synced_at == later
+        misses = cache.misses
+        assert slots_for(booked_client, later) == fresh_slots_for(booked_client, later)
+        assert cache.misses == misses, "a sync that changed nothing recomputed the offer"
+
+        # A real change still reaches the offer at the next read.
+        taken = offered[0]
+        put(server, url, "hearing.ics", taken.start, hours=1)
+        report = sync.sync_calendar(db.session.get(Calendar, calendar.id), later)
+        assert report["ok"] and report["changes"] == 1
+        db.session.commit()
+        assert taken not in slots_for(booked_client, later)
+        assert cache.misses == misses + 1
+
+    # Freshness still fails closed, from the cached offer too (30 minutes by default).
+    stale = later + timedelta(minutes=31)
+    with freeze_time(stale), pytest.raises(AvailabilityUnknown):
+        slots_for(booked_client, stale)
