@@ -601,3 +601,40 @@ def test_cache_is_sized_by_its_settings(app):
         cache = slot_cache()
         assert (cache.max_entries, cache.max_slots) == (5000, 123_456)
         assert slot_cache() is cache
+
+
+def test_clients_of_a_lawyer_share_one_busy_list(app, db, practice, frozen):
+    """#19: each client of a lawyer read the same busy rows again. One list per lawyer and
+    state of the mirror now serves every client; a change of the mirror reads it anew."""
+    from service.usecases.slot_cache import busy_lists
+
+    first, second = practice["clients"]
+    lists = busy_lists()
+    lists.clear()
+    loads = lists.loads
+    assert_cache_agrees(db, first, NOW)
+    assert_cache_agrees(db, second, NOW)
+    assert lists.loads == loads + 1
+    hearing = datetime(2026, 3, 11, 13, tzinfo=UTC)
+    add_busy(db, practice["calendar"], hearing, hearing + timedelta(hours=3))
+    assert_cache_agrees(db, first, NOW)
+    assert_cache_agrees(db, second, NOW)
+    assert lists.loads == loads + 2
+    # Time moving on stays inside what was read (BUSY_MARGIN), with no read at all.
+    assert_cache_agrees(db, first, NOW + timedelta(hours=30))
+    assert lists.loads == loads + 2
+
+
+def test_busy_list_answers_exactly_the_window_asked():
+    from booking.intervals import Interval
+    from service.usecases.slot_cache import BusyList
+
+    def at(hour):
+        return datetime(2026, 3, 2, hour, tzinfo=UTC)
+
+    merged = [Interval(at(1), at(2)), Interval(at(4), at(6)), Interval(at(8), at(9))]
+    held = BusyList.of(Interval(at(0), at(12)), merged)
+    assert held.within(Interval(at(2), at(4))) == []  # touching ends do not overlap
+    assert held.within(Interval(at(5), at(8))) == [merged[1]]
+    assert held.within(Interval(at(0), at(12))) == merged
+    assert held.covers(Interval(at(0), at(12))) and not held.covers(Interval(at(0), at(13)))

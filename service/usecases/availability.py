@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -28,7 +29,15 @@ from booking.availability import check_start, free_slots
 from booking.intervals import Interval
 from booking.model import BookedCall, Slot
 from service.storage.extensions import db
-from service.storage.models import Booking, BusyBlock, Calendar, Client, Intake, token_hash
+from service.storage.models import (
+    Booking,
+    BulkUTCDateTime,
+    BusyBlock,
+    Calendar,
+    Client,
+    Intake,
+    token_hash,
+)
 from service.usecases import links, slot_cache
 from service.usecases.errors import Refused
 from service.usecases.links import well_formed_token
@@ -91,19 +100,49 @@ def _subject_bookings(
     return [dataclasses.replace(c, client=key) if c.client in from_intake else c for c in calls]
 
 
-def calendar_busy(lawyer_id: int, window: Interval) -> list[Interval]:
-    """Busy time from the local mirror of the lawyer's conflict calendars."""
-    rows = db.session.execute(
-        sa.select(BusyBlock.start, BusyBlock.end)
-        .join(Calendar, Calendar.id == BusyBlock.calendar_id)
-        .where(
-            BusyBlock.lawyer_id == lawyer_id,
-            Calendar.conflict.is_(True),
-            BusyBlock.end > window.start,
-            BusyBlock.start < window.end,
-        )
+def calendar_busy(lawyer_id: int, window: Interval, mirror: Hashable | None = None) -> list[Interval]:
+    """Busy time from the local mirror of the lawyer's conflict calendars, merged.
+
+    With ``mirror`` (``slot_cache.mirror_of`` the client's cache key: the state of the
+    lawyer's calendars read in this transaction) the list is shared by every client of
+    the lawyer in this process until a calendar's mirror moves; without it (writes, and
+    the tests' reference) the rows are read afresh.
+    """
+    if mirror is None:
+        return _read_busy(lawyer_id, window)
+    return slot_cache.busy_lists().get(
+        (lawyer_id, mirror), window, lambda span: _read_busy(lawyer_id, span)
     )
-    return [Interval(start, end) for start, end in rows]
+
+
+def _read_busy(lawyer_id: int, window: Interval) -> list[Interval]:
+    """The mirror's rows over ``window``, merged as they are read (in order of start, on
+    the session's connection without the ORM: a big calendar has tens of thousands)."""
+    block = BusyBlock.__table__.c
+    rows = db.session.connection().execute(
+        sa.select(sa.type_coerce(block.start, BulkUTCDateTime), sa.type_coerce(block.end, BulkUTCDateTime))
+        .join(Calendar, Calendar.id == block.calendar_id)
+        .where(
+            block.lawyer_id == lawyer_id,
+            Calendar.conflict.is_(True),
+            block.end > window.start,
+            block.start < window.end,
+        )
+        .order_by(block.start)
+    )
+    merged: list[Interval] = []
+    start = end = None
+    for row_start, row_end in rows:
+        if end is not None and row_start <= end:
+            if row_end > end:
+                end = row_end
+            continue
+        if end is not None and start < end:
+            merged.append(Interval(start, end))
+        start, end = row_start, row_end
+    if end is not None and start < end:
+        merged.append(Interval(start, end))
+    return merged
 
 
 class AvailabilityUnknown(Refused):
@@ -135,7 +174,7 @@ def mirror_trusted_until(lawyer_id: int) -> datetime | None:
     return min(synced) + timedelta(minutes=current_app.config["CALENDAR_FRESHNESS_MINUTES"])
 
 
-def _compute(client: Client, now: datetime, exclude_booking_id: int | None) -> Offer:
+def _compute(client: Client, now: datetime, exclude_booking_id: int | None, mirror: Hashable) -> Offer:
     agreement = client.agreement()
     stretched = dataclasses.replace(
         agreement, horizon_days=agreement.horizon_days + _HORIZON_SLACK.days
@@ -147,7 +186,7 @@ def _compute(client: Client, now: datetime, exclude_booking_id: int | None) -> O
         rules,
         client=_subject_key(client),
         now=now,
-        busy=calendar_busy(client.lawyer_id, window),
+        busy=calendar_busy(client.lawyer_id, window, mirror),
         bookings=_subject_bookings(client, window, exclude_booking_id),
     )
     return Offer(
@@ -180,7 +219,7 @@ def _offer_for(
     cache = slot_cache.slot_cache()
     offer = cache.get(key)
     if offer is None or offer.computed_at > now:
-        offer = _compute(client, now, exclude_booking_id)
+        offer = _compute(client, now, exclude_booking_id, slot_cache.mirror_of(key))
         cache.put(key, offer)
     return offer
 

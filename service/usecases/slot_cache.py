@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from booking.availability import offered_range
+from booking.intervals import Interval
 from booking.model import Slot
 from service.storage.models import Booking, Calendar, Client, DayOff, ExtraWindow, Lawyer
 
@@ -134,6 +135,91 @@ class SlotCache:
             self._slots = 0
 
 
+@dataclasses.dataclass(frozen=True)
+class BusyList:
+    """A lawyer's merged busy time (sorted, disjoint) over ``span``."""
+
+    span: Interval
+    intervals: list[Interval]
+    starts: list[datetime]
+    ends: list[datetime]
+
+    @classmethod
+    def of(cls, span: Interval, merged: list[Interval]) -> BusyList:
+        return cls(span, merged, [i.start for i in merged], [i.end for i in merged])
+
+    def covers(self, window: Interval) -> bool:
+        return self.span.start <= window.start and window.end <= self.span.end
+
+    def within(self, window: Interval) -> list[Interval]:
+        """The merged intervals overlapping ``window`` (not clipped)."""
+        return self.intervals[bisect_right(self.ends, window.start):bisect_left(self.starts, window.end)]
+
+
+class BusyLists:
+    """One merged busy list per lawyer and state of their calendar mirror, shared by all of
+    the lawyer's clients in this process: a slot computation reads the mirror's rows once
+    per change, not once per client. Keyed on the calendars' ``mirror_version`` values
+    (which every write of busy rows moves); bounded by entries and by intervals held."""
+
+    def __init__(self, max_entries: int = 512, max_intervals: int = 2_000_000) -> None:
+        self.max_entries, self.max_intervals = max_entries, max_intervals
+        self._entries: OrderedDict[Hashable, BusyList] = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+        self.loads = 0
+
+    def get(self, key: Hashable, window: Interval,
+            load: Callable[[Interval], list[Interval]]) -> list[Interval]:
+        """The busy intervals overlapping ``window``; ``load(span)`` reads and merges the
+        rows over a span when the list held does not cover the window."""
+        with self._lock:
+            held = self._entries.get(key)
+            if held is not None:
+                self._entries.move_to_end(key)
+        if held is None or not held.covers(window):
+            # Read a little more than asked, so that "now" moving on stays covered.
+            span = Interval(window.start - BUSY_MARGIN, window.end + BUSY_MARGIN)
+            if held is not None:
+                span = Interval(min(span.start, held.span.start), max(span.end, held.span.end))
+            held = BusyList.of(span, load(span))
+            self.loads += 1
+            with self._lock:
+                old = self._entries.pop(key, None)
+                self._held += len(held.intervals) - (len(old.intervals) if old else 0)
+                self._entries[key] = held
+                while self._entries and (
+                    len(self._entries) > self.max_entries or self._held > self.max_intervals
+                ):
+                    _, dropped = self._entries.popitem(last=False)
+                    self._held -= len(dropped.intervals)
+        return held.within(window)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._held = 0
+
+
+#: How much more than asked a shared busy list reads on each side.
+BUSY_MARGIN = timedelta(days=7)
+
+
+def busy_lists() -> BusyLists:
+    """This app's shared busy lists (one per process and app)."""
+    lists = current_app.extensions.get("busy_lists")
+    if lists is None:
+        lists = current_app.extensions.setdefault("busy_lists", BusyLists())
+    return lists
+
+
+def mirror_of(key: tuple) -> Hashable:
+    """The part of a cache key that names the state of the lawyer's calendar mirror: each
+    calendar's id, ``conflict`` and ``mirror_version`` (the key's first keyed rows)."""
+    _exclude, values, _day = key
+    return values[-len(KEYED_ROWS)]
+
+
 def slot_cache() -> SlotCache:
     """This app's cache (one per process and app; tests get a fresh one per app)."""
     cache = current_app.extensions.get("slot_cache")
@@ -215,6 +301,7 @@ def _fingerprint_query(by: str) -> sa.Select:
                 ),
                 *relevant,
             ),
+            # The keyed rows; the calendars first (``mirror_of``).
             _rows_as_text(Calendar, Calendar.lawyer_id == client.c.lawyer_id),
             _rows_as_text(DayOff, DayOff.lawyer_id == client.c.lawyer_id),
             _rows_as_text(ExtraWindow, ExtraWindow.client_id == client.c.id),
