@@ -112,6 +112,17 @@ def _instant(value: str | None, what: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+_TLS: list[tuple[trustme.CA, trustme.LeafCert]] = []
+
+
+def _tls() -> tuple[trustme.CA, trustme.LeafCert]:
+    """One CA and server certificate per test process (making RSA keys is slow)."""
+    if not _TLS:
+        ca = trustme.CA()
+        _TLS.append((ca, ca.issue_cert("127.0.0.1", "localhost")))
+    return _TLS[0]
+
+
 class FakeMicrosoft:
     """State of one fake Microsoft: users' tokens, calendars, subscriptions, faults."""
 
@@ -137,8 +148,7 @@ class FakeMicrosoft:
         self._ids = itertools.count(1)
         self.seq = 0
         self._server: ThreadingHTTPServer | None = None
-        self._ca = trustme.CA()
-        self._cert = self._ca.issue_cert("127.0.0.1", "localhost")
+        self._ca, self._cert = _tls()
         self.ca_file = ""
 
     # -- lifecycle ----------------------------------------------------------------

@@ -29,6 +29,7 @@ from service.calendars.base import (
     load,
 )
 from service.calendars.google import oauth
+from service.calendars.microsoft import oauth as microsoft_oauth
 from service.core.crypto import decrypt_json, encrypt_json
 from service.storage.extensions import db
 from service.storage.models import Calendar, CalendarAccount, Lawyer
@@ -245,6 +246,22 @@ def google_consent_url(lawyer: Lawyer) -> str:
     except ProviderError as exc:
         raise ConnectError(plain_error(str(exc))) from None
     return url
+
+
+def microsoft_available() -> bool:
+    return microsoft_oauth.available()
+
+
+def microsoft_consent_url(lawyer: Lawyer, binding: str) -> str:
+    """Where to send the lawyer to sign in at Microsoft; the answer comes back to
+    /oauth/microsoft/callback and is accepted once, in the browser session ``binding``
+    names."""
+    if not microsoft_available():
+        raise ConnectError(gettext("Microsoft 365 / Outlook is not set up on this server."))
+    try:
+        return microsoft_oauth.begin(lawyer.id, microsoft_oauth.redirect_uri(), binding)
+    except ProviderError as exc:
+        raise ConnectError(plain_error(str(exc))) from None
 
 
 def disconnect(account: CalendarAccount) -> None:

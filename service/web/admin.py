@@ -343,6 +343,7 @@ def _calendars_page(status: int = 200, caldav: CalDAVForm | None = None, ics: IC
         caldav_form=caldav or CalDAVForm(formdata=None),
         ics_form=ics or ICSForm(formdata=None),
         google_available=calendar_connect.google_available(),
+        microsoft_available=calendar_connect.microsoft_available(),
     ), status
 
 
@@ -387,6 +388,20 @@ def connect_google():
     """Off to Google's consent screen; Google returns to ``/oauth/google/callback``."""
     try:
         url = calendar_connect.google_consent_url(auth.current_lawyer())
+    except calendar_connect.ConnectError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.calendars"))
+    return redirect(url)
+
+
+@bp.post("/calendars/microsoft")
+def connect_microsoft():
+    """Off to Microsoft's sign-in; the answer returns to ``/oauth/microsoft/callback``,
+    accepted once and only in this browser session."""
+    from service.web.microsoft import session_binding
+
+    try:
+        url = calendar_connect.microsoft_consent_url(auth.current_lawyer(), session_binding())
     except calendar_connect.ConnectError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.calendars"))

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -140,9 +141,17 @@ def begin(lawyer_id: int, redirect: str, binding: str | None = None) -> str:
 
     app = make_app({})
     try:
-        flow = app.initiate_auth_code_flow(
-            list(SCOPES), redirect_uri=redirect, state=secrets.token_urlsafe(24), prompt="select_account"
-        )
+        with warnings.catch_warnings():
+            # MSAL recommends response_mode=form_post. The answer comes back as a query
+            # instead: a cross-site POST would arrive without the session cookie
+            # (SameSite=Lax), and binding the answer to that session is the point. The
+            # code in the query is single-use and worthless without our client secret
+            # and the PKCE verifier, which never leave the server.
+            warnings.filterwarnings("ignore", message="response_mode='form_post'", category=UserWarning)
+            flow = app.initiate_auth_code_flow(
+                list(SCOPES), redirect_uri=redirect, state=secrets.token_urlsafe(24),
+                prompt="select_account", response_mode="query",
+            )
     finally:
         app.http_client.close()
     db.session.add(
