@@ -51,6 +51,7 @@ def test_admin_page_without_settings_says_so(app, client, signed_in):
     assert "Microsoft 365 / Outlook is not set up on this server." in page
 
 
+@pytest.mark.db_matrix
 def test_sign_in_from_the_admin_area_connects_the_account(client, db, signed_in, fake):
     auth_uri = start(client)
     query = {k: v[0] for k, v in parse_qs(urlsplit(auth_uri).query).items()}
@@ -77,6 +78,7 @@ def test_sign_in_from_the_admin_area_connects_the_account(client, db, signed_in,
     assert kinds == ["calendar.sync", "microsoft.subscriptions"]  # nothing inline
 
 
+@pytest.mark.db_matrix
 def test_state_is_single_use(client, db, signed_in, fake):
     answer = fake.consent(start(client))
     assert client.get("/oauth/microsoft/callback?" + urlencode(answer)).status_code == 303
