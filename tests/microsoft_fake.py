@@ -18,7 +18,7 @@ Graph (``/v1.0/``), in the documented shapes: ``me/calendars`` (paged), one cale
 ``$filter`` on a single-value extended property, create with ``transactionId`` (a
 duplicate returns the first event), update, delete, ``subscriptions`` (the
 ``validationToken`` handshake against the notification and lifecycle URLs, through
-``deliver``), ``getSchedule``. Times come back in UTC when ``Prefer:
+``deliver``). Times come back in UTC when ``Prefer:
 outlook.timezone="UTC"`` asks, else in the event's own (Windows-named) zone.
 
 Fault injection: ``fail_next(n, status, retry_after=...)``; ``lose_responses(n)``

@@ -34,7 +34,6 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^subscriptions$"), "subscriptions.create"),
     ("PATCH", re.compile(r"^subscriptions/([^/]+)$"), "subscriptions.update"),
     ("DELETE", re.compile(r"^subscriptions/([^/]+)$"), "subscriptions.delete"),
-    ("POST", re.compile(r"^me/calendar/getSchedule$"), "getSchedule"),
 ]
 _WRITES = {"events.create", "events.update", "events.delete"}
 _OPENID = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration$")
@@ -235,7 +234,7 @@ def _dispatch(fake: FakeMicrosoft, name: str, args: list[str], q: dict[str, str]
         if fake.subscriptions.pop(args[0], None) is None:
             raise GraphError(404, "ResourceNotFound", "The object was not found.")
         return 204, None
-    return 200, _schedule(fake, body)
+    raise GraphError(400, "BadRequest", name)
 
 
 def _property_filter(text: str) -> tuple[str, str] | None:
@@ -341,20 +340,3 @@ def _subscribe(fake: FakeMicrosoft, body: dict[str, Any]) -> tuple[int, Any]:
            "applicationId": fake.client_id}
     fake.subscriptions[sub_id] = sub
     return 201, dict(sub)
-
-
-def _schedule(fake: FakeMicrosoft, body: dict[str, Any]) -> dict[str, Any]:
-    start = _parse_graph_time(body["startTime"]).astimezone(UTC)
-    end = _parse_graph_time(body["endTime"]).astimezone(UTC)
-    items = []
-    for cal in fake.calendars.values():
-        if not cal.default:
-            continue
-        for event in fake.expanded(cal):
-            if event.get("isCancelled") or not _in_range(fake, event, start, end):
-                continue
-            s, e = fake.span(event)
-            items.append({"status": event.get("showAs", "busy"), "isPrivate": False,
-                          "start": {"dateTime": s.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"},
-                          "end": {"dateTime": e.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}})
-    return {"value": [{"scheduleId": schedule, "scheduleItems": items} for schedule in body.get("schedules", [])]}
