@@ -143,6 +143,7 @@ class FakeMicrosoft:
         #: Graph's call to a subscription's URLs: (url, validation token) -> (status, type, body)
         self.deliver: Callable[[str, str], tuple[int, str, str]] | None = None
         self.access_ttl = 3600
+        self.delay = 0.0  # seconds every Graph answer waits
         self._faults: deque[tuple[str | None, GraphError]] = deque()
         self._lose = 0
         self._ids = itertools.count(1)

@@ -7,6 +7,7 @@ import json
 import re
 import secrets
 import socket
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -113,6 +114,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, GraphError(400, "BadRequest", f"Resource not found for the segment '{rel}'.").body())
             return
         name, args = route
+        if fake.delay:
+            time.sleep(fake.delay)  # a slow Graph
         headers = {k: v for k, v in self.headers.items()}
         extra: dict[str, str] = {}
         with fake.lock:

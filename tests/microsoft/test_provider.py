@@ -272,3 +272,14 @@ def test_refresh_stores_the_new_token_cache(make_provider, fake, secret):
     assert new["cache"] != secret["cache"] and new["home_account_id"] == secret["home_account_id"]
     refreshes = [r for r in fake.calls("token") if r.body["grant_type"] == "refresh_token"]
     assert len(refreshes) == 2  # the secret fixture's, then this one
+
+
+def test_live_check_stays_within_its_budget(make_provider, fake, sleeps):
+    """The check before a booking gives up within its budget on a slow Graph (the
+    booking then fails closed) instead of waiting the read timeout on every retry."""
+    provider = make_provider(live_budget=0.5)
+    provider.list_calendars()  # the token is in hand
+    fake.delay = 2.0
+    with pytest.raises(ProviderError, match="in time|timeout"):
+        provider.busy(DEFAULT, Interval(at(26, 9), at(26, 10)))
+    assert len(fake.calls("calendarView")) <= 2

@@ -153,7 +153,8 @@ def test_lifecycle_notifications(db, client, account, fake):
     assert wrong.status_code == 403
     missed = client.post("/hooks/microsoft/lifecycle", json=fake.lifecycle(sub_id, "missed"))
     assert missed.status_code == 202 and [t.payload["calendar_id"] for t in sync_tasks(db)] == [calendar_id]
-    reauthorize = client.post("/hooks/microsoft/lifecycle", json=fake.lifecycle(sub_id, "reauthorizationRequired"))
+    court = next(r for r in subscriptions(db) if r.calendar.remote_id == COURT).subscription_id
+    reauthorize = client.post("/hooks/microsoft/lifecycle", json=fake.lifecycle(court, "reauthorizationRequired"))
     assert reauthorize.status_code == 202
     # subscriptionRemoved: the row goes, a new subscription is made by the worker.
     removed = client.post("/hooks/microsoft/lifecycle", json=fake.lifecycle(sub_id, "subscriptionRemoved"))
@@ -165,6 +166,8 @@ def test_lifecycle_notifications(db, client, account, fake):
     assert run_outbox(NOW)["failed"] == 0
     rows = subscriptions(db)
     assert len(rows) == 2 and sub_id not in {r.subscription_id for r in rows}
+    (renewal,) = fake.calls("subscriptions.update")  # reauthorized though far from expiry
+    assert renewal.path == f"subscriptions/{court}" and court in {r.subscription_id for r in rows}
 
 
 @pytest.mark.db_matrix

@@ -310,6 +310,8 @@ def stop_subscriptions(account: CalendarAccount) -> None:
 def lifecycle(row: MicrosoftSubscription, event: str) -> None:
     """A lifecycle notification for ``row`` (verified): queue what it asks for."""
     calendar = row.calendar
+    if event == "reauthorizationRequired":  # renew now, whatever its expiry says
+        row.expires_at = min(row.expires_at, utcnow() + RENEW_MARGIN)
     if event == "subscriptionRemoved":
         db.session.delete(row)
         db.session.flush()

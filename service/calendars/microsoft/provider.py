@@ -101,7 +101,9 @@ class MicrosoftProvider(CalendarProvider):
         self.endpoint = setting(config, "graph_endpoint", "MICROSOFT_GRAPH_ENDPOINT", DEFAULT_GRAPH_ENDPOINT)
         self.timeout = float(config.get("timeout") or _app_setting("CALENDAR_READ_TIMEOUT_SECONDS", 30))
         self.live_budget = float(config.get("live_budget") or LIVE_BUDGET)
-        self.tokens = TokenSource(secret, config, timeout=self.timeout, on_change=self._secret_changed)
+        # Sign-in requests get the live check's budget at most: a booking never waits longer.
+        self.tokens = TokenSource(secret, config, timeout=min(self.timeout, self.live_budget),
+                                  on_change=self._secret_changed)
         self.graph = GraphSession(
             self.endpoint,
             self.tokens,
@@ -146,11 +148,18 @@ class MicrosoftProvider(CalendarProvider):
     # -- reading ------------------------------------------------------------------
 
     def _pages(self, path: str, params: dict[str, Any] | None, *, what: str,
-               ok: Callable[[GraphError], bool] | None = None, deadline: float | None = None,
+               ok: Callable[[GraphError], bool] | None = None, until: float | None = None,
                prefer: str = PREFER_UTC) -> Iterator[dict[str, Any]]:
+        """Each page of a listing, following ``@odata.nextLink``; ``until``: a
+        ``time.monotonic()`` by which every page must have come."""
         url: str | None = path
         headers = {"Prefer": prefer}
         while url:
+            deadline = None
+            if until is not None:
+                deadline = until - time.monotonic()
+                if deadline <= 0:
+                    raise ProviderError(f"Microsoft Graph did not answer in time ({what}: timeout)")
             page = self.graph.call("GET", url, what=what, params=params, headers=headers, ok=ok,
                                    deadline=deadline)
             if page is None:
@@ -193,13 +202,11 @@ class MicrosoftProvider(CalendarProvider):
             "$top": PAGE_SIZE,
         }
         for page in self._pages(f"{self._cal(calendar_id)}/calendarView", params, what="calendar view",
-                                deadline=max(0.0, deadline - time.monotonic())):
+                                until=deadline):
             for event in page.get("value", []):
                 interval = None if is_own_event(event) else busy_interval(event, self.tz, free_as)
                 if interval is not None and interval.overlaps(window):
                     busy.append(Interval(max(interval.start, window.start), min(interval.end, window.end)))
-            if time.monotonic() > deadline:
-                raise ProviderError("Microsoft Graph did not answer in time (calendar view: timeout)")
         return merge(busy)
 
     def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult:
