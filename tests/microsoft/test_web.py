@@ -69,8 +69,8 @@ def test_sign_in_from_the_admin_area_connects_the_account(client, db, signed_in,
     secret = decrypt_json(account.secret_enc)
     assert set(secret) == {"cache", "home_account_id", "username"}
     assert "refresh_token" not in account.secret_enc  # encrypted at rest
-    (calendar,) = account.calendars
-    assert calendar.remote_id == DEFAULT and calendar.conflict and calendar.write_to
+    chosen = {c.remote_id: (c.conflict, c.write_to) for c in account.calendars}
+    assert chosen == {DEFAULT: (True, True), COURT: (False, False)}  # all listed, default chosen
     # The code was traded with the PKCE verifier (the fake checks it against the challenge).
     (exchange,) = [r for r in fake.calls("token") if r.body["grant_type"] == "authorization_code"]
     assert exchange.body["code_verifier"] and exchange.body["redirect_uri"] == query["redirect_uri"]
@@ -177,7 +177,7 @@ def test_cli_show_as_choice(db, lawyer, fake, runner, tmp_path):
     path = tmp_path / "token.json"
     path.write_text(json.dumps({"refresh_token": fake.refresh_token()}))
     runner.invoke(args=["calendar", "add-microsoft", "--lawyer", str(lawyer.id), "--token-file", str(path)])
-    calendar = db.session.scalar(sa.select(Calendar))
+    calendar = db.session.scalar(sa.select(Calendar).where(Calendar.remote_id == DEFAULT))
     result = runner.invoke(args=["calendar", "microsoft-show-as", "--calendar", str(calendar.id),
                                  "--free", "tentative"])
     assert result.exit_code == 0, result.output

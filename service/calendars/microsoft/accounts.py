@@ -118,7 +118,9 @@ def connect(lawyer: Lawyer, secret: dict[str, Any], calendars: Sequence[str] = (
         existing = {cal.remote_id: cal for cal in account.calendars}
         if write_to:  # one destination for calls per lawyer
             db.session.execute(sa.update(Calendar).where(Calendar.lawyer_id == lawyer.id).values(write_to=False))
-        for remote_id in dict.fromkeys([*conflict, destination]):
+        # Every calendar of the account is listed (the admin page lets the lawyer tick
+        # more conflict calendars later); only the chosen ones count as busy.
+        for remote_id in dict.fromkeys([*conflict, destination, *names]):
             if remote_id not in existing:
                 existing[remote_id] = Calendar(remote_id=remote_id, name=names[remote_id][:300],
                                                lawyer_id=lawyer.id)
