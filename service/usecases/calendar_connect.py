@@ -285,6 +285,21 @@ def set_choices(account: CalendarAccount, conflict: set[int], write_to: int | No
             cal.write_to = False
 
 
+def set_tentative_free(account: CalendarAccount, calendar_ids: set[int]) -> None:
+    """Outlook: which of the account's calendars count "Tentative" as free (the rest of
+    its ``free_show_as`` choice, set from the CLI, stays); changed calendars are read
+    again at their next sync (the caller commits)."""
+    from service.calendars.microsoft.accounts import set_free_show_as
+
+    chosen = (account.config or {}).get("free_show_as") or {}
+    for cal in account.calendars:
+        values = set(chosen.get(cal.remote_id, []))
+        wanted = values | {"tentative"} if cal.id in calendar_ids else values - {"tentative"}
+        if wanted != values:
+            set_free_show_as(account, cal.remote_id, sorted(wanted))
+            request_sync(cal)
+
+
 def request_sync(calendar: Calendar) -> None:
     """Ask the worker to sync ``calendar`` soon (once, however often it is asked)."""
     sync.queue_sync(calendar)

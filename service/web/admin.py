@@ -424,6 +424,9 @@ def calendar_choices(account_id: int):
     conflict = {int(v) for v in request.form.getlist("conflict") if v.isdigit()}
     write_to = request.form.get("write_to", "")
     calendar_connect.set_choices(account, conflict, int(write_to) if write_to.isdigit() else None)
+    if account.kind == "microsoft":
+        tentative_free = {int(v) for v in request.form.getlist("tentative_free") if v.isdigit()}
+        calendar_connect.set_tentative_free(account, tentative_free)
     db.session.commit()
     flash(gettext("Calendar choices saved."), "ok")
     return redirect(url_for("admin.calendars"))

@@ -185,3 +185,27 @@ def test_cli_show_as_choice(db, lawyer, fake, runner, tmp_path):
     assert calendar.account.config["free_show_as"] == {DEFAULT: ["tentative"]}
     bad = runner.invoke(args=["calendar", "microsoft-show-as", "--calendar", str(calendar.id), "--free", "maybe"])
     assert bad.exit_code != 0 and "unknown showAs value 'maybe'" in bad.output
+
+
+def test_admin_tentative_choice_per_calendar(client, db, signed_in, fake):
+    from service.calendars.microsoft import accounts as ms_accounts
+    from service.calendars.microsoft import oauth
+
+    secret = oauth.from_refresh_token(fake.refresh_token())
+    account = ms_accounts.connect(signed_in, secret, calendars=("default", COURT)).account
+    page = client.get("/admin/calendars").get_data(as_text=True)
+    assert "Tentative counts as free" in page
+    ids = {c.remote_id: c.id for c in account.calendars}
+    for cal in account.calendars:
+        cal.sync_state = '{"delta": "x", "until": "2030-01-01T00:00:00+00:00"}'
+    db.session.commit()
+    response = post(client, f"/admin/calendars/accounts/{account.id}/choices",
+                    {"conflict": [ids[DEFAULT], ids[COURT]], "write_to": ids[DEFAULT], "tentative_free": ids[COURT]},
+                    token_from="/admin/calendars", headers=SAME_SITE)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert account.config["free_show_as"] == {COURT: ["tentative"]}
+    states = {c.remote_id: c.sync_state for c in account.calendars}
+    assert states[COURT] is None and states[DEFAULT] is not None  # only the changed one is read again
+    page = client.get("/admin/calendars").get_data(as_text=True)
+    assert f'name="tentative_free" value="{ids[COURT]}" checked' in page

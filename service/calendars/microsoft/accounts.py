@@ -159,8 +159,7 @@ def set_free_show_as(account: CalendarAccount, remote_id: str, values: Sequence[
     account.config = config
     for cal in account.calendars:
         if cal.remote_id == remote_id:
-            cal.sync_state = None  # the stored busy time was read with the old choice
-            cal.synced_at = None
+            cal.sync_state = None  # read with the old choice: the next sync lists it afresh
 
 
 # -- subscriptions ------------------------------------------------------------------
