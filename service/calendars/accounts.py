@@ -38,9 +38,13 @@ def kind_title(account: CalendarAccount) -> str:
 
 def disconnect(account: CalendarAccount) -> None:
     """Forget the account, its calendars and their busy time (the caller commits); a
-    Google account's push channels are closed first."""
+    Google account's push channels (a Microsoft account's subscriptions) are closed first."""
     if account.kind == "google":
         stop_channels(account)
+    if account.kind == "microsoft":
+        from service.calendars.microsoft.accounts import stop_subscriptions
+
+        stop_subscriptions(account)
     ids = [c.id for c in account.calendars]
     if ids:
         db.session.execute(sa.delete(BusyBlock).where(BusyBlock.calendar_id.in_(ids)))

@@ -85,6 +85,9 @@ class OutgoingEvent:
     description: str = ""
     attendee_email: str | None = None
     attendee_name: str | None = None
+    #: The call is held by video: a provider that can attach an online meeting (Teams)
+    #: does. Set from the booking's ``channel`` where the booking has one.
+    online_meeting: bool = False
 
 
 class CalendarProvider(ABC):
@@ -147,6 +150,7 @@ _PROVIDERS = {
     "caldav": "service.calendars.caldav.provider:CalDAVProvider",
     "ics": "service.calendars.ics.provider:ICSProvider",
     "google": "service.calendars.google.provider:GoogleProvider",
+    "microsoft": "service.calendars.microsoft.provider:MicrosoftProvider",
 }
 
 

@@ -8,6 +8,7 @@ error on the calendar (and on the account), where the lawyer sees it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -19,7 +20,7 @@ from flask import current_app
 
 from booking.intervals import Interval, merge
 from service.calendars.base import AuthError, CalendarProvider, ProviderError, SyncResult, load
-from service.core.crypto import decrypt_json
+from service.core.crypto import decrypt_json, encrypt_json
 from service.storage import outbox
 from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
@@ -45,7 +46,22 @@ Progress = Callable[[dict[str, Any]], None]
 def provider_for(account: CalendarAccount) -> CalendarProvider:
     """The provider object for ``account``, with its secrets decrypted (no I/O yet)."""
     cls = load(account.kind)
-    return cls(dict(account.config or {}), decrypt_json(account.secret_enc), account.lawyer.zone)
+    provider = cls(dict(account.config or {}), decrypt_json(account.secret_enc), account.lawyer.zone)
+    if hasattr(provider, "store_secret") and provider.store_secret is None:
+        # A provider whose credentials change as it works (MSAL's token cache).
+        provider.store_secret = functools.partial(store_secret, account.id)
+    return provider
+
+
+def store_secret(account_id: int, secret: dict[str, Any]) -> None:
+    """Store an account's refreshed secret at once, on a connection of its own (the
+    caller's session may be between transactions, or hold one it will roll back)."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.update(CalendarAccount.__table__)
+            .where(CalendarAccount.__table__.c.id == account_id)
+            .values(secret_enc=encrypt_json(secret))
+        )
 
 
 def sync_window(lawyer_id: int, now: datetime) -> Interval:

@@ -46,6 +46,8 @@ def events_for(booking: Booking, manage_url: str | None = None) -> list[Outgoing
             description="\n\n".join(details),
             attendee_email=booking.email,
             attendee_name=booking.name,
+            # ``channel`` arrives with the call channels (#14); without it: no meeting.
+            online_meeting=getattr(booking, "channel", None) == "video",
         )
     ]
     if booking.blocked_start < booking.start:

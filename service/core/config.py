@@ -61,6 +61,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Calendar v3 base URL",
     ),
     Setting("GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/token", "OAuth token URL"),
+    Setting("MICROSOFT_CLIENT_ID", "", "application (client) id for Microsoft 365 / Outlook"),
+    Setting("MICROSOFT_CLIENT_SECRET", "", "client secret for Microsoft 365 / Outlook"),
+    Setting("MICROSOFT_TENANT", "common", "tenant: common, organizations, consumers or an id"),
+    Setting("MICROSOFT_AUTHORITY", "https://login.microsoftonline.com", "sign-in authority host"),
+    Setting(
+        "MICROSOFT_GRAPH_ENDPOINT", "https://graph.microsoft.com/v1.0/", "Microsoft Graph base URL"
+    ),
     Setting(
         "ALLOW_PRIVATE_CALENDAR_HOSTS",
         False,

@@ -15,6 +15,7 @@ import service.calendars.writeback  # noqa: F401 - registers calendar.put / cale
 import service.jobs.mail  # noqa: F401 - registers mail.booking
 import service.jobs.notify  # noqa: F401 - registers mail.status_digest
 from service.calendars.google.accounts import renew_channels  # also registers calendar.sync
+from service.calendars.microsoft.accounts import renew_subscriptions  # microsoft.subscriptions
 from service.calendars.sync import sync_due
 from service.storage import outbox
 from service.storage.models import utcnow
@@ -47,6 +48,7 @@ def run_forever(interval: float) -> None:
         counts = run_once()
         if time.monotonic() - renewed_at > CHANNEL_RENEWAL_SECONDS:
             renew_channels()
+            renew_subscriptions()
             renewed_at = time.monotonic()
         busy = counts["done"] or counts["failed"]
         if busy:

@@ -29,6 +29,7 @@ from service.calendars.base import (
     load,
 )
 from service.calendars.google import oauth
+from service.calendars.microsoft import oauth as microsoft_oauth
 from service.core.crypto import decrypt_json, encrypt_json
 from service.storage.extensions import db
 from service.storage.models import Calendar, CalendarAccount, Lawyer
@@ -247,6 +248,22 @@ def google_consent_url(lawyer: Lawyer) -> str:
     return url
 
 
+def microsoft_available() -> bool:
+    return microsoft_oauth.available()
+
+
+def microsoft_consent_url(lawyer: Lawyer, binding: str) -> str:
+    """Where to send the lawyer to sign in at Microsoft; the answer comes back to
+    /oauth/microsoft/callback and is accepted once, in the browser session ``binding``
+    names."""
+    if not microsoft_available():
+        raise ConnectError(gettext("Microsoft 365 / Outlook is not set up on this server."))
+    try:
+        return microsoft_oauth.begin(lawyer.id, microsoft_oauth.redirect_uri(), binding)
+    except ProviderError as exc:
+        raise ConnectError(plain_error(str(exc))) from None
+
+
 def disconnect(account: CalendarAccount) -> None:
     """Forget the account, its calendars and their busy time (the caller commits)."""
     calendar_accounts.disconnect(account)
@@ -266,6 +283,21 @@ def set_choices(account: CalendarAccount, conflict: set[int], write_to: int | No
     elif write_to is None:
         for cal in account.calendars:
             cal.write_to = False
+
+
+def set_tentative_free(account: CalendarAccount, calendar_ids: set[int]) -> None:
+    """Outlook: which of the account's calendars count "Tentative" as free (the rest of
+    its ``free_show_as`` choice, set from the CLI, stays); changed calendars are read
+    again at their next sync (the caller commits)."""
+    from service.calendars.microsoft.accounts import set_free_show_as
+
+    chosen = (account.config or {}).get("free_show_as") or {}
+    for cal in account.calendars:
+        values = set(chosen.get(cal.remote_id, []))
+        wanted = values | {"tentative"} if cal.id in calendar_ids else values - {"tentative"}
+        if wanted != values:
+            set_free_show_as(account, cal.remote_id, sorted(wanted))
+            request_sync(cal)
 
 
 def request_sync(calendar: Calendar) -> None:

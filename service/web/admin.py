@@ -343,6 +343,7 @@ def _calendars_page(status: int = 200, caldav: CalDAVForm | None = None, ics: IC
         caldav_form=caldav or CalDAVForm(formdata=None),
         ics_form=ics or ICSForm(formdata=None),
         google_available=calendar_connect.google_available(),
+        microsoft_available=calendar_connect.microsoft_available(),
     ), status
 
 
@@ -393,6 +394,20 @@ def connect_google():
     return redirect(url)
 
 
+@bp.post("/calendars/microsoft")
+def connect_microsoft():
+    """Off to Microsoft's sign-in; the answer returns to ``/oauth/microsoft/callback``,
+    accepted once and only in this browser session."""
+    from service.web.microsoft import session_binding
+
+    try:
+        url = calendar_connect.microsoft_consent_url(auth.current_lawyer(), session_binding())
+    except calendar_connect.ConnectError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.calendars"))
+    return redirect(url)
+
+
 @bp.post("/calendars/accounts/<int:account_id>/disconnect")
 def disconnect(account_id: int):
     account = _own_account(account_id)
@@ -409,6 +424,9 @@ def calendar_choices(account_id: int):
     conflict = {int(v) for v in request.form.getlist("conflict") if v.isdigit()}
     write_to = request.form.get("write_to", "")
     calendar_connect.set_choices(account, conflict, int(write_to) if write_to.isdigit() else None)
+    if account.kind == "microsoft":
+        tentative_free = {int(v) for v in request.form.getlist("tentative_free") if v.isdigit()}
+        calendar_connect.set_tentative_free(account, tentative_free)
     db.session.commit()
     flash(gettext("Calendar choices saved."), "ok")
     return redirect(url_for("admin.calendars"))

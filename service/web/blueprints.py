@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from service.web import admin, api, auth, google, i18n, public
+from service.web import admin, api, auth, google, i18n, microsoft, public
 from service.web.framing import content_security_policy
 
 
@@ -15,6 +15,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(google.oauth_bp)
     app.register_blueprint(google.hooks_bp)
+    app.register_blueprint(microsoft.oauth_bp)
+    app.register_blueprint(microsoft.hooks_bp)
     app.register_blueprint(admin.bp)
 
     @app.after_request
