@@ -17,7 +17,9 @@ expanded on its own, so that what cannot be read stays with that event:
   time in ``EXDATE`` (Apple writes both); a floating ``UNTIL`` beside a zoned
   ``DTSTART`` is read in DTSTART's zone (exporters write local time there); a series
   defined by DTSTART/DTEND, or by a DURATION in hours/minutes/seconds, keeps its
-  exact duration across DST changes (section 3.8.5.3).
+  exact duration across DST changes (section 3.8.5.3). The library adds the duration
+  on the wall clock; an instance is busy until the later of the two ends, so that a
+  23:00-04:00 duty is never shorter than either reading of it.
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ def _read_event(
             continue
         rid = occurrence.get("RECURRENCE-ID")
         if exact is not None and (rid is None or _key(rid.dt, tz) not in override_ids):
-            span = Interval(span.start, exact(span.start))
+            span = Interval(span.start, max(span.end, exact(span.start)))
         spans.append(span)
     return spans, None
 

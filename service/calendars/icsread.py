@@ -34,7 +34,10 @@ from booking.intervals import Interval, merge
 from service.calendars import icsexpand as expand
 from service.calendars.icsexpand import CalendarDataError, Reading, ReadWarning
 
-__all__ = ["CalendarDataError", "ReadWarning", "Reading", "busy_by_uid", "busy_intervals", "parse", "read"]
+__all__ = [
+    "CalendarDataError", "ReadWarning", "Reading", "busy_by_uid", "busy_intervals", "parse",
+    "read", "warnings_by_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,15 @@ def busy_intervals(
 ) -> list[Interval]:
     """All busy time in ``window`` as merged, sorted, aware UTC intervals."""
     return merge(i for spans in busy_by_uid(source, window, tz).values() for i in spans)
+
+
+def warnings_by_key(warnings: list[ReadWarning], key: str | None = None) -> dict[str, list[dict]]:
+    """Warnings as stored with a sync result: by UID, or all under ``key`` (one CalDAV
+    object)."""
+    found: dict[str, list[dict]] = {}
+    for warning in warnings:
+        found.setdefault(key if key is not None else warning.uid, []).append(warning.as_dict())
+    return found
 
 
 @contextmanager

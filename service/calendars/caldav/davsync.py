@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from caldav.lib import error as dav_error
 
-from booking.intervals import Interval
+from booking.intervals import Interval, merge
 from service.calendars import icsread
 from service.calendars.base import NotFound, ProviderError, SyncResult
 
@@ -154,8 +154,8 @@ class CalendarSync:
             state.etags = self._list_etags()
         objects = self._time_range(window.start, state.until)
         busy_window = Interval(window.start, state.until)
-        changed = {key: self._busy(data, busy_window) for key, data in objects.items()}
-        return SyncResult(state=state.dump(), full=True, changed=changed)
+        changed, warnings = self._read_all(objects, busy_window)
+        return SyncResult(state=state.dump(), full=True, changed=changed, warnings=warnings)
 
     # -- incremental -----------------------------------------------------------------
 
@@ -175,9 +175,13 @@ class CalendarSync:
             # The window moved on: objects with occurrences in the new stretch.
             objects.update(self._time_range(state.until, until))
         state.until = until
-        changed = {key: self._busy(data, busy_window) for key, data in objects.items()}
+        changed, warnings = self._read_all(objects, busy_window)
         return SyncResult(
-            state=state.dump(), full=False, changed=changed, deleted=deleted - set(changed)
+            state=state.dump(),
+            full=False,
+            changed=changed,
+            deleted=deleted - set(changed),
+            warnings=warnings,
         )
 
     def _sync_collection(self, token: str) -> tuple[str, list[str], set[str]]:
@@ -282,12 +286,30 @@ class CalendarSync:
             missing |= {k for k in batch if k not in loaded}
         return loaded, missing
 
-    def _busy(self, data: str, window: Interval) -> list[Interval]:
-        try:
-            return icsread.busy_intervals(data, window, self.tz)
-        except icsread.CalendarDataError as exc:
-            log.warning("unreadable object in %s: %s", self.url, exc)
-            return []
+    def _read_all(
+        self, objects: dict[str, str], window: Interval
+    ) -> tuple[dict[str, list[Interval]], dict[str, list[dict]]]:
+        changed: dict[str, list[Interval]] = {}
+        warnings: dict[str, list[dict]] = {}
+        for key, data in objects.items():
+            changed[key], found = read_object(key, data, window, self.tz)
+            warnings.update(icsread.warnings_by_key(found, key))
+        return changed, warnings
+
+
+def read_object(
+    key: str, data: str, window: Interval, tz: ZoneInfo
+) -> tuple[list[Interval], list[icsread.ReadWarning]]:
+    """The busy time of one CalDAV object and what could not be read in it. Whatever
+    goes wrong stays with this object: the rest of the calendar is still read."""
+    try:
+        reading = icsread.read(data, window, tz)
+    except Exception as exc:  # noqa: BLE001 - one object never makes the calendar unreadable
+        log.warning("unreadable object %s: %s", key, type(exc).__name__)
+        name = key.rstrip("/").rsplit("/", 1)[-1]
+        return [], [icsread.ReadWarning(name, name, "unreadable", str(exc)[:300])]
+    busy = merge(i for spans in reading.busy.values() for i in spans)
+    return busy, reading.warnings
 
 
 def _check(response: Any, doing: str, url: str) -> None:

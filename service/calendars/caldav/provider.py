@@ -31,7 +31,7 @@ from flask_babel import lazy_gettext
 from lxml import etree
 
 from booking.intervals import Interval, merge
-from service.calendars import icsread, netguard
+from service.calendars import netguard
 from service.calendars.base import (
     AccountSettings,
     AuthError,
@@ -201,10 +201,10 @@ class CalDAVProvider(CalendarProvider):
             busy: list[Interval] = []
             for obj in objects:
                 if obj.data:
-                    try:
-                        busy.extend(icsread.busy_intervals(obj.data, window, self.tz))
-                    except icsread.CalendarDataError as exc:
-                        log.warning("unreadable event in %s: %s", self.host, exc)
+                    spans, _warnings = davsync.read_object(
+                        davsync.key_of(str(obj.url)), obj.data, window, self.tz
+                    )
+                    busy.extend(spans)
             return merge(busy)
 
     def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult:
