@@ -93,6 +93,9 @@ def read_calendar(cal: icalendar.Calendar, window: Interval, tz: ZoneInfo) -> Re
     for uid, components in _events_by_uid(cal):
         if is_own_uid(uid):
             continue
+        components = [_own_copy(c) for c in components]
+        for component in components:
+            icsrepair.repair_component(component)
         try:
             spans, warning = _read_event(uid, components, window, tz)
         except Exception as exc:  # noqa: BLE001 - one event's fault stays with that event
@@ -120,9 +123,7 @@ def _events_by_uid(cal: icalendar.Calendar) -> Iterable[tuple[str, list[icalenda
 def _read_event(
     uid: str, components: list[icalendar.Component], window: Interval, tz: ZoneInfo
 ) -> tuple[list[Interval], ReadWarning | None]:
-    components = [_own_copy(c) for c in components]
-    for component in components:
-        icsrepair.repair_component(component)
+    """The busy spans of one event (its components repaired copies, changed here)."""
     masters = [c for c in components if "RECURRENCE-ID" not in c]
     overrides = [c for c in components if "RECURRENCE-ID" in c]
     broken = sorted({n for c in components for n, v in c.property_items() if isinstance(v, vBroken)})

@@ -257,11 +257,11 @@ class CalendarSync:
         return etags
 
     def _time_range(self, start: datetime, end: datetime) -> dict[str, str]:
-        calendar = self.client.calendar(url=self.url)
-        found = calendar.search(
-            start=start - QUERY_MARGIN, end=end + QUERY_MARGIN, event=True, expand=False
-        )
-        return {key_of(str(obj.url)): obj.data for obj in found if obj.data}
+        return time_range(self.client, self.url, start, end, self.all_objects)
+
+    def all_objects(self) -> dict[str, str]:
+        loaded, _missing = self._multiget(self._list_etags())
+        return loaded
 
     def _multiget(self, keys: Iterable[str]) -> tuple[dict[str, str], set[str]]:
         keys = list(keys)
@@ -295,6 +295,27 @@ class CalendarSync:
             changed[key], found = read_object(key, data, window, self.tz)
             warnings.update(icsread.warnings_by_key(found, key))
         return changed, warnings
+
+
+def time_range(
+    client: Any, url: str, start: datetime, end: datetime, everything: Any
+) -> dict[str, str]:
+    """The objects with occurrences in [start, end): one time-range REPORT. A server that
+    fails it with a 5xx (Xandikos does on an object it cannot expand itself) is asked
+    for every object instead (``everything()``), which the reader then sorts out: one
+    object the server cannot read never makes the calendar unreadable."""
+    calendar = client.calendar(url=url)
+    try:
+        found = calendar.search(
+            start=start - QUERY_MARGIN, end=end + QUERY_MARGIN, event=True, expand=False
+        )
+    except dav_error.ReportError as exc:
+        status = getattr(exc, "status", None) or 0
+        if status < 500 and "500" not in str(getattr(exc, "reason", "")):
+            raise
+        log.warning("%s failed its time-range REPORT (HTTP %s): reading every object", url, status)
+        return everything()
+    return {key_of(str(obj.url)): obj.data for obj in found if obj.data}
 
 
 def read_object(
