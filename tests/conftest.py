@@ -50,7 +50,14 @@ if os.environ.get("CI") == "true":
 # pytest reads its clock through ``_pytest.timing``, which freezegun patches like any other
 # module while a test is frozen: ``--durations`` then reported years. Leave it on real time
 # (tests/test_pytest_timer.py checks this).
-freezegun.configure(extend_ignore_list=["_pytest.timing"])
+# The calendar libraries too: under a frozen clock icalendar would yield FakeDatetime,
+# and x-wr-timezone (which picks its handler by type name) would silently convert
+# nothing (tests/reading/test_frozen_clock.py checks this).
+freezegun.configure(
+    extend_ignore_list=[
+        "_pytest.timing", "icalendar", "recurring_ical_events", "x_wr_timezone", "dateutil"
+    ]
+)
 
 #: A fixed "now" for tests: Monday 2 March 2026, 08:00 UTC (09:00 in Berlin).
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -57,6 +57,10 @@ class SyncResult:
     ``full`` means the provider listed everything: the stored mirror of the calendar is
     replaced by ``changed``. Otherwise ``changed`` entries replace the stored ones with the
     same key and ``deleted`` keys are removed. An empty interval list means "free".
+
+    ``warnings``: for the keys read, what could not be read exactly (a list of
+    ``ReadWarning.as_dict()`` per key; keys without warnings absent). ``None``: the
+    provider does not report them (the stored ones are kept).
     """
 
     state: str | None
@@ -64,6 +68,7 @@ class SyncResult:
     changed: dict[str, list[Interval]] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)
     requests: int = 0
+    warnings: dict[str, list[dict]] | None = None
 
 
 @dataclass(frozen=True)

@@ -24,28 +24,22 @@ import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import icalendar
-import recurring_ical_events
 import x_wr_timezone
 from icalendar.error import GloballyUniqueTZIDGuessed
 
 from booking.intervals import Interval, merge
-from service.calendars.base import ProviderError, is_own_uid
+from service.calendars import icsexpand as expand
+from service.calendars.icsexpand import CalendarDataError, Reading, ReadWarning
+
+__all__ = [
+    "CalendarDataError", "ReadWarning", "Reading", "busy_by_uid", "busy_intervals", "parse",
+    "read", "warnings_by_key",
+]
 
 log = logging.getLogger(__name__)
-
-#: Expansion looks this far outside the window so that an occurrence straddling a
-#: window edge is found whichever zone its wall-clock times are read in.
-_MARGIN = timedelta(days=1)
-
-
-class CalendarDataError(ProviderError):
-    """The calendar data cannot be read as iCalendar."""
-
-    retryable = False
 
 
 def parse(text: str | bytes) -> icalendar.Calendar:
@@ -77,41 +71,25 @@ def busy_by_uid(
     """Busy intervals of each event UID overlapping ``window``, clipped to it.
 
     Intervals are aware UTC, merged per UID. UIDs without busy time in the window are
-    absent. ``window`` must be aware.
+    absent. ``window`` must be aware. Events that cannot be read count as busy where
+    they can be placed (see :func:`read`).
+    """
+    return read(source, window, tz).busy
+
+
+def read(source: str | bytes | icalendar.Calendar, window: Interval, tz: ZoneInfo) -> Reading:
+    """The busy time per UID in ``window`` and what could not be read exactly.
+
+    Each event (a UID: the series and its overrides) is read on its own: one broken
+    component never hides the rest of the calendar. Sloppy values are repaired first
+    (``icsrepair``); an event that still cannot be expanded fails closed over the
+    spans it can be placed in, and a rule repeating denser than
+    ``MIN_REPEAT_MINUTES`` is busy over its whole extent. Each such case is a
+    :class:`ReadWarning` naming the event.
     """
     cal = source if isinstance(source, icalendar.Calendar) else parse(source)
     with _tzid_guesses_accepted():
-        return _busy_by_uid(_standardise(cal), window, tz)
-
-
-def _busy_by_uid(
-    cal: icalendar.Calendar, window: Interval, tz: ZoneInfo
-) -> dict[str, list[Interval]]:
-    lo = window.start.astimezone(tz) - _MARGIN
-    hi = window.end.astimezone(tz) + _MARGIN
-    try:
-        occurrences = recurring_ical_events.of(cal, skip_bad_series=True).between(lo, hi)
-    except (ValueError, TypeError, recurring_ical_events.InvalidCalendar) as exc:
-        raise CalendarDataError(f"the calendar's events cannot be expanded: {exc}") from None
-
-    found: dict[str, list[Interval]] = {}
-    for occurrence in occurrences:
-        uid = str(occurrence.get("UID", ""))
-        if is_own_uid(uid) or not _is_busy(occurrence):
-            continue
-        try:
-            span = _span(occurrence, tz)
-        except (ValueError, TypeError) as exc:  # a broken DTSTART/DTEND/DURATION
-            log.info("skipping event %r: %s", uid, exc)
-            continue
-        if span is None:
-            continue
-        clipped = Interval(max(span.start, window.start), min(span.end, window.end))
-        if clipped.start < clipped.end:
-            found.setdefault(uid, []).append(
-                Interval(clipped.start.astimezone(UTC), clipped.end.astimezone(UTC))
-            )
-    return {uid: merge(spans) for uid, spans in found.items()}
+        return expand.read_calendar(_standardise(cal), window, tz)
 
 
 def busy_intervals(
@@ -119,6 +97,15 @@ def busy_intervals(
 ) -> list[Interval]:
     """All busy time in ``window`` as merged, sorted, aware UTC intervals."""
     return merge(i for spans in busy_by_uid(source, window, tz).values() for i in spans)
+
+
+def warnings_by_key(warnings: list[ReadWarning], key: str | None = None) -> dict[str, list[dict]]:
+    """Warnings as stored with a sync result: by UID, or all under ``key`` (one CalDAV
+    object)."""
+    found: dict[str, list[dict]] = {}
+    for warning in warnings:
+        found.setdefault(key if key is not None else warning.uid, []).append(warning.as_dict())
+    return found
 
 
 @contextmanager
@@ -137,38 +124,3 @@ def _standardise(cal: icalendar.Calendar) -> icalendar.Calendar:
     except Exception as exc:  # noqa: BLE001 - a bad X-WR-TIMEZONE is ignored, not fatal
         log.info("ignoring X-WR-TIMEZONE %r: %s", str(cal["X-WR-TIMEZONE"]), exc)
         return cal
-
-
-def _is_busy(event: icalendar.Component) -> bool:
-    if str(event.get("STATUS", "")).upper() == "CANCELLED":
-        return False
-    if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
-        return False
-    return str(event.get("X-MICROSOFT-CDO-BUSYSTATUS", "")).upper() != "FREE"
-
-
-def _span(event: icalendar.Component, tz: ZoneInfo) -> Interval | None:
-    """The occurrence's [start, end) as aware datetimes; None if it has no length."""
-    start_prop = event.get("DTSTART")
-    if start_prop is None:
-        return None
-    start = start_prop.dt
-    end_prop = event.get("DTEND")
-    if end_prop is not None:
-        end = end_prop.dt
-    elif event.get("DURATION") is not None:
-        end = start + event["DURATION"].dt
-    elif isinstance(start, datetime):
-        end = start  # RFC 5545: a DTSTART date-time alone takes no time
-    else:
-        end = start + timedelta(days=1)  # a DTSTART date alone is that whole day
-    begin, finish = _aware(start, tz), _aware(end, tz)
-    if finish <= begin:
-        return None
-    return Interval(begin, finish)
-
-
-def _aware(value: date | datetime, tz: tzinfo) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=tz)
-    return datetime.combine(value, time(0), tzinfo=tz)

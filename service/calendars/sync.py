@@ -153,10 +153,27 @@ def _apply(calendar_id: int, result: SyncResult, window: Interval, now: datetime
         calendar.sync_state = result.state
         calendar.synced_at = now
         calendar.last_error = None
+        calendar.read_warnings = _warnings_after(calendar.read_warnings, result)
         mark_working(calendar.account)
         changes = len(gone | set(replace))
         events = len((set(stored) - gone) | {k for k, v in replace.items() if v})
     return {"events": events, "changes": changes}
+
+
+def _warnings_after(stored: dict | None, result: SyncResult) -> dict | None:
+    """The calendar's reading warnings after ``result``: a full sync replaces them, an
+    incremental one replaces those of the keys it read or deleted."""
+    if result.warnings is None:
+        return stored
+    if result.full:
+        kept: dict = {}
+    else:
+        kept = {
+            k: v for k, v in (stored or {}).items()
+            if k not in result.changed and k not in result.deleted
+        }
+    kept.update({k: v for k, v in result.warnings.items() if v})
+    return kept or None
 
 
 def _visible(intervals: Iterable[Interval], window: Interval) -> list[Interval]:

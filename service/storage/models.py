@@ -298,6 +298,9 @@ class Calendar(db.Model):
     sync_state: Mapped[str | None] = mapped_column(sa.Text)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    #: Events read inexactly at the last sync, by object key: ``{key: [warning, ...]}``
+    #: (``icsexpand.ReadWarning.as_dict``); shown on the calendars page.
+    read_warnings: Mapped[dict | None] = mapped_column(sa.JSON)
     #: Moves with every write of this calendar's busy rows (``storage.busy_mirror``).
     mirror_version: Mapped[int] = mapped_column(default=0, server_default="0")
 

@@ -11,7 +11,7 @@ now" queues the outbox task ``calendar.sync`` that the worker runs
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
@@ -33,7 +33,7 @@ from service.calendars.microsoft import oauth as microsoft_oauth
 from service.core.crypto import decrypt_json, encrypt_json
 from service.storage.extensions import db
 from service.storage.models import Calendar, CalendarAccount, Lawyer
-from service.usecases import wording
+from service.usecases import reading_words, wording
 
 
 class ConnectError(Exception):
@@ -50,6 +50,7 @@ class CalendarView:
     calendar: Calendar
     synced: str  # when it last synced, in words
     error: str  # the last error in plain words, or ""
+    warnings: list[str] = field(default_factory=list)  # events not read exactly, in words
 
 
 @dataclass
@@ -96,7 +97,8 @@ def accounts_of(lawyer: Lawyer) -> list[AccountView]:
                 wording.format_datetime(cal.synced_at.astimezone(lawyer.zone))
                 if cal.synced_at else gettext("not yet")
             )
-            calendars.append(CalendarView(cal, synced, plain_error(cal.last_error)))
+            calendars.append(CalendarView(cal, synced, plain_error(cal.last_error),
+                                          reading_words.reading_warnings(cal.read_warnings, lawyer.zone)))
         views.append(AccountView(account, calendar_accounts.writable(account), plain_error(account.last_error),
                                  calendars, calendar_accounts.kind_title(account)))
     return views

@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 from caldav.lib import error as dav_error
 
-from booking.intervals import Interval
+from booking.intervals import Interval, merge
 from service.calendars import icsread
 from service.calendars.base import NotFound, ProviderError, SyncResult
 
@@ -157,8 +157,8 @@ class CalendarSync:
             state.etags = self._list_etags()
         objects = self._time_range(window.start, state.until)
         busy_window = Interval(window.start, state.until)
-        changed = {key: self._busy(data, busy_window) for key, data in objects.items()}
-        return SyncResult(state=state.dump(), full=True, changed=changed)
+        changed, warnings = self._read_all(objects, busy_window)
+        return SyncResult(state=state.dump(), full=True, changed=changed, warnings=warnings)
 
     # -- incremental -----------------------------------------------------------------
 
@@ -178,9 +178,13 @@ class CalendarSync:
             # The window moved on: objects with occurrences in the new stretch.
             objects.update(self._time_range(state.until, until))
         state.until = until
-        changed = {key: self._busy(data, busy_window) for key, data in objects.items()}
+        changed, warnings = self._read_all(objects, busy_window)
         return SyncResult(
-            state=state.dump(), full=False, changed=changed, deleted=deleted - set(changed)
+            state=state.dump(),
+            full=False,
+            changed=changed,
+            deleted=deleted - set(changed),
+            warnings=warnings,
         )
 
     def _sync_collection(self, token: str) -> tuple[str, list[str], set[str]]:
@@ -256,19 +260,9 @@ class CalendarSync:
         return etags
 
     def _time_range(self, start: datetime, end: datetime) -> dict[str, str]:
-        """The objects with occurrences in ``[start, end)`` (plus the margins), with data."""
-        response = self.client.report(self.url, _time_range_query(start, end), depth=1)
-        if response.status not in TOO_LARGE:
-            _check(response, "list the events in the sync window", self.url)
-            return {
-                key_of(item.href): item.calendar_data
-                for item in response.parse_calendar_query()
-                if item.calendar_data
-            }
-        # Listing the hrefs by time range would make the server read every object again;
-        # the ETag listing is metadata, and the objects outside the range are clipped here.
-        log.info("%s refused a %s answer with the data: listing ETags, then multiget",
-                 self.url, response.status)
+        return time_range(self.client, self.url, start, end, self.all_objects)
+
+    def all_objects(self) -> dict[str, str]:
         loaded, _missing = self._multiget(sorted(self._list_etags()))
         return loaded
 
@@ -295,12 +289,55 @@ class CalendarSync:
             missing |= {k for k in batch if k not in loaded}
         return loaded, missing
 
-    def _busy(self, data: str, window: Interval) -> list[Interval]:
-        try:
-            return icsread.busy_intervals(data, window, self.tz)
-        except icsread.CalendarDataError as exc:
-            log.warning("unreadable object in %s: %s", self.url, exc)
-            return []
+    def _read_all(
+        self, objects: dict[str, str], window: Interval
+    ) -> tuple[dict[str, list[Interval]], dict[str, list[dict]]]:
+        changed: dict[str, list[Interval]] = {}
+        warnings: dict[str, list[dict]] = {}
+        for key, data in objects.items():
+            changed[key], found = read_object(key, data, window, self.tz)
+            warnings.update(icsread.warnings_by_key(found, key))
+        return changed, warnings
+
+
+def time_range(
+    client: Any, url: str, start: datetime, end: datetime, everything: Any
+) -> dict[str, str]:
+    """The objects with occurrences in [start, end): one time-range REPORT with their data.
+
+    A server that refuses so large an answer (Radicale: HTTP 400 past
+    ``max_expand_occurrence`` VEVENTs in one answer, 10,000 by default) or fails it with
+    a 5xx (Xandikos does on an object it cannot expand itself) is asked for every object
+    instead (``everything()``: the ETag listing, metadata only, then calendar-multiget),
+    which the reader then clips and sorts out: one object the server cannot read never
+    makes the calendar unreadable, and no calendar is too big to sync.
+    """
+    response = client.report(url, _time_range_query(start, end), depth=1)
+    if response.status in TOO_LARGE or response.status >= 500:
+        log.warning("%s refused its time-range REPORT (HTTP %s): reading every object",
+                    url, response.status)
+        return everything()
+    _check(response, "list the events in the sync window", url)
+    return {
+        key_of(item.href): item.calendar_data
+        for item in response.parse_calendar_query()
+        if item.calendar_data
+    }
+
+
+def read_object(
+    key: str, data: str, window: Interval, tz: ZoneInfo
+) -> tuple[list[Interval], list[icsread.ReadWarning]]:
+    """The busy time of one CalDAV object and what could not be read in it. Whatever
+    goes wrong stays with this object: the rest of the calendar is still read."""
+    try:
+        reading = icsread.read(data, window, tz)
+    except Exception as exc:  # noqa: BLE001 - one object never makes the calendar unreadable
+        log.warning("unreadable object %s: %s", key, type(exc).__name__)
+        name = key.rstrip("/").rsplit("/", 1)[-1]
+        return [], [icsread.ReadWarning(name, name, "unreadable", str(exc)[:300])]
+    busy = merge(i for spans in reading.busy.values() for i in spans)
+    return busy, reading.warnings
 
 
 # Answers of a server that refuses to send so much in one REPORT (Radicale: 400).

@@ -31,7 +31,7 @@ from flask_babel import lazy_gettext
 from lxml import etree
 
 from booking.intervals import Interval, merge
-from service.calendars import icsread, netguard
+from service.calendars import netguard
 from service.calendars.base import (
     AccountSettings,
     AuthError,
@@ -191,20 +191,16 @@ class CalDAVProvider(CalendarProvider):
 
     def busy(self, calendar_id: str, window: Interval) -> list[Interval]:
         with self.errors("read busy times"):
-            calendar = self.client().calendar(url=calendar_id)
-            objects = calendar.search(
-                start=window.start - davsync.QUERY_MARGIN,
-                end=window.end + davsync.QUERY_MARGIN,
-                event=True,
-                expand=False,
+            syncer = davsync.CalendarSync(
+                self.client(), calendar_id, self.tz, lambda: self.requests
+            )
+            objects = davsync.time_range(
+                self.client(), syncer.url, window.start, window.end, syncer.all_objects
             )
             busy: list[Interval] = []
-            for obj in objects:
-                if obj.data:
-                    try:
-                        busy.extend(icsread.busy_intervals(obj.data, window, self.tz))
-                    except icsread.CalendarDataError as exc:
-                        log.warning("unreadable event in %s: %s", self.host, exc)
+            for key, data in objects.items():
+                spans, _warnings = davsync.read_object(key, data, window, self.tz)
+                busy.extend(spans)
             return merge(busy)
 
     def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult:

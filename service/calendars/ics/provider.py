@@ -124,10 +124,14 @@ class ICSProvider(CalendarProvider):
         if still_covered and digest == previous.get("sha256"):
             new_state = {**previous, **fetched.validators}
             return SyncResult(state=json.dumps(new_state), full=False, requests=self.requests)
-        busy = icsread.busy_by_uid(fetched.text, Interval(window.start, until), self.tz)
+        reading = icsread.read(fetched.text, Interval(window.start, until), self.tz)
         new_state = {**fetched.validators, "sha256": digest, "until": until.isoformat()}
         return SyncResult(
-            state=json.dumps(new_state), full=True, changed=busy, requests=self.requests
+            state=json.dumps(new_state),
+            full=True,
+            changed=reading.busy,
+            requests=self.requests,
+            warnings=icsread.warnings_by_key(reading.warnings),
         )
 
     def close(self) -> None:
