@@ -45,13 +45,37 @@ def private_hosts_allowed() -> bool:
     return bool(has_app_context() and current_app.config.get("ALLOW_PRIVATE_CALENDAR_HOSTS"))
 
 
+#: NAT64 (RFC 6052 well-known prefix): the last 32 bits are the IPv4 address reached.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: Never a calendar server: local-use NAT64 (RFC 8215, any mapping the network chose)
+#: the deprecated IPv4-compatible addresses ``::a.b.c.d`` (RFC 4291) and SIIT's
+#: IPv4-translated ``::ffff:0:a.b.c.d`` (RFC 2765).
+_REFUSED_V6 = tuple(
+    ipaddress.ip_network(net) for net in ("64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96")
+)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to (mapped, 6to4, NAT64), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public(address: str) -> bool:
-    """True for a globally routable unicast address."""
+    """True for a globally routable unicast address; an IPv6 address that carries an
+    IPv4 address (IPv4-mapped, 6to4, NAT64) is judged by the IPv4 address it reaches."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
     if isinstance(ip, ipaddress.IPv6Address):
-        mapped = ip.ipv4_mapped or ip.sixtofour
-        if mapped is not None:
-            ip = mapped
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            ip = embedded
+        elif any(ip in network for network in _REFUSED_V6):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
