@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import niquests
 from niquests.packages.urllib3.contrib.resolver.system import SystemResolver
 
+from service.calendars import bounded
 from service.calendars.base import ProviderError
 
 MAX_REDIRECTS = 5
@@ -148,11 +149,22 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 class GuardedResolver(SystemResolver):
-    """The system resolver, returning only public addresses (unless allowed)."""
+    """The system resolver, returning only public addresses (unless allowed); the
+    sockets it connects are noted in ``sockets`` (the session's deadline watchdog)."""
 
-    def __init__(self, *patterns: str, allow_private: bool = False, **kwargs: Any):
+    def __init__(self, *patterns: str, allow_private: bool = False,
+                 sockets: bounded.SocketRegistry | None = None, **kwargs: Any):
         super().__init__(*patterns, **kwargs)
         self.allow_private = allow_private
+        self.sockets = sockets if sockets is not None else bounded.SocketRegistry()
+
+    def recycle(self) -> GuardedResolver:
+        return GuardedResolver(allow_private=self.allow_private, sockets=self.sockets)
+
+    def create_connection(self, *args: Any, **kwargs: Any) -> socket.socket:
+        sock = super().create_connection(*args, **kwargs)
+        self.sockets.add(sock)
+        return sock
 
     def getaddrinfo(self, host, port, family, type, proto=0, flags=0, **kwargs):  # noqa: A002
         records = super().getaddrinfo(host, port, family, type, proto, flags, **kwargs)
@@ -166,13 +178,21 @@ class GuardedResolver(SystemResolver):
         return public
 
 
-def session(*, allow_private: bool | None = None) -> niquests.Session:
+def session(
+    *, allow_private: bool | None = None, subject: str = "the calendar server"
+) -> bounded.BoundedSession:
     """An HTTP session for calendar traffic: guarded resolver, no environment
     proxies or ``.netrc`` (they would bypass the guard or add credentials), a small
-    redirect limit."""
+    redirect limit, every answer capped in size and total time (``bounded``).
+    ``subject`` names the server in messages."""
     if allow_private is None:
         allow_private = private_hosts_allowed()
-    http = niquests.Session(resolver=GuardedResolver(allow_private=allow_private))
+    sockets = bounded.SocketRegistry()
+    http = bounded.BoundedSession(
+        resolver=GuardedResolver(allow_private=allow_private, sockets=sockets),
+        sockets=sockets,
+        subject=subject,
+    )
     http.trust_env = False
     http.max_redirects = MAX_REDIRECTS
     return http
@@ -205,6 +225,8 @@ def unreachable(
     blocked = blocked_in(exc)
     if blocked is not None:
         return BlockedHost(str(blocked))
+    if isinstance(exc, niquests.exceptions.TooManyRedirects):
+        return ProviderError(f"{subject} redirects too often (more than {MAX_REDIRECTS} times)")
     if isinstance(exc, niquests.exceptions.Timeout):
         return ProviderError(f"{subject} did not answer in time")
     return ProviderError(f"cannot reach {subject}" + (f" ({reason})" if reason else ""))

@@ -73,10 +73,31 @@ _PLAIN = (
 )
 
 
+def _cut_off(text: str) -> str | None:
+    """The words for an answer cut off by the size cap or the deadline (bounded.py)."""
+    found = re.search(r"answer larger than ([\d.]+) MB", text)
+    if found:
+        return gettext(
+            "The calendar's answer was larger than %(size)s MB and was cut off, so its busy "
+            "times are not up to date. It will be tried again.", size=found.group(1))
+    found = re.search(r"no complete answer within ([\d.]+) s", text)
+    if found:
+        return gettext(
+            "The calendar server gave no complete answer within %(seconds)s s and was cut "
+            "off, so its busy times are not up to date. It will be tried again.",
+            seconds=found.group(1))
+    if "redirects too often" in text:
+        return gettext("The calendar address redirects too often; check the address.")
+    return None
+
+
 def plain_error(text: str | None) -> str:
     """A provider error in words the lawyer can act on."""
     if not text:
         return ""
+    cut_off = _cut_off(text)
+    if cut_off is not None:
+        return cut_off
     for pattern, message in _PLAIN:
         if re.search(pattern, text, re.IGNORECASE):
             return str(message)
