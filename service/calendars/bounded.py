@@ -45,15 +45,20 @@ class CutOff(ProviderError):
 
 
 class TooLarge(CutOff):
-    def __init__(self, subject: str, limit: int):
-        super().__init__(f"{subject}: answer larger than {_megabytes(limit)} MB, cut off")
-        self.limit = limit
+    """Larger than ``CALENDAR_MAX_BYTES`` (plain message argument, as for any ProviderError:
+    callers re-raise ``type(exc)(f"calendar X: {exc}")``)."""
 
 
 class TooSlow(CutOff):
-    def __init__(self, subject: str, seconds: float):
-        super().__init__(f"{subject}: no complete answer within {_seconds(seconds)} s, cut off")
-        self.seconds = seconds
+    """Not complete within the deadline or the budget."""
+
+
+def too_large(subject: str, limit: int) -> TooLarge:
+    return TooLarge(f"{subject}: answer larger than {_megabytes(limit)} MB, cut off")
+
+
+def too_slow(subject: str, seconds: float) -> TooSlow:
+    return TooSlow(f"{subject}: no complete answer within {_seconds(seconds)} s, cut off")
 
 
 def _megabytes(limit: int) -> str:
@@ -160,7 +165,7 @@ class BoundedSession(niquests.Session):
         allowed = seconds if outer is None or outer >= end else max(0.0, outer - now)
         end = min(end, outer) if outer is not None else end
         if end - now <= 0:
-            self.cut_off = TooSlow(self.subject, allowed)
+            self.cut_off = too_slow(self.subject, allowed)
             raise self.cut_off
         kwargs["timeout"] = _clip_timeout(kwargs.get("timeout"), end - now)
         expired = threading.Event()
@@ -177,12 +182,11 @@ class BoundedSession(niquests.Session):
             return super().request(method, url, *args, **kwargs)
         except niquests.exceptions.RequestException:
             if expired.is_set() or time.monotonic() >= end:
-                self.cut_off = TooSlow(self.subject, allowed)
+                self.cut_off = too_slow(self.subject, allowed)
                 raise self.cut_off from None
             raise
-        except TooSlow as exc:
-            exc.seconds = allowed
-            self.cut_off = TooSlow(self.subject, allowed)
+        except TooSlow:
+            self.cut_off = too_slow(self.subject, allowed)
             raise self.cut_off from None
         except CutOff as exc:
             self.cut_off = exc
@@ -213,17 +217,64 @@ def _read_bounded(response: niquests.Response, subject: str, deadline: float | N
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > cap:
         response.close()
-        raise TooLarge(subject, cap)
+        raise too_large(subject, cap)
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_content(chunk_size=CHUNK):
         size += len(chunk)
         if size > cap:
             response.close()
-            raise TooLarge(subject, cap)
+            raise too_large(subject, cap)
         if deadline is not None and time.monotonic() > deadline:
             response.close()
-            raise TooSlow(subject, 0)
+            raise too_slow(subject, 0)
         chunks.append(chunk)
     response._content = b"".join(chunks)
     response._content_consumed = True
+
+
+class CalendarsBusy(ProviderError):
+    """Every web slot for calendar calls is taken: answered at once, not queued."""
+
+
+@contextmanager
+def web_call() -> Iterator[None]:
+    """Inside a web request: the calendar calls of the block share one budget of
+    ``CALENDAR_WEB_BUDGET_SECONDS``, and at most ``CALENDAR_WEB_SLOTS`` requests on this
+    host wait on calendar servers at once (a lock file per slot under instance/, so the
+    limit holds across gunicorn's processes). With every slot taken the block is refused
+    at once with :class:`CalendarsBusy`: slow calendars can never occupy every web
+    worker. Outside a request (CLI, worker) nothing changes."""
+    from flask import current_app, has_request_context
+
+    if not has_request_context():
+        yield
+        return
+    config = current_app.config
+    slot = _take_slot(current_app.instance_path, int(config.get("CALENDAR_WEB_SLOTS", 2)))
+    if slot is None:
+        raise CalendarsBusy(
+            "too many calendar checks at once on this server; please try again shortly"
+        )
+    try:
+        with budget(float(config.get("CALENDAR_WEB_BUDGET_SECONDS", 8))):
+            yield
+    finally:
+        slot.close()  # closing the file releases its lock
+
+
+def _take_slot(folder: str, slots: int):
+    import fcntl
+    from pathlib import Path
+
+    where = Path(folder) / "calendar-slots"
+    where.mkdir(parents=True, exist_ok=True)
+    for index in range(slots):
+        handle = (where / f"{index}.lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        return handle
+    return None

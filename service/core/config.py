@@ -109,7 +109,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "CALENDAR_WEB_SLOTS",
         2,
-        "web requests per web process that may wait on a calendar server at once",
+        "web requests per host that may wait on calendar servers at once (the rest: 503 at once)",
         _positive_int,
     ),
     Setting(

@@ -19,7 +19,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from service.calendars import accounts as calendar_accounts
-from service.calendars import netguard, sync
+from service.calendars import bounded, netguard, sync
 from service.calendars.base import (
     AccountSettings,
     AuthError,
@@ -86,6 +86,8 @@ def _cut_off(text: str) -> str | None:
             "The calendar server gave no complete answer within %(seconds)s s and was cut "
             "off, so its busy times are not up to date. It will be tried again.",
             seconds=found.group(1))
+    if "too many calendar checks at once" in text:
+        return gettext("Too many calendars are being checked at once. Please try again in a minute.")
     if "redirects too often" in text:
         return gettext("The calendar address redirects too often; check the address.")
     return None
@@ -163,7 +165,8 @@ def _list_remote(lawyer: Lawyer, provider: type[CalendarProvider], settings: Acc
     """The account's calendars, or a ConnectError in plain words (nothing is written)."""
     reader = provider(settings.config, settings.secret, lawyer.zone)
     try:
-        return reader.list_calendars()
+        with bounded.web_call():  # from the admin area: a strict budget, then a form message
+            return reader.list_calendars()
     except AuthError as exc:
         raise ConnectError(plain_error(str(exc) or "auth"), str(exc)) from None
     except ProviderError as exc:

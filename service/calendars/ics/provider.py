@@ -167,7 +167,7 @@ class ICSProvider(CalendarProvider):
                 return Fetched(None, validators)
             cap = bounded.limits()[1]
             if stat.st_size > cap:
-                raise bounded.TooLarge(f"the calendar file {Path(path).name}", cap)
+                raise bounded.too_large(f"the calendar file {Path(path).name}", cap)
             text = Path(path).read_bytes().decode("utf-8", errors="replace")
         except FileNotFoundError:
             raise NotFound(f"the calendar file {path} does not exist") from None
