@@ -79,3 +79,19 @@ def test_with_every_slot_taken_a_connect_is_refused_at_once(app, admin, hostile)
     again = bounded._take_slot(app.instance_path, 2)
     assert again is not None  # released again
     again.close()
+
+
+def test_calendars_page_says_when_a_calendar_was_cut_off(app, admin, lawyer, db, hostile):
+    """The lawyer sees why the busy times are not up to date: "larger than 20 MB"."""
+    from service.calendars.sync import sync_calendar
+
+    account = CalendarAccount(lawyer_id=lawyer.id, kind="ics", label="Giant feed", config={},
+                              secret_enc=encrypt_json({"url": hostile.url("giant")}))
+    calendar = Calendar(account=account, lawyer_id=lawyer.id, remote_id="feed", name="Giant",
+                        conflict=True)
+    db.session.add_all([account, calendar])
+    db.session.commit()
+    report = sync_calendar(calendar, utcnow())
+    assert not report["ok"] and "answer larger than 20 MB" in report["error"]
+    page = admin.get("/admin/calendars").get_data(as_text=True)
+    assert "larger than 20 MB and was cut off" in page
