@@ -86,3 +86,38 @@ def test_one_task_per_lawyer_per_lane(app, db, make_lawyer):
     outbox.enqueue("calendar.put", {}, lawyer_id=lawyer.id)
     db.session.commit()
     assert outbox.claim_next(("calendar.put",), served) is not None
+
+
+@pytest.mark.db_matrix
+def test_a_flood_of_one_lawyers_mail_never_starves_another(app, db, make_lawyer):
+    """60 mails of one lawyer due first, one of another lawyer due last: the second lawyer's
+    is the next claimed after the first lawyer's first, and the lawyer served longest ago
+    goes first when both wait."""
+    from datetime import timedelta
+
+    from service.storage.models import utcnow
+
+    flooding, other = make_lawyer(), make_lawyer()
+    now = utcnow()
+    for n in range(60):
+        outbox.enqueue("mail.booking", {"n": n}, lawyer_id=flooding.id, due_at=now - timedelta(minutes=60 - n))
+    last = outbox.enqueue("mail.booking", {}, lawyer_id=other.id, due_at=now)
+    db.session.commit()
+    served: dict = {}
+    first_id, first_lease = outbox.claim_next(("calendar.put",), served, other_than=True)
+    second_id, _ = outbox.claim_next(("calendar.put",), served, other_than=True)
+    assert db.session.get(OutboxTask, first_id).lawyer_id == flooding.id
+    assert second_id == last.id
+    # Both tasks finish and the other lawyer gets a new one. Whoever was served longer
+    # ago goes first, whatever the due times.
+    outbox.run_task(first_id, first_lease, renew=False)
+    outbox.run_task(second_id, None)
+    newer = outbox.enqueue("mail.booking", {}, lawyer_id=other.id, due_at=now)
+    db.session.commit()
+    served[other.id] = served[flooding.id] + 1  # the other lawyer was served more recently
+    third_id, _ = outbox.claim_next(("calendar.put",), served, other_than=True)
+    assert db.session.get(OutboxTask, third_id).lawyer_id == flooding.id
+    served[flooding.id] = served[other.id] + 1
+    outbox.run_task(third_id, None)
+    fourth_id, _ = outbox.claim_next(("calendar.put",), served, other_than=True)
+    assert fourth_id == newer.id  # though the flooding lawyer's next mails were due earlier

@@ -263,8 +263,16 @@ def claim_next(
         )
         .exists()
     )
-    rows = db.session.execute(
-        sa.select(OutboxTask.id, OutboxTask.lawyer_id)
+    # Each lawyer's first due task only (a flood of one lawyer's mail fills no scan).
+    ranked = (
+        sa.select(
+            OutboxTask.id,
+            OutboxTask.lawyer_id,
+            OutboxTask.due_at,
+            sa.func.row_number()
+            .over(partition_by=OutboxTask.lawyer_id, order_by=(OutboxTask.due_at, OutboxTask.id))
+            .label("rank"),
+        )
         .where(
             OutboxTask.status == "pending",
             OutboxTask.due_at <= now,
@@ -272,17 +280,19 @@ def claim_next(
             _kind_in(OutboxTask, kinds, other_than),
             ~leased_for_lawyer,
         )
-        .order_by(OutboxTask.due_at, OutboxTask.id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(ranked.c.id, ranked.c.lawyer_id)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.due_at, ranked.c.id)
         .limit(scan)
     ).all()
     db.session.commit()
-    seen: set[int | None] = set()
-    order = []
-    for position, (task_id, lawyer_id) in enumerate(rows):
-        if lawyer_id in seen and lawyer_id is not None:
-            continue  # one task per lawyer per look: the lawyer's next one waits its turn
-        seen.add(lawyer_id)
-        order.append((served.get(lawyer_id, float("-inf")), position, task_id, lawyer_id))
+    order = [
+        (served.get(lawyer_id, float("-inf")), position, task_id, lawyer_id)
+        for position, (task_id, lawyer_id) in enumerate(rows)
+    ]
     lease = now + LEASE
     for _served_at, _position, task_id, lawyer_id in sorted(order):
         with write_transaction():
