@@ -203,3 +203,54 @@ def test_worker_and_web_survive_a_20s_database_outage(tmp_path, inbox):
             assert "Traceback" not in log, log[-3000:]
         finally:
             proxy.close()
+
+
+def test_three_slow_live_checks_leave_the_web_workers_free(tmp_path):
+    """Regression: three bookings for a lawyer whose feed drips held every web worker until
+    gunicorn killed them. Now one waits (CALENDAR_WEB_SLOTS=1) at most the budget, the other
+    two are refused at once, and the site keeps answering meanwhile."""
+    import threading
+
+    with HostileServer(drip=1.0) as hostile, pg.fresh_database("ch_web_slots") as db_url:
+        env = server_env(db_url, tmp_path / "instance", ALLOW_PRIVATE_CALENDAR_HOSTS="true",
+                         CALENDAR_WEB_BUDGET_SECONDS="6", CALENDAR_WEB_SLOTS="1",
+                         RATELIMIT_BOOKING="10000/minute", RATELIMIT_BOOKING_TOKEN="10000/minute")
+        with Gunicorn(env, workers=2, log_dir=tmp_path) as web:
+            _, client_id, token = in_app(env, lambda: seed_lawyer("Drip", feed_url=hostile.url("drip")))
+            start = in_app(env, lambda: _fresh_mirror_and_a_slot(client_id))
+            body = {"token": token, "start": start, "name": "B", "email": "b@client.example", "agenda": "x"}
+            replies: list = []
+
+            def book() -> None:
+                began = time.monotonic()
+                reply = request(web.url, "POST", "/api/v1/bookings", body, timeout=60)
+                replies.append((reply, time.monotonic() - began))
+
+            threads = [threading.Thread(target=book) for _ in range(3)]
+            for thread in threads:
+                thread.start()
+            time.sleep(1.0)
+            began = time.monotonic()
+            slots = request(web.url, "GET", f"/api/v1/slots?token={token}", timeout=30)
+            meanwhile = time.monotonic() - began
+            for thread in threads:
+                thread.join(60)
+    print(json.dumps({"figure": "slots_answer_during_3_slow_checks_s", "value": round(meanwhile, 2)}))
+    assert slots.status == 200 and meanwhile < 3, meanwhile
+    assert [r.status for r, _ in replies] == [503, 503, 503]
+    assert all(r.json()["error"]["code"] == "calendar_unavailable" for r, _ in replies)
+    assert max(s for _, s in replies) < 6 + 4  # the budget, and the queue behind it
+    assert sorted(s for _, s in replies)[0] < 3  # refused at once, not queued for a slot
+
+
+def _fresh_mirror_and_a_slot(client_id: int) -> str:
+    import sqlalchemy as sa
+
+    from service.storage.extensions import db
+    from service.storage.models import Calendar, Client, utcnow
+    from service.usecases.availability import slots_for
+
+    db.session.execute(sa.update(Calendar).values(synced_at=utcnow()))
+    db.session.commit()
+    client = db.session.get(Client, client_id)
+    return slots_for(client, utcnow())[0].start.isoformat()
