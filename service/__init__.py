@@ -57,4 +57,5 @@ def _database_uri(url: str) -> str:
 def _engine_options(uri: str) -> dict[str, Any]:
     if uri.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+    # A database that is away fails a new connection within seconds, not the OS's minutes.
+    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}

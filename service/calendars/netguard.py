@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import niquests
 from niquests.packages.urllib3.contrib.resolver.system import SystemResolver
 
+from service.calendars import bounded
 from service.calendars.base import ProviderError
 
 MAX_REDIRECTS = 5
@@ -45,13 +46,37 @@ def private_hosts_allowed() -> bool:
     return bool(has_app_context() and current_app.config.get("ALLOW_PRIVATE_CALENDAR_HOSTS"))
 
 
+#: NAT64 (RFC 6052 well-known prefix): the last 32 bits are the IPv4 address reached.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: Never a calendar server: local-use NAT64 (RFC 8215, any mapping the network chose)
+#: the deprecated IPv4-compatible addresses ``::a.b.c.d`` (RFC 4291) and SIIT's
+#: IPv4-translated ``::ffff:0:a.b.c.d`` (RFC 2765).
+_REFUSED_V6 = tuple(
+    ipaddress.ip_network(net) for net in ("64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96")
+)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to (mapped, 6to4, NAT64), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public(address: str) -> bool:
-    """True for a globally routable unicast address."""
+    """True for a globally routable unicast address; an IPv6 address that carries an
+    IPv4 address (IPv4-mapped, 6to4, NAT64) is judged by the IPv4 address it reaches."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
     if isinstance(ip, ipaddress.IPv6Address):
-        mapped = ip.ipv4_mapped or ip.sixtofour
-        if mapped is not None:
-            ip = mapped
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            ip = embedded
+        elif any(ip in network for network in _REFUSED_V6):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -124,11 +149,22 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 class GuardedResolver(SystemResolver):
-    """The system resolver, returning only public addresses (unless allowed)."""
+    """The system resolver, returning only public addresses (unless allowed); the
+    sockets it connects are noted in ``sockets`` (the session's deadline watchdog)."""
 
-    def __init__(self, *patterns: str, allow_private: bool = False, **kwargs: Any):
+    def __init__(self, *patterns: str, allow_private: bool = False,
+                 sockets: bounded.SocketRegistry | None = None, **kwargs: Any):
         super().__init__(*patterns, **kwargs)
         self.allow_private = allow_private
+        self.sockets = sockets if sockets is not None else bounded.SocketRegistry()
+
+    def recycle(self) -> GuardedResolver:
+        return GuardedResolver(allow_private=self.allow_private, sockets=self.sockets)
+
+    def create_connection(self, *args: Any, **kwargs: Any) -> socket.socket:
+        sock = super().create_connection(*args, **kwargs)
+        self.sockets.add(sock)
+        return sock
 
     def getaddrinfo(self, host, port, family, type, proto=0, flags=0, **kwargs):  # noqa: A002
         records = super().getaddrinfo(host, port, family, type, proto, flags, **kwargs)
@@ -142,13 +178,21 @@ class GuardedResolver(SystemResolver):
         return public
 
 
-def session(*, allow_private: bool | None = None) -> niquests.Session:
+def session(
+    *, allow_private: bool | None = None, subject: str = "the calendar server"
+) -> bounded.BoundedSession:
     """An HTTP session for calendar traffic: guarded resolver, no environment
     proxies or ``.netrc`` (they would bypass the guard or add credentials), a small
-    redirect limit."""
+    redirect limit, every answer capped in size and total time (``bounded``).
+    ``subject`` names the server in messages."""
     if allow_private is None:
         allow_private = private_hosts_allowed()
-    http = niquests.Session(resolver=GuardedResolver(allow_private=allow_private))
+    sockets = bounded.SocketRegistry()
+    http = bounded.BoundedSession(
+        resolver=GuardedResolver(allow_private=allow_private, sockets=sockets),
+        sockets=sockets,
+        subject=subject,
+    )
     http.trust_env = False
     http.max_redirects = MAX_REDIRECTS
     return http
@@ -181,6 +225,8 @@ def unreachable(
     blocked = blocked_in(exc)
     if blocked is not None:
         return BlockedHost(str(blocked))
+    if isinstance(exc, niquests.exceptions.TooManyRedirects):
+        return ProviderError(f"{subject} redirects too often (more than {MAX_REDIRECTS} times)")
     if isinstance(exc, niquests.exceptions.Timeout):
         return ProviderError(f"{subject} did not answer in time")
     return ProviderError(f"cannot reach {subject}" + (f" ({reason})" if reason else ""))

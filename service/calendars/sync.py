@@ -327,6 +327,40 @@ def sync_due(now: datetime, limit: int = 50) -> dict[str, Any]:
     return {"synced": synced, "failed": failed}
 
 
+def queue_due_syncs(now: datetime) -> int:
+    """For the worker's lanes: queue a ``calendar.sync`` task for each conflict calendar
+    not synced for ``SYNC_INTERVAL_SECONDS`` (the sync lane runs them, one per lawyer at a
+    time). A calendar queued by this process is not queued again before another interval,
+    whatever the sync's outcome; a broken account waits for the lawyer."""
+    interval = timedelta(seconds=current_app.config.get("SYNC_INTERVAL_SECONDS", 300))
+    due = list(
+        db.session.scalars(
+            sa.select(Calendar)
+            .join(CalendarAccount, CalendarAccount.id == Calendar.account_id)
+            .where(
+                Calendar.conflict.is_(True),
+                CalendarAccount.broken.is_(False),
+                sa.or_(Calendar.synced_at.is_(None), Calendar.synced_at <= now - interval),
+            )
+            .order_by(Calendar.synced_at.is_not(None), Calendar.synced_at)
+        )
+    )
+    database = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    queued = 0
+    for calendar in due:
+        key = (database, calendar.id)
+        if _queued_at.get(key, now) > now:
+            continue
+        _queued_at[key] = now + interval
+        queued += queue_sync(calendar)
+    db.session.commit()
+    return queued
+
+
+#: (database, calendar id) -> when this process may queue the calendar's sync again
+_queued_at: dict[tuple[str, int], datetime] = {}
+
+
 def conflict_calendars(lawyer_id: int) -> list[Calendar]:
     return list(
         db.session.scalars(

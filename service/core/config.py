@@ -37,6 +37,13 @@ def _int(value: str, name: str) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
 
 
+def _positive_int(value: str, name: str) -> int:
+    number = _int(value, name)
+    if number <= 0:
+        raise ConfigError(f"{name} must be a whole number above 0, not {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -88,8 +95,43 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("CALENDAR_FRESHNESS_MINUTES", 30, "older mirrors fail closed if unreachable", _int),
     Setting("SYNC_INTERVAL_SECONDS", 300, "how often the worker syncs calendars", _int),
-    Setting("SLOT_CACHE_ENTRIES", 4096, "offers kept per web process (one per client link)", _int),
-    Setting("SLOT_CACHE_SLOTS", 250_000, "slots kept per web process, all offers together", _int),
+    Setting("SLOT_CACHE_ENTRIES", 4096, "offers kept per web process (one per client link)", _positive_int),
+    Setting("SLOT_CACHE_SLOTS", 250_000, "slots kept per web process, all offers together", _positive_int),
+    Setting(
+        "CALENDAR_READ_TIMEOUT_SECONDS",
+        30,
+        "every answer from a calendar server complete within this (connect to last byte)",
+        _positive_int,
+    ),
+    Setting(
+        "CALENDAR_MAX_BYTES",
+        20 * 1024 * 1024,
+        "largest answer read from a calendar server (decoded); larger ones are cut off",
+        _positive_int,
+    ),
+    Setting(
+        "CALENDAR_WEB_BUDGET_SECONDS",
+        8,
+        "all calendar calls of one web request (live check, connect) end within this",
+        _positive_int,
+    ),
+    Setting(
+        "CALENDAR_WEB_SLOTS",
+        2,
+        "web requests per host that may wait on calendar servers at once (the rest: 503 at once)",
+        _positive_int,
+    ),
+    Setting(
+        "WORKER_TASK_TIME_LIMIT_SECONDS",
+        120,
+        "a worker task still running after this is abandoned and retried later",
+        _positive_int,
+    ),
+    Setting("WORKER_MAIL_CONCURRENCY", 2, "mail tasks the worker runs at once", _positive_int),
+    Setting(
+        "WORKER_WRITE_CONCURRENCY", 2, "calendar writes the worker runs at once", _positive_int
+    ),
+    Setting("WORKER_SYNC_CONCURRENCY", 2, "calendar syncs the worker runs at once", _positive_int),
     Setting("ENV", "production", "production or development"),
 )
 

@@ -1,22 +1,27 @@
 """The worker: runs outbox tasks (calendar writes, mail, pushed syncs) and periodic
 calendar sync.
 
-Several workers may run at once, on several hosts: tasks are claimed with leases
-(``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so each runs once at a time.
+Several workers may run at once, on several hosts: tasks are claimed with leases, so
+each runs once at a time. ``run_forever`` (``flask worker``) runs the work in lanes with
+their own threads, fair across lawyers, with a time limit per task (``lanes``);
+``run_once`` (``flask worker --once``, tests) does what is due now, in order.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 
 import service.calendars.writeback  # noqa: F401 - registers calendar.put / calendar.delete
 import service.jobs.mail  # noqa: F401 - registers mail.booking
 import service.jobs.notify  # noqa: F401 - registers mail.status_digest
+from service.calendars import bounded
 from service.calendars.google.accounts import renew_channels  # also registers calendar.sync
 from service.calendars.microsoft.accounts import renew_subscriptions  # microsoft.subscriptions
-from service.calendars.sync import sync_due
+from service.calendars.sync import queue_due_syncs, sync_due
+from service.jobs import lanes
 from service.storage import outbox
 from service.storage.models import utcnow
 
@@ -34,24 +39,25 @@ def run_once() -> dict[str, int]:
 
 
 def run_forever(interval: float) -> None:
-    stopping = False
+    """Run the lanes (``service/jobs/lanes.py``) until SIGTERM or SIGINT."""
+    from flask import current_app
 
-    def stop(*_args):
-        nonlocal stopping
-        stopping = True
+    stop = threading.Event()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log.info("worker started (poll every %.1fs)", interval)
-    renewed_at = 0.0
-    while not stopping:
-        counts = run_once()
-        if time.monotonic() - renewed_at > CHANNEL_RENEWAL_SECONDS:
-            renew_channels()
-            renew_subscriptions()
-            renewed_at = time.monotonic()
-        busy = counts["done"] or counts["failed"]
-        if busy:
-            log.info("worker: %s", counts)
-        else:
-            time.sleep(interval)
+    def on_signal(*_args):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    renewed_at = [float("-inf")]
+
+    def periodic() -> None:
+        queue_due_syncs(utcnow())
+        if time.monotonic() - renewed_at[0] > CHANNEL_RENEWAL_SECONDS:
+            with bounded.budget(current_app.config.get("WORKER_TASK_TIME_LIMIT_SECONDS", 120)):
+                renew_channels()
+                renew_subscriptions()
+            renewed_at[0] = time.monotonic()
+
+    lanes.run_lanes(current_app._get_current_object(), interval, periodic, stop)
+    log.info("worker stopped")

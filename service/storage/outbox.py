@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -129,14 +130,14 @@ def _renew(task_id: int, lease: datetime) -> datetime | None:
     return renewed if result.rowcount == 1 else None
 
 
-def run_task(task_id: int, lease: datetime | None = None) -> bool | None:
+def run_task(task_id: int, lease: datetime | None = None, *, renew: bool = True) -> bool | None:
     """Run one claimed task; True if it is done, None if it is no longer ours.
 
     ``lease`` is the ``locked_until`` the claim set: the task runs only while the lease is
-    still ours (see ``_renew``), and its outcome is recorded only if no other worker has
-    taken the task over in the meantime.
+    still ours (see ``_renew``; ``renew=False`` when it was just taken), and its outcome
+    is recorded only if no other worker has taken the task over in the meantime.
     """
-    if lease is not None:
+    if lease is not None and renew:
         lease = _renew(task_id, lease)
         if lease is None:
             return None
@@ -158,6 +159,39 @@ def run_task(task_id: int, lease: datetime | None = None) -> bool | None:
         permanent = getattr(exc, "retryable", True) is False
         error = redact(f"{type(exc).__name__}: {exc}")  # logged and shown to the lawyer
         log.warning("outbox task %s (%s) failed: %s", task_id, kind, error)
+    return _record_outcome(task_id, lease, error, permanent)
+
+
+#: How long to keep trying to record a task's outcome while the database is away (the
+#: work is done: recording it spares a second mail after the lease ends).
+RECORD_PATIENCE = timedelta(minutes=2)
+
+
+def _record_outcome(
+    task_id: int, lease: datetime | None, error: str | None, permanent: bool
+) -> bool | None:
+    give_up = utcnow() + RECORD_PATIENCE
+    if lease is not None:
+        give_up = min(give_up, lease)
+    delay = 0.5
+    while True:
+        try:
+            return _record_once(task_id, lease, error, permanent)
+        except sa.exc.DBAPIError as exc:
+            if not _database_away(exc) or utcnow() + timedelta(seconds=delay) >= give_up:
+                raise
+            log.warning("database unavailable while recording task %s; retrying", task_id)
+            db.session.rollback()
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _database_away(exc: sa.exc.DBAPIError) -> bool:
+    """The error means the database cannot be reached (not a bad statement)."""
+    return bool(exc.connection_invalidated) or isinstance(exc, sa.exc.OperationalError)
+
+
+def _record_once(task_id: int, lease: datetime | None, error: str | None, permanent: bool) -> bool | None:
     # A write transaction from the start: on SQLite a deferred read that later writes
     # fails with "database is locked" when another worker wrote in between.
     with write_transaction():
@@ -194,3 +228,110 @@ def run_due(limit: int = 100, now: datetime | None = None) -> dict[str, int]:
             else:
                 failed += 1
     return {"done": done, "failed": failed}
+
+
+# --- lanes: one task at a time per lawyer, fair across lawyers ----------------------------
+
+
+def claim_next(
+    kinds: tuple[str, ...],
+    served: dict[int | None, float],
+    now: datetime | None = None,
+    *,
+    other_than: bool = False,
+    scan: int = 50,
+) -> tuple[int, datetime] | None:
+    """Lease one due task of ``kinds`` (or of any other kind, ``other_than``) for a lane;
+    returns (task id, lease) or None.
+
+    Fair across lawyers: a lawyer who already has a leased task of these kinds waits (one
+    slow calendar occupies one slot of a lane, never all), and among the rest the lawyer
+    served longest ago (``served``: lawyer id -> monotonic time, kept by the lane and
+    updated here) goes first, then the task due first. The lease is taken with a
+    conditional UPDATE, so several lanes and workers may race for the same row: one wins,
+    the others look again.
+    """
+    now = now or utcnow()
+    busy = sa.orm.aliased(OutboxTask)
+    leased_for_lawyer = (
+        sa.select(busy.id)
+        .where(
+            busy.lawyer_id == OutboxTask.lawyer_id,
+            busy.status == "pending",
+            busy.locked_until > now,
+            _kind_in(busy, kinds, other_than),
+        )
+        .exists()
+    )
+    # Each lawyer's first due task only (a flood of one lawyer's mail fills no scan).
+    ranked = (
+        sa.select(
+            OutboxTask.id,
+            OutboxTask.lawyer_id,
+            OutboxTask.due_at,
+            sa.func.row_number()
+            .over(partition_by=OutboxTask.lawyer_id, order_by=(OutboxTask.due_at, OutboxTask.id))
+            .label("rank"),
+        )
+        .where(
+            OutboxTask.status == "pending",
+            OutboxTask.due_at <= now,
+            sa.or_(OutboxTask.locked_until.is_(None), OutboxTask.locked_until <= now),
+            _kind_in(OutboxTask, kinds, other_than),
+            ~leased_for_lawyer,
+        )
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(ranked.c.id, ranked.c.lawyer_id)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.due_at, ranked.c.id)
+        .limit(scan)
+    ).all()
+    db.session.commit()
+    order = [
+        (served.get(lawyer_id, float("-inf")), position, task_id, lawyer_id)
+        for position, (task_id, lawyer_id) in enumerate(rows)
+    ]
+    lease = now + LEASE
+    for _served_at, _position, task_id, lawyer_id in sorted(order):
+        with write_transaction():
+            won = db.session.execute(
+                sa.update(OutboxTask)
+                .where(
+                    OutboxTask.id == task_id,
+                    OutboxTask.status == "pending",
+                    sa.or_(OutboxTask.locked_until.is_(None), OutboxTask.locked_until <= now),
+                )
+                .values(locked_until=lease)
+            ).rowcount
+        if won == 1:
+            served[lawyer_id] = time.monotonic()
+            return task_id, lease
+    return None
+
+
+def _kind_in(entity: Any, kinds: tuple[str, ...], other_than: bool) -> sa.ColumnElement[bool]:
+    return entity.kind.not_in(kinds) if other_than else entity.kind.in_(kinds)
+
+
+def abandon(task_id: int, lease: datetime, limit_seconds: float) -> bool:
+    """A task ran past its time limit: count the attempt and retry it later with backoff.
+
+    The lease stays (the abandoned run may still be going, and no other worker may start
+    the task before the lease ends); the retry is due no earlier than the lease's end. If
+    the abandoned run finishes after all, it records its outcome as usual. False if the
+    task is no longer ours.
+    """
+    with write_transaction():
+        task = db.session.get(OutboxTask, task_id)
+        if task is None or task.status != "pending" or task.locked_until != lease:
+            return False
+        task.attempts += 1
+        task.last_error = f"abandoned: still running after the time limit of {limit_seconds:.0f} s"
+        if task.attempts >= MAX_ATTEMPTS:
+            task.status = "dead"
+        else:
+            task.due_at = max(lease, utcnow() + backoff(task.attempts))
+    log.warning("outbox task %s abandoned after %.0f s; retried later", task_id, limit_seconds)
+    return True

@@ -22,6 +22,7 @@ from booking import callback_links, changes
 from booking.availability import SlotRefused
 from booking.intervals import Interval
 from booking.model import Slot
+from service.calendars import bounded
 from service.calendars.base import ProviderError
 from service.calendars.sync import live_busy
 from service.core.crypto import encrypt
@@ -135,7 +136,8 @@ def _live_busy(
     if not has_calendars:
         return []
     try:
-        return live_busy(client.lawyer, slot_blocked)
+        with bounded.web_call():  # a strict budget, well under the server's timeout
+            return live_busy(client.lawyer, slot_blocked)
     except ProviderError:
         raise Refused("calendar_unavailable",
             "The lawyer's calendar cannot be checked right now; please try again shortly.",

@@ -19,7 +19,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from service.calendars import accounts as calendar_accounts
-from service.calendars import netguard, sync
+from service.calendars import bounded, netguard, sync
 from service.calendars.base import (
     AccountSettings,
     AuthError,
@@ -75,10 +75,33 @@ _PLAIN = (
 )
 
 
+def _cut_off(text: str) -> str | None:
+    """The words for an answer cut off by the size cap or the deadline (bounded.py)."""
+    found = re.search(r"answer larger than ([\d.]+) MB", text)
+    if found:
+        return gettext(
+            "The calendar's answer was larger than %(size)s MB and was cut off, so its busy "
+            "times are not up to date. It will be tried again.", size=found.group(1))
+    found = re.search(r"no complete answer within ([\d.]+) s", text)
+    if found:
+        return gettext(
+            "The calendar server gave no complete answer within %(seconds)s s and was cut "
+            "off, so its busy times are not up to date. It will be tried again.",
+            seconds=found.group(1))
+    if "too many calendar checks at once" in text:
+        return gettext("Too many calendars are being checked at once. Please try again in a minute.")
+    if "redirects too often" in text:
+        return gettext("The calendar address redirects too often; check the address.")
+    return None
+
+
 def plain_error(text: str | None) -> str:
     """A provider error in words the lawyer can act on."""
     if not text:
         return ""
+    cut_off = _cut_off(text)
+    if cut_off is not None:
+        return cut_off
     for pattern, message in _PLAIN:
         if re.search(pattern, text, re.IGNORECASE):
             return str(message)
@@ -145,7 +168,8 @@ def _list_remote(lawyer: Lawyer, provider: type[CalendarProvider], settings: Acc
     """The account's calendars, or a ConnectError in plain words (nothing is written)."""
     reader = provider(settings.config, settings.secret, lawyer.zone)
     try:
-        return reader.list_calendars()
+        with bounded.web_call():  # from the admin area: a strict budget, then a form message
+            return reader.list_calendars()
     except AuthError as exc:
         raise ConnectError(plain_error(str(exc) or "auth"), str(exc)) from None
     except ProviderError as exc:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from service.core.logredact import redact
+from service.storage.extensions import db
 from service.usecases.errors import Refused
 from service.web.error_words import page_error
 
@@ -54,6 +56,14 @@ def status_of(exc: Refused) -> int:
     return status
 
 
+def database_away(exc: BaseException) -> bool:
+    """The database cannot be reached (a dropped or refused connection), as opposed to a
+    statement it refused: the first is a 503 while it lasts, the second a bug."""
+    return isinstance(exc, sa.exc.DBAPIError) and (
+        bool(exc.connection_invalidated) or isinstance(exc, sa.exc.OperationalError)
+    )
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/hooks/")
 
@@ -86,6 +96,22 @@ def init_app(app: Flask) -> None:
         for name, value in exc.get_headers():  # e.g. Allow on 405, Retry-After on 429
             if name.lower() != "content-type":
                 response.headers[name] = value
+        return response
+
+    @app.errorhandler(sa.exc.DBAPIError)
+    def database_error(exc: sa.exc.DBAPIError):
+        if not database_away(exc):
+            return unexpected(exc)
+        log.warning("database unavailable on %s %s: %s", request.method, redact(request.path),
+                    type(exc.orig).__name__)
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            db.session.remove()
+        response = make_response(error_response(
+            503, "database_unavailable",
+            "The service is unavailable right now; please try again shortly.", generic=True))
+        response.headers["Retry-After"] = "10"
         return response
 
     @app.errorhandler(Exception)

@@ -32,7 +32,34 @@ def test_internal_addresses_are_not_public(address):
     assert not netguard.is_public(address)
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2a00:1450:4001:80b::200e"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::7f00:1",  # NAT64 to 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 to 169.254.169.254 (cloud metadata)
+        "64:ff9b::10.0.0.1",
+        "64:ff9b:1::808:808",  # local-use NAT64: the network chooses the mapping
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+        "::808:808",  # IPv4-compatible, deprecated: never a calendar server
+        "::ffff:0:a00:1",  # SIIT-translated 10.0.0.1
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    ],
+)
+def test_nat64_and_ipv4_compatible_addresses_refused_by_the_guard(address):
+    """Regression: 64:ff9b::7f00:1 and ::7f00:1 counted as public (Python calls them global)."""
+    assert not netguard.is_public(address)
+
+
+def test_nat64_and_ipv4_compatible_loopback_refused_by_check_url(monkeypatch):
+    """The same through check_url: a name resolving to NAT64 loopback is refused."""
+    monkeypatch.setattr(netguard, "resolve", lambda host, port: ["64:ff9b::7f00:1"])
+    with pytest.raises(BlockedHost, match="64:ff9b::7f00:1"):
+        netguard.check_url("https://calendar.example/feed.ics", allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "1.1.1.1", "2a00:1450:4001:80b::200e", "64:ff9b::808:808"]
+)
 def test_public_addresses(address):
     assert netguard.is_public(address)
 

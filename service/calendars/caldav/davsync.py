@@ -312,6 +312,7 @@ def time_range(
     which the reader then clips and sorts out: one object the server cannot read never
     makes the calendar unreadable, and no calendar is too big to sync.
     """
+    url = str(client.calendar(url=url).url)  # absolute, as the client resolves it
     response = client.report(url, _time_range_query(start, end), depth=1)
     if response.status in TOO_LARGE or response.status >= 500:
         log.warning("%s refused its time-range REPORT (HTTP %s): reading every object",

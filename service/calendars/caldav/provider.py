@@ -112,9 +112,12 @@ class CalDAVProvider(CalendarProvider):
                 password=self.secret.get("password"),
                 timeout=self.timeout,
                 enable_rfc6764=False,
+                rate_limit_handle=False,  # a Retry-After of an hour must not hold a worker
             )
             client.session.close()
-            client.session = netguard.session(allow_private=self.allow_private)
+            client.session = netguard.session(
+                allow_private=self.allow_private, subject=f"the CalDAV server {self.host}"
+            )
             client.session.hooks["response"].append(self._count)
             self._client = client
         return self._client

@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from service.calendars import sync
+from service.calendars import bounded, sync
 from service.calendars.base import AuthError, ProviderError, RemoteCalendar
 from service.calendars.google.models import GoogleChannel
 from service.calendars.google.provider import GoogleProvider
@@ -94,7 +94,8 @@ def connect(
     """Validate against Google, then store the account; raises ProviderError, writes nothing."""
     provider = GoogleProvider({}, info, lawyer.zone)
     try:
-        remote = provider.list_calendars()
+        with bounded.web_call():  # from the OAuth callback: a strict budget
+            remote = provider.list_calendars()
         secret = provider.current_secret()
     finally:
         provider.close()

@@ -20,6 +20,7 @@ import httplib2
 from google.auth import exceptions as auth_exceptions
 from googleapiclient.errors import HttpError
 
+from service.calendars import bounded
 from service.calendars.base import AuthError, NotFound, ProviderError
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,8 @@ def execute(
             failure = exc
         if is_retryable(failure) and attempt < policy.max_attempts:
             delay = policy.delay(attempt, failure)
-            if slept + delay <= policy.max_total_sleep:
+            left = bounded.remaining()  # inside a web request or a worker task's budget
+            if slept + delay <= policy.max_total_sleep and (left is None or delay < left):
                 log.info(
                     "google %s: attempt %d failed (%s), retrying", what, attempt, _describe(failure)
                 )

@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import google_auth_httplib2
-import httplib2
 from flask_babel import lazy_gettext
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
@@ -47,6 +46,7 @@ from service.calendars.google.events import (
     rfc3339,
 )
 from service.calendars.google.http import RetryPolicy, error_reasons, execute, status_of
+from service.calendars.google.transport import BoundedHttp
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class GoogleProvider(CalendarProvider):
     def service(self):
         if self._service is None:
             self._http = google_auth_httplib2.AuthorizedHttp(
-                self._credentials(), http=httplib2.Http(timeout=self.timeout)
+                self._credentials(), http=BoundedHttp(timeout=self.timeout)
             )
             self._service = build(
                 "calendar",

@@ -27,7 +27,7 @@ import niquests
 from flask_babel import lazy_gettext
 
 from booking.intervals import Interval
-from service.calendars import icsread, netguard
+from service.calendars import bounded, icsread, netguard
 from service.calendars.base import (
     AccountSettings,
     AuthError,
@@ -40,8 +40,7 @@ from service.calendars.base import (
 
 FEED_ID = "feed"
 LOOKAHEAD = timedelta(days=7)
-MAX_BYTES = 20 * 1024 * 1024
-TIMEOUT = (10, 60)  # connect, read (seconds)
+TIMEOUT = (10, 60)  # connect, read (seconds); the total deadline is bounded's
 
 
 @dataclass
@@ -170,8 +169,9 @@ class ICSProvider(CalendarProvider):
                 and validators.get("size") == stat.st_size
             ):
                 return Fetched(None, validators)
-            if stat.st_size > MAX_BYTES:
-                raise ProviderError(f"the calendar file {Path(path).name} is too large")
+            cap = bounded.limits()[1]
+            if stat.st_size > cap:
+                raise bounded.too_large(f"the calendar file {Path(path).name}", cap)
             text = Path(path).read_bytes().decode("utf-8", errors="replace")
         except FileNotFoundError:
             raise NotFound(f"the calendar file {path} does not exist") from None
@@ -185,7 +185,9 @@ class ICSProvider(CalendarProvider):
 
     def _session(self) -> niquests.Session:
         if self._http is None:
-            self._http = netguard.session(allow_private=self.allow_private)
+            self._http = netguard.session(
+                allow_private=self.allow_private, subject=f"the calendar feed at {self.describe()}"
+            )
             self._http.hooks["response"].append(self._count)
         return self._http
 
@@ -208,7 +210,7 @@ class ICSProvider(CalendarProvider):
                 if response.status_code == 304:
                     return Fetched(None, validators)
                 _raise_for_status(response.status_code, where)
-                body = _read_limited(response, where)
+                body = response.content  # read within the size cap and deadline (bounded)
         except niquests.exceptions.RequestException as exc:
             raise netguard.unreachable(exc, f"the calendar feed at {where}") from None
         found = {
@@ -230,17 +232,6 @@ def _raise_for_status(status: int, where: str) -> None:
         raise NotFound(f"the calendar feed at {where} does not exist (HTTP {status})")
     if status >= 400:
         raise ProviderError(f"the calendar feed at {where} answered HTTP {status}")
-
-
-def _read_limited(response: niquests.Response, where: str) -> bytes:
-    chunks, size = [], 0
-    for chunk in response.iter_content(chunk_size=64 * 1024):
-        size += len(chunk)
-        if size > MAX_BYTES:
-            response.close()
-            raise ProviderError(f"the calendar feed at {where} is larger than 20 MB")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _load_state(state: str | None) -> dict[str, Any]:

@@ -1,0 +1,123 @@
+"""The worker's lanes: a task past its time limit is abandoned and retried later (its
+lease honoured) while other work goes on; one task per lawyer per lane at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from service.jobs import lanes
+from service.storage import outbox
+from service.storage.models import OutboxTask
+
+
+@pytest.fixture
+def app_overrides() -> dict:
+    return {"WORKER_TASK_TIME_LIMIT_SECONDS": 1, "WORKER_MAIL_CONCURRENCY": 2}
+
+
+@pytest.fixture
+def handlers(monkeypatch):
+    ran: list[str] = []
+    release = threading.Event()
+
+    def slow(payload):
+        ran.append("slow")
+        release.wait(20)
+
+    monkeypatch.setitem(outbox._HANDLERS, "test.slow", slow)
+    monkeypatch.setitem(outbox._HANDLERS, "test.fast", lambda payload: ran.append("fast"))
+    monkeypatch.setattr(lanes, "GRACE_SECONDS", 0.2)
+    yield ran
+    release.set()
+
+
+def wait_for(condition, seconds=15.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_task_past_its_time_limit_is_abandoned_and_retried_later(app, db, make_lawyer, handlers):
+    """Regression: one task stuck on a calendar held the worker for as long as it lasted."""
+    first, second = make_lawyer(), make_lawyer()
+    slow = outbox.enqueue("test.slow", {}, lawyer_id=first.id)
+    later_of_first = outbox.enqueue("test.fast", {}, lawyer_id=first.id)
+    other = outbox.enqueue("test.fast", {}, lawyer_id=second.id)
+    db.session.commit()
+    stop = threading.Event()
+    worker = threading.Thread(target=lanes.run_lanes, args=(app, 0.1, lambda: None, stop), daemon=True)
+    worker.start()
+    try:
+        def state(task_id):
+            db.session.rollback()
+            return db.session.get(OutboxTask, task_id)
+
+        assert wait_for(lambda: state(other.id).status == "done")  # the other lawyer: at once
+        assert wait_for(lambda: "abandoned" in (state(slow.id).last_error or ""))
+        abandoned = state(slow.id)
+        assert abandoned.status == "pending" and abandoned.attempts == 1
+        assert abandoned.locked_until is not None  # the lease stays: nobody reruns it yet
+        assert abandoned.due_at >= abandoned.locked_until
+        # The first lawyer's next task waited while the slow one held the lane's slot for
+        # that lawyer, and runs once it was abandoned... not before its lease ends:
+        assert state(later_of_first.id).status == "pending"
+    finally:
+        stop.set()
+        worker.join(20)
+    assert handlers.count("slow") == 1
+
+
+def test_one_task_per_lawyer_per_lane(app, db, make_lawyer):
+    lawyer = make_lawyer()
+    first = outbox.enqueue("mail.booking", {}, lawyer_id=lawyer.id)
+    outbox.enqueue("mail.booking", {}, lawyer_id=lawyer.id)
+    db.session.commit()
+    served: dict = {}
+    claimed = outbox.claim_next(("calendar.put",), served, other_than=True)
+    assert claimed is not None and claimed[0] == first.id
+    assert outbox.claim_next(("calendar.put",), served, other_than=True) is None
+    # Another lane's kinds are not held back by it.
+    outbox.enqueue("calendar.put", {}, lawyer_id=lawyer.id)
+    db.session.commit()
+    assert outbox.claim_next(("calendar.put",), served) is not None
+
+
+@pytest.mark.db_matrix
+def test_a_flood_of_one_lawyers_mail_never_starves_another(app, db, make_lawyer):
+    """60 mails of one lawyer due first, one of another lawyer due last: the second lawyer's
+    is the next claimed after the first lawyer's first, and the lawyer served longest ago
+    goes first when both wait."""
+    from datetime import timedelta
+
+    from service.storage.models import utcnow
+
+    flooding, other = make_lawyer(), make_lawyer()
+    now = utcnow()
+    for n in range(60):
+        outbox.enqueue("mail.booking", {"n": n}, lawyer_id=flooding.id, due_at=now - timedelta(minutes=60 - n))
+    last = outbox.enqueue("mail.booking", {}, lawyer_id=other.id, due_at=now)
+    db.session.commit()
+    served: dict = {}
+    first_id, first_lease = outbox.claim_next(("calendar.put",), served, other_than=True)
+    second_id, _ = outbox.claim_next(("calendar.put",), served, other_than=True)
+    assert db.session.get(OutboxTask, first_id).lawyer_id == flooding.id
+    assert second_id == last.id
+    # Both tasks finish and the other lawyer gets a new one. Whoever was served longer
+    # ago goes first, whatever the due times.
+    outbox.run_task(first_id, first_lease, renew=False)
+    outbox.run_task(second_id, None)
+    newer = outbox.enqueue("mail.booking", {}, lawyer_id=other.id, due_at=now)
+    db.session.commit()
+    served[other.id] = served[flooding.id] + 1  # the other lawyer was served more recently
+    third_id, _ = outbox.claim_next(("calendar.put",), served, other_than=True)
+    assert db.session.get(OutboxTask, third_id).lawyer_id == flooding.id
+    served[flooding.id] = served[other.id] + 1
+    outbox.run_task(third_id, None)
+    fourth_id, _ = outbox.claim_next(("calendar.put",), served, other_than=True)
+    assert fourth_id == newer.id  # though the flooding lawyer's next mails were due earlier
