@@ -28,7 +28,7 @@ from service.usecases import (
     weekview,
     wording,
 )
-from service.web import auth, login_throttle
+from service.web import auth, login_throttle, oauth_binding
 from service.web.admin_forms import (
     LANGUAGE_CHOICES,
     CalDAVForm,
@@ -92,7 +92,8 @@ def login():
     status = 200
     if form.validate_on_submit():
         address = request.remote_addr or "unknown"
-        wait = login_throttle.blocked(form.email.data, address)
+        device = login_throttle.known_device(request.cookies.get(login_throttle.DEVICE_COOKIE), form.email.data)
+        wait = login_throttle.blocked(form.email.data, address, device)
         if wait is not None:
             message = gettext("Too many failed sign-ins. Please wait %(minutes)d minutes and try again.",
                               minutes=(wait + 59) // 60)
@@ -100,10 +101,12 @@ def login():
             return page, 429, {"Retry-After": str(wait)}
         lawyer = auth.authenticate(form.email.data, form.password.data)
         if lawyer is not None:
-            login_throttle.succeeded(form.email.data, address)
+            login_throttle.succeeded(form.email.data, address, device)
             auth.log_in(lawyer)
-            return redirect(_safe_next(request.args.get("next")))
-        login_throttle.failed(form.email.data, address)
+            response = redirect(_safe_next(request.args.get("next")))
+            auth.remember_device(response, login_throttle.new_device_cookie(form.email.data, device))
+            return response
+        login_throttle.failed(form.email.data, address, device)
         flash(gettext("E-mail or password is wrong."), "error")
         status = 401
     elif request.method == "POST":
@@ -386,10 +389,11 @@ def connect_ics():
 def connect_google():
     """Off to Google's consent screen; Google returns to ``/oauth/google/callback``."""
     try:
-        url = calendar_connect.google_consent_url(auth.current_lawyer())
+        url, state = calendar_connect.google_consent(auth.current_lawyer())
     except calendar_connect.ConnectError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.calendars"))
+    oauth_binding.start("google", state)  # only this browser may finish the consent
     return redirect(url)
 
 
