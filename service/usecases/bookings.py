@@ -25,6 +25,7 @@ from booking.model import Slot
 from service.calendars.base import ProviderError
 from service.calendars.sync import live_busy
 from service.core.crypto import encrypt
+from service.core.names import name_problem
 from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
 from service.storage.models import (
@@ -61,6 +62,9 @@ def validate_contact(name: object, email: object, agenda: object) -> Contact:
     name = name.strip()
     if len(name) > NAME_MAX or any(ch in name for ch in "\r\n\x00"):
         raise Refused("invalid_name", f"The name must be one line of at most {NAME_MAX} characters.")
+    problem = name_problem(name)
+    if problem is not None:
+        raise Refused("invalid_name", problem)
     if not isinstance(email, str) or not email.strip():
         raise Refused("invalid_email", "Please give your e-mail address.")
     if any(ch in email for ch in "\r\n\x00"):
@@ -245,13 +249,16 @@ def cancel(booking: Booking, now: datetime) -> None:
         _follow_up(booking, "cancelled")
 
 
-def reschedule(booking: Booking, start: datetime, now: datetime) -> Booking:
+def reschedule(booking: Booking, start: datetime, now: datetime, *, lawyer_side: bool = False) -> Booking:
+    """Move ``booking`` to ``start``. The client (``lawyer_side`` False) may move a call
+    only while their agreement is active: a paused or archived client books nothing new,
+    and a move is a new booking of the time."""
     booking_id = booking.id
-    _check_changeable(booking, now)
+    _check_changeable(booking, now, lawyer_side)
     live = _live_busy(booking.client, now, start, exclude_booking_id=booking.id)
     with _booking_transaction(booking.lawyer_id):
         booking = db.session.get(Booking, booking_id)
-        _check_changeable(booking, now)
+        _check_changeable(booking, now, lawyer_side)
         slot = _checked(booking.client, now, start, exclude_booking_id=booking.id, extra_busy=live)
         booking.start, booking.end = slot.start, slot.end
         booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end
@@ -275,7 +282,10 @@ def change_refusal(booking: Booking, now: datetime) -> changes.ChangeRefusal | N
     )
 
 
-def _check_changeable(booking: Booking, now: datetime) -> None:
+def _check_changeable(booking: Booking, now: datetime, lawyer_side: bool = True) -> None:
+    if not lawyer_side and booking.client.status != "active":
+        raise Refused("client_inactive",
+                      "Your booking link is paused; please write to your lawyer to change this call.")
     refusal = change_refusal(booking, now)
     if refusal == "cancelled":
         raise Refused("already_cancelled", "This call has been cancelled.")

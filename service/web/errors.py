@@ -23,6 +23,7 @@ STATUS_BY_REASON = {
     "unknown_client": 404,
     "unknown_intake": 404,
     "link_spent": 410,
+    "client_inactive": 403,
     "already_cancelled": 409,
     "too_late": 409,
     "calendar_unavailable": 503,
