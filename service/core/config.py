@@ -83,6 +83,8 @@ SETTINGS: tuple[Setting, ...] = (
         "admin login POSTs per address: a flood backstop (failed sign-ins have their own throttle)",
     ),
     Setting("MAX_CONTENT_LENGTH", 2_000_000, "largest request body in bytes (413 above it)", _int),
+    Setting("INTAKE_HOLD_MINUTES", 30, "how long a new visitor's unconfirmed booking holds its slot", _int),
+    Setting("INTAKE_MAX_UNCONFIRMED", 5, "unconfirmed bookings one public intake may hold at once", _int),
     Setting("CALENDAR_FRESHNESS_MINUTES", 30, "older mirrors fail closed if unreachable", _int),
     Setting("SYNC_INTERVAL_SECONDS", 300, "how often the worker syncs calendars", _int),
     Setting("ENV", "production", "production or development"),

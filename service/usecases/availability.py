@@ -28,7 +28,15 @@ from booking.availability import check_start, free_slots
 from booking.intervals import Interval
 from booking.model import BookedCall, Slot
 from service.storage.extensions import db
-from service.storage.models import Booking, BusyBlock, Calendar, Client, Intake, token_hash
+from service.storage.models import (
+    HOLDING_STATUSES,
+    Booking,
+    BusyBlock,
+    Calendar,
+    Client,
+    Intake,
+    token_hash,
+)
 from service.usecases import links, slot_cache
 from service.usecases.errors import Refused
 from service.usecases.links import well_formed_token
@@ -56,7 +64,7 @@ def lawyer_bookings(
         booking.start, booking.end, booking.blocked_start, booking.blocked_end, booking.client_id
     ).where(
         booking.lawyer_id == lawyer_id,
-        booking.status == "confirmed",
+        booking.status.in_(HOLDING_STATUSES),
         booking.blocked_end > window.start,
         booking.blocked_start < window.end,
     )

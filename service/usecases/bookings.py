@@ -37,8 +37,9 @@ from service.storage.models import (
     Lawyer,
     new_token,
     token_hash,
+    utcnow,
 )
-from service.usecases import availability, followup
+from service.usecases import availability, followup, intake_holds
 from service.usecases.errors import Refused
 
 AGENDA_MAX = 5000
@@ -108,6 +109,7 @@ def _booking_transaction(lawyer_id: int) -> Iterator[None]:
     try:
         with write_transaction():
             _lock_lawyer(lawyer_id)
+            intake_holds.release_expired(lawyer_id, utcnow())  # their slots are free again
             yield
     except IntegrityError:
         raise Refused("slot_busy", "This time has just been booked. Please choose another.") from None
@@ -129,6 +131,8 @@ def _live_busy(
     A start that is not offered anyway is refused first, from local data, so a stream of
     bad requests never turns into requests to the lawyer's calendar server.
     """
+    if intake_holds.expired_holds(client.lawyer_id, now):
+        release_holds(client.lawyer_id)  # their slots count as free from now on
     slot = _checked(client, now, start, exclude_booking_id=exclude_booking_id)
     slot_blocked = Interval(slot.prep_start, slot.blocked_end)
     has_calendars = db.session.scalar(
@@ -186,6 +190,7 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
         intake = db.session.get(Intake, intake_id)
         if intake is None or not intake.active:
             raise Refused("unknown_intake", "This booking page is no longer available.")
+        intake_holds.check_capacity(intake.id, now)
         slot = _checked(intake, now, start, extra_busy=live)
         client_token = new_token()
         client = Client(
@@ -204,8 +209,31 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
         )
         db.session.add(client)
         db.session.flush()
-        booking = _insert_booking(client, slot, contact, manage_token, now)
+        booking = _insert_booking(client, slot, contact, manage_token, now, follow_up=False)
+        intake_holds.hold(booking, now)  # held until the visitor confirms the address
     return booking, manage_token
+
+
+def release_holds(lawyer_id: int) -> None:
+    """Release the lawyer's unconfirmed holds that have run out (the booking transaction
+    does it on entry)."""
+    with _booking_transaction(lawyer_id):
+        pass
+
+
+def confirm_intake(booking: Booking, now: datetime) -> Booking:
+    """The visitor confirmed the e-mail address (``intake_holds.confirm``), serialised
+    with the lawyer's other booking writes."""
+    booking_id = booking.id
+    with _booking_transaction(booking.lawyer_id):  # releases the holds that ran out first
+        booking = db.session.get(Booking, booking_id)
+        released = booking.status == "cancelled" and booking.hold_until is not None
+        if not released:
+            intake_holds.confirm(booking, now)
+    if released:
+        raise Refused("hold_expired",
+                      "This confirmation link has expired and the time was released; please book again.")
+    return booking
 
 
 def _insert_booking(
@@ -215,6 +243,7 @@ def _insert_booking(
     manage_token: str,
     now: datetime,
     callback_link_id: int | None = None,
+    follow_up: bool = True,
 ) -> Booking:
     booking = Booking(
         uid=secrets.token_hex(16),
@@ -234,7 +263,8 @@ def _insert_booking(
     )
     db.session.add(booking)
     db.session.flush()
-    _follow_up(booking, "booked")
+    if follow_up:
+        _follow_up(booking, "booked")
     return booking
 
 

@@ -24,10 +24,12 @@ from service.usecases import (
     calendar_connect,
     clients,
     dashboard,
+    intake_holds,
     status_updates,
     weekview,
     wording,
 )
+from service.usecases.errors import Refused
 from service.web import auth, login_throttle, oauth_binding
 from service.web.admin_forms import (
     LANGUAGE_CHOICES,
@@ -125,8 +127,35 @@ def logout():
 
 @bp.get("/", endpoint="dashboard")
 def home():
-    board = dashboard.build(auth.current_lawyer(), utcnow())
-    return render_template("admin/dashboard.html", board=board, notes_form=NotesForm)
+    lawyer = auth.current_lawyer()
+    board = dashboard.build(lawyer, utcnow())
+    requests = [(b, wording.when(b, lawyer.timezone)) for b in intake_holds.requests_for(lawyer.id)]
+    return render_template("admin/dashboard.html", board=board, notes_form=NotesForm, requests=requests)
+
+
+@bp.post("/bookings/<int:booking_id>/approve")
+def approve_request(booking_id: int):
+    """A new client's request (``approve_new_clients``): accept it, the invite goes out."""
+    booking = _own_booking(booking_id)
+    try:
+        intake_holds.approve(booking)
+    except Refused:
+        abort(409, gettext("This booking is not waiting for approval."))
+    db.session.commit()
+    flash(gettext("Request accepted; %(name)s gets the invitation.", name=booking.name), "ok")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.post("/bookings/<int:booking_id>/decline")
+def decline_request(booking_id: int):
+    booking = _own_booking(booking_id)
+    try:
+        intake_holds.decline(booking, utcnow())
+    except Refused:
+        abort(409, gettext("This booking is not waiting for approval."))
+    db.session.commit()
+    flash(gettext("Request declined; the time is free again."), "ok")
+    return redirect(url_for("admin.dashboard"))
 
 
 def _own_booking(booking_id: int) -> Booking:
@@ -457,6 +486,11 @@ def settings():
                     auth.log_in(lawyer)  # this browser stays signed in; all others are out
                     flash(gettext("Password changed. Every other session is signed out."), "ok")
                     return redirect(url_for("admin.settings"))
+        if action == "approval":
+            lawyer.approve_new_clients = request.form.get("approve_new_clients") == "1"
+            db.session.commit()
+            flash(gettext("Settings saved."), "ok")
+            return redirect(url_for("admin.settings"))
         if action == "everywhere":
             auth.sign_out_everywhere(lawyer)
             db.session.commit()

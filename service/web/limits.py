@@ -89,6 +89,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
     # holds that many addresses together can cause).
     "public.intake_book": (BOOKING_BY_IP, INTAKE_BY_SLUG),
     "public.embed_intake_book": (BOOKING_BY_IP, INTAKE_BY_SLUG),
+    "public.intake_confirm_post": (BOOKING_BY_IP,),
+    "public.intake_confirm": (SLOTS_BY_IP,),
     # Reads that compute slots.
     "api.slots": (SLOTS_BY_IP,),
     "public.booking_page": (SLOTS_BY_IP,),
