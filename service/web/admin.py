@@ -30,7 +30,7 @@ from service.usecases import (
     wording,
 )
 from service.usecases.errors import Refused
-from service.web import auth, login_throttle, oauth_binding
+from service.web import auth, login_throttle, oauth_binding, params
 from service.web.admin_forms import (
     LANGUAGE_CHOICES,
     CalDAVForm,
@@ -78,8 +78,9 @@ def admin_globals():
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
-        return target
+    if (target and target.startswith("/admin") and not target.startswith("//") and "\\" not in target
+            and len(target) <= 2000 and target.isprintable() and " " not in target):
+        return target  # no CR/LF, controls or spaces: the Location header stays one line
     return url_for("admin.dashboard")
 
 
@@ -439,9 +440,8 @@ def disconnect(account_id: int):
 @bp.post("/calendars/accounts/<int:account_id>/choices")
 def calendar_choices(account_id: int):
     account = _own_account(account_id)
-    conflict = {int(v) for v in request.form.getlist("conflict") if v.isdigit()}
-    write_to = request.form.get("write_to", "")
-    calendar_connect.set_choices(account, conflict, int(write_to) if write_to.isdigit() else None)
+    conflict = {n for n in map(params.parse_id, request.form.getlist("conflict")) if n is not None}
+    calendar_connect.set_choices(account, conflict, params.parse_id(request.form.get("write_to", "")))
     db.session.commit()
     flash(gettext("Calendar choices saved."), "ok")
     return redirect(url_for("admin.calendars"))

@@ -5,6 +5,7 @@
   Werkzeug's limited stream as it is read). JSON for ``/api/``, a page elsewhere.
 - JSON bodies nested deeper than ``JSON_MAX_DEPTH`` are malformed input (400/422, as
   any other bad JSON), never a ``RecursionError`` and a 500.
+- ids in URLs (``<int:...>``) are bounded: a 30-digit id is a 404.
 - ``Strict-Transport-Security`` on every answer when ``BASE_URL`` is https (the browser
   then never speaks plain HTTP to us again, so a session cookie cannot be stripped).
 """
@@ -17,8 +18,10 @@ from typing import Any
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 from service.core.config import ConfigError
+from service.web.params import ID_MAX
 
 HSTS = "max-age=31536000; includeSubDomains"
 JSON_MAX_DEPTH = 32
@@ -48,6 +51,16 @@ def json_depth_ok(text: str | bytes, limit: int = JSON_MAX_DEPTH) -> bool:
     return True
 
 
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in every URL, limited to ids that can exist (``params.ID_MAX``): a
+    larger number is a 404, not an overflow in the database driver."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 - Werkzeug's names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=ID_MAX if max is None else max,
+                         signed=signed)
+        self.regex = r"\d{1,10}" if not signed else r"-?\d{1,10}"
+
+
 class BoundedJSONProvider(DefaultJSONProvider):
     """Flask's JSON, refusing documents nested too deeply (a ValueError, which Flask
     answers as malformed JSON) instead of recursing until Python gives up."""
@@ -65,6 +78,7 @@ def init_app(app: Flask) -> None:
     if app.config["MAX_CONTENT_LENGTH"] <= 0:
         raise ConfigError("MAX_CONTENT_LENGTH must be a positive number of bytes")
     https = app.config["BASE_URL"].startswith("https://")
+    app.url_map.converters["int"] = BoundedIntConverter  # before the blueprints add rules
     sort_keys = app.json.sort_keys
     app.json = BoundedJSONProvider(app)
     app.json.sort_keys = sort_keys
