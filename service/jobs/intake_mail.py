@@ -26,28 +26,20 @@ def _booking(payload: dict) -> Booking:
     return booking
 
 
-@outbox.handler("mail.intake_confirm")
-def confirm_mail(payload: dict) -> None:
-    booking = _booking(payload)
-    if booking.status != "pending":
-        return  # confirmed, or released, meanwhile
+def confirm_message(booking: Booking, token: str):
+    """To the address typed: the lawyer, the time, the link — nothing the visitor wrote."""
     lawyer = booking.client.lawyer
-    url = public_url("public.intake_confirm", token=decrypt(payload["token_enc"]))
+    url = public_url("public.intake_confirm", token=token)
     with force_locale(booking.client.language):
         when = mail.when_words(booking)
         until = f"{wording.local(booking.hold_until, lawyer.timezone):%H:%M} ({lawyer.timezone})"
         message = mail.new_message("", booking.email, gettext("Please confirm your consultation request"))
-        body = render_template("mail/intake_confirm.txt", lawyer=lawyer, when=when, url=url,
-                               until=until)
+        body = render_template("mail/intake_confirm.txt", lawyer=lawyer, when=when, url=url, until=until)
     message.set_content(body)
-    mail.send(message)
+    return message
 
 
-@outbox.handler("mail.intake_requested")
-def requested_mail(payload: dict) -> None:
-    booking = _booking(payload)
-    if booking.status != "requested":
-        return
+def requested_message(booking: Booking):
     lawyer = booking.client.lawyer
     with force_locale(lawyer.language):
         when = mail.when_words(booking)
@@ -56,12 +48,10 @@ def requested_mail(payload: dict) -> None:
         body = render_template("mail/intake_requested.txt", booking=booking, client=booking.client,
                                when=when, dashboard_url=public_url("admin.dashboard"))
     message.set_content(body)
-    mail.send(message)
+    return message
 
 
-@outbox.handler("mail.intake_declined")
-def declined_mail(payload: dict) -> None:
-    booking = _booking(payload)
+def declined_message(booking: Booking):
     lawyer = booking.client.lawyer
     with force_locale(booking.client.language):
         when = mail.when_words(booking)
@@ -70,7 +60,26 @@ def declined_mail(payload: dict) -> None:
                                    reply_to=(lawyer.name, lawyer.email))
         body = render_template("mail/intake_declined.txt", lawyer=lawyer, when=when)
     message.set_content(body)
-    mail.send(message)
+    return message
+
+
+@outbox.handler("mail.intake_confirm")
+def confirm_mail(payload: dict) -> None:
+    booking = _booking(payload)
+    if booking.status == "pending":  # else confirmed, or released, meanwhile
+        mail.send(confirm_message(booking, decrypt(payload["token_enc"])))
+
+
+@outbox.handler("mail.intake_requested")
+def requested_mail(payload: dict) -> None:
+    booking = _booking(payload)
+    if booking.status == "requested":
+        mail.send(requested_message(booking))
+
+
+@outbox.handler("mail.intake_declined")
+def declined_mail(payload: dict) -> None:
+    mail.send(declined_message(_booking(payload)))
 
 
 @outbox.handler("booking.release_hold")
