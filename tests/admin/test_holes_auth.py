@@ -112,3 +112,15 @@ def test_login_throttle_keys_live_under_ratelimit_key_prefix(app, client, lawyer
     assert log_in(client, lawyer.email).status_code == 429
     app.config["RATELIMIT_KEY_PREFIX"] = "install-b"
     assert log_in(client, lawyer.email).status_code == 302
+
+
+@pytest.mark.parametrize("name", ["\u200b\u200d", "Anna \u202eKeller", "\u3164\u3164", "\u2067Boris\u2069"])
+def test_bidi_override_and_zero_width_client_names_refused_in_the_admin(admin, db, name):
+    """The admin's client form took names that show reversed or as nothing at all."""
+    from service.storage.models import Client
+    from tests.admin.test_clients import form
+
+    response = post(admin, "/admin/clients/new", form(name=name))
+    assert response.status_code == 422
+    assert "visible letters" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Client.id))) == 0
