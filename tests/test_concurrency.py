@@ -121,10 +121,10 @@ def assert_clean(server: Gunicorn, replies) -> None:
 def rows(server: Gunicorn, lawyer_id: int):
     def work():
         from service.storage.extensions import db
-        from service.storage.models import Booking, OutboxTask
+        from service.storage.models import HOLDING_STATUSES, Booking, OutboxTask
 
-        bookings = db.session.scalars(
-            sa.select(Booking).where(Booking.lawyer_id == lawyer_id, Booking.status == "confirmed")
+        bookings = db.session.scalars(  # intake bookings hold their slot while pending
+            sa.select(Booking).where(Booking.lawyer_id == lawyer_id, Booking.status.in_(HOLDING_STATUSES))
         ).all()
         tasks = db.session.scalars(sa.select(OutboxTask).where(OutboxTask.lawyer_id == lawyer_id)).all()
         return (

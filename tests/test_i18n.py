@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
@@ -224,6 +225,35 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     pages.append(("callback", callback.get_data(as_text=True)))
     # A 400 page from the admin side.
     get("/admin/week?date=nonsense")
+
+    # A new visitor of the intake (issue #12): the hold, the confirmation, the request.
+    from service.jobs import intake_mail
+    from service.storage.models import token_hash
+    from service.usecases import intake_holds
+
+    intake_page = get(f"/i/{intake.slug}").get_data(as_text=True)
+    held = client.post(f"/i/{intake.slug}", headers={"Accept-Language": lang}, data={
+        "form_token": re.search(r'name="form_token" value="([^"]+)"', intake_page).group(1),
+        "start": re.search(r'data-slot-start="([^"]+)"', intake_page).group(1),
+        "name": data["name"], "email": "visitor@example.org", "agenda": data["agenda"]})
+    assert held.status_code == 303, held.get_data(as_text=True)
+    get(held.headers["Location"].removeprefix("http://counsel.test"))  # "please confirm"
+    visit = db.session.scalar(sa.select(Booking).where(Booking.status == "pending"))
+    visit.confirm_token_hash = token_hash("walk-confirm-token")
+    lawyer.approve_new_clients = True
+    db.session.commit()
+    get("/i/confirm/walk-confirm-token")
+    with app.test_request_context(headers={"Accept-Language": "ru" if lang == "en" else "en"}):
+        pages.append(("intake confirm mail", client_mail_text(intake_mail.confirm_message(visit, "t"))))
+    visit.status = "requested"
+    db.session.commit()
+    get(held.headers["Location"].removeprefix("http://counsel.test"))  # "request sent"
+    get("/admin/")  # the request on the dashboard
+    with app.test_request_context(headers={"Accept-Language": "ru" if lang == "en" else "en"}):
+        pages.append(("intake request mail", client_mail_text(intake_mail.requested_message(visit))))
+        intake_holds.decline(visit, datetime(2026, 3, 2, 8, tzinfo=UTC))
+        pages.append(("intake declined mail", client_mail_text(intake_mail.declined_message(visit))))
+    db.session.rollback()
 
     # Mail, in the recipient's language.
     booking = db.session.get(Booking, db.session.query(Booking.id).filter(Booking.uid == booked["uid"]).scalar())

@@ -473,7 +473,7 @@ def test_keyed_rows_cover_every_column_that_matters():
         # Which rows a calendar has is what matters (mirror_version moves with them);
         # synced_at is freshness, read by the same query outside the key (trusted_until).
         Calendar: {"account_id", "lawyer_id", "remote_id", "name", "write_to", "sync_state",
-                   "last_error", "synced_at"},
+                   "last_error", "synced_at", "read_warnings"},
     }
     for model, columns in KEYED_ROWS.items():
         assert set(model.__table__.c.keys()) == set(columns) | inert[model]

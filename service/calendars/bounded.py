@@ -233,8 +233,12 @@ def _read_bounded(response: niquests.Response, subject: str, deadline: float | N
     response._content_consumed = True
 
 
+#: How long a web request waits for a free calendar slot before it is refused.
+SLOT_WAIT_SECONDS = 1.5
+
+
 class CalendarsBusy(ProviderError):
-    """Every web slot for calendar calls is taken: answered at once, not queued."""
+    """Every web slot for calendar calls stayed taken for ``SLOT_WAIT_SECONDS``."""
 
 
 @contextmanager
@@ -242,16 +246,23 @@ def web_call() -> Iterator[None]:
     """Inside a web request: the calendar calls of the block share one budget of
     ``CALENDAR_WEB_BUDGET_SECONDS``, and at most ``CALENDAR_WEB_SLOTS`` requests on this
     host wait on calendar servers at once (a lock file per slot under instance/, so the
-    limit holds across gunicorn's processes). With every slot taken the block is refused
-    at once with :class:`CalendarsBusy`: slow calendars can never occupy every web
-    worker. Outside a request (CLI, worker) nothing changes."""
+    limit holds across gunicorn's processes). With every slot taken for
+    ``SLOT_WAIT_SECONDS`` the block is refused with :class:`CalendarsBusy`: slow
+    calendars can never occupy every web worker, and a burst of quick checks queues. Outside a request (CLI, worker) nothing changes."""
     from flask import current_app, has_request_context
 
     if not has_request_context():
         yield
         return
     config = current_app.config
-    slot = _take_slot(current_app.instance_path, int(config.get("CALENDAR_WEB_SLOTS", 2)))
+    slots = int(config.get("CALENDAR_WEB_SLOTS", 2))
+    slot = _take_slot(current_app.instance_path, slots)
+    waited_until = time.monotonic() + SLOT_WAIT_SECONDS
+    while slot is None and time.monotonic() < waited_until:
+        # A burst of bookings against quick calendars waits its turn; slow calendars
+        # keep their slots, and the rest are refused after this short wait.
+        time.sleep(0.02)
+        slot = _take_slot(current_app.instance_path, slots)
     if slot is None:
         raise CalendarsBusy(
             "too many calendar checks at once on this server; please try again shortly"

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from service.calendars.base import OWN_UID_SUFFIX, CalendarProvider, OutgoingEvent
 from service.calendars.sync import provider_for
-from service.core.urls import manage_url
+from service.core.urls import public_url
 from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import Booking, Calendar
@@ -27,16 +27,21 @@ def event_uid(booking: Booking, which: str) -> str:
     return f"{booking.uid}-{which}{OWN_UID_SUFFIX}"
 
 
-def events_for(booking: Booking, manage_url: str | None = None) -> list[OutgoingEvent]:
-    """The call and, when the agreement has prep time, its prep block."""
+def events_for(booking: Booking, admin_url: str | None = None) -> list[OutgoingEvent]:
+    """The call and, when the agreement has prep time, its prep block.
+
+    The event links the lawyer's admin page of the client, never the client's manage
+    link: that is the client's bearer token, and calendars are shared, synced to phones
+    and exported far beyond this service.
+    """
     client_name = booking.client.name if booking.client else booking.name
-    if manage_url is None:
-        manage_url = _manage_url(booking)
+    if admin_url is None:
+        admin_url = _admin_url(booking)
     details = [f"Agenda:\n{booking.agenda}"]
     if booking.name != client_name:
         details.append(f"Booked by {booking.name} <{booking.email}>")
-    if manage_url:
-        details.append(f"Manage (the client's link to move or cancel): {manage_url}")
+    if admin_url:
+        details.append(f"In Counsel Hours: {admin_url}")
     events = [
         OutgoingEvent(
             uid=event_uid(booking, "call"),
@@ -63,10 +68,10 @@ def events_for(booking: Booking, manage_url: str | None = None) -> list[Outgoing
     return events
 
 
-def _manage_url(booking: Booking) -> str:
+def _admin_url(booking: Booking) -> str:
+    """The lawyer's page of the client (sign-in required), anchored at the booking."""
     try:
-
-        return manage_url(booking)
+        return public_url("admin.client", client_id=booking.client_id) + f"#booking-{booking.id}"
     except Exception:  # noqa: BLE001 - the events are still worth writing without it
         return ""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 from email_validator import EmailNotValidError, validate_email
 
+from service.core.names import name_problem
 from service.storage.extensions import db
 from service.storage.models import Lawyer
 
@@ -33,6 +34,9 @@ def one_line(value: str, option: str = "--name") -> str:
     value = value.strip()
     if not value or len(value) > 200 or any(ch in value for ch in "\r\n"):
         raise click.ClickException(f"{option} must be one non-empty line of at most 200 characters")
+    problem = name_problem(value)
+    if problem is not None:
+        raise click.ClickException(f"{option}: {problem}")
     return value
 
 

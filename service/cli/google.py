@@ -36,10 +36,13 @@ def add_google(
                 "--calendar and --write-to need --token-file (the consent flow uses primary)"
             )
         try:
-            url, _ = oauth.consent_url(lawyer.id, oauth.redirect_uri())
+            url, _ = oauth.consent_url(lawyer.id, oauth.redirect_uri(), origin="cli")
         except ProviderError as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo(f"Open this link as {lawyer.email} to connect Google Calendar: {url}")
+        click.echo(
+            f"Sign in to the admin area as {lawyer.email}, then open this link in the same "
+            f"browser to connect Google Calendar (valid {oauth.STATE_MAX_AGE // 60} min, once): {url}"
+        )
         return
     info = _read_token_file(token_file)
     try:

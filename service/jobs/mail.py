@@ -7,7 +7,8 @@ UID when the call is cancelled; the updated invite (``SEQUENCE`` bumped) when it
 To the lawyer: a notice with the agenda, in the lawyer's language.
 
 Bodies are plain text (never HTML), so names and agendas need no escaping there; header
-values never carry CR/LF; the invite is built with ``icalendar``, which escapes text.
+values never carry CR/LF, display names are encoded so folding never changes
+the address list (``mailheaders``); the invite is built with ``icalendar``, which escapes text.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from __future__ import annotations
 import logging
 import smtplib
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import formatdate, make_msgid
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 
 from service.core.urls import manage_url, public_url
+from service.jobs.mailheaders import AddressHeader
 from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import Booking, CalendarAccount
@@ -46,9 +48,9 @@ def send(message: EmailMessage) -> None:
 def new_message(to_name: str, to_email: str, subject: str, reply_to: tuple[str, str] | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = header_safe(current_app.config["MAIL_FROM"])
-    message["To"] = formataddr((header_safe(to_name), header_safe(to_email)))
+    message["To"] = AddressHeader("To", to_name, to_email)
     if reply_to is not None:
-        message["Reply-To"] = formataddr((header_safe(reply_to[0]), header_safe(reply_to[1])))
+        message["Reply-To"] = AddressHeader("Reply-To", reply_to[0], reply_to[1])
     message["Subject"] = header_safe(subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="counselhours")

@@ -15,6 +15,7 @@ import threading
 import time
 
 import service.calendars.writeback  # noqa: F401 - registers calendar.put / calendar.delete
+import service.jobs.intake_mail  # noqa: F401 - registers mail.intake_*, booking.release_hold
 import service.jobs.mail  # noqa: F401 - registers mail.booking
 import service.jobs.notify  # noqa: F401 - registers mail.status_digest
 from service.calendars import bounded

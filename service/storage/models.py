@@ -82,6 +82,8 @@ class Lawyer(db.Model):
     max_per_week: Mapped[int | None]
     language: Mapped[str] = mapped_column(sa.String(5), default="en", server_default="en")  # mails
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # New clients from a public intake wait (status "requested") until the lawyer approves.
+    approve_new_clients: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     clients: Mapped[list[Client]] = relationship(back_populates="lawyer")
     days_off: Mapped[list[DayOff]] = relationship(
@@ -252,6 +254,11 @@ class Booking(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How a past call went, as the lawyer marks it: held, no_show, late_cancel (None: unmarked).
     outcome: Mapped[str | None] = mapped_column(sa.String(12))
+    # A public intake's booking by a new visitor: status "pending" until the visitor
+    # confirms the e-mail address (the slot is held until ``hold_until``, then released);
+    # "requested" while the lawyer's approval is awaited (held until approved/declined).
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirm_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     client: Mapped[Client] = relationship()
     lawyer: Mapped[Lawyer] = relationship()
@@ -263,6 +270,32 @@ class Booking(db.Model):
             blocked=Interval(self.blocked_start, self.blocked_end),
             client=self.client_id,
         )
+
+
+#: Booking statuses that hold their slot (the database's no-overlap guard counts every
+#: status but "cancelled"): confirmed calls, unconfirmed intake holds, approval requests.
+HOLDING_STATUSES = ("confirmed", "pending", "requested")
+
+
+class AdminSession(db.Model):
+    """A signed-in browser of the admin area; signing out deletes the row, so a copied
+    cookie stops working at once (the cookie only names the row, by a random id)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyer.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OAuthStateUse(db.Model):
+    """An OAuth ``state`` that came back once: a second answer with it is refused."""
+
+    __tablename__ = "oauth_state_use"
+
+    state_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class CalendarAccount(db.Model):

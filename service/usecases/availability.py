@@ -30,6 +30,7 @@ from booking.intervals import Interval
 from booking.model import BookedCall, Slot
 from service.storage.extensions import db
 from service.storage.models import (
+    HOLDING_STATUSES,
     Booking,
     BulkUTCDateTime,
     BusyBlock,
@@ -65,7 +66,7 @@ def lawyer_bookings(
         booking.start, booking.end, booking.blocked_start, booking.blocked_end, booking.client_id
     ).where(
         booking.lawyer_id == lawyer_id,
-        booking.status == "confirmed",
+        booking.status.in_(HOLDING_STATUSES),
         booking.blocked_end > window.start,
         booking.blocked_start < window.end,
     )

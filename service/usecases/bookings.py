@@ -26,6 +26,7 @@ from service.calendars import bounded
 from service.calendars.base import ProviderError
 from service.calendars.sync import live_busy
 from service.core.crypto import encrypt
+from service.core.names import name_problem
 from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
 from service.storage.models import (
@@ -37,8 +38,9 @@ from service.storage.models import (
     Lawyer,
     new_token,
     token_hash,
+    utcnow,
 )
-from service.usecases import availability, followup
+from service.usecases import availability, followup, intake_holds
 from service.usecases.errors import Refused
 
 AGENDA_MAX = 5000
@@ -62,6 +64,9 @@ def validate_contact(name: object, email: object, agenda: object) -> Contact:
     name = name.strip()
     if len(name) > NAME_MAX or any(ch in name for ch in "\r\n\x00"):
         raise Refused("invalid_name", f"The name must be one line of at most {NAME_MAX} characters.")
+    problem = name_problem(name)
+    if problem is not None:
+        raise Refused("invalid_name", problem)
     if not isinstance(email, str) or not email.strip():
         raise Refused("invalid_email", "Please give your e-mail address.")
     if any(ch in email for ch in "\r\n\x00"):
@@ -105,6 +110,7 @@ def _booking_transaction(lawyer_id: int) -> Iterator[None]:
     try:
         with write_transaction():
             _lock_lawyer(lawyer_id)
+            intake_holds.release_expired(lawyer_id, utcnow())  # their slots are free again
             yield
     except IntegrityError:
         raise Refused("slot_busy", "This time has just been booked. Please choose another.") from None
@@ -126,6 +132,8 @@ def _live_busy(
     A start that is not offered anyway is refused first, from local data, so a stream of
     bad requests never turns into requests to the lawyer's calendar server.
     """
+    if intake_holds.expired_holds(client.lawyer_id, now):
+        release_holds(client.lawyer_id)  # their slots count as free from now on
     slot = _checked(client, now, start, exclude_booking_id=exclude_booking_id)
     slot_blocked = Interval(slot.prep_start, slot.blocked_end)
     has_calendars = db.session.scalar(
@@ -184,6 +192,7 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
         intake = db.session.get(Intake, intake_id)
         if intake is None or not intake.active:
             raise Refused("unknown_intake", "This booking page is no longer available.")
+        intake_holds.check_capacity(intake.id, now)
         slot = _checked(intake, now, start, extra_busy=live)
         client_token = new_token()
         client = Client(
@@ -202,8 +211,31 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
         )
         db.session.add(client)
         db.session.flush()
-        booking = _insert_booking(client, slot, contact, manage_token, now)
+        booking = _insert_booking(client, slot, contact, manage_token, now, follow_up=False)
+        intake_holds.hold(booking, now)  # held until the visitor confirms the address
     return booking, manage_token
+
+
+def release_holds(lawyer_id: int) -> None:
+    """Release the lawyer's unconfirmed holds that have run out (the booking transaction
+    does it on entry)."""
+    with _booking_transaction(lawyer_id):
+        pass
+
+
+def confirm_intake(booking: Booking, now: datetime) -> Booking:
+    """The visitor confirmed the e-mail address (``intake_holds.confirm``), serialised
+    with the lawyer's other booking writes."""
+    booking_id = booking.id
+    with _booking_transaction(booking.lawyer_id):  # releases the holds that ran out first
+        booking = db.session.get(Booking, booking_id)
+        released = booking.status == "cancelled" and booking.hold_until is not None
+        if not released:
+            intake_holds.confirm(booking, now)
+    if released:
+        raise Refused("hold_expired",
+                      "This confirmation link has expired and the time was released; please book again.")
+    return booking
 
 
 def _insert_booking(
@@ -213,6 +245,7 @@ def _insert_booking(
     manage_token: str,
     now: datetime,
     callback_link_id: int | None = None,
+    follow_up: bool = True,
 ) -> Booking:
     booking = Booking(
         uid=secrets.token_hex(16),
@@ -232,7 +265,8 @@ def _insert_booking(
     )
     db.session.add(booking)
     db.session.flush()
-    _follow_up(booking, "booked")
+    if follow_up:
+        _follow_up(booking, "booked")
     return booking
 
 
@@ -247,13 +281,16 @@ def cancel(booking: Booking, now: datetime) -> None:
         _follow_up(booking, "cancelled")
 
 
-def reschedule(booking: Booking, start: datetime, now: datetime) -> Booking:
+def reschedule(booking: Booking, start: datetime, now: datetime, *, lawyer_side: bool = False) -> Booking:
+    """Move ``booking`` to ``start``. The client (``lawyer_side`` False) may move a call
+    only while their agreement is active: a paused or archived client books nothing new,
+    and a move is a new booking of the time."""
     booking_id = booking.id
-    _check_changeable(booking, now)
+    _check_changeable(booking, now, lawyer_side)
     live = _live_busy(booking.client, now, start, exclude_booking_id=booking.id)
     with _booking_transaction(booking.lawyer_id):
         booking = db.session.get(Booking, booking_id)
-        _check_changeable(booking, now)
+        _check_changeable(booking, now, lawyer_side)
         slot = _checked(booking.client, now, start, exclude_booking_id=booking.id, extra_busy=live)
         booking.start, booking.end = slot.start, slot.end
         booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end
@@ -277,7 +314,10 @@ def change_refusal(booking: Booking, now: datetime) -> changes.ChangeRefusal | N
     )
 
 
-def _check_changeable(booking: Booking, now: datetime) -> None:
+def _check_changeable(booking: Booking, now: datetime, lawyer_side: bool = True) -> None:
+    if not lawyer_side and booking.client.status != "active":
+        raise Refused("client_inactive",
+                      "Your booking link is paused; please write to your lawyer to change this call.")
     refusal = change_refusal(booking, now)
     if refusal == "cancelled":
         raise Refused("already_cancelled", "This call has been cancelled.")

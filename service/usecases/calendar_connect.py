@@ -264,14 +264,18 @@ def google_available() -> bool:
 
 def google_consent_url(lawyer: Lawyer) -> str:
     """Where to send the lawyer to allow access; Google returns to /oauth/google/callback."""
+    return google_consent(lawyer)[0]
+
+
+def google_consent(lawyer: Lawyer) -> tuple[str, str]:
+    """The consent URL and its ``state`` (which the web binds to the browser session)."""
     if not google_available():
         raise ConnectError(gettext("Google Calendar is not set up on this server."))
 
     try:
-        url, _state = oauth.consent_url(lawyer.id, oauth.redirect_uri())
+        return oauth.consent_url(lawyer.id, oauth.redirect_uri())
     except ProviderError as exc:
         raise ConnectError(plain_error(str(exc))) from None
-    return url
 
 
 def microsoft_available() -> bool:

@@ -41,7 +41,15 @@ from flask import current_app
 from booking.availability import offered_range
 from booking.intervals import Interval
 from booking.model import Slot
-from service.storage.models import Booking, Calendar, Client, DayOff, ExtraWindow, Lawyer
+from service.storage.models import (
+    HOLDING_STATUSES,
+    Booking,
+    Calendar,
+    Client,
+    DayOff,
+    ExtraWindow,
+    Lawyer,
+)
 
 # Memoised renderings kept per offer (e.g. the JSON in a few display zones).
 _MAX_VIEWS = 8
@@ -280,7 +288,7 @@ def _fingerprint_query(by: str) -> sa.Select:
     client, lawyer = Client.__table__, Lawyer.__table__
     relevant = (
         Booking.lawyer_id == client.c.lawyer_id,
-        Booking.status == _literal("confirmed"),
+        Booking.status.in_([_literal(status) for status in HOLDING_STATUSES]),
         Booking.blocked_end > sa.bindparam("since", type_=_SINCE_TYPE),
     )
 

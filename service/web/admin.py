@@ -24,11 +24,13 @@ from service.usecases import (
     calendar_connect,
     clients,
     dashboard,
+    intake_holds,
     status_updates,
     weekview,
     wording,
 )
-from service.web import auth, login_throttle
+from service.usecases.errors import Refused
+from service.web import auth, login_throttle, oauth_binding, params
 from service.web.admin_forms import (
     LANGUAGE_CHOICES,
     CalDAVForm,
@@ -76,8 +78,9 @@ def admin_globals():
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
-        return target
+    if (target and target.startswith("/admin") and not target.startswith("//") and "\\" not in target
+            and len(target) <= 2000 and target.isprintable() and " " not in target):
+        return target  # no CR/LF, controls or spaces: the Location header stays one line
     return url_for("admin.dashboard")
 
 
@@ -92,7 +95,8 @@ def login():
     status = 200
     if form.validate_on_submit():
         address = request.remote_addr or "unknown"
-        wait = login_throttle.blocked(form.email.data, address)
+        device = login_throttle.known_device(request.cookies.get(login_throttle.DEVICE_COOKIE), form.email.data)
+        wait = login_throttle.blocked(form.email.data, address, device)
         if wait is not None:
             message = gettext("Too many failed sign-ins. Please wait %(minutes)d minutes and try again.",
                               minutes=(wait + 59) // 60)
@@ -100,10 +104,12 @@ def login():
             return page, 429, {"Retry-After": str(wait)}
         lawyer = auth.authenticate(form.email.data, form.password.data)
         if lawyer is not None:
-            login_throttle.succeeded(form.email.data, address)
+            login_throttle.succeeded(form.email.data, address, device)
             auth.log_in(lawyer)
-            return redirect(_safe_next(request.args.get("next")))
-        login_throttle.failed(form.email.data, address)
+            response = redirect(_safe_next(request.args.get("next")))
+            auth.remember_device(response, login_throttle.new_device_cookie(form.email.data, device))
+            return response
+        login_throttle.failed(form.email.data, address, device)
         flash(gettext("E-mail or password is wrong."), "error")
         status = 401
     elif request.method == "POST":
@@ -122,8 +128,35 @@ def logout():
 
 @bp.get("/", endpoint="dashboard")
 def home():
-    board = dashboard.build(auth.current_lawyer(), utcnow())
-    return render_template("admin/dashboard.html", board=board, notes_form=NotesForm)
+    lawyer = auth.current_lawyer()
+    board = dashboard.build(lawyer, utcnow())
+    requests = [(b, wording.when(b, lawyer.timezone)) for b in intake_holds.requests_for(lawyer.id)]
+    return render_template("admin/dashboard.html", board=board, notes_form=NotesForm, requests=requests)
+
+
+@bp.post("/bookings/<int:booking_id>/approve")
+def approve_request(booking_id: int):
+    """A new client's request (``approve_new_clients``): accept it, the invite goes out."""
+    booking = _own_booking(booking_id)
+    try:
+        intake_holds.approve(booking)
+    except Refused:
+        abort(409, gettext("This booking is not waiting for approval."))
+    db.session.commit()
+    flash(gettext("Request accepted; %(name)s gets the invitation.", name=booking.name), "ok")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.post("/bookings/<int:booking_id>/decline")
+def decline_request(booking_id: int):
+    booking = _own_booking(booking_id)
+    try:
+        intake_holds.decline(booking, utcnow())
+    except Refused:
+        abort(409, gettext("This booking is not waiting for approval."))
+    db.session.commit()
+    flash(gettext("Request declined; the time is free again."), "ok")
+    return redirect(url_for("admin.dashboard"))
 
 
 def _own_booking(booking_id: int) -> Booking:
@@ -387,10 +420,11 @@ def connect_ics():
 def connect_google():
     """Off to Google's consent screen; Google returns to ``/oauth/google/callback``."""
     try:
-        url = calendar_connect.google_consent_url(auth.current_lawyer())
+        url, state = calendar_connect.google_consent(auth.current_lawyer())
     except calendar_connect.ConnectError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.calendars"))
+    oauth_binding.start("google", state)  # only this browser may finish the consent
     return redirect(url)
 
 
@@ -421,11 +455,12 @@ def disconnect(account_id: int):
 @bp.post("/calendars/accounts/<int:account_id>/choices")
 def calendar_choices(account_id: int):
     account = _own_account(account_id)
-    conflict = {int(v) for v in request.form.getlist("conflict") if v.isdigit()}
-    write_to = request.form.get("write_to", "")
-    calendar_connect.set_choices(account, conflict, int(write_to) if write_to.isdigit() else None)
+    conflict = {n for n in map(params.parse_id, request.form.getlist("conflict")) if n is not None}
+    calendar_connect.set_choices(account, conflict, params.parse_id(request.form.get("write_to", "")))
     if account.kind == "microsoft":
-        tentative_free = {int(v) for v in request.form.getlist("tentative_free") if v.isdigit()}
+        tentative_free = {
+            n for n in map(params.parse_id, request.form.getlist("tentative_free")) if n is not None
+        }
         calendar_connect.set_tentative_free(account, tentative_free)
     db.session.commit()
     flash(gettext("Calendar choices saved."), "ok")
@@ -471,6 +506,11 @@ def settings():
                     auth.log_in(lawyer)  # this browser stays signed in; all others are out
                     flash(gettext("Password changed. Every other session is signed out."), "ok")
                     return redirect(url_for("admin.settings"))
+        if action == "approval":
+            lawyer.approve_new_clients = request.form.get("approve_new_clients") == "1"
+            db.session.commit()
+            flash(gettext("Settings saved."), "ok")
+            return redirect(url_for("admin.settings"))
         if action == "everywhere":
             auth.sign_out_everywhere(lawyer)
             db.session.commit()

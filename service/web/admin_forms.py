@@ -22,6 +22,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from booking import terms
 from booking.model import WEEKDAYS
+from service.core.names import name_problem
 from service.usecases.wording import weekday_name
 
 
@@ -47,6 +48,12 @@ def one_line(form, field) -> None:
         raise ValidationError(_l("Please keep this to one line."))
 
 
+def visible_name(form, field) -> None:
+    """No bidi overrides, something visible (``service.core.names``)."""
+    if field.data and name_problem(field.data) is not None:
+        raise ValidationError(_l("Please type the name plainly: visible letters, no direction-changing characters."))
+
+
 class LoginForm(Unsigned):
     email = StringField(_l("E-mail"), validators=[InputRequired(), Length(max=320)])
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=1000)])
@@ -70,7 +77,7 @@ _STEP_LABELS = {15: _l("15 minutes"), 30: _l("30 minutes")}  # one per ``terms.S
 
 
 class ClientForm(Unsigned):
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200), one_line])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200), one_line, visible_name])
     email = EmailField(_l("E-mail"), validators=[InputRequired(), Length(max=320), Email(), one_line])
     matter = StringField(_l("Matter"), validators=[Optional(), Length(max=300), one_line])
     language = SelectField(_l("Language"), choices=_choices(*LANGUAGE_CHOICES))

@@ -1,8 +1,10 @@
 """The lawyer's sign-in to the admin area: passwords, the session, CSRF.
 
-The session cookie (Flask's signed cookie) carries the lawyer's id and
-``session_version``; changing the password bumps the version, which signs the lawyer
-out everywhere. The cookie is HttpOnly, SameSite=Lax, and Secure when ``BASE_URL`` is
+The session cookie (Flask's signed cookie) carries the lawyer's id,
+``session_version`` and a random session id naming an ``AdminSession`` row: signing out
+deletes the row, so a copy of the cookie replayed afterwards is worthless; changing the
+password bumps the version (and deletes every row), which signs the lawyer out
+everywhere. The cookie is HttpOnly, SameSite=Lax, and Secure when ``BASE_URL`` is
 https. Admin forms are CSRF-protected with Flask-WTF; the public booking forms are not
 touched (they carry their own signed tokens and work inside third-party iframes).
 """
@@ -14,12 +16,12 @@ from datetime import timedelta
 from functools import cache
 
 import sqlalchemy as sa
-from flask import Flask, g, session
+from flask import Flask, current_app, g, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.storage.extensions import db
-from service.storage.models import Lawyer
+from service.storage.models import AdminSession, Lawyer, token_hash, utcnow
 from service.web.errors import error_response
 
 csrf = CSRFProtect()
@@ -69,16 +71,51 @@ def forget_request_cache() -> None:
 
 
 def log_in(lawyer: Lawyer) -> None:
+    """Start a session for ``lawyer`` in this browser (commits its ``AdminSession`` row)."""
+    _end_server_session()
     session.clear()  # a fresh session: no fixation, a fresh CSRF secret
     forget_request_cache()
+    sid = secrets.token_urlsafe(24)
+    now = utcnow()
+    db.session.execute(sa.delete(AdminSession).where(AdminSession.expires_at <= now))
+    db.session.add(AdminSession(sid_hash=token_hash(sid), lawyer_id=lawyer.id, created_at=now,
+                                expires_at=now + timedelta(hours=SESSION_HOURS)))
+    db.session.commit()
     session["lawyer_id"] = lawyer.id
     session["session_version"] = lawyer.session_version
+    session["sid"] = sid
     session.permanent = True
 
 
 def log_out() -> None:
+    """End this browser's session here and on the server (a copied cookie dies with it)."""
+    _end_server_session()
     session.clear()
     forget_request_cache()
+
+
+def _end_server_session() -> None:
+    sid = session.get("sid")
+    if isinstance(sid, str) and sid:
+        db.session.execute(sa.delete(AdminSession).where(AdminSession.sid_hash == token_hash(sid)))
+        db.session.commit()
+
+
+def _server_session_alive(lawyer_id: int) -> bool:
+    sid = session.get("sid")
+    if not isinstance(sid, str) or not sid or len(sid) > 64:
+        return False
+    row = db.session.scalar(sa.select(AdminSession).where(AdminSession.sid_hash == token_hash(sid)))
+    return row is not None and row.lawyer_id == lawyer_id and row.expires_at > utcnow()
+
+
+def remember_device(response, cookie_value: str) -> None:
+    """Mark this browser as one the lawyer signs in from (``login_throttle``)."""
+    from service.web.login_throttle import DEVICE_COOKIE, DEVICE_DAYS
+
+    app = current_app
+    response.set_cookie(DEVICE_COOKIE, cookie_value, max_age=DEVICE_DAYS * 86400, path="/admin",
+                        httponly=True, secure=app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
 
 
 def current_lawyer() -> Lawyer | None:
@@ -88,7 +125,8 @@ def current_lawyer() -> Lawyer | None:
         lawyer_id, version = session.get("lawyer_id"), session.get("session_version")
         if isinstance(lawyer_id, int) and isinstance(version, int):
             found = db.session.get(Lawyer, lawyer_id)
-            if found is not None and found.session_version == version and found.password_hash:
+            if (found is not None and found.session_version == version and found.password_hash
+                    and _server_session_alive(found.id)):
                 lawyer = found
         if lawyer is None and "lawyer_id" in session:
             session.clear()
@@ -99,8 +137,10 @@ def current_lawyer() -> Lawyer | None:
 def change_password(lawyer: Lawyer, new_password: str) -> None:
     """Set a new password and sign out every other session (the caller commits)."""
     lawyer.password_hash = hash_password(new_password)
-    lawyer.session_version += 1
+    sign_out_everywhere(lawyer)
 
 
 def sign_out_everywhere(lawyer: Lawyer) -> None:
+    """End every session of ``lawyer`` (the caller commits)."""
     lawyer.session_version += 1
+    db.session.execute(sa.delete(AdminSession).where(AdminSession.lawyer_id == lawyer.id))

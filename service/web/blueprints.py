@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from service.web import admin, api, auth, google, i18n, microsoft, public
+from service.web import admin, api, auth, google, hardening, i18n, microsoft, public
 from service.web.framing import content_security_policy
 
 
 def init_app(app: Flask) -> None:
     i18n.init_app(app, app.config["ROOT"])
     auth.init_app(app)
+    hardening.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(google.oauth_bp)

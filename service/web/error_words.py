@@ -41,6 +41,15 @@ _ERRORS.update({
     "csrf_failed": lazy_gettext("This form has expired or did not come from this site. Please reload the page and try again."),
 })
 
+_ERRORS.update({  # the holes of issue #12
+    "client_inactive": lazy_gettext("Your booking link is paused; please write to your lawyer to change this call."),
+    "intake_busy": lazy_gettext("Too many bookings are waiting for confirmation here; please try again later."),
+    "hold_expired": lazy_gettext("This confirmation link has expired and the time was released; please book again."),
+    "oauth_not_started_here": lazy_gettext(
+        "This sign-in answer was not started in this browser; start again from the calendars page."),
+    "oauth_state_used": lazy_gettext("This sign-in answer has already been used; start again from the calendars page."),
+})
+
 _STATUS = {
     400: lazy_gettext("The request could not be understood. Please go back and try again."),
     403: lazy_gettext("You may not do this."),

@@ -12,7 +12,6 @@ import logging
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext
-from markupsafe import escape
 
 from service.calendars.base import ProviderError
 from service.calendars.google import oauth
@@ -20,9 +19,10 @@ from service.calendars.google.accounts import connect, token_matches
 from service.calendars.google.models import GoogleChannel
 from service.calendars.sync import queue_sync
 from service.storage.extensions import db
-from service.storage.models import Lawyer
-from service.web import auth
+from service.storage.models import utcnow
+from service.web import auth, oauth_binding
 from service.web.errors import AppError
+from service.web.limits import GOOGLE_PUSH_BY_CHANNEL, GOOGLE_PUSH_BY_IP, limited
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ hooks_bp = Blueprint("google_hooks", __name__)
 
 @oauth_bp.get(oauth.CALLBACK_PATH)
 def callback():
+    """The end of a consent: only in a browser signed in as the lawyer it was started
+    for, only in the browser that started it (``oauth_binding``), and only once."""
     if request.args.get("error"):
         raise AppError(
             400, "google_denied", "Google Calendar was not connected: access was not granted."
@@ -42,41 +44,40 @@ def callback():
             400, "bad_callback", "This Google sign-in answer is incomplete; start again."
         )
     try:
-        lawyer = db.session.get(Lawyer, oauth.lawyer_from_state(state))
-        if lawyer is None:
-            raise AppError(
-                400, "bad_callback", "This Google sign-in answer is for an unknown lawyer."
-            )
+        lawyer_id = oauth.lawyer_from_state(state)
         signed_in = auth.current_lawyer()
-        if signed_in is not None and signed_in.id != lawyer.id:
+        if signed_in is None:
+            raise AppError(
+                400, "bad_callback",
+                "Sign in to the admin area first, then connect Google Calendar from the calendars page.",
+            )
+        if signed_in.id != lawyer_id:
             # The consent was started for another lawyer: never attach their Google
             # account to the one signed in here (or the other way round).
             raise AppError(
                 400, "bad_callback", "This Google sign-in answer belongs to another lawyer."
             )
+        if oauth.state_origin(state) == "cli":
+            oauth_binding.spend(state, oauth.STATE_MAX_AGE)
+        else:
+            oauth_binding.finish("google", state, oauth.STATE_MAX_AGE)
         info = oauth.exchange(code, state, oauth.redirect_uri())
-        result = connect(lawyer, info)
+        result = connect(signed_in, info)
     except ProviderError as exc:
         raise AppError(400, "google_failed", f"Google Calendar was not connected: {exc}.") from None
-    if signed_in is not None:  # started from the admin area: back to the calendars page
-        flash(
-            gettext(
-                "Google Calendar connected: busy time from %(calendars)s; calls written to %(write_to)s.",
-                calendars=", ".join(result.conflict),
-                write_to=result.write_to,
-            ),
-            "ok",
-        )
-        return redirect(url_for("admin.calendars"), 303)
-    verb = "reconnected" if result.reconnected else "connected"
-    return (
-        f"<!doctype html><title>Google Calendar {verb}</title>"
-        f"<p>Google Calendar {verb}: busy time from {escape(', '.join(result.conflict))}; "
-        f"calls written to {escape(result.write_to)}. You can close this page.</p>"
+    flash(
+        gettext(
+            "Google Calendar connected: busy time from %(calendars)s; calls written to %(write_to)s.",
+            calendars=", ".join(result.conflict),
+            write_to=result.write_to,
+        ),
+        "ok",
     )
+    return redirect(url_for("admin.calendars"), 303)
 
 
 @hooks_bp.post("/hooks/google")
+@limited(GOOGLE_PUSH_BY_CHANNEL, GOOGLE_PUSH_BY_IP)
 def push():
     """Verify the channel and its secret token, queue a sync, answer at once."""
     headers = request.headers
@@ -92,6 +93,10 @@ def push():
     if channel is None or channel.resource_id != resource_id or not token_matches(channel, token):
         log.warning("google push refused for channel %r", channel_id[:64])
         raise AppError(403, "unknown_channel", "unknown channel")
+    if channel.expires_at is not None and channel.expires_at <= utcnow():
+        # Google stops using a channel at its expiry; a later "notification" is a replay.
+        log.warning("google push refused for expired channel %r", channel_id[:64])
+        raise AppError(403, "expired_channel", "expired channel")
     if state != "sync":  # "sync" only confirms a new channel; "exists"/"not_exists": changes
         queue_sync(channel.calendar)
     return "", 204

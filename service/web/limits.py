@@ -49,6 +49,18 @@ def token_key() -> str:
     return "token:" + hashlib.sha256(token).hexdigest()[:32]
 
 
+def channel_key() -> str:
+    """Limit key for a Google push: the channel it names (hashed; any length)."""
+    channel = request.headers.get("X-Goog-Channel-ID", "").encode("utf-8", "replace")
+    return "channel:" + hashlib.sha256(channel).hexdigest()[:32]
+
+
+def intake_key() -> str:
+    """Limit key for a public intake: its slug, so many addresses share one counter."""
+    slug = str((request.view_args or {}).get("slug", "")).encode("utf-8", "replace")
+    return "intake:" + hashlib.sha256(slug).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class Rule:
     setting: str  # the config key holding the limit string
@@ -61,6 +73,9 @@ BOOKING_BY_IP = Rule("RATELIMIT_BOOKING", "booking")
 BOOKING_BY_TOKEN = Rule("RATELIMIT_BOOKING_TOKEN", "booking-token", token_key)
 SLOTS_BY_IP = Rule("RATELIMIT_SLOTS", "slots")
 LOGIN_BY_IP = Rule("RATELIMIT_LOGIN", "login", methods=("POST",))
+INTAKE_BY_SLUG = Rule("RATELIMIT_INTAKE", "intake", intake_key, methods=("POST",))
+GOOGLE_PUSH_BY_CHANNEL = Rule("RATELIMIT_GOOGLE_PUSH", "google-push", channel_key)
+GOOGLE_PUSH_BY_IP = Rule("RATELIMIT_GOOGLE_PUSH_ADDRESS", "google-push-address")
 
 #: endpoint name -> the limits it gets (names of endpoints not registered are harmless).
 RULES: dict[str, tuple[Rule, ...]] = {
@@ -70,8 +85,12 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "public.embed_book": (BOOKING_BY_IP, BOOKING_BY_TOKEN),
     "public.reschedule": (BOOKING_BY_IP,),
     "public.cancel": (BOOKING_BY_IP,),
-    "public.intake_book": (BOOKING_BY_IP,),  # no per-slug limit: the slug is public
-    "public.embed_intake_book": (BOOKING_BY_IP,),
+    # Intakes: per address, and per intake across all addresses (bounds the mail and the
+    # holds that many addresses together can cause).
+    "public.intake_book": (BOOKING_BY_IP, INTAKE_BY_SLUG),
+    "public.embed_intake_book": (BOOKING_BY_IP, INTAKE_BY_SLUG),
+    "public.intake_confirm_post": (BOOKING_BY_IP,),
+    "public.intake_confirm": (SLOTS_BY_IP,),
     # Reads that compute slots.
     "api.slots": (SLOTS_BY_IP,),
     "public.booking_page": (SLOTS_BY_IP,),
@@ -84,7 +103,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
 }
 
 
-_KNOWN: list[Rule] = [BOOKING_BY_IP, BOOKING_BY_TOKEN, SLOTS_BY_IP, LOGIN_BY_IP]
+_KNOWN: list[Rule] = [BOOKING_BY_IP, BOOKING_BY_TOKEN, SLOTS_BY_IP, LOGIN_BY_IP, INTAKE_BY_SLUG]
 
 
 def limited(*rules: Rule) -> Callable:

@@ -20,7 +20,7 @@ from flask import (
 from service.core import urls
 from service.core.zones import is_zone, zone_names
 from service.storage.models import token_hash, utcnow
-from service.usecases import availability, bookings, intakes, invites, links, wording
+from service.usecases import availability, bookings, intake_holds, intakes, invites, links, wording
 from service.usecases.errors import Refused
 from service.web import error_words, formtoken, framing
 from service.web.errors import AppError, status_of
@@ -211,6 +211,41 @@ def _book_intake(slug: str, *, embed: bool):
     return _booked(manage_token, intake.lawyer.timezone, embed)
 
 
+@bp.get("/i/confirm/<token>")
+def intake_confirm(token: str):
+    """The link in the confirmation mail: a page with one button (a mail scanner that
+    follows links confirms nothing)."""
+    return _confirm_page(_pending_or_404(token), token)
+
+
+def _confirm_page(booking, token: str, status: int = 200, error: str | None = None):
+    tz = booking.client.lawyer.timezone
+    page = render_template("intake_confirm.html", booking=booking, lawyer=booking.client.lawyer,
+                           when=wording.when(booking, tz), tz=tz, token=token, error=error,
+                           form_token=formtoken.issue("confirm", token_hash(token)))
+    return page, status
+
+
+@bp.post("/i/confirm/<token>")
+def intake_confirm_post(token: str):
+    booking = _pending_or_404(token)
+    if not formtoken.valid(request.form.get("form_token"), "confirm", token_hash(token)):
+        return _confirm_page(booking, token, 400, wording.EXPIRED_FORM())
+    try:
+        booking = bookings.confirm_intake(booking, utcnow())
+    except Refused as exc:
+        return _confirm_page(booking, token, status_of(exc), error_words.translate_error(exc))
+    return redirect(urls.manage_url(booking) + "?confirmed=1", 303)
+
+
+def _pending_or_404(token: str):
+    booking = intake_holds.find_by_confirm_token(token)
+    if booking is None:
+        abort(404, "This link does not exist or has already been used.")
+    g.lang = booking.client.language
+    return booking
+
+
 def _booking_or_404(token: str):
     booking = links.find_by_manage_token(token) if isinstance(token, str) and len(token) <= 64 else None
     if booking is None:
@@ -239,11 +274,13 @@ def _render_manage(
         zones=zone_names(),
         when=wording.when(booking, tz),
         deadline=wording.local(bookings.change_deadline(booking), tz),
+        hold_until=wording.local(booking.hold_until, tz) if booking.hold_until else None,
         changeable=changeable,
         days=wording.group_by_day(slots, tz),
         form_token=formtoken.issue("manage", token_hash(token)),
         token=token,
         just_booked=request.args.get("booked") == "1",
+        just_confirmed=request.args.get("confirmed") == "1",
         error=error,
         notice=notice,
     )

@@ -58,13 +58,24 @@ def test_booking_writes_call_and_prep_seen_by_another_client(db, make_client, se
     assert len(events) == 2
     assert str(call["SUMMARY"]) == "Call: Boris Petrov"
     assert "Lease dispute" in str(call["DESCRIPTION"])
-    assert urls.manage_url(booking) in str(call["DESCRIPTION"])
-    assert urls.manage_url(booking).startswith("http://counsel.test/")
+    assert f"http://counsel.test/admin/clients/{booking.client_id}#booking-{booking.id}" in str(call["DESCRIPTION"])
     assert str(call["ATTENDEE"]) == "mailto:boris@client.example"
     assert (call["DTSTART"].dt, call["DTEND"].dt) == (CALL, CALL + timedelta(minutes=30))
     assert str(prep["SUMMARY"]) == "Prep: Boris Petrov"
     assert "Lease dispute" in str(prep["DESCRIPTION"])
     assert (prep["DTSTART"].dt, prep["DTEND"].dt) == (CALL - timedelta(minutes=30), CALL)
+
+
+def test_client_manage_link_is_never_written_into_the_lawyers_calendar(db, make_client, server):
+    """The client's manage link (a bearer token) was written into the lawyer's events,
+    where anyone the calendar is shared with could move or cancel the call."""
+    booking, url = book(make_client, db, server)
+    run_outbox(NOW)
+    manage = urls.manage_url(booking)
+    token = manage.rsplit("/", 1)[-1]
+    for event in seen(server, url).values():
+        text = event.to_ical().decode()
+        assert token not in text.replace("\r\n ", "") and "/m/" not in text
 
 
 def test_retried_put_leaves_exactly_one_event(db, make_client, server):

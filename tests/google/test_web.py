@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
@@ -12,21 +13,61 @@ from service.calendars.google.models import GoogleChannel
 from service.core.crypto import decrypt_json
 from service.storage.models import Calendar, CalendarAccount, OutboxTask
 
+#: Flask-WTF checks the Referer of HTTPS form posts.
+SAME_SITE = {"Referer": "https://localhost/admin/login"}
 
-def consent(fake, lawyer, scopes=None):
-    url, state = oauth.consent_url(lawyer.id, oauth.redirect_uri())
-    code, returned_state = fake.consent(url, scopes)
-    assert returned_state == state
+
+@pytest.fixture
+def lawyer(make_lawyer):
+    """A lawyer with a password (the callback needs them signed in)."""
+    from werkzeug.security import generate_password_hash
+
+    from tests.admin.conftest import PASSWORD
+
+    return make_lawyer(password_hash=generate_password_hash(PASSWORD, method="scrypt:1024:8:1"))
+
+
+def browser(app, lawyer=None):
+    """A test client over https (Secure cookies), signed in as ``lawyer`` if given."""
+    from tests.admin.conftest import log_in
+
+    http = app.test_client()
+    http.environ_base["wsgi.url_scheme"] = "https"
+    if lawyer is not None:
+        assert log_in(http, lawyer.email, headers=SAME_SITE).status_code == 302
+    return http
+
+
+def start_consent(http) -> str:
+    """Press "Connect Google Calendar" on the calendars page: the consent URL."""
+    from tests.admin.conftest import post
+
+    response = post(http, "/admin/calendars/google", headers=SAME_SITE)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+def consent(fake, http, scopes=None):
+    url = start_consent(http)
+    code, state = fake.consent(url, scopes)
     return code, state
+
+
+@pytest.fixture
+def client(app, lawyer):
+    """The lawyer's own browser, signed in."""
+    return browser(app, lawyer)
 
 
 def test_callback_connects_the_account(client, db, lawyer, fake):
     fake.add_calendar("lawyer@example.com", primary=True)
-    code, state = consent(fake, lawyer)
+    code, state = consent(fake, client)
     response = client.get(f"/oauth/google/callback?code={code}&state={state}")
-    assert response.status_code == 200, response.text
-    assert "lawyer@example.com" in response.text
+    assert response.status_code == 303 and response.headers["Location"].endswith("/admin/calendars")
+    page = client.get("/admin/calendars").get_data(as_text=True)
+    assert "Google Calendar connected" in page and "lawyer@example.com" in page
     account = db.session.scalar(sa.select(CalendarAccount))
+    assert account.lawyer_id == lawyer.id
     secret = decrypt_json(account.secret_enc)
     assert secret["refresh_token"] in fake.grants and secret["client_id"] == fake.client_id
     # The token endpoint got the PKCE verifier matching the challenge (the fake checks).
@@ -36,7 +77,7 @@ def test_callback_connects_the_account(client, db, lawyer, fake):
 
 def test_callback_with_forged_state_writes_nothing(client, db, lawyer, fake):
     fake.add_calendar("lawyer@example.com", primary=True)
-    code, state = consent(fake, lawyer)
+    code, state = consent(fake, client)
     forged = oauth.URLSafeTimedSerializer("other-key", salt="google-oauth-state").dumps(
         {"l": lawyer.id, "n": "x"}
     )
@@ -46,18 +87,19 @@ def test_callback_with_forged_state_writes_nothing(client, db, lawyer, fake):
     assert fake.calls("token") == []
 
 
-def test_callback_state_expires(client, db, lawyer, fake):
+def test_callback_state_expires(app, db, lawyer, fake):
     with freeze_time("2030-03-25 10:00:00") as clock:
-        code, state = consent(fake, lawyer)
+        http = browser(app, lawyer)
+        code, state = consent(fake, http)
         clock.move_to("2030-03-25 10:16:00")
-        response = client.get(f"/oauth/google/callback?code={code}&state={state}")
+        response = http.get(f"/oauth/google/callback?code={code}&state={state}")
     assert response.status_code == 400 and "expired" in response.text
 
 
 def test_callback_refuses_partial_permissions(client, db, lawyer, fake):
     fake.add_calendar("lawyer@example.com", primary=True)
     code, state = consent(
-        fake, lawyer, scopes=("https://www.googleapis.com/auth/calendar.freebusy",)
+        fake, client, scopes=("https://www.googleapis.com/auth/calendar.freebusy",)
     )
     response = client.get(f"/oauth/google/callback?code={code}&state={state}")
     assert response.status_code == 400
@@ -70,12 +112,65 @@ def test_callback_denied_or_incomplete(client, lawyer):
     assert client.get("/oauth/google/callback?code=abc").status_code == 400
 
 
-def test_callback_code_used_twice(client, db, lawyer, fake):
+def test_callback_state_used_twice_is_refused_before_google_is_asked(client, db, lawyer, fake):
     fake.add_calendar("lawyer@example.com", primary=True)
-    code, state = consent(fake, lawyer)
-    assert client.get(f"/oauth/google/callback?code={code}&state={state}").status_code == 200
+    code, state = consent(fake, client)
+    assert client.get(f"/oauth/google/callback?code={code}&state={state}").status_code == 303
     again = client.get(f"/oauth/google/callback?code={code}&state={state}")
-    assert again.status_code == 400 and "invalid_grant" in again.text
+    assert again.status_code == 400
+    assert len([r for r in fake.calls("token") if r.body["grant_type"] == "authorization_code"]) == 1
+
+
+def test_oauth_state_replayed_with_another_code_is_refused(app, client, db, lawyer, fake):
+    """A state could be replayed with another code (even with a copy of the cookie taken
+    before the first answer): it is single-use on the server."""
+    fake.add_calendar("lawyer@example.com", primary=True)
+    url = start_consent(client)
+    code, state = fake.consent(url)
+    copied_cookie = client.get_cookie("session").value
+    assert client.get(f"/oauth/google/callback?code={code}&state={state}").status_code == 303
+    other_code, _ = fake.consent(url)
+    replay = browser(app)
+    replay.set_cookie("session", copied_cookie, domain="localhost", secure=True)
+    response = replay.get(f"/oauth/google/callback?code={other_code}&state={state}")
+    assert response.status_code == 400 and "already been used" in response.text
+    assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 1
+
+
+def test_oauth_consent_completed_in_a_browser_without_a_session_is_refused(app, client, db, lawyer, fake):
+    """A state started by lawyer A, completed in a browser without a session, attached
+    whoever consented there to A's account."""
+    fake.add_calendar("victim@example.com", primary=True)
+    code, state = consent(fake, client)
+    stranger = browser(app)
+    response = stranger.get(f"/oauth/google/callback?code={code}&state={state}")
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 0
+    assert fake.calls("token") == []
+
+
+def test_oauth_consent_completed_in_another_browser_of_the_same_lawyer_is_refused(app, client, db, lawyer, fake):
+    """Bound to the browser session that started it, not only to the lawyer."""
+    fake.add_calendar("lawyer@example.com", primary=True)
+    code, state = consent(fake, client)
+    other = browser(app, lawyer)
+    response = other.get(f"/oauth/google/callback?code={code}&state={state}")
+    assert response.status_code == 400 and "not started in this browser" in response.text
+    assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 0
+    # The browser that started it still can.
+    assert client.get(f"/oauth/google/callback?code={code}&state={state}").status_code == 303
+
+
+def test_oauth_consent_started_by_the_cli_needs_the_lawyer_signed_in(app, runner, db, lawyer, fake):
+    fake.add_calendar("lawyer@example.com", primary=True)
+    result = runner.invoke(args=["calendar", "add-google", "--lawyer", str(lawyer.id)])
+    assert result.exit_code == 0, result.output
+    code, state = fake.consent(result.output.split()[-1])
+    assert browser(app).get(f"/oauth/google/callback?code={code}&state={state}").status_code == 400
+    signed_in = browser(app, lawyer)
+    assert signed_in.get(f"/oauth/google/callback?code={code}&state={state}").status_code == 303
+    assert signed_in.get(f"/oauth/google/callback?code={code}&state={state}").status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 1
 
 
 # -- push notifications -------------------------------------------------------------
@@ -162,37 +257,11 @@ def test_no_push_without_https(app, db, lawyer, fake):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Calendar)) == 1
 
 
-#: Flask-WTF checks the Referer of HTTPS form posts.
-SAME_SITE = {"Referer": "https://localhost/admin/login"}
-
-
-def test_callback_from_the_admin_area_returns_to_the_calendars_page(client, db, make_lawyer, fake):
-    from werkzeug.security import generate_password_hash
-
-    from tests.admin.conftest import PASSWORD, log_in
-
-    lawyer = make_lawyer(password_hash=generate_password_hash(PASSWORD, method="scrypt:1024:8:1"))
-    client.environ_base["wsgi.url_scheme"] = "https"  # BASE_URL is https: Secure cookies
-    assert log_in(client, lawyer.email, headers=SAME_SITE).status_code == 302
-    fake.add_calendar("lawyer@example.com", primary=True)
-    code, state = consent(fake, lawyer)
-    response = client.get(f"/oauth/google/callback?code={code}&state={state}")
-    assert response.status_code == 303 and response.headers["Location"].endswith("/admin/calendars")
-    page = client.get("/admin/calendars").get_data(as_text=True)
-    assert "Google Calendar connected" in page and "lawyer@example.com" in page
-
-
-def test_callback_for_another_lawyer_than_the_signed_in_one_is_refused(client, db, make_lawyer, fake):
-    from werkzeug.security import generate_password_hash
-
-    from tests.admin.conftest import PASSWORD, log_in
-
-    signed_in = make_lawyer(password_hash=generate_password_hash(PASSWORD, method="scrypt:1024:8:1"))
-    other = make_lawyer()
-    client.environ_base["wsgi.url_scheme"] = "https"  # BASE_URL is https: Secure cookies
-    assert log_in(client, signed_in.email, headers=SAME_SITE).status_code == 302
+def test_callback_for_another_lawyer_than_the_signed_in_one_is_refused(app, db, make_lawyer, lawyer, fake):
+    other = make_lawyer(password_hash=lawyer.password_hash)
+    other_browser = browser(app, other)
     fake.add_calendar("other@example.com", primary=True)
-    code, state = consent(fake, other)
-    response = client.get(f"/oauth/google/callback?code={code}&state={state}")
+    code, state = consent(fake, other_browser)
+    response = browser(app, lawyer).get(f"/oauth/google/callback?code={code}&state={state}")
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 0

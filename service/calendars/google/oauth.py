@@ -87,10 +87,20 @@ def lawyer_from_state(state: str) -> int:
     return _load_state(state)["l"]
 
 
-def consent_url(lawyer_id: int, redirect_uri: str) -> tuple[str, str]:
-    """The Google consent URL for ``lawyer_id`` and its ``state``."""
+def state_origin(state: str) -> str:
+    """Where the consent was started: "web" (a browser session, bound to it) or "cli"."""
+    return "cli" if _load_state(state).get("o") == "cli" else "web"
+
+
+def consent_url(lawyer_id: int, redirect_uri: str, origin: str = "web") -> tuple[str, str]:
+    """The Google consent URL for ``lawyer_id`` and its ``state``.
+
+    ``origin`` "web": the caller binds the state to the browser session
+    (``service.web.oauth_binding.start``); "cli": no browser started it, so the callback
+    accepts it only in a browser signed in as that lawyer.
+    """
     nonce = secrets.token_urlsafe(16)
-    state = _serializer().dumps({"l": lawyer_id, "n": nonce})
+    state = _serializer().dumps({"l": lawyer_id, "n": nonce, "o": origin})
     flow = Flow.from_client_config(
         _client_config(),
         scopes=list(SCOPES),
