@@ -222,6 +222,12 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     callback = client.post(f"/admin/clients/{person.id}/callback", headers={"Accept-Language": lang},
                            data={"hours": "24", "csrf_token": csrf_token(client, "/admin/")})
     pages.append(("callback", callback.get_data(as_text=True)))
+    # Status letters (#15): the draft page, the template page, the client's letters, the mail.
+    from service.jobs import status_letters
+    from service.usecases import letters
+
+    get(f"/admin/clients/{person.id}/letter")
+    get("/admin/letters/template")
     # A 400 page from the admin side.
     get("/admin/week?date=nonsense")
 
@@ -241,6 +247,12 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
         db.session.flush()
         broken = mail.calendar_broken_message(account)
         pages.append(("calendar broken", broken["Subject"] + "\n" + broken.get_content()))
+        letter, _task = letters.send(person, letters.draft(person, datetime(2026, 3, 2, 8, tzinfo=UTC)),
+                                     datetime(2026, 3, 2, 8, tzinfo=UTC))
+        db.session.commit()
+        sent = status_letters.letter_message(letter)
+        pages.append(("status letter", sent["Subject"] + "\n" + sent.get_content()))
+    get(f"/b/{token}/letters/{letter.id}")
 
     missing = all_templates() - set(rendered)
     assert missing == set(), f"templates not walked: {sorted(missing)}"

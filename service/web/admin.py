@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from booking import letters as booking_letters
 from booking.terms import AgreementError
 from booking.walltime import week_start
 from service.core import urls
+from service.jobs import status_letters
 from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import Booking, Calendar, CalendarAccount, Client, OutboxTask, utcnow
@@ -24,11 +26,13 @@ from service.usecases import (
     calendar_connect,
     clients,
     dashboard,
+    letters,
     status_updates,
     weekview,
     wording,
 )
-from service.web import auth, login_throttle
+from service.usecases.errors import Refused
+from service.web import auth, error_words, login_throttle
 from service.web.admin_forms import (
     LANGUAGE_CHOICES,
     CalDAVForm,
@@ -40,6 +44,7 @@ from service.web.admin_forms import (
     PasswordForm,
     SettingsForm,
 )
+from service.web.errors import status_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -140,6 +145,7 @@ def save_notes(booking_id: int):
     if not form.validate():
         abort(400, gettext("The notes are too long."))
     booking.notes = (form.notes.data or "").replace("\r\n", "\n").strip()
+    booking.for_letter = bool(form.for_letter.data)
     db.session.commit()
     flash(gettext("Notes saved."), "ok")
     return redirect(url_for("admin.dashboard") + f"#booking-{booking.id}")
@@ -461,3 +467,61 @@ def settings():
         status = 422
     return render_template("admin/settings.html", settings_form=settings_form,
                            password_form=password_form), status
+
+
+# -- status letters (issue #15) ------------------------------------------------------
+
+
+@bp.route("/clients/<int:client_id>/letter", methods=["GET", "POST"])
+def status_letter(client_id: int):
+    """The draft of the client's status letter; the lawyer edits it and sends it."""
+    client = _own_client(client_id)
+    now = utcnow()
+    text, error, status = None, None, 200
+    if request.method == "POST":
+        text = request.form.get("text", "")
+        try:
+            _letter, mailed = status_letters.send_now(client, text, now)
+        except Refused as exc:
+            db.session.rollback()
+            error, status = error_words.translate_error(exc), status_of(exc)
+        else:
+            flash(gettext("Status letter sent to %(name)s.", name=client.name) if mailed else
+                  gettext("Status letter to %(name)s saved; the e-mail will be retried.", name=client.name),
+                  "ok" if mailed else "error")
+            return redirect(url_for("admin.dashboard"))
+    return render_template(
+        "admin/letter.html",
+        client=client,
+        text=letters.draft(client, now) if text is None else text,
+        subject=letters.subject_for(client),
+        sent=letters.letters_of(client),
+        due_on=letters.due_day(client, now),
+        error=error,
+    ), status
+
+
+@bp.route("/letters/template", methods=["GET", "POST"])
+def letter_template():
+    lawyer = auth.current_lawyer()
+    language = request.values.get("language", lawyer.language)
+    if language not in dict(LANGUAGE_CHOICES):
+        abort(400, gettext("Unknown language."))
+    error, status, text = None, 200, None
+    if request.method == "POST":
+        text = request.form.get("template", "")
+        try:
+            letters.set_template(lawyer, language, text)
+        except Refused as exc:
+            error, status = exc.message, 422
+        else:
+            db.session.commit()
+            flash(gettext("Letter template saved."), "ok")
+            return redirect(url_for("admin.letter_template", language=language))
+    return render_template(
+        "admin/letter_template.html",
+        language=language,
+        template=letters.template_of(lawyer, language) if text is None else text,
+        fields=booking_letters.NAMES.get(language, booking_letters.FIELDS),
+        error=error,
+    ), status

@@ -38,6 +38,7 @@ _ERRORS.update({
     "unknown_token": lazy_gettext("This booking link does not exist."),
     "unknown_client": lazy_gettext("This booking link is no longer active."),
     "not_found": lazy_gettext("This link does not exist."),
+    "unknown_letter": lazy_gettext("This letter does not exist."),
     "csrf_failed": lazy_gettext("This form has expired or did not come from this site. Please reload the page and try again."),
 })
 

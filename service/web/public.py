@@ -20,7 +20,7 @@ from flask import (
 from service.core import urls
 from service.core.zones import is_zone, zone_names
 from service.storage.models import token_hash, utcnow
-from service.usecases import availability, bookings, intakes, invites, links, wording
+from service.usecases import availability, bookings, intakes, invites, letters, links, wording
 from service.usecases.errors import Refused
 from service.web import error_words, formtoken, framing
 from service.web.errors import AppError, status_of
@@ -98,11 +98,14 @@ def _render_booking(
 ):
     client = link.client
     g.lang = client.language
+    own_link = link.callback is None
     return _booking_form(
         client,
         embed=embed,
         status=status,
         callback=link.callback,
+        next_letter=letters.next_letter_due(client, utcnow()) if own_link else None,
+        letters_url=url_for("public.client_letters", token=token) if own_link and letters.letters_of(client) else None,
         terms=wording.agreement_terms(client),
         form_token=formtoken.issue("book", token_hash(token)),
         form=form or {"name": client.name, "email": client.email, "agenda": ""},
@@ -114,6 +117,31 @@ def _render_booking(
 @bp.get("/b/<token>")
 def booking_page(token: str):
     return _render_booking(links.resolve(token, utcnow()), token)
+
+
+def _letters_client(token: str):
+    """The client behind their own booking link (never a callback link): letters are theirs."""
+    client = links.find_client(token)
+    if client is None or client.status == "archived":
+        raise Refused("unknown_token", "This booking link does not exist.")
+    g.lang = client.language
+    return client
+
+
+@bp.get("/b/<token>/letters")
+def client_letters(token: str):
+    client = _letters_client(token)
+    return _page("letters.html", client.lawyer, embed=False, client=client, token=token,
+                 letters=letters.letters_of(client), letter=None,
+                 next_letter=letters.next_letter_due(client, utcnow()))
+
+
+@bp.get("/b/<token>/letters/<int:letter_id>")
+def client_letter(token: str, letter_id: int):
+    client = _letters_client(token)
+    letter = letters.letter_of(client, letter_id)
+    return _page("letters.html", client.lawyer, embed=False, client=client, token=token,
+                 letters=letters.letters_of(client), letter=letter, next_letter=None)
 
 
 @bp.post("/b/<token>")
