@@ -228,6 +228,7 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
 
     get(f"/admin/clients/{person.id}/letter")
     get("/admin/letters/template")
+    get("/admin/load")
     # A 400 page from the admin side.
     get("/admin/week?date=nonsense")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from service.cli import google
+from service.cli import load as _load  # noqa: F401 - adds lawyer load / capacity
 from service.cli.calendars import calendar_cli
 from service.cli.clients import client_cli, intake_cli
 from service.cli.jobs import notify_cli, seed_demo, worker_command

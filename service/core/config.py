@@ -81,6 +81,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("CALENDAR_FRESHNESS_MINUTES", 30, "older mirrors fail closed if unreachable", _int),
     Setting("SYNC_INTERVAL_SECONDS", 300, "how often the worker syncs calendars", _int),
+    Setting("RESERVE_RELEASE_HOURS", 24, "reserved urgent time not taken this long before it starts is released", _int),
     Setting("ENV", "production", "production or development"),
 )
 

@@ -27,6 +27,7 @@ from service.usecases import (
     clients,
     dashboard,
     letters,
+    load,
     status_updates,
     weekview,
     wording,
@@ -127,8 +128,10 @@ def logout():
 
 @bp.get("/", endpoint="dashboard")
 def home():
-    board = dashboard.build(auth.current_lawyer(), utcnow())
-    return render_template("admin/dashboard.html", board=board, notes_form=NotesForm)
+    lawyer, now = auth.current_lawyer(), utcnow()
+    board = dashboard.build(lawyer, now)
+    return render_template("admin/dashboard.html", board=board, notes_form=NotesForm,
+                           figures=load.figures(lawyer, now), minutes_words=load.minutes_words)
 
 
 def _own_booking(booking_id: int) -> Booking:
@@ -200,6 +203,8 @@ def week():
         is_this_week=monday == week_start(today),
         today_date=today,
         geo=weekview,
+        figures=load.figures(lawyer, utcnow(), monday),
+        minutes_words=load.minutes_words,
     )
 
 
@@ -245,6 +250,11 @@ def _edit_client(client: Client | None):
         except ValueError as exc:
             error = str(exc)
         else:
+            warning = load.overcommit(auth.current_lawyer(), data, client)
+            if warning is not None and request.form.get("confirm_over") != str(warning.over):
+                # The confirm step: the same form again, with the amount and "save anyway".
+                return render_template("admin/client_form.html", form=form, client=client,
+                                       overcommit=load.overcommit_words(warning), confirm_over=warning.over)
             if client is None:
                 client, _token = clients.new_client(auth.current_lawyer(), data)
                 message = gettext("Client %(name)s created. Send them their booking link.", name=data["name"])
@@ -525,3 +535,40 @@ def letter_template():
         fields=booking_letters.NAMES.get(language, booking_letters.FIELDS),
         error=error,
     ), status
+
+
+# -- the week's commitments and reserved time (issue #15) ---------------------------
+
+
+def _minutes_field(name: str) -> int | None:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 6:
+        raise Refused(f"invalid_{name}", gettext("Please give whole minutes."))
+    return int(raw)
+
+
+@bp.route("/load", methods=["GET", "POST"])
+def load_settings():
+    """The committed load against capacity, and the settings behind it."""
+    lawyer = auth.current_lawyer()
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            capacity = _minutes_field("capacity")
+            load.apply_settings(
+                lawyer, capacity=capacity, clear_capacity=capacity is None,
+                letter_minutes=_minutes_field("letter_minutes") or 0,
+                reserve_windows=request.form.get("reserve_windows", ""),
+                show_demand=request.form.get("show_demand") == "y",
+            )
+        except Refused as exc:
+            db.session.rollback()
+            error, status = exc.message, 422
+        else:
+            db.session.commit()
+            flash(gettext("Settings saved."), "ok")
+            return redirect(url_for("admin.load_settings"))
+    return render_template("admin/load.html", figures=load.figures(lawyer, utcnow()),
+                           minutes_words=load.minutes_words, error=error), status
