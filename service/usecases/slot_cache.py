@@ -14,7 +14,10 @@ is exactly what a fresh computation would return. The key covers:
   ``synced_at`` (how long the mirror is trusted) and ``mirror_version``, which every
   write of its busy rows moves in the same transaction — enforced by the session itself
   (``service.storage.busy_mirror``), whoever writes them;
-- "now", as the lawyer-local date (see ``service.usecases.availability`` for why that suffices).
+- "now", as the lawyer-local date (see ``service.usecases.availability`` for why that suffices),
+  and, for ordinary links, the next instant a reserve of urgent time is released
+  (``booking.reserve.next_release``): what they are offered changes at those instants too.
+  Callback links, which may book reserved time, are keyed apart.
 
 The query runs on every slots read, so it is compiled once per dialect and run as driver
 SQL on a pooled connection (``CompiledQuery``; the fast path's pool: ``fast_path_engine``):
@@ -24,6 +27,7 @@ the raw values serve as key material only.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
@@ -35,7 +39,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from booking.availability import offered_range
-from booking.model import Slot
+from booking.model import Slot, Window
+from booking.reserve import next_release
+from booking.windows import parse_windows
 from service.storage.models import Booking, Calendar, Client, DayOff, ExtraWindow, Lawyer
 
 # Memoised renderings kept per offer (e.g. the JSON in a few display zones).
@@ -158,6 +164,7 @@ KEYED_ROWS: dict[type, tuple[str, ...]] = {
 # The row: every client column, every lawyer column, then the aggregates.
 _STATUS = list(Client.__table__.c.keys()).index("status")
 _TIMEZONE = len(Client.__table__.c) + list(Lawyer.__table__.c.keys()).index("timezone")
+_RESERVE = len(Client.__table__.c) + list(Lawyer.__table__.c.keys()).index("reserve_windows")
 _SINCE_TYPE = Booking.__table__.c.blocked_end.type
 
 
@@ -289,8 +296,20 @@ FINGERPRINT_BY_ID = CompiledQuery(_fingerprint_query("id"))
 FINGERPRINT_BY_TOKEN_HASH = CompiledQuery(_fingerprint_query("token_hash"))
 
 
-def key(row: tuple | None, now: datetime, exclude_booking_id: int | None) -> tuple | None:
-    """The cache key of a fingerprint row at ``now``; None unless the client is active."""
+@functools.lru_cache(maxsize=512)
+def reserve_windows(text: str) -> tuple[Window, ...]:
+    """A lawyer's reserve windows (stored canonical; empty: none)."""
+    return parse_windows(text) if text and text.strip() else ()
+
+
+def release_delta() -> timedelta:
+    return timedelta(hours=current_app.config["RESERVE_RELEASE_HOURS"])
+
+
+def key(row: tuple | None, now: datetime, exclude_booking_id: int | None,
+        reserve_access: bool = False) -> tuple | None:
+    """The cache key of a fingerprint row at ``now``; None unless the client is active.
+    ``reserve_access``: the offer of a callback link, which may book reserved time."""
     if row is None or row[_STATUS] != "active":
         return None
     values = tuple(row)
@@ -299,5 +318,10 @@ def key(row: tuple | None, now: datetime, exclude_booking_id: int | None) -> tup
     values = values[:-rows] + tuple(
         tuple(sorted(v.split(","))) if v else () for v in values[-rows:]
     )
-    local_day = now.astimezone(ZoneInfo(values[_TIMEZONE])).date()
-    return exclude_booking_id, values, local_day
+    zone = ZoneInfo(values[_TIMEZONE])
+    local_day = now.astimezone(zone).date()
+    if reserve_access:
+        reserve = "callback"
+    else:
+        reserve = next_release(reserve_windows(values[_RESERVE] or ""), zone, now, release_delta())
+    return exclude_booking_id, values, local_day, reserve

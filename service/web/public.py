@@ -65,10 +65,11 @@ def _page(template: str, lawyer, *, embed: bool, status: int = 200, **context):
     )
 
 
-def _offered(subject, now, exclude_booking_id: int | None = None):
+def _offered(subject, now, exclude_booking_id: int | None = None, reserve_access: bool = False):
     """(slots, availability_unknown): nothing is offered while the calendar is unreadable."""
     try:
-        return availability.slots_for(subject, now, exclude_booking_id=exclude_booking_id), False
+        return availability.slots_for(subject, now, exclude_booking_id=exclude_booking_id,
+                                      reserve_access=reserve_access), False
     except availability.AvailabilityUnknown:
         return [], True
 
@@ -77,7 +78,7 @@ def _booking_form(subject, *, embed: bool, status: int, **context):
     """The booking form for a client link or an intake: agreed terms, free slots, fields."""
     now = utcnow()
     tz = _client_zone(subject.lawyer.timezone)
-    slots, unknown = _offered(subject, now)
+    slots, unknown = _offered(subject, now, reserve_access=context.get("callback") is not None)
     return _page(
         "booking.html",
         subject.lawyer,
