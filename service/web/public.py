@@ -19,8 +19,17 @@ from flask import (
 
 from service.core import urls
 from service.core.zones import is_zone, zone_names
-from service.storage.models import token_hash, utcnow
-from service.usecases import availability, bookings, intakes, invites, letters, links, wording
+from service.storage.models import Client, token_hash, utcnow
+from service.usecases import (
+    availability,
+    bookings,
+    demand,
+    intakes,
+    invites,
+    letters,
+    links,
+    wording,
+)
 from service.usecases.errors import Refused
 from service.web import error_words, formtoken, framing
 from service.web.errors import AppError, status_of
@@ -79,6 +88,8 @@ def _booking_form(subject, *, embed: bool, status: int, **context):
     now = utcnow()
     tz = _client_zone(subject.lawyer.timezone)
     slots, unknown = _offered(subject, now, reserve_access=context.get("callback") is not None)
+    if isinstance(subject, Client) and not unknown:
+        context["demand"] = demand.demand_line(subject, now, slots, tz)
     return _page(
         "booking.html",
         subject.lawyer,
