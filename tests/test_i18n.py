@@ -227,6 +227,11 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     from service.usecases import letters
 
     get(f"/admin/clients/{person.id}/letter")
+    from service.storage.models import UrgentRequest
+    db.session.add(UrgentRequest(client_id=person.id, deadline=datetime(2026, 3, 4, 23, tzinfo=UTC),
+                                 reason=data["agenda"], status="pending", created_at=datetime(2026, 3, 2, tzinfo=UTC)))
+    db.session.commit()
+    assert "data-urgent-requests" in get("/admin/").get_data(as_text=True)
     get("/admin/letters/template")
     get("/admin/load")
     # A 400 page from the admin side.

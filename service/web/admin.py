@@ -21,7 +21,15 @@ from service.core import urls
 from service.jobs import status_letters
 from service.storage import outbox
 from service.storage.extensions import db
-from service.storage.models import Booking, Calendar, CalendarAccount, Client, OutboxTask, utcnow
+from service.storage.models import (
+    Booking,
+    Calendar,
+    CalendarAccount,
+    Client,
+    OutboxTask,
+    UrgentRequest,
+    utcnow,
+)
 from service.usecases import (
     calendar_connect,
     clients,
@@ -29,6 +37,7 @@ from service.usecases import (
     letters,
     load,
     status_updates,
+    urgent,
     weekview,
     wording,
 )
@@ -131,7 +140,8 @@ def home():
     lawyer, now = auth.current_lawyer(), utcnow()
     board = dashboard.build(lawyer, now)
     return render_template("admin/dashboard.html", board=board, notes_form=NotesForm,
-                           figures=load.figures(lawyer, now), minutes_words=load.minutes_words)
+                           figures=load.figures(lawyer, now), minutes_words=load.minutes_words,
+                           urgent_requests=urgent.pending_for(lawyer), urgent_day=urgent.deadline_day)
 
 
 def _own_booking(booking_id: int) -> Booking:
@@ -572,3 +582,33 @@ def load_settings():
             return redirect(url_for("admin.load_settings"))
     return render_template("admin/load.html", figures=load.figures(lawyer, utcnow()),
                            minutes_words=load.minutes_words, error=error), status
+
+
+def _own_request(request_id: int) -> UrgentRequest:
+    found = db.session.get(UrgentRequest, request_id)
+    if found is None or found.client.lawyer_id != auth.current_lawyer().id:
+        abort(404)
+    return found
+
+
+@bp.post("/urgent/<int:request_id>/accept")
+def urgent_accept(request_id: int):
+    """Accept an urgent request: a callback link until its deadline, to send the client."""
+    found = _own_request(request_id)
+    now = utcnow()
+    link, token = urgent.accept(found, now)  # a Refused is a 409 page
+    db.session.commit()
+    client = found.client
+    url = urls.booking_url(token)
+    return render_template("admin/callback.html", client=client, url=url,
+                           expires=link.expires_at.astimezone(client.lawyer.zone),
+                           message=clients.callback_message(client, url, link.expires_at))
+
+
+@bp.post("/urgent/<int:request_id>/decline")
+def urgent_decline(request_id: int):
+    found = _own_request(request_id)
+    urgent.decline(found)
+    db.session.commit()
+    flash(gettext("Urgent request from %(name)s declined.", name=found.client.name), "ok")
+    return redirect(url_for("admin.dashboard"))

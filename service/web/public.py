@@ -4,6 +4,8 @@ under ``/embed/`` (framable by the lawyer's allow-listed sites, see ``service.we
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     Blueprint,
     Response,
@@ -16,9 +18,11 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import gettext
 
 from service.core import urls
 from service.core.zones import is_zone, zone_names
+from service.storage.extensions import db
 from service.storage.models import Client, token_hash, utcnow
 from service.usecases import (
     availability,
@@ -28,6 +32,7 @@ from service.usecases import (
     invites,
     letters,
     links,
+    urgent,
     wording,
 )
 from service.usecases.errors import Refused
@@ -106,7 +111,8 @@ def _booking_form(subject, *, embed: bool, status: int, **context):
 
 
 def _render_booking(
-    link: links.Link, token: str, *, status: int = 200, error: str | None = None, form=None, embed: bool = False
+    link: links.Link, token: str, *, status: int = 200, error: str | None = None, form=None, embed: bool = False,
+    notice: str | None = None,
 ):
     client = link.client
     g.lang = client.language
@@ -118,6 +124,8 @@ def _render_booking(
         callback=link.callback,
         next_letter=letters.next_letter_due(client, utcnow()) if own_link else None,
         letters_url=url_for("public.client_letters", token=token) if own_link and letters.letters_of(client) else None,
+        urgent_url=url_for("public.urgent_request", token=token) if own_link and not embed else None,
+        notice=notice,
         terms=wording.agreement_terms(client),
         form_token=formtoken.issue("book", token_hash(token)),
         form=form or {"name": client.name, "email": client.email, "agenda": ""},
@@ -154,6 +162,27 @@ def client_letter(token: str, letter_id: int):
     letter = letters.letter_of(client, letter_id)
     return _page("letters.html", client.lawyer, embed=False, client=client, token=token,
                  letters=letters.letters_of(client), letter=letter, next_letter=None)
+
+
+@bp.post("/b/<token>/urgent")
+def urgent_request(token: str):
+    """A client asks for an urgent call before a deadline (own link only)."""
+    client = _letters_client(token)
+    link = links.Link(client)
+    if not formtoken.valid(request.form.get("form_token"), "book", token_hash(token)):
+        return _render_booking(link, token, status=400, error=wording.EXPIRED_FORM())
+    try:
+        try:
+            deadline = date.fromisoformat(request.form.get("deadline", ""))
+        except ValueError:
+            raise AppError(422, "invalid_deadline", gettext("Please give the deadline as a date.")) from None
+        urgent.ask(client, deadline, request.form.get("reason", ""), utcnow())
+    except Refused as exc:
+        db.session.rollback()
+        return _render_booking(link, token, status=status_of(exc), error=error_words.translate_error(exc))
+    db.session.commit()
+    return _render_booking(link, token, notice=gettext(
+        "Your request is with the lawyer. If accepted, you get a link to book reserved urgent time."))
 
 
 @bp.post("/b/<token>")
