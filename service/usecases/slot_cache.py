@@ -306,6 +306,26 @@ def release_delta() -> timedelta:
     return timedelta(hours=current_app.config["RESERVE_RELEASE_HOURS"])
 
 
+#: (reserve text, zone, release) -> (asked at, the next release after it). The answer holds
+#: for every later instant before it: no release lies between (``booking.reserve``).
+_NEXT_RELEASE: dict[tuple[str, str, timedelta], tuple[datetime, datetime | None]] = {}
+
+
+def next_reserve_release(text: str, zone: ZoneInfo, now: datetime, release: timedelta) -> datetime | None:
+    """``booking.reserve.next_release`` for a lawyer's stored reserve text, memoised."""
+    if not text:
+        return None
+    memo_key = (text, zone.key, release)
+    known = _NEXT_RELEASE.get(memo_key)
+    if known is not None and known[0] <= now and (known[1] is None or now < known[1]):
+        return known[1]
+    answer = next_release(reserve_windows(text), zone, now, release)
+    if len(_NEXT_RELEASE) > 4096:
+        _NEXT_RELEASE.clear()
+    _NEXT_RELEASE[memo_key] = (now, answer)
+    return answer
+
+
 def key(row: tuple | None, now: datetime, exclude_booking_id: int | None,
         reserve_access: bool = False) -> tuple | None:
     """The cache key of a fingerprint row at ``now``; None unless the client is active.
@@ -323,5 +343,5 @@ def key(row: tuple | None, now: datetime, exclude_booking_id: int | None,
     if reserve_access:
         reserve = "callback"
     else:
-        reserve = next_release(reserve_windows(values[_RESERVE] or ""), zone, now, release_delta())
+        reserve = next_reserve_release(values[_RESERVE] or "", zone, now, release_delta())
     return exclude_booking_id, values, local_day, reserve

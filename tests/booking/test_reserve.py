@@ -52,3 +52,4 @@ def test_held_changes_only_at_release_instants(now, hours):
     just_before = later - timedelta(microseconds=1)
     assert reserve.held(instances, now, release) == reserve.held(instances, just_before, release)
     assert len(reserve.held(instances, later, release)) < len(reserve.held(instances, now, release))
+

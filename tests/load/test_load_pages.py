@@ -105,3 +105,20 @@ def test_cli_capacity_refuses_bad_values(frozen, runner, lawyer):
                         (["--letter-minutes", "9999"], "between 0 and")):
         result = runner.invoke(args=["lawyer", "capacity", "--lawyer", str(lawyer.id), *args])
         assert result.exit_code != 0 and words in result.output, result.output
+
+
+def test_load_settings_page_saves_and_refuses_bad_values(frozen, admin, db, lawyer):
+    ok = post(admin, "/admin/load", {"capacity": "540", "letter_minutes": "25",
+                                     "reserve_windows": "thu 17:00-17:30, tue 17:00-17:30", "show_demand": ""})
+    assert ok.status_code == 302
+    db.session.refresh(lawyer)
+    assert (lawyer.capacity_min, lawyer.letter_minutes, lawyer.show_demand) == (540, 25, False)
+    assert lawyer.reserve_windows == "tue 17:00-17:30,thu 17:00-17:30"
+    for fields in ({"capacity": "lots"}, {"capacity": "60", "reserve_windows": "fri 18:00-17:00"},
+                   {"capacity": "60", "letter_minutes": "-3"}):
+        bad = post(admin, "/admin/load", {"letter_minutes": "20", **fields})
+        assert bad.status_code == 422 and "data-error" in bad.get_data(as_text=True)
+    db.session.refresh(lawyer)
+    assert (lawyer.capacity_min, lawyer.reserve_windows) == (540, "tue 17:00-17:30,thu 17:00-17:30")
+    page = admin.get("/admin/load").get_data(as_text=True)
+    assert 'value="540"' in page

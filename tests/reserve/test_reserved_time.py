@@ -5,14 +5,22 @@ DST week), with the slot cache on."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
+from hypothesis import given
+from hypothesis import strategies as st
 
+from booking import reserve
+from booking.windows import parse_windows
 from service.storage.extensions import db as _db
 from service.usecases import clients as client_cases
 
 pytestmark = pytest.mark.db_matrix
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DAY = timedelta(hours=24)
 
 SUNDAY_17 = "2026-03-29T15:00:00+00:00"  # 17:00 CEST, the first Sunday of summer time
 RELEASED = datetime(2026, 3, 28, 15, tzinfo=UTC)  # 24 real hours before: Saturday 16:00 CET
@@ -84,3 +92,16 @@ def test_week_picture_shows_reserves(client, db, make_lawyer):
         page = client.get("/admin/week?date=2026-03-02").get_data(as_text=True)
     assert page.count('data-kind="reserve"') == 2
     assert "released to every link Mon 2 Mar" in page  # Tuesday's, 24 h before
+
+
+@given(st.lists(st.datetimes(min_value=datetime(2026, 3, 20), max_value=datetime(2026, 4, 10),
+                             timezones=st.just(UTC)), min_size=1, max_size=20))
+def test_memoised_next_release_answers_like_the_domain(instants):
+    """Regression guard for the slot cache's memo: any order of reads, the same answers."""
+    from service.usecases.slot_cache import _NEXT_RELEASE, next_reserve_release
+
+    _NEXT_RELEASE.clear()
+    windows = parse_windows("sun 17:00-17:30,tue 09:00-09:30")
+    for now in instants:
+        assert next_reserve_release("sun 17:00-17:30,tue 09:00-09:30", BERLIN, now, DAY) == \
+            reserve.next_release(windows, BERLIN, now, DAY)
