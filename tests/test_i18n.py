@@ -228,8 +228,9 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
 
     get(f"/admin/clients/{person.id}/letter")
     from service.storage.models import UrgentRequest
-    db.session.add(UrgentRequest(client_id=person.id, deadline=datetime(2026, 3, 4, 23, tzinfo=UTC),
-                                 reason=data["agenda"], status="pending", created_at=datetime(2026, 3, 2, tzinfo=UTC)))
+    urgent_request = UrgentRequest(client_id=person.id, deadline=datetime(2026, 3, 4, 23, tzinfo=UTC),
+                                   reason=data["agenda"], status="pending", created_at=datetime(2026, 3, 2, tzinfo=UTC))
+    db.session.add(urgent_request)
     db.session.commit()
     assert "data-urgent-requests" in get("/admin/").get_data(as_text=True)
     get("/admin/letters/template")
@@ -258,6 +259,8 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
         db.session.commit()
         sent = status_letters.letter_message(letter)
         pages.append(("status letter", sent["Subject"] + "\n" + sent.get_content()))
+        notice = status_letters.urgent_message(urgent_request)
+        pages.append(("urgent request", notice["Subject"] + "\n" + notice.get_content()))
     get(f"/b/{token}/letters/{letter.id}")
 
     missing = all_templates() - set(rendered)

@@ -1,4 +1,5 @@
-"""Status letters by mail (outbox kind ``mail.status_letter``), and sending one now.
+"""Status letters by mail (outbox kind ``mail.status_letter``), and sending one now; the
+lawyer's notice of a client's urgent request (``mail.urgent_request``).
 
 The letter's text is the body as the lawyer sent it (plain text, never HTML), with a link
 to the letters page behind the client's own booking link; replies go to the lawyer.
@@ -9,15 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 
 from service.core.crypto import decrypt
 from service.core.urls import public_url
 from service.jobs import mail
 from service.storage import outbox
 from service.storage.extensions import db
-from service.storage.models import Client, StatusLetter
-from service.usecases import letters
+from service.storage.models import Client, StatusLetter, UrgentRequest
+from service.usecases import letters, urgent
 
 
 def letter_message(letter: StatusLetter):
@@ -49,3 +50,24 @@ def send_now(client: Client, text: str, now: datetime) -> tuple[StatusLetter, bo
     db.session.commit()
     mailed = bool(outbox.run_task(task_id))
     return db.session.get(StatusLetter, letter_id), mailed
+
+
+def urgent_message(request: UrgentRequest):
+    client = request.client
+    lawyer = client.lawyer
+    with force_locale(lawyer.language):
+        message = mail.new_message(lawyer.name, lawyer.email,
+                                   gettext("Urgent request from %(name)s", name=client.name))
+        body = render_template("mail/urgent_request.txt", request=request, client=client,
+                               day=urgent.deadline_day(request), dashboard_url=public_url("admin.dashboard"))
+    message.set_content(body)
+    return message
+
+
+@outbox.handler(urgent.MAIL_KIND)
+def urgent_request_mail(payload: dict) -> None:
+    request = db.session.get(UrgentRequest, payload["request_id"])
+    if request is None:
+        raise outbox.PermanentError("request no longer exists")
+    if request.status == "pending":  # answered meanwhile: nothing to say
+        mail.send(urgent_message(request))

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from booking.walltime import wall_to_utc
+from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import CallbackLink, Client, Lawyer, UrgentRequest
 from service.usecases import clients
@@ -20,6 +21,7 @@ from service.usecases.errors import Refused
 REASON_MAX = 2000
 DEADLINE_MAX_DAYS = 14
 PENDING_MAX = 3  # open requests per client: a request is a favour, not a queue
+MAIL_KIND = "mail.urgent_request"  # the lawyer is told at once (service.jobs.status_letters)
 
 
 def ask(client: Client, deadline_day: date, reason: str, now: datetime) -> UrgentRequest:
@@ -40,6 +42,8 @@ def ask(client: Client, deadline_day: date, reason: str, now: datetime) -> Urgen
         raise Refused("urgent_pending", "Your earlier urgent requests are still open; the lawyer will answer them.")
     request = UrgentRequest(client_id=client.id, deadline=deadline, reason=reason, status="pending", created_at=now)
     db.session.add(request)
+    db.session.flush()
+    outbox.enqueue(MAIL_KIND, {"request_id": request.id}, lawyer_id=client.lawyer_id)
     return request
 
 

@@ -139,7 +139,7 @@ def booking_page(token: str):
     return _render_booking(links.resolve(token, utcnow()), token)
 
 
-def _letters_client(token: str):
+def _own_link_client(token: str):
     """The client behind their own booking link (never a callback link): letters are theirs."""
     client = links.find_client(token)
     if client is None or client.status == "archived":
@@ -150,7 +150,7 @@ def _letters_client(token: str):
 
 @bp.get("/b/<token>/letters")
 def client_letters(token: str):
-    client = _letters_client(token)
+    client = _own_link_client(token)
     return _page("letters.html", client.lawyer, embed=False, client=client, token=token,
                  letters=letters.letters_of(client), letter=None,
                  next_letter=letters.next_letter_due(client, utcnow()))
@@ -158,7 +158,7 @@ def client_letters(token: str):
 
 @bp.get("/b/<token>/letters/<int:letter_id>")
 def client_letter(token: str, letter_id: int):
-    client = _letters_client(token)
+    client = _own_link_client(token)
     letter = letters.letter_of(client, letter_id)
     return _page("letters.html", client.lawyer, embed=False, client=client, token=token,
                  letters=letters.letters_of(client), letter=letter, next_letter=None)
@@ -167,7 +167,7 @@ def client_letter(token: str, letter_id: int):
 @bp.post("/b/<token>/urgent")
 def urgent_request(token: str):
     """A client asks for an urgent call before a deadline (own link only)."""
-    client = _letters_client(token)
+    client = _own_link_client(token)
     link = links.Link(client)
     if not formtoken.valid(request.form.get("form_token"), "book", token_hash(token)):
         return _render_booking(link, token, status=400, error=wording.EXPIRED_FORM())

@@ -76,6 +76,18 @@ def test_bad_requests_are_refused_and_nothing_is_written(frozen, client, db, res
     assert db.session.scalar(sa.select(sa.func.count(UrgentRequest.id))) == 0
 
 
+def test_the_lawyer_is_mailed_about_a_new_request(frozen, client, db, reserved, smtp, lawyer):
+    from service.jobs import worker
+
+    _boris, token = reserved
+    ask(client, token, deadline="2026-03-04", reason="Court letter <arrived>")
+    assert worker.run_once()["done"] == 1
+    (message,) = smtp.to(lawyer.email)
+    assert message["Subject"] == "Urgent request from Boris Petrov"
+    body = message.get_content()
+    assert "by Wednesday 4 March" in body and "Court letter <arrived>" in body and "/admin/" in body
+
+
 def test_another_lawyers_request_is_404(frozen, client, admin, db, make_lawyer, make_client):
     _other, token = make_client(lawyer=make_lawyer())
     ask(client, token, deadline="2026-03-04", reason="x")
