@@ -32,3 +32,15 @@ def state(status_day: int, last_sent: date | None, since: date, today: date) -> 
     if next_due - today <= EARLY and since < next_due and not covered(next_due):
         return SOON, next_due
     return None
+
+
+def next_due(status_day: int, last_sent: date | None, since: date, today: date) -> date:
+    """The status day the next letter is due for: an owed one (possibly past), else the
+    first coming status day that no letter sent so far covers."""
+    owed = state(status_day, last_sent, since, today)
+    if owed is not None:
+        return owed[1]
+    day = today + timedelta(days=(status_day - today.weekday()) % 7)
+    while day <= since or (last_sent is not None and last_sent >= day - EARLY):
+        day += timedelta(days=7)
+    return day

@@ -223,6 +223,19 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     callback = client.post(f"/admin/clients/{person.id}/callback", headers={"Accept-Language": lang},
                            data={"hours": "24", "csrf_token": csrf_token(client, "/admin/")})
     pages.append(("callback", callback.get_data(as_text=True)))
+    # Status letters (#15): the draft page, the template page, the client's letters, the mail.
+    from service.jobs import status_letters
+    from service.usecases import letters
+
+    get(f"/admin/clients/{person.id}/letter")
+    from service.storage.models import UrgentRequest
+    urgent_request = UrgentRequest(client_id=person.id, deadline=datetime(2026, 3, 4, 23, tzinfo=UTC),
+                                   reason=data["agenda"], status="pending", created_at=datetime(2026, 3, 2, tzinfo=UTC))
+    db.session.add(urgent_request)
+    db.session.commit()
+    assert "data-urgent-requests" in get("/admin/").get_data(as_text=True)
+    get("/admin/letters/template")
+    get("/admin/load")
     # A 400 page from the admin side.
     get("/admin/week?date=nonsense")
 
@@ -271,6 +284,14 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
         db.session.flush()
         broken = mail.calendar_broken_message(account)
         pages.append(("calendar broken", broken["Subject"] + "\n" + broken.get_content()))
+        letter, _task = letters.send(person, letters.draft(person, datetime(2026, 3, 2, 8, tzinfo=UTC)),
+                                     datetime(2026, 3, 2, 8, tzinfo=UTC))
+        db.session.commit()
+        sent = status_letters.letter_message(letter)
+        pages.append(("status letter", sent["Subject"] + "\n" + sent.get_content()))
+        notice = status_letters.urgent_message(urgent_request)
+        pages.append(("urgent request", notice["Subject"] + "\n" + notice.get_content()))
+    get(f"/b/{token}/letters/{letter.id}")
 
     missing = all_templates() - set(rendered)
     assert missing == set(), f"templates not walked: {sorted(missing)}"

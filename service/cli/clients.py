@@ -11,7 +11,7 @@ from service.cli import common
 from service.core import urls
 from service.storage.extensions import db
 from service.storage.models import ExtraWindow, Intake, utcnow
-from service.usecases import clients, intakes
+from service.usecases import clients, intakes, load
 from service.usecases.clients import agreement_columns, create_client
 from service.usecases.links import find_client
 
@@ -91,9 +91,10 @@ def agreement_fields(windows, duration, prep, buffer_after, notice, notice_worki
 @click.option("--language", default="en", type=click.Choice(["ru", "en"]), show_default=True)
 @click.option("--matter", default="", help="the matter, shown to the lawyer")
 @click.option("--note", default="", help="free text shown to the client")
+@click.option("--over-capacity", is_flag=True, help="save even if the week's commitments exceed the capacity")
 def client_create(lawyer_id, name, email, windows, duration, prep, buffer_after, notice,
                   notice_working_day, horizon, max_per_week, max_per_month, step, status_day,
-                  language, matter, note) -> None:
+                  language, matter, note, over_capacity) -> None:
     """Create a client with an agreement; prints the client's booking URL."""
     lawyer = common.lawyer(lawyer_id)
     try:
@@ -102,6 +103,11 @@ def client_create(lawyer_id, name, email, windows, duration, prep, buffer_after,
         raise click.ClickException(str(exc)) from None
     agreement = agreement_fields(windows, duration, prep, buffer_after, notice, notice_working_day,
                                  horizon, max_per_week, max_per_month, step, status_weekday)
+    warning = load.overcommit(lawyer, {**agreement, "status_day": status_weekday})
+    if warning is not None and not over_capacity:
+        raise click.ClickException(
+            f"this agreement would commit {warning.total} min a week, {warning.over} min over the "
+            f"capacity of {warning.capacity} min; pass --over-capacity to save it anyway")
     client, token = create_client(
         lawyer,
         name=common.one_line(name),

@@ -138,6 +138,7 @@ SETTINGS: tuple[Setting, ...] = (
         "WORKER_WRITE_CONCURRENCY", 2, "calendar writes the worker runs at once", _positive_int
     ),
     Setting("WORKER_SYNC_CONCURRENCY", 2, "calendar syncs the worker runs at once", _positive_int),
+    Setting("RESERVE_RELEASE_HOURS", 24, "reserved urgent time not taken this long before it starts is released", _int),
     Setting("ENV", "production", "production or development"),
 )
 

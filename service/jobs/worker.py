@@ -18,6 +18,7 @@ import service.calendars.writeback  # noqa: F401 - registers calendar.put / cale
 import service.jobs.intake_mail  # noqa: F401 - registers mail.intake_*, booking.release_hold
 import service.jobs.mail  # noqa: F401 - registers mail.booking
 import service.jobs.notify  # noqa: F401 - registers mail.status_digest
+import service.jobs.status_letters  # noqa: F401 - registers mail.status_letter
 from service.calendars import bounded
 from service.calendars.google.accounts import renew_channels  # also registers calendar.sync
 from service.calendars.microsoft.accounts import renew_subscriptions  # microsoft.subscriptions

@@ -84,6 +84,14 @@ class Lawyer(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # New clients from a public intake wait (status "requested") until the lawyer approves.
     approve_new_clients: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Status letters and the week's commitments (issue #15).
+    letter_template_en: Mapped[str | None] = mapped_column(sa.Text)  # None: the built-in one
+    letter_template_ru: Mapped[str | None] = mapped_column(sa.Text)
+    letter_minutes: Mapped[int] = mapped_column(default=20, server_default="20")  # per letter
+    capacity_min: Mapped[int | None]  # weekly minutes for client communication; None: not set
+    # Reserved urgent time, "tue 17:00-17:30,thu 17:00-17:30" (lawyer's wall clock).
+    reserve_windows: Mapped[str] = mapped_column(sa.String(1000), default="", server_default="")
+    show_demand: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     clients: Mapped[list[Client]] = relationship(back_populates="lawyer")
     days_off: Mapped[list[DayOff]] = relationship(
@@ -259,6 +267,7 @@ class Booking(db.Model):
     # "requested" while the lawyer's approval is awaited (held until approved/declined).
     hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirm_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    for_letter: Mapped[bool] = mapped_column(default=False, server_default=sa.false())  # notes go in the letter
 
     client: Mapped[Client] = relationship()
     lawyer: Mapped[Lawyer] = relationship()
@@ -296,6 +305,42 @@ class OAuthStateUse(db.Model):
     state_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+class ClientText(sa.types.TypeDecorator):
+    """Privileged text written for a client (a status letter). Stored as text today; the one
+    place where encryption at rest can wrap it."""
+
+    impl = sa.Text
+    cache_ok = True
+
+
+class StatusLetter(db.Model):
+    """A status letter as sent: its text and time (``body`` is the one column of its text)."""
+
+    __table_args__ = (sa.Index("ix_status_letter_client_sent", "client_id", "sent_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id"))
+    lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyer.id"))
+    due_on: Mapped[date | None] = mapped_column(sa.Date)  # the status day it settled
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(ClientText)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    client: Mapped[Client] = relationship()
+
+
+class UrgentRequest(db.Model):
+    """A client's request for an urgent call before a deadline; accepted, it becomes a
+    callback link that may book the lawyer's reserved urgent time."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id"), index=True)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")  # accepted, declined
+    callback_link_id: Mapped[int | None] = mapped_column(sa.ForeignKey("callback_link.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship()
 
 
 class CalendarAccount(db.Model):

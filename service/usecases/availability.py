@@ -25,9 +25,10 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from booking import reserve
 from booking.availability import check_start, free_slots
 from booking.intervals import Interval
-from booking.model import BookedCall, Slot
+from booking.model import Agreement, BookedCall, Slot
 from service.storage.extensions import db
 from service.storage.models import (
     HOLDING_STATUSES,
@@ -175,19 +176,42 @@ def mirror_trusted_until(lawyer_id: int) -> datetime | None:
     return min(synced) + timedelta(minutes=current_app.config["CALENDAR_FRESHNESS_MINUTES"])
 
 
-def _compute(client: Client, now: datetime, exclude_booking_id: int | None, mirror: Hashable) -> Offer:
+def with_reserve(
+    subject: Client | Intake, agreement: Agreement, now: datetime, window: Interval, reserve_access: bool
+) -> tuple[Agreement, list[Interval]]:
+    """The agreement and extra busy time once the lawyer's reserved urgent time is applied.
+
+    Ordinary links see each reserve still held (``booking.reserve.held``) as busy; a
+    callback link (``reserve_access``) may book every reserve as if it were an agreed window.
+    """
+    lawyer = subject.lawyer
+    windows = slot_cache.reserve_windows(lawyer.reserve_windows or "")
+    if not windows:
+        return agreement, []
+    if reserve_access:
+        extra = reserve.date_windows(windows, lawyer.zone, window.start, window.end)
+        return dataclasses.replace(agreement, extra_windows=agreement.extra_windows + extra), []
+    instances = reserve.occurrences(windows, lawyer.zone, window.start, window.end)
+    return agreement, reserve.held(instances, now, slot_cache.release_delta())
+
+
+def _compute(
+    client: Client, now: datetime, exclude_booking_id: int | None, mirror: Hashable,
+    reserve_access: bool = False,
+) -> Offer:
     agreement = client.agreement()
     stretched = dataclasses.replace(
         agreement, horizon_days=agreement.horizon_days + _HORIZON_SLACK.days
     )
     rules = client.lawyer.rules()
     window = _data_window(client, now, timedelta(days=stretched.horizon_days))
+    stretched, held = with_reserve(client, stretched, now, window, reserve_access)
     slots = free_slots(
         stretched,
         rules,
         client=_subject_key(client),
         now=now,
-        busy=calendar_busy(client.lawyer_id, window, mirror),
+        busy=calendar_busy(client.lawyer_id, window, mirror) + held,
         bookings=_subject_bookings(client, window, exclude_booking_id),
     )
     return Offer(
@@ -206,13 +230,13 @@ def _freshness() -> timedelta:
 
 
 def _offer_for(
-    client: Client, now: datetime, exclude_booking_id: int | None = None
+    client: Client, now: datetime, exclude_booking_id: int | None = None, reserve_access: bool = False
 ) -> Offer | None:
     """The offer of an active client, from the cache if current; None if not active.
     ``AvailabilityUnknown`` when the calendar mirror can no longer be trusted."""
     db.session.flush()  # pending changes count; then read in the session's transaction
     row = slot_cache.FINGERPRINT_BY_ID.row(db.session.connection(), client.id, now - _COUNTING_MARGIN)
-    key = slot_cache.key(row, now, exclude_booking_id)
+    key = slot_cache.key(row, now, exclude_booking_id, reserve_access)
     if key is None:
         return None
     if not slot_cache.trusted(slot_cache.trusted_until(row, _freshness()), now):
@@ -220,7 +244,7 @@ def _offer_for(
     cache = slot_cache.slot_cache()
     offer = cache.get(key)
     if offer is None or offer.computed_at > now:
-        offer = _compute(client, now, exclude_booking_id, slot_cache.mirror_of(key))
+        offer = _compute(client, now, exclude_booking_id, slot_cache.mirror_of(key), reserve_access)
         cache.put(key, offer)
     return offer
 
@@ -266,8 +290,9 @@ def offer_for_link(token: str, now: datetime) -> LinkOffer:
     """
     offer = _cached_offer(token, now) if well_formed_token(token) else None
     if offer is None:
-        client = links.resolve(token, now).client
-        offer = _offer_for(client, now)
+        link = links.resolve(token, now)
+        client = link.client
+        offer = _offer_for(client, now, reserve_access=link.callback is not None)
         if offer is None:
             return LinkOffer(client.lawyer_id, None)
     return LinkOffer(offer.lawyer_id, offer)
@@ -279,12 +304,14 @@ def slots_for(
     start: datetime | None = None,
     end: datetime | None = None,
     exclude_booking_id: int | None = None,
+    reserve_access: bool = False,
 ) -> list[Slot]:
     """The slots this client (or intake) may book now, within [start, end) clamped to the
-    horizon. A client's come from the cache; an intake's are computed afresh."""
+    horizon. A client's come from the cache; an intake's are computed afresh.
+    ``reserve_access``: through a callback link, which may book reserved urgent time."""
     if isinstance(client, Intake):
         return fresh_slots_for(client, now, start, end, exclude_booking_id)
-    offer = _offer_for(client, now, exclude_booking_id)
+    offer = _offer_for(client, now, exclude_booking_id, reserve_access)
     if offer is None:
         return []
     return offer.between(now, start, end)
@@ -296,6 +323,7 @@ def fresh_slots_for(
     start: datetime | None = None,
     end: datetime | None = None,
     exclude_booking_id: int | None = None,
+    reserve_access: bool = False,
 ) -> list[Slot]:
     """``slots_for`` computed from scratch, without the cache (also the tests' reference)."""
     if client.status != "active":
@@ -303,12 +331,13 @@ def fresh_slots_for(
     if not slot_cache.trusted(mirror_trusted_until(client.lawyer_id), now):
         raise AvailabilityUnknown()
     window = _data_window(client, now)
+    agreement, held = with_reserve(client, client.agreement(), now, window, reserve_access)
     return free_slots(
-        client.agreement(),
+        agreement,
         client.lawyer.rules(),
         client=_subject_key(client),
         now=now,
-        busy=calendar_busy(client.lawyer_id, window),
+        busy=calendar_busy(client.lawyer_id, window) + held,
         bookings=_subject_bookings(client, window, exclude_booking_id),
         start=start,
         end=end,
@@ -321,15 +350,17 @@ def check(
     start: datetime,
     exclude_booking_id: int | None = None,
     extra_busy: list[Interval] | None = None,
+    reserve_access: bool = False,
 ) -> Slot:
     """The slot at ``start`` or ``SlotRefused`` saying why it cannot be booked."""
     window = _data_window(client, now)
+    agreement, held = with_reserve(client, client.agreement(), now, window, reserve_access)
     return check_start(
-        client.agreement(),
+        agreement,
         client.lawyer.rules(),
         client=_subject_key(client),
         now=now,
-        busy=calendar_busy(client.lawyer_id, window) + list(extra_busy or ()),
+        busy=calendar_busy(client.lawyer_id, window) + held + list(extra_busy or ()),
         bookings=_subject_bookings(client, window, exclude_booking_id),
         start=start,
     )

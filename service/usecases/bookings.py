@@ -125,7 +125,8 @@ def _checked(subject: Client | Intake, now: datetime, start: datetime, **kwargs)
 
 
 def _live_busy(
-    client: Client | Intake, now: datetime, start: datetime, exclude_booking_id: int | None = None
+    client: Client | Intake, now: datetime, start: datetime, exclude_booking_id: int | None = None,
+    reserve_access: bool = False,
 ) -> list[Interval]:
     """Fresh busy time from the lawyer's calendar servers for the slot at ``start``.
 
@@ -134,7 +135,7 @@ def _live_busy(
     """
     if intake_holds.expired_holds(client.lawyer_id, now):
         release_holds(client.lawyer_id)  # their slots count as free from now on
-    slot = _checked(client, now, start, exclude_booking_id=exclude_booking_id)
+    slot = _checked(client, now, start, exclude_booking_id=exclude_booking_id, reserve_access=reserve_access)
     slot_blocked = Interval(slot.prep_start, slot.blocked_end)
     has_calendars = db.session.scalar(
         sa.select(sa.func.count(Calendar.id)).where(
@@ -159,8 +160,9 @@ def book(
     now: datetime,
     callback: CallbackLink | None = None,
 ) -> tuple[Booking, str]:
-    """Book ``start`` for ``client``; returns the booking and its manage token."""
-    live = _live_busy(client, now, start)
+    """Book ``start`` for ``client``; returns the booking and its manage token. Through a
+    ``callback`` link the lawyer's reserved urgent time may be booked too."""
+    live = _live_busy(client, now, start, reserve_access=callback is not None)
     client_id, lawyer_id = client.id, client.lawyer_id
     manage_token = new_token()
     with _booking_transaction(lawyer_id):
@@ -172,7 +174,7 @@ def book(
             if callback_links.is_spent(callback.used_at, callback.expires_at, now):
                 raise Refused("link_spent", "This callback link has already been used or has expired.")
             callback.used_at = now
-        slot = _checked(client, now, start, extra_busy=live)
+        slot = _checked(client, now, start, extra_busy=live, reserve_access=callback is not None)
         booking = _insert_booking(
             client, slot, contact, manage_token, now, callback.id if callback else None
         )

@@ -13,7 +13,10 @@ is exactly what a fresh computation would return. The key covers:
 - the calendar mirror: each of the lawyer's calendars with its ``conflict`` flag and
   ``mirror_version``, which every write of its busy rows moves in the same transaction —
   enforced by the session itself (``service.storage.busy_mirror``), whoever writes them;
-- "now", as the lawyer-local date (see ``service.usecases.availability`` for why that suffices).
+- "now", as the lawyer-local date (see ``service.usecases.availability`` for why that suffices),
+  and, for ordinary links, the next instant a reserve of urgent time is released
+  (``booking.reserve.next_release``): what they are offered changes at those instants too.
+  Callback links, which may book reserved time, are keyed apart.
 
 Freshness is read by the same query but kept out of the key: a sync that changes nothing
 moves ``synced_at`` only, so the cached offer stays valid, while ``trusted_until`` (the
@@ -28,6 +31,7 @@ the raw values serve as key material only.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
@@ -40,7 +44,9 @@ from flask import current_app
 
 from booking.availability import offered_range
 from booking.intervals import Interval
-from booking.model import Slot
+from booking.model import Slot, Window
+from booking.reserve import next_release
+from booking.windows import parse_windows
 from service.storage.models import (
     HOLDING_STATUSES,
     Booking,
@@ -224,7 +230,7 @@ def busy_lists() -> BusyLists:
 def mirror_of(key: tuple) -> Hashable:
     """The part of a cache key that names the state of the lawyer's calendar mirror: each
     calendar's id, ``conflict`` and ``mirror_version`` (the key's first keyed rows)."""
-    _exclude, values, _day = key
+    values = key[1]
     return values[-len(KEYED_ROWS)]
 
 
@@ -253,6 +259,7 @@ _FRESHNESS_COLUMNS = 2
 # The row: every client column, every lawyer column, then the aggregates.
 _STATUS = list(Client.__table__.c.keys()).index("status")
 _TIMEZONE = len(Client.__table__.c) + list(Lawyer.__table__.c.keys()).index("timezone")
+_RESERVE = len(Client.__table__.c) + list(Lawyer.__table__.c.keys()).index("reserve_windows")
 _SINCE_TYPE = Booking.__table__.c.blocked_end.type
 
 
@@ -395,8 +402,40 @@ FINGERPRINT_BY_ID = CompiledQuery(_fingerprint_query("id"))
 FINGERPRINT_BY_TOKEN_HASH = CompiledQuery(_fingerprint_query("token_hash"))
 
 
-def key(row: tuple | None, now: datetime, exclude_booking_id: int | None) -> tuple | None:
-    """The cache key of a fingerprint row at ``now``; None unless the client is active."""
+@functools.lru_cache(maxsize=512)
+def reserve_windows(text: str) -> tuple[Window, ...]:
+    """A lawyer's reserve windows (stored canonical; empty: none)."""
+    return parse_windows(text) if text and text.strip() else ()
+
+
+def release_delta() -> timedelta:
+    return timedelta(hours=current_app.config["RESERVE_RELEASE_HOURS"])
+
+
+#: (reserve text, zone, release) -> (asked at, the next release after it). The answer holds
+#: for every later instant before it: no release lies between (``booking.reserve``).
+_NEXT_RELEASE: dict[tuple[str, str, timedelta], tuple[datetime, datetime | None]] = {}
+
+
+def next_reserve_release(text: str, zone: ZoneInfo, now: datetime, release: timedelta) -> datetime | None:
+    """``booking.reserve.next_release`` for a lawyer's stored reserve text, memoised."""
+    if not text:
+        return None
+    memo_key = (text, zone.key, release)
+    known = _NEXT_RELEASE.get(memo_key)
+    if known is not None and known[0] <= now and (known[1] is None or now < known[1]):
+        return known[1]
+    answer = next_release(reserve_windows(text), zone, now, release)
+    if len(_NEXT_RELEASE) > 4096:
+        _NEXT_RELEASE.clear()
+    _NEXT_RELEASE[memo_key] = (now, answer)
+    return answer
+
+
+def key(row: tuple | None, now: datetime, exclude_booking_id: int | None,
+        reserve_access: bool = False) -> tuple | None:
+    """The cache key of a fingerprint row at ``now``; None unless the client is active.
+    ``reserve_access``: the offer of a callback link, which may book reserved time."""
     if row is None or row[_STATUS] != "active":
         return None
     values = tuple(row)[:-_FRESHNESS_COLUMNS]
@@ -405,8 +444,13 @@ def key(row: tuple | None, now: datetime, exclude_booking_id: int | None) -> tup
     values = values[:-rows] + tuple(
         tuple(sorted(v.split(","))) if v else () for v in values[-rows:]
     )
-    local_day = now.astimezone(ZoneInfo(values[_TIMEZONE])).date()
-    return exclude_booking_id, values, local_day
+    zone = ZoneInfo(values[_TIMEZONE])
+    local_day = now.astimezone(zone).date()
+    if reserve_access:
+        reserve = "callback"
+    else:
+        reserve = next_reserve_release(values[_RESERVE] or "", zone, now, release_delta())
+    return exclude_booking_id, values, local_day, reserve
 
 
 def trusted_until(row: tuple, freshness: timedelta) -> datetime | None:

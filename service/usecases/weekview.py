@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext, ngettext
 
+from booking import reserve
 from booking.intervals import Interval, merge
 from booking.walltime import wall_interval, wall_to_utc
 from service.storage.extensions import db
 from service.storage.models import Booking, Client, DayOff, ExtraWindow, Lawyer
-from service.usecases import wording
+from service.usecases import slot_cache, wording
 from service.usecases.availability import calendar_busy
 
 # Okabe-Ito and Tableau hues: distinguishable, also for most colour-blind readers.
@@ -144,6 +145,12 @@ def gather(lawyer: Lawyer, monday: date) -> WeekData:
     for w in extra:
         if shown := wall_interval(w.day, w.start, w.end, zone):
             blocks.append(Block("window", shown, w.client_id))
+    release = slot_cache.release_delta()
+    for held in reserve.occurrences(slot_cache.reserve_windows(lawyer.reserve_windows or ""), zone,
+                                    span.start, span.end):
+        opens = wording.format_datetime((held.start - release).astimezone(zone), "EEE d MMM")
+        blocks.append(Block("reserve", held, title=gettext("Reserved for urgent calls; released to every link %(when)s",
+                                                          when=opens), label=gettext("reserve")))
     for busy in merge(calendar_busy(lawyer.id, span)):
         blocks.append(Block("busy", busy, title=gettext("Busy in your calendar")))
     bookings = db.session.scalars(
@@ -291,7 +298,7 @@ def layout(data: WeekData) -> WeekPicture:
                                         start=start.strftime("%H:%M"), end=end.strftime("%H:%M"))))
 
     busy = merge(b.interval for b in data.blocks if b.kind == "busy")
-    for kind in ("busy", "buffer", "prep", "call"):
+    for kind in ("reserve", "busy", "buffer", "prep", "call"):
         for block in (b for b in data.blocks if b.kind == kind):
             start = block.interval.start.astimezone(zone)
             end = block.interval.end.astimezone(zone)
@@ -301,7 +308,7 @@ def layout(data: WeekData) -> WeekPicture:
             if clash:
                 title += " — " + gettext("overlaps busy time in your calendar")
             for day, y0, y1 in runs(block.interval):
-                fill = BUSY_FILL if kind == "busy" else colours.get(block.client_id, BUSY_FILL)
+                fill = BUSY_FILL if kind in ("busy", "reserve") else colours.get(block.client_id, BUSY_FILL)
                 tall = y1 - y0 >= 24
                 rects.append(Rect(kind, LEFT + day * COL_W + EV_X, y0, EV_W, y1 - y0, fill=fill, title=title,
                                   label=block.label if (tall or kind == "call") else "",

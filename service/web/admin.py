@@ -14,23 +14,36 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from booking import letters as booking_letters
 from booking.terms import AgreementError
 from booking.walltime import week_start
 from service.core import urls
+from service.jobs import status_letters
 from service.storage import outbox
 from service.storage.extensions import db
-from service.storage.models import Booking, Calendar, CalendarAccount, Client, OutboxTask, utcnow
+from service.storage.models import (
+    Booking,
+    Calendar,
+    CalendarAccount,
+    Client,
+    OutboxTask,
+    UrgentRequest,
+    utcnow,
+)
 from service.usecases import (
     calendar_connect,
     clients,
     dashboard,
     intake_holds,
+    letters,
+    load,
     status_updates,
+    urgent,
     weekview,
     wording,
 )
 from service.usecases.errors import Refused
-from service.web import auth, login_throttle, oauth_binding, params
+from service.web import auth, error_words, login_throttle, oauth_binding, params
 from service.web.admin_forms import (
     LANGUAGE_CHOICES,
     CalDAVForm,
@@ -42,6 +55,7 @@ from service.web.admin_forms import (
     PasswordForm,
     SettingsForm,
 )
+from service.web.errors import status_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -128,10 +142,13 @@ def logout():
 
 @bp.get("/", endpoint="dashboard")
 def home():
-    lawyer = auth.current_lawyer()
-    board = dashboard.build(lawyer, utcnow())
+    lawyer, now = auth.current_lawyer(), utcnow()
+    board = dashboard.build(lawyer, now)
     requests = [(b, wording.when(b, lawyer.timezone)) for b in intake_holds.requests_for(lawyer.id)]
-    return render_template("admin/dashboard.html", board=board, notes_form=NotesForm, requests=requests)
+    return render_template("admin/dashboard.html", board=board, notes_form=NotesForm,
+                           requests=requests,
+                           figures=load.figures(lawyer, now), minutes_words=load.minutes_words,
+                           urgent_requests=urgent.pending_for(lawyer), urgent_day=urgent.deadline_day)
 
 
 @bp.post("/bookings/<int:booking_id>/approve")
@@ -173,6 +190,7 @@ def save_notes(booking_id: int):
     if not form.validate():
         abort(400, gettext("The notes are too long."))
     booking.notes = (form.notes.data or "").replace("\r\n", "\n").strip()
+    booking.for_letter = bool(form.for_letter.data)
     db.session.commit()
     flash(gettext("Notes saved."), "ok")
     return redirect(url_for("admin.dashboard") + f"#booking-{booking.id}")
@@ -227,6 +245,8 @@ def week():
         is_this_week=monday == week_start(today),
         today_date=today,
         geo=weekview,
+        figures=load.figures(lawyer, utcnow(), monday),
+        minutes_words=load.minutes_words,
     )
 
 
@@ -272,6 +292,11 @@ def _edit_client(client: Client | None):
         except ValueError as exc:
             error = str(exc)
         else:
+            warning = load.overcommit(auth.current_lawyer(), data, client)
+            if warning is not None and request.form.get("confirm_over") != str(warning.over):
+                # The confirm step: the same form again, with the amount and "save anyway".
+                return render_template("admin/client_form.html", form=form, client=client,
+                                       overcommit=load.overcommit_words(warning), confirm_over=warning.over)
             if client is None:
                 client, _token = clients.new_client(auth.current_lawyer(), data)
                 message = gettext("Client %(name)s created. Send them their booking link.", name=data["name"])
@@ -519,3 +544,128 @@ def settings():
         status = 422
     return render_template("admin/settings.html", settings_form=settings_form,
                            password_form=password_form), status
+
+
+# -- status letters (issue #15) ------------------------------------------------------
+
+
+@bp.route("/clients/<int:client_id>/letter", methods=["GET", "POST"])
+def status_letter(client_id: int):
+    """The draft of the client's status letter; the lawyer edits it and sends it."""
+    client = _own_client(client_id)
+    now = utcnow()
+    text, error, status = None, None, 200
+    if request.method == "POST":
+        text = request.form.get("text", "")
+        try:
+            _letter, mailed = status_letters.send_now(client, text, now)
+        except Refused as exc:
+            db.session.rollback()
+            error, status = error_words.translate_error(exc), status_of(exc)
+        else:
+            flash(gettext("Status letter sent to %(name)s.", name=client.name) if mailed else
+                  gettext("Status letter to %(name)s saved; the e-mail will be retried.", name=client.name),
+                  "ok" if mailed else "error")
+            return redirect(url_for("admin.dashboard"))
+    return render_template(
+        "admin/letter.html",
+        client=client,
+        text=letters.draft(client, now) if text is None else text,
+        subject=letters.subject_for(client),
+        sent=letters.letters_of(client),
+        due_on=letters.due_day(client, now),
+        error=error,
+    ), status
+
+
+@bp.route("/letters/template", methods=["GET", "POST"])
+def letter_template():
+    lawyer = auth.current_lawyer()
+    language = request.values.get("language", lawyer.language)
+    if language not in dict(LANGUAGE_CHOICES):
+        abort(400, gettext("Unknown language."))
+    error, status, text = None, 200, None
+    if request.method == "POST":
+        text = request.form.get("template", "")
+        try:
+            letters.set_template(lawyer, language, text)
+        except Refused as exc:
+            error, status = exc.message, 422
+        else:
+            db.session.commit()
+            flash(gettext("Letter template saved."), "ok")
+            return redirect(url_for("admin.letter_template", language=language))
+    return render_template(
+        "admin/letter_template.html",
+        language=language,
+        template=letters.template_of(lawyer, language) if text is None else text,
+        fields=booking_letters.NAMES.get(language, booking_letters.FIELDS),
+        error=error,
+    ), status
+
+
+# -- the week's commitments and reserved time (issue #15) ---------------------------
+
+
+def _minutes_field(name: str) -> int | None:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 6:
+        raise Refused(f"invalid_{name}", gettext("Please give whole minutes."))
+    return int(raw)
+
+
+@bp.route("/load", methods=["GET", "POST"])
+def load_settings():
+    """The committed load against capacity, and the settings behind it."""
+    lawyer = auth.current_lawyer()
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            capacity = _minutes_field("capacity")
+            load.apply_settings(
+                lawyer, capacity=capacity, clear_capacity=capacity is None,
+                letter_minutes=_minutes_field("letter_minutes") or 0,
+                reserve_windows=request.form.get("reserve_windows", ""),
+                show_demand=request.form.get("show_demand") == "y",
+            )
+        except Refused as exc:
+            db.session.rollback()
+            error, status = exc.message, 422
+        else:
+            db.session.commit()
+            flash(gettext("Settings saved."), "ok")
+            return redirect(url_for("admin.load_settings"))
+    return render_template("admin/load.html", figures=load.figures(lawyer, utcnow()),
+                           minutes_words=load.minutes_words, error=error), status
+
+
+def _own_request(request_id: int) -> UrgentRequest:
+    found = db.session.get(UrgentRequest, request_id)
+    if found is None or found.client.lawyer_id != auth.current_lawyer().id:
+        abort(404)
+    return found
+
+
+@bp.post("/urgent/<int:request_id>/accept")
+def urgent_accept(request_id: int):
+    """Accept an urgent request: a callback link until its deadline, to send the client."""
+    found = _own_request(request_id)
+    now = utcnow()
+    link, token = urgent.accept(found, now)  # a Refused is a 409 page
+    db.session.commit()
+    client = found.client
+    url = urls.booking_url(token)
+    return render_template("admin/callback.html", client=client, url=url,
+                           expires=link.expires_at.astimezone(client.lawyer.zone),
+                           message=clients.callback_message(client, url, link.expires_at))
+
+
+@bp.post("/urgent/<int:request_id>/decline")
+def urgent_decline(request_id: int):
+    found = _own_request(request_id)
+    urgent.decline(found)
+    db.session.commit()
+    flash(gettext("Urgent request from %(name)s declined.", name=found.client.name), "ok")
+    return redirect(url_for("admin.dashboard"))

@@ -143,6 +143,7 @@ def agreement_error_text(exc: terms.AgreementError, label: str) -> str:
 
 class NotesForm(Unsigned):
     notes = TextAreaField(_l("Notes after the call"), validators=[Optional(), Length(max=20000)])
+    for_letter = BooleanField(_l("For the status letter"))
 
 
 class CallbackForm(Unsigned):

@@ -38,6 +38,11 @@ _ERRORS.update({
     "unknown_token": lazy_gettext("This booking link does not exist."),
     "unknown_client": lazy_gettext("This booking link is no longer active."),
     "not_found": lazy_gettext("This link does not exist."),
+    "unknown_letter": lazy_gettext("This letter does not exist."),
+    "invalid_reason": lazy_gettext("Please say what is urgent (at most 2,000 characters)."),
+    "invalid_deadline": lazy_gettext("The deadline must be a date between today and 14 days ahead."),
+    "urgent_pending": lazy_gettext("Your earlier urgent requests are still open; the lawyer will answer them."),
+    "already_answered": lazy_gettext("This request has been answered already."),
     "csrf_failed": lazy_gettext("This form has expired or did not come from this site. Please reload the page and try again."),
 })
 

@@ -33,6 +33,10 @@ STATUS_BY_REASON = {
     "too_late": 409,
     "calendar_unavailable": 503,
     "availability_unknown": 503,
+    "unknown_letter": 404,
+    "client_archived": 409,
+    "already_answered": 409,
+    "urgent_pending": 409,
 }
 #: Families of reasons: every ``slot_<why>`` (a start that cannot be booked) and every
 #: ``invalid_<field>`` (malformed input).

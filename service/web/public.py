@@ -4,6 +4,8 @@ under ``/embed/`` (framable by the lawyer's allow-listed sites, see ``service.we
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     Blueprint,
     Response,
@@ -16,11 +18,24 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import gettext
 
 from service.core import urls
 from service.core.zones import is_zone, zone_names
-from service.storage.models import token_hash, utcnow
-from service.usecases import availability, bookings, intake_holds, intakes, invites, links, wording
+from service.storage.extensions import db
+from service.storage.models import Client, token_hash, utcnow
+from service.usecases import (
+    availability,
+    bookings,
+    demand,
+    intake_holds,
+    intakes,
+    invites,
+    letters,
+    links,
+    urgent,
+    wording,
+)
 from service.usecases.errors import Refused
 from service.web import error_words, formtoken, framing
 from service.web.errors import AppError, status_of
@@ -65,10 +80,11 @@ def _page(template: str, lawyer, *, embed: bool, status: int = 200, **context):
     )
 
 
-def _offered(subject, now, exclude_booking_id: int | None = None):
+def _offered(subject, now, exclude_booking_id: int | None = None, reserve_access: bool = False):
     """(slots, availability_unknown): nothing is offered while the calendar is unreadable."""
     try:
-        return availability.slots_for(subject, now, exclude_booking_id=exclude_booking_id), False
+        return availability.slots_for(subject, now, exclude_booking_id=exclude_booking_id,
+                                      reserve_access=reserve_access), False
     except availability.AvailabilityUnknown:
         return [], True
 
@@ -77,7 +93,9 @@ def _booking_form(subject, *, embed: bool, status: int, **context):
     """The booking form for a client link or an intake: agreed terms, free slots, fields."""
     now = utcnow()
     tz = _client_zone(subject.lawyer.timezone)
-    slots, unknown = _offered(subject, now)
+    slots, unknown = _offered(subject, now, reserve_access=context.get("callback") is not None)
+    if isinstance(subject, Client) and not unknown:
+        context["demand"] = demand.demand_line(subject, now, slots, tz)
     return _page(
         "booking.html",
         subject.lawyer,
@@ -94,15 +112,21 @@ def _booking_form(subject, *, embed: bool, status: int, **context):
 
 
 def _render_booking(
-    link: links.Link, token: str, *, status: int = 200, error: str | None = None, form=None, embed: bool = False
+    link: links.Link, token: str, *, status: int = 200, error: str | None = None, form=None, embed: bool = False,
+    notice: str | None = None,
 ):
     client = link.client
     g.lang = client.language
+    own_link = link.callback is None
     return _booking_form(
         client,
         embed=embed,
         status=status,
         callback=link.callback,
+        next_letter=letters.next_letter_due(client, utcnow()) if own_link else None,
+        letters_url=url_for("public.client_letters", token=token) if own_link and letters.letters_of(client) else None,
+        urgent_url=url_for("public.urgent_request", token=token) if own_link and not embed else None,
+        notice=notice,
         terms=wording.agreement_terms(client),
         form_token=formtoken.issue("book", token_hash(token)),
         form=form or {"name": client.name, "email": client.email, "agenda": ""},
@@ -114,6 +138,52 @@ def _render_booking(
 @bp.get("/b/<token>")
 def booking_page(token: str):
     return _render_booking(links.resolve(token, utcnow()), token)
+
+
+def _own_link_client(token: str):
+    """The client behind their own booking link (never a callback link): letters are theirs."""
+    client = links.find_client(token)
+    if client is None or client.status == "archived":
+        raise Refused("unknown_token", "This booking link does not exist.")
+    g.lang = client.language
+    return client
+
+
+@bp.get("/b/<token>/letters")
+def client_letters(token: str):
+    client = _own_link_client(token)
+    return _page("letters.html", client.lawyer, embed=False, client=client, token=token,
+                 letters=letters.letters_of(client), letter=None,
+                 next_letter=letters.next_letter_due(client, utcnow()))
+
+
+@bp.get("/b/<token>/letters/<int:letter_id>")
+def client_letter(token: str, letter_id: int):
+    client = _own_link_client(token)
+    letter = letters.letter_of(client, letter_id)
+    return _page("letters.html", client.lawyer, embed=False, client=client, token=token,
+                 letters=letters.letters_of(client), letter=letter, next_letter=None)
+
+
+@bp.post("/b/<token>/urgent")
+def urgent_request(token: str):
+    """A client asks for an urgent call before a deadline (own link only)."""
+    client = _own_link_client(token)
+    link = links.Link(client)
+    if not formtoken.valid(request.form.get("form_token"), "book", token_hash(token)):
+        return _render_booking(link, token, status=400, error=wording.EXPIRED_FORM())
+    try:
+        try:
+            deadline = date.fromisoformat(request.form.get("deadline", ""))
+        except ValueError:
+            raise AppError(422, "invalid_deadline", gettext("Please give the deadline as a date.")) from None
+        urgent.ask(client, deadline, request.form.get("reason", ""), utcnow())
+    except Refused as exc:
+        db.session.rollback()
+        return _render_booking(link, token, status=status_of(exc), error=error_words.translate_error(exc))
+    db.session.commit()
+    return _render_booking(link, token, notice=gettext(
+        "Your request is with the lawyer. If accepted, you get a link to book reserved urgent time."))
 
 
 @bp.post("/b/<token>")

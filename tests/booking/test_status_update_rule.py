@@ -55,3 +55,12 @@ def test_an_agreement_starting_on_the_status_day_owes_nothing_that_day():
     """The first update is due on the first status day *after* the start, not on it."""
     assert state(FRI, None, FRIDAY, FRIDAY - EARLY) is None
     assert state(FRI, None, FRIDAY - timedelta(days=1), FRIDAY - EARLY) == (SOON, FRIDAY)
+
+
+def test_next_due_is_the_owed_day_or_the_first_uncovered_status_day():
+    from booking.status_updates import next_due
+
+    mon = date(2026, 3, 2)
+    assert next_due(4, None, date(2026, 3, 1), mon) == date(2026, 3, 6)  # Friday this week
+    assert next_due(4, date(2026, 3, 5), date(2026, 3, 1), mon) == date(2026, 3, 13)  # Thursday covered Friday
+    assert next_due(4, None, date(2026, 2, 1), mon) == date(2026, 2, 27)  # overdue: the missed one

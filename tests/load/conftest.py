@@ -1,0 +1,1 @@
+from tests.letters.conftest import admin, lawyer  # noqa: F401 - the signed-in lawyer
