@@ -283,3 +283,15 @@ def test_live_check_stays_within_its_budget(make_provider, fake, sleeps):
     with pytest.raises(ProviderError, match="in time|timeout"):
         provider.busy(DEFAULT, Interval(at(26, 9), at(26, 10)))
     assert len(fake.calls("calendarView")) <= 2
+
+
+def test_links_to_another_host_are_not_followed(provider, fake):
+    """The bearer token goes to the configured Graph endpoint only, whatever a next or
+    delta link (or a stored sync state) says."""
+    import json
+
+    state = json.dumps({"delta": "https://evil.example/v1.0/me/calendarView/delta?$deltatoken=x",
+                        "until": WINDOW.end.isoformat()})
+    with pytest.raises(ProviderError, match="another host"):
+        provider.sync(DEFAULT, state, WINDOW)
+    assert fake.calls("calendarView.delta") == []

@@ -209,3 +209,22 @@ def test_admin_tentative_choice_per_calendar(client, db, signed_in, fake):
     assert states[COURT] is None and states[DEFAULT] is not None  # only the changed one is read again
     page = client.get("/admin/calendars").get_data(as_text=True)
     assert f'name="tentative_free" value="{ids[COURT]}" checked' in page
+
+
+def test_code_from_another_sign_in_fails_pkce(client, db, signed_in, fake):
+    """A code injected into this session's answer (from a sign-in started elsewhere) is
+    refused by Microsoft: the PKCE verifier of this flow does not match its challenge."""
+    mine = fake.consent(start(client))
+    stranger = fake.consent(fake.url + "/common/oauth2/v2.0/authorize?" + urlencode({
+        "client_id": fake.client_id, "response_type": "code",
+        "redirect_uri": "https://counsel.test/oauth/microsoft/callback",
+        "scope": "Calendars.ReadWrite offline_access openid profile", "state": "theirs",
+        "code_challenge": "x" * 43, "code_challenge_method": "S256"}))
+    response = client.get("/oauth/microsoft/callback?" + urlencode({**mine, "code": stranger["code"]}))
+    assert response.status_code == 400 and "invalid_grant" in response.text
+    assert accounts(db) == []
+
+
+def test_tenant_setting_names_the_authority(app, client, signed_in, fake):
+    app.config["MICROSOFT_TENANT"] = "organizations"
+    assert start(client).startswith(fake.url + "/organizations/oauth2/v2.0/authorize?")

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -86,7 +87,13 @@ class GraphSession:
         self.http.close()
 
     def url(self, path: str) -> str:
-        return path if path.startswith("https://") or path.startswith("http://") else self.endpoint + path
+        """``path`` under the endpoint; a full URL (a next or delta link Graph gave) only
+        on the endpoint's own origin, so the bearer token never goes anywhere else."""
+        if "://" not in path:
+            return self.endpoint + path
+        if urlsplit(path)[:2] != urlsplit(self.endpoint)[:2]:
+            raise ProviderError("Microsoft Graph sent a link to another host; not followed")
+        return path
 
     def call(
         self,
