@@ -133,6 +133,9 @@ def _read_event(
     if any("DTSTART" not in c for c in masters):
         return _fail_closed(uid, components, window, tz, "no DTSTART")
     master = masters[0] if masters else None
+    if master is not None and not overrides and not any(n in master for n in _RECURRENCE):
+        span = occurrence_span(master, tz) if is_busy(master) else None  # a one-off event
+        return ([span] if span is not None else []), None
     if master is not None:
         _keep_overrides_over_exdates(master, overrides, tz)
         _until_in_start_zone(master)
@@ -162,6 +165,7 @@ def _read_event(
     return spans, None
 
 
+_RECURRENCE = ("RRULE", "RDATE", "EXRULE")
 _EXPANSION_PROPERTIES = {
     *icsrepair.RULES, *icsrepair.DURATIONS, *icsrepair.SINGLE_DATES, *icsrepair.DATE_LISTS
 }
