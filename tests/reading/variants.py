@@ -217,6 +217,11 @@ BOUNDED = [
     Variant("secondly_without_end", (case(
         "Ping", "DTSTART:20200101T000000Z", "DURATION:PT1S", "RRULE:FREQ=SECONDLY"),),
         (WINDOW,), "too_frequent"),
+    Variant("secondly_filtered_to_once_a_day", (case(
+        "Ping", "DTSTART:20200101T090000Z", "DURATION:PT10M",
+        "RRULE:FREQ=SECONDLY;BYHOUR=9;BYMINUTE=0;BYSECOND=0"),),
+        # The library would walk every second of the window to find nine o'clock.
+        (WINDOW,), "too_frequent"),
     Variant("minutely_count_100000", (case(
         "Ping", "DTSTART:20270310T000000Z", "DURATION:PT1M", "RRULE:FREQ=MINUTELY;INTERVAL=2;COUNT=100000"),),
         (Interval(utc("03-10 00:00"), WINDOW.end),), "too_frequent"),
