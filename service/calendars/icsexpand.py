@@ -96,10 +96,10 @@ def read_calendar(cal: icalendar.Calendar, window: Interval, tz: ZoneInfo) -> Re
     for uid, components in _events_by_uid(cal):
         if is_own_uid(uid):
             continue
-        components = [_own_copy(c) for c in components]
-        for component in components:
-            icsrepair.repair_component(component)
         try:
+            components = [_own_copy(c) for c in components]
+            for component in components:
+                icsrepair.repair_component(component)
             spans, warning = _read_event(uid, components, window, tz)
         except Exception as exc:  # noqa: BLE001 - one event's fault stays with that event
             log.info("event %r cannot be expanded: %s", uid, exc)
@@ -186,9 +186,11 @@ def _own_copy(component: icalendar.Component) -> icalendar.Component:
 
 def _fail_closed(
     uid: str, components: list[icalendar.Component], window: Interval, tz: ZoneInfo, why: str
-) -> tuple[list[Interval], ReadWarning]:
+) -> tuple[list[Interval], ReadWarning | None]:
     """Busy over each component's own span where it can be placed."""
     spans = []
+    if not any(is_busy(c) for c in components):
+        return [], None  # cancelled or free: nothing to block, nothing to say
     for component in components:
         if not is_busy(component):
             continue

@@ -127,6 +127,9 @@ BROKEN = [
         case("Board meeting", "RECURRENCE-ID:20270309T100000Z", "DTSTART:20270310T140000Z",
              "DTEND:20270310T150000Z")),
         tuple(spans(("03-02 10:00", "03-02 11:00"), ("03-10 14:00", "03-10 15:00"))), "unreadable"),
+    Variant("cancelled_unreadable_event_blocks_nothing", (case(
+        "Board meeting", "STATUS:CANCELLED", "DTSTART:20270302T100000Z", "DTEND:20270302T110000Z",
+        "RRULE:FREQ=FORTNIGHTLY;COUNT=3"),), ()),
 ]
 
 # -- Apple: EXDATE of the original time plus the override of it -------------------------
