@@ -14,7 +14,7 @@ from service.storage.models import BusyBlock, Calendar
 from tests.calendar_servers import USER, delete_ics, put_ics, unique
 
 from .test_calendars_page import add_calendar
-from .variants import BOUNDED, GOOD_EVENT, vcalendar
+from .variants import BY_NAME, GOOD_EVENT, vcalendar
 
 pytestmark = pytest.mark.db_matrix
 
@@ -22,7 +22,7 @@ NOW = datetime(2027, 2, 28, 12, 0, tzinfo=UTC)
 
 
 def dense(uid: str, day: str) -> str:
-    event = BOUNDED[2].events[0].replace("case@example.com", uid)
+    event = BY_NAME["every_ten_minutes_until"].events[0].replace("case@example.com", uid)
     return vcalendar(event.replace("20270310T000000Z", f"202703{day}T000000Z")
                      .replace("UNTIL=20270312T000000Z", f"UNTIL=202703{int(day) + 1:02d}T000000Z"))
 

@@ -255,3 +255,4 @@ CLASSES: dict[str, list[Variant]] = {
 }
 
 ALL = [v for variants in CLASSES.values() for v in variants]
+BY_NAME = {v.name: v for v in ALL}
