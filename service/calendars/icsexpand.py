@@ -46,8 +46,11 @@ log = logging.getLogger(__name__)
 MARGIN = timedelta(days=1)
 #: A rule that may repeat more often than this is busy over its whole extent.
 MIN_REPEAT_MINUTES = 15
-#: At most this many occurrences are computed for one event (from its start).
+#: At most this many occurrences are computed for one event (from its start), and at
+#: most this many periods of a rule walked (FREQ=SECONDLY with BYHOUR=9 is a daily rule
+#: that the library walks second by second).
 MAX_STEPS = 200_000
+MAX_PERIODS = 2_000_000
 
 _UNITS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400}
 _MONTHS = {"MONTHLY": 31 * 86400, "YEARLY": 366 * 86400}
@@ -93,10 +96,10 @@ def read_calendar(cal: icalendar.Calendar, window: Interval, tz: ZoneInfo) -> Re
     for uid, components in _events_by_uid(cal):
         if is_own_uid(uid):
             continue
-        components = [_own_copy(c) for c in components]
-        for component in components:
-            icsrepair.repair_component(component)
         try:
+            components = [_own_copy(c) for c in components]
+            for component in components:
+                icsrepair.repair_component(component)
             spans, warning = _read_event(uid, components, window, tz)
         except Exception as exc:  # noqa: BLE001 - one event's fault stays with that event
             log.info("event %r cannot be expanded: %s", uid, exc)
@@ -133,6 +136,9 @@ def _read_event(
     if any("DTSTART" not in c for c in masters):
         return _fail_closed(uid, components, window, tz, "no DTSTART")
     master = masters[0] if masters else None
+    if master is not None and not overrides and not any(n in master for n in _RECURRENCE):
+        span = occurrence_span(master, tz) if is_busy(master) else None  # a one-off event
+        return ([span] if span is not None else []), None
     if master is not None:
         _keep_overrides_over_exdates(master, overrides, tz)
         _until_in_start_zone(master)
@@ -162,6 +168,7 @@ def _read_event(
     return spans, None
 
 
+_RECURRENCE = ("RRULE", "RDATE", "EXRULE")
 _EXPANSION_PROPERTIES = {
     *icsrepair.RULES, *icsrepair.DURATIONS, *icsrepair.SINGLE_DATES, *icsrepair.DATE_LISTS
 }
@@ -179,9 +186,11 @@ def _own_copy(component: icalendar.Component) -> icalendar.Component:
 
 def _fail_closed(
     uid: str, components: list[icalendar.Component], window: Interval, tz: ZoneInfo, why: str
-) -> tuple[list[Interval], ReadWarning]:
+) -> tuple[list[Interval], ReadWarning | None]:
     """Busy over each component's own span where it can be placed."""
     spans = []
+    if not any(is_busy(c) for c in components):
+        return [], None  # cancelled or free: nothing to block, nothing to say
     for component in components:
         if not is_busy(component):
             continue
@@ -354,9 +363,13 @@ def _too_dense(
         per_day = _per_day(rule)
         count = int((rule.get("COUNT") or [0])[0] or 0)
         steps = per_day * days if not count else min(count, per_day * days)
+        span_days = days
         if not count and len(rules) == 1 and _can_move_start(master, rule):
-            steps = per_day * ((window.end - window.start).total_seconds() / 86400 + 2)
-        if per_day > 1440 / MIN_REPEAT_MINUTES or steps > MAX_STEPS:
+            span_days = (window.end - window.start).total_seconds() / 86400 + 2
+            steps = per_day * span_days
+        # The library walks every period of a sub-hourly rule, filtered or not.
+        periods = span_days * 86400 / _period_seconds(rule)
+        if per_day > 1440 / MIN_REPEAT_MINUTES or steps > MAX_STEPS or periods > MAX_PERIODS:
             worst = rule
             break
     if worst is None:
@@ -373,6 +386,12 @@ def _too_dense(
         uid, summary, "too_frequent", str(worst.to_ical().decode())[:200],
         span.start, span.end, MIN_REPEAT_MINUTES,
     )
+
+
+def _period_seconds(rule) -> float:
+    freq = str((rule.get("FREQ") or [""])[0]).upper()
+    interval = max(int((rule.get("INTERVAL") or [1])[0] or 1), 1)
+    return float({**_UNITS, **_MONTHS}.get(freq, 86400) * interval)
 
 
 def _rule_end(rule, start: datetime, tz: ZoneInfo) -> datetime | None:

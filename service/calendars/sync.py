@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 DEFAULT_HORIZON_DAYS = 90
 PAST = timedelta(days=1)
 _CHUNK = 500  # keys per DELETE ... IN (...)
+_MAX_WARNED = 200  # objects whose reading warnings are kept per calendar
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -173,6 +174,8 @@ def _warnings_after(stored: dict | None, result: SyncResult) -> dict | None:
             if k not in result.changed and k not in result.deleted
         }
     kept.update({k: v for k, v in result.warnings.items() if v})
+    if len(kept) > _MAX_WARNED:  # a calendar of thousands of broken events: a sample
+        kept = {k: kept[k] for k in sorted(kept)[:_MAX_WARNED]}
     return kept or None
 
 

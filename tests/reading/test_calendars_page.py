@@ -17,14 +17,14 @@ from service.usecases import availability
 from tests.admin.conftest import PASSWORD, log_in
 from tests.calendar_servers import USER, put_ics, unique
 
-from .variants import APPLE, BOUNDED, BROKEN, GOOD, GOOD_EVENT, vcalendar
+from .variants import APPLE, BY_NAME, GOOD, GOOD_EVENT, vcalendar
 
 pytestmark = pytest.mark.db_matrix
 
 NOW = datetime(2027, 2, 28, 12, 0, tzinfo=UTC)
-UNREADABLE = BROKEN[1]  # unknown frequency: busy over its first instance
-NO_START = BROKEN[0]
-DENSE = BOUNDED[2]  # every ten minutes, 10-12 March
+UNREADABLE = BY_NAME["unknown_frequency"]  # busy over its first instance
+NO_START = BY_NAME["event_without_dtstart"]
+DENSE = BY_NAME["every_ten_minutes_until"]  # 10-12 March
 
 
 def feed_text() -> str:

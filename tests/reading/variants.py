@@ -127,6 +127,9 @@ BROKEN = [
         case("Board meeting", "RECURRENCE-ID:20270309T100000Z", "DTSTART:20270310T140000Z",
              "DTEND:20270310T150000Z")),
         tuple(spans(("03-02 10:00", "03-02 11:00"), ("03-10 14:00", "03-10 15:00"))), "unreadable"),
+    Variant("cancelled_unreadable_event_blocks_nothing", (case(
+        "Board meeting", "STATUS:CANCELLED", "DTSTART:20270302T100000Z", "DTEND:20270302T110000Z",
+        "RRULE:FREQ=FORTNIGHTLY;COUNT=3"),), ()),
 ]
 
 # -- Apple: EXDATE of the original time plus the override of it -------------------------
@@ -217,6 +220,11 @@ BOUNDED = [
     Variant("secondly_without_end", (case(
         "Ping", "DTSTART:20200101T000000Z", "DURATION:PT1S", "RRULE:FREQ=SECONDLY"),),
         (WINDOW,), "too_frequent"),
+    Variant("secondly_filtered_to_once_a_day", (case(
+        "Ping", "DTSTART:20200101T090000Z", "DURATION:PT10M",
+        "RRULE:FREQ=SECONDLY;BYHOUR=9;BYMINUTE=0;BYSECOND=0"),),
+        # The library would walk every second of the window to find nine o'clock.
+        (WINDOW,), "too_frequent"),
     Variant("minutely_count_100000", (case(
         "Ping", "DTSTART:20270310T000000Z", "DURATION:PT1M", "RRULE:FREQ=MINUTELY;INTERVAL=2;COUNT=100000"),),
         (Interval(utc("03-10 00:00"), WINDOW.end),), "too_frequent"),
@@ -247,3 +255,4 @@ CLASSES: dict[str, list[Variant]] = {
 }
 
 ALL = [v for variants in CLASSES.values() for v in variants]
+BY_NAME = {v.name: v for v in ALL}
