@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.intervals import Interval
 from booking.model import Agreement, BookedCall, DateWindow, LawyerRules
 from booking.windows import parse_windows
+from service.storage.encrypted import EncryptedText
 from service.storage.extensions import db
 
 
@@ -154,7 +155,7 @@ class Client(AgreementTerms, db.Model):
     lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyer.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     email: Mapped[str] = mapped_column(sa.String(320))
-    matter: Mapped[str] = mapped_column(sa.String(300), default="")
+    matter: Mapped[str] = mapped_column(EncryptedText, default="")  # privileged: encrypted at rest
     language: Mapped[str] = mapped_column(sa.String(5), default="en")
     status: Mapped[str] = mapped_column(sa.String(10), default="active")  # paused, archived
     is_new: Mapped[bool] = mapped_column(default=False)
@@ -222,8 +223,8 @@ class Booking(db.Model):
     status: Mapped[str] = mapped_column(sa.String(10), default="confirmed")  # cancelled
     name: Mapped[str] = mapped_column(sa.String(200))
     email: Mapped[str] = mapped_column(sa.String(320))
-    agenda: Mapped[str] = mapped_column(sa.Text)
-    notes: Mapped[str] = mapped_column(sa.Text, default="")  # the lawyer's, after the call
+    agenda: Mapped[str] = mapped_column(EncryptedText)  # privileged: encrypted at rest
+    notes: Mapped[str] = mapped_column(EncryptedText, default="")  # the lawyer's, after the call
     manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     manage_token_enc: Mapped[str] = mapped_column(sa.Text)  # for links in mail and calendar
     sequence: Mapped[int] = mapped_column(default=0)  # iCalendar SEQUENCE, bumped on change
