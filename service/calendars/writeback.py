@@ -28,8 +28,15 @@ def event_uid(booking: Booking, which: str) -> str:
 
 
 def events_for(booking: Booking, manage_url: str | None = None) -> list[OutgoingEvent]:
-    """The call and, when the agreement has prep time, its prep block."""
+    """The call and, when the agreement has prep time, its prep block.
+
+    A lawyer who keeps agendas out of the calendar (``Lawyer.calendar_agenda`` off) gets
+    the titles "Call: <client>" / "Prep: <client>" only: no agenda, no e-mail address,
+    no link, no attendee.
+    """
     client_name = booking.client.name if booking.client else booking.name
+    if not booking.lawyer.calendar_agenda:
+        return _titles_only(booking, client_name)
     if manage_url is None:
         manage_url = _manage_url(booking)
     details = [f"Agenda:\n{booking.agenda}"]
@@ -58,6 +65,15 @@ def events_for(booking: Booking, manage_url: str | None = None) -> list[Outgoing
                 description=f"Prepare the call with {client_name}.\n\nAgenda:\n{booking.agenda}",
             )
         )
+    return events
+
+
+def _titles_only(booking: Booking, client_name: str) -> list[OutgoingEvent]:
+    events = [OutgoingEvent(uid=event_uid(booking, "call"), start=booking.start, end=booking.end,
+                            summary=f"Call: {client_name}", description="")]
+    if booking.blocked_start < booking.start:
+        events.append(OutgoingEvent(uid=event_uid(booking, "prep"), start=booking.blocked_start,
+                                    end=booking.start, summary=f"Prep: {client_name}", description=""))
     return events
 
 

@@ -81,6 +81,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("CALENDAR_FRESHNESS_MINUTES", 30, "older mirrors fail closed if unreachable", _int),
     Setting("SYNC_INTERVAL_SECONDS", 300, "how often the worker syncs calendars", _int),
+    Setting(
+        "ERASE_COMPACT",
+        True,
+        "after a client's erasure, VACUUM (SQLite) / VACUUM FULL of the touched tables "
+        "(PostgreSQL) so the erased data leaves the database files",
+        _bool,
+    ),
+    Setting("RETENTION_CHECK_SECONDS", 3600, "how often the worker erases clients past retention", _int),
     Setting("ENV", "production", "production or development"),
 )
 

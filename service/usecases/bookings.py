@@ -37,7 +37,7 @@ from service.storage.models import (
     new_token,
     token_hash,
 )
-from service.usecases import availability, followup
+from service.usecases import audit, availability, followup
 from service.usecases.errors import Refused
 
 AGENDA_MAX = 5000
@@ -200,6 +200,7 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
         )
         db.session.add(client)
         db.session.flush()
+        audit.record(None, "client.created", client, after={"intake_id": intake.id})
         booking = _insert_booking(client, slot, contact, manage_token, now)
     return booking, manage_token
 
@@ -231,7 +232,13 @@ def _insert_booking(
     db.session.add(booking)
     db.session.flush()
     _follow_up(booking, "booked")
+    audit.record(None, "booking.booked", booking, after=_when(booking))
     return booking
+
+
+def _when(booking: Booking) -> dict:
+    """What the audit log keeps of a booking: its time and client (ids and instants only)."""
+    return {"client_id": booking.client_id, "start": booking.start.isoformat(), "status": booking.status}
 
 
 def cancel(booking: Booking, now: datetime) -> None:
@@ -239,10 +246,12 @@ def cancel(booking: Booking, now: datetime) -> None:
     with write_transaction():
         booking = db.session.get(Booking, booking_id)
         _check_changeable(booking, now)
+        before = _when(booking)
         booking.status = "cancelled"
         booking.cancelled_at = now
         booking.sequence += 1
         _follow_up(booking, "cancelled")
+        audit.record(None, "booking.cancelled", booking, before=before, after=_when(booking))
 
 
 def reschedule(booking: Booking, start: datetime, now: datetime) -> Booking:
@@ -253,10 +262,12 @@ def reschedule(booking: Booking, start: datetime, now: datetime) -> Booking:
         booking = db.session.get(Booking, booking_id)
         _check_changeable(booking, now)
         slot = _checked(booking.client, now, start, exclude_booking_id=booking.id, extra_busy=live)
+        before = _when(booking)
         booking.start, booking.end = slot.start, slot.end
         booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end
         booking.sequence += 1
         _follow_up(booking, "rescheduled")
+        audit.record(None, "booking.moved", booking, before=before, after=_when(booking))
     return booking
 
 
