@@ -37,7 +37,7 @@ from service.storage.models import (
     new_token,
     token_hash,
 )
-from service.usecases import audit, availability, followup
+from service.usecases import audit, availability, followup, privacy
 from service.usecases.errors import Refused
 
 AGENDA_MAX = 5000
@@ -148,8 +148,12 @@ def book(
     contact: Contact,
     now: datetime,
     callback: CallbackLink | None = None,
+    consent: privacy.Notice | None = None,
 ) -> tuple[Booking, str]:
-    """Book ``start`` for ``client``; returns the booking and its manage token."""
+    """Book ``start`` for ``client``; returns the booking and its manage token.
+
+    ``consent``: the privacy notice the client agreed to (``privacy.consent_for_booking``),
+    stored with the client in the booking's transaction."""
     live = _live_busy(client, now, start)
     client_id, lawyer_id = client.id, client.lawyer_id
     manage_token = new_token()
@@ -166,10 +170,12 @@ def book(
         booking = _insert_booking(
             client, slot, contact, manage_token, now, callback.id if callback else None
         )
+        privacy.record_consent(client, consent, now)
     return booking, manage_token
 
 
-def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime) -> tuple[Booking, str]:
+def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime,
+                consent: privacy.Notice | None = None) -> tuple[Booking, str]:
     """Book ``start`` through a public intake: creates the (new) client, then the booking.
 
     One transaction: the slot is checked against the lawyer's bookings and the intake's
@@ -202,6 +208,7 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
         db.session.flush()
         audit.record(None, "client.created", client, after={"intake_id": intake.id})
         booking = _insert_booking(client, slot, contact, manage_token, now)
+        privacy.record_consent(client, consent, now)
     return booking, manage_token
 
 

@@ -28,6 +28,10 @@ def init_app(app: Flask) -> None:
         """Who the audit log names for changes made by this request (admin: the person)."""
         audit.set_actor(audit.Actor("client") if request.blueprint in CLIENT_BLUEPRINTS else audit.SYSTEM)
 
+    @app.teardown_request
+    def audit_actor_done(_exc):
+        audit.set_actor(audit.SYSTEM)  # nothing after the request acts as its person
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

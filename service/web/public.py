@@ -20,7 +20,7 @@ from flask import (
 from service.core import urls
 from service.core.zones import is_zone, zone_names
 from service.storage.models import token_hash, utcnow
-from service.usecases import availability, bookings, intakes, invites, links, wording
+from service.usecases import availability, bookings, intakes, invites, links, privacy, wording
 from service.usecases.errors import Refused
 from service.web import error_words, formtoken, framing
 from service.web.errors import AppError, status_of
@@ -89,6 +89,7 @@ def _booking_form(subject, *, embed: bool, status: int, **context):
         tz=tz,
         tz_given="tz" in request.values and is_zone(request.values.get("tz")),
         zones=zone_names(),
+        privacy_notice=privacy.notice_for(subject.lawyer, subject.language),
         **context,
     )
 
@@ -136,12 +137,13 @@ def embed_book(token: str):
 def _book(token: str, *, embed: bool):
     now = utcnow()
     link = links.resolve(token, now)
-    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda")}
+    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda", "consent")}
     if not formtoken.valid(request.form.get("form_token"), "book", token_hash(token)):
         return _render_booking(link, token, status=400, form=form, error=wording.EXPIRED_FORM(), embed=embed)
     try:
         start, contact = _parse_booking_form(form)
-        booking, manage_token = bookings.book(link.client, start, contact, now, link.callback)
+        consent = privacy.consent_for_booking(link.client.lawyer, link.client.language, form["consent"])
+        booking, manage_token = bookings.book(link.client, start, contact, now, link.callback, consent=consent)
     except Refused as exc:
         error = error_words.translate_error(exc)
         return _render_booking(link, token, status=status_of(exc), form=form, error=error, embed=embed)
@@ -199,12 +201,13 @@ def embed_intake_book(slug: str):
 
 def _book_intake(slug: str, *, embed: bool):
     intake = intakes.resolve(slug)
-    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda")}
+    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda", "consent")}
     if not formtoken.valid(request.form.get("form_token"), "intake", intake.slug):
         return _render_intake(intake, status=400, form=form, error=wording.EXPIRED_FORM(), embed=embed)
     try:
         start, contact = _parse_booking_form(form)
-        booking, manage_token = bookings.book_intake(intake, start, contact, utcnow())
+        consent = privacy.consent_for_booking(intake.lawyer, intake.language, form["consent"])
+        booking, manage_token = bookings.book_intake(intake, start, contact, utcnow(), consent=consent)
     except Refused as exc:
         error = error_words.translate_error(exc)
         return _render_intake(intake, status=status_of(exc), form=form, error=error, embed=embed)
