@@ -190,8 +190,7 @@ class Erased:
 
 def erase_client(client: Client, now: datetime, actor: audit.Actor | None = None) -> Erased:
     """Erase the client's personal data everywhere (see the module doc); committed, then
-    the database files are compacted (the session is reset: reload rows by id after it).
-    Erasing twice is harmless."""
+    the database files are compacted. Erasing twice is harmless."""
     client_id = client.id
     actor = actor or audit.current_actor()
     with write_transaction():
@@ -247,7 +246,7 @@ def compact() -> None:
     """
     if not current_app.config.get("ERASE_COMPACT", True):
         return
-    db.session.remove()
+    db.session.commit()  # the session holds no connection (nor a snapshot) meanwhile
     if db.engine.dialect.name == "sqlite":
         raw = db.engine.raw_connection()
         try:
@@ -295,7 +294,7 @@ def run_retention(now: datetime | None = None) -> int:
     firm_ids = list(db.session.scalars(sa.select(Firm.id).where(Firm.retention_days.is_not(None))))
     for firm_id in firm_ids:
         due = [client.id for client, _last in retention_due(db.session.get(Firm, firm_id), now)]
-        for client_id in due:  # erase_client commits and resets the session: ids, not rows
+        for client_id in due:  # erase_client commits: ids, not rows expired meanwhile
             erase_client(db.session.get(Client, client_id), now, actor=RETENTION_ACTOR)
             erased += 1
     if erased:
