@@ -10,7 +10,7 @@ not reach answers 404, like a row of another lawyer.
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
 from service.core.zones import zone_names
 from service.storage.extensions import db
@@ -92,7 +92,7 @@ def act_for():
 def people():
     firm = _firm_admin()
     return render_template("admin/people.html", firm=firm, people=firms.people(firm.id, utcnow()),
-                           roles=firms.ROLES, invited_url=None)
+                           roles=firms.ROLES, invited_url=None, role_words=ROLE_WORDS)
 
 
 @bp.post("/people/invite")
@@ -107,7 +107,7 @@ def invite():
         db.session.rollback()
         flash(error_words.translate_error(exc), "error")
         return render_template("admin/people.html", firm=firm, people=firms.people(firm.id, utcnow()),
-                               roles=firms.ROLES, invited_url=None), status_of(exc)
+                               roles=firms.ROLES, invited_url=None, role_words=ROLE_WORDS), status_of(exc)
     db.session.commit()
     if invited.invitation is None:
         flash(gettext("The assistant now works for this lawyer too."), "ok")
@@ -148,6 +148,42 @@ def remove(user_id: int):
 # -- the audit log ----------------------------------------------------------------------
 
 
+ROLE_WORDS = {"lawyer": lazy_gettext("lawyer"), "assistant": lazy_gettext("assistant"),
+              "admin": lazy_gettext("firm admin"), "client": lazy_gettext("the client"),
+              "system": lazy_gettext("system")}
+FIELD_WORDS = {
+    "client_id": lazy_gettext("the client"), "start": lazy_gettext("start"), "status": lazy_gettext("status"),
+    "windows": lazy_gettext("windows"), "duration_min": lazy_gettext("duration, min"),
+    "prep_min": lazy_gettext("preparation, min"), "buffer_min": lazy_gettext("break after, min"),
+    "notice_hours": lazy_gettext("notice, h"), "notice_next_working_day": lazy_gettext("next working day"),
+    "horizon_days": lazy_gettext("horizon, days"), "max_per_week": lazy_gettext("per week"),
+    "max_per_month": lazy_gettext("per month"), "step_min": lazy_gettext("step, min"),
+    "status_day": lazy_gettext("status update day"), "language": lazy_gettext("language"),
+    "personal_fields_changed": lazy_gettext("personal data changed"), "role": lazy_gettext("role"),
+    "lawyer_id": lazy_gettext("lawyer"), "calls": lazy_gettext("calls"),
+    "calendar_agenda": lazy_gettext("agenda in the calendar"), "retention_days": lazy_gettext("retention, days"),
+    "consent_required": lazy_gettext("consent required"), "privacy_version": lazy_gettext("notice version"),
+    "name": lazy_gettext("name"), "email": lazy_gettext("email"), "matter": lazy_gettext("matter"),
+    "note": lazy_gettext("note"),
+}
+
+
+def audit_words(values: dict | None) -> str:
+    """Before/after of an audit row in the page's language: "field: value; ..."."""
+    if not values:
+        return ""
+    parts = []
+    for key, value in values.items():
+        if isinstance(value, list):
+            value = ", ".join(str(FIELD_WORDS.get(v, v)) for v in value)
+        elif isinstance(value, bool):
+            value = gettext("yes") if value else gettext("no")
+        elif isinstance(value, str) and value in ROLE_WORDS:
+            value = ROLE_WORDS[value]
+        parts.append(f"{FIELD_WORDS.get(key, key)}: {'—' if value is None else value}")
+    return "; ".join(parts)
+
+
 def _audit_scope() -> dict:
     """The firm's log for its admin (``?scope=firm``), else the lawyer's own; 404 for assistants."""
     person = _person()
@@ -161,7 +197,8 @@ def _audit_scope() -> dict:
 @bp.get("/audit")
 def audit_log():
     scope = _audit_scope()
-    return render_template("admin/audit.html", events=audit.rows(**scope), firm_scope="firm_id" in scope)
+    return render_template("admin/audit.html", events=audit.rows(**scope), firm_scope="firm_id" in scope,
+                           role_words=ROLE_WORDS, audit_words=audit_words)
 
 
 @bp.get("/audit.csv")
