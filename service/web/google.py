@@ -21,6 +21,7 @@ from service.calendars.google.models import GoogleChannel
 from service.calendars.sync import queue_sync
 from service.storage.extensions import db
 from service.storage.models import Lawyer
+from service.usecases import audit
 from service.web import auth
 from service.web.errors import AppError
 
@@ -56,6 +57,11 @@ def callback():
             )
         info = oauth.exchange(code, state, oauth.redirect_uri())
         result = connect(lawyer, info)
+        actor = audit.Actor("lawyer", signed_in.id, signed_in.name) if signed_in is not None else None
+        audit.record(actor, "calendar.reconnected" if result.reconnected else "calendar.connected",
+                     audit.Subject("calendar_account", None, lawyer.id),
+                     after={"kind": "google", "conflict": list(result.conflict), "write_to": str(result.write_to)})
+        db.session.commit()
     except ProviderError as exc:
         raise AppError(400, "google_failed", f"Google Calendar was not connected: {exc}.") from None
     if signed_in is not None:  # started from the admin area: back to the calendars page
