@@ -11,7 +11,8 @@ client's data export, erasure, and retention.
 - Erasure: personal data removed or anonymised everywhere: the client and their calls
   (name, e-mail, matter, note, agendas, notes; links dead), their consents, the mail
   still queued for them and every outbox row about their calls, and the events we wrote
-  to the lawyer's calendar (deleted through the outbox). The calls stay as anonymous rows
+  to the lawyer's calendar (deleted through the outbox, due one worker lease later so a
+  calendar write in flight cannot bring an event back). The calls stay as anonymous rows
   so the lawyer's statistics keep their counts; the audit log gets "client.erased" (it
   never held the data). Other modules erase their own rows (``ERASERS``). Then the
   database files are compacted (``compact``) so the erased bytes are gone from them too.
@@ -37,6 +38,7 @@ from flask_babel import force_locale
 from service.calendars import writeback
 from service.core import urls
 from service.core.crypto import encrypt
+from service.storage import outbox
 from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
 from service.storage.models import (
@@ -199,12 +201,22 @@ def erase_client(client: Client, now: datetime, actor: audit.Actor | None = None
         ids = [b.id for b in bookings]
         if ids:
             # Queued mail, calendar writes, their errors: nothing about these calls remains.
-            db.session.execute(sa.delete(OutboxTask).where(OutboxTask.booking_id.in_(ids)))
+            # A task a worker is running right now (leased) is left to finish: deleting its
+            # row under it would fail the worker; it reads the scrubbed booking if it starts
+            # late, and the deletions below run after its lease anyway.
+            db.session.execute(sa.delete(OutboxTask).where(
+                OutboxTask.booking_id.in_(ids),
+                sa.or_(OutboxTask.locked_until.is_(None), OutboxTask.locked_until <= now,
+                       OutboxTask.status != "pending")))
         deletes = 0
+        destinations = writeback.destinations(client.lawyer_id)
         for booking in bookings:
-            before = len(db.session.new)
-            writeback.enqueue_deletes(booking)  # our events in the lawyer's calendar
-            deletes += len(db.session.new) - before
+            for calendar in destinations:  # our events in the lawyer's calendar
+                for which in writeback.EVENTS:
+                    outbox.enqueue("calendar.delete",
+                                   {"calendar_id": calendar.id, "uid": writeback.event_uid(booking, which)},
+                                   lawyer_id=booking.lawyer_id, booking_id=booking.id, due_at=now + outbox.LEASE)
+                    deletes += 1
             if booking.status == "confirmed" and booking.start > now:
                 booking.status, booking.cancelled_at = "cancelled", now
             _scrub_booking(booking)

@@ -344,3 +344,20 @@ def test_contact_validation_still_applies_with_a_notice(db, make_client, frozen)
     with pytest.raises(bookings.Refused):
         privacy.consent_for_booking(row.lawyer, "en", None)
     assert privacy.consent_for_booking(row.lawyer, "en", "on").version == 3
+
+
+def test_erase_leaves_a_task_a_worker_is_running_to_finish(client, db, make_client, frozen):
+    """Regression: deleting the row of a task under its worker made the worker crash when
+    it recorded the outcome; a leased task is left to finish (on scrubbed data)."""
+    from service.storage import outbox
+
+    row, booking = _booked(client, db, make_client)
+    task = db.session.scalar(sa.select(OutboxTask).where(OutboxTask.kind == "mail.booking"))
+    lease = NOW + outbox.LEASE
+    task.locked_until = lease
+    db.session.commit()
+    task_id = task.id
+    privacy.erase_client(db.session.get(Client, row.id), NOW)
+    assert db.session.get(OutboxTask, task_id) is not None
+    assert worker.run_once and outbox.run_task(task_id, lease=lease) is True
+    assert db.session.scalar(sa.select(sa.func.count(OutboxTask.id))) == 1  # the others are gone
