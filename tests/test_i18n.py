@@ -235,6 +235,11 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
                  "/admin/privacy", f"/admin/clients/{person.id}/erase", f"/f/{firm.slug}",
                  invited.url.removeprefix("http://counsel.test")):
         get(path)
+    assistant_http = app.test_client()
+    clerk = firms.accept(invited.url.rsplit("/", 1)[-1], "Clerk", "pw-for-the-walk-2", "", datetime(2026, 3, 2, 8, tzinfo=UTC))
+    assert log_in(assistant_http, clerk.email, "pw-for-the-walk-2").status_code == 302
+    response = assistant_http.get("/admin/account", headers={"Accept-Language": lang})
+    pages.append(("/admin/account", response.get_data(as_text=True)))
     callback = client.post(f"/admin/clients/{person.id}/callback", headers={"Accept-Language": lang},
                            data={"hours": "24", "csrf_token": csrf_token(client, "/admin/")})
     pages.append(("callback", callback.get_data(as_text=True)))

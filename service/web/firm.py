@@ -18,6 +18,7 @@ from service.storage.models import Firm, Lawyer, User, utcnow
 from service.usecases import audit, firms
 from service.usecases.errors import Refused
 from service.web import admin, auth, error_words
+from service.web.admin_forms import PasswordForm
 from service.web.errors import status_of
 
 bp = Blueprint("firm", __name__, url_prefix="/admin")
@@ -329,3 +330,32 @@ def lawyer_privacy():
         flash(gettext("Settings saved."), "ok")
         return redirect(url_for("firm.lawyer_privacy"))
     return render_template("admin/lawyer_privacy.html")
+
+
+# -- an assistant's or firm admin's own account ------------------------------------------
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    """An assistant's or firm admin's password (a lawyer's is on the settings page)."""
+    person = _person()
+    if person.user is None:
+        return redirect(url_for("admin.settings"))
+    form = PasswordForm() if request.method == "POST" else PasswordForm(formdata=None)
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            if auth.authenticate_person(person.user.email, form.current.data) is None:
+                form.current.errors.append(gettext("The current password is wrong."))
+            else:
+                user = person.user
+                user.password_hash = auth.hash_password(form.new.data)
+                user.session_version += 1
+                audit.record(None, "person.password_changed", audit.Subject("app_user", user.id),
+                             firm_id=user.firm_id)
+                db.session.commit()
+                auth.log_in_person(user)  # this browser stays signed in; all others are out
+                flash(gettext("Password changed. Every other session is signed out."), "ok")
+                return redirect(url_for("firm.account"))
+        status = 422
+    return render_template("admin/account.html", password_form=form), status

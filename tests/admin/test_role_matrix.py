@@ -26,6 +26,8 @@ FIRM_ADMIN = {"firm.people", "firm.invite", "firm.assign", "firm.remove", "firm.
 ANYONE = {"admin.login", "admin.logout"}
 #: The audit log: the lawyer's own, the firm admin's firm-wide; never an assistant's.
 AUDIT = {"firm.audit_log", "firm.audit_csv"}
+#: One's own account (assistants and admins; a lawyer is sent to the settings page).
+ACCOUNT = {"firm.account"}
 #: The switcher answers 404 unless an assistant picks a lawyer assigned to them.
 ASSISTANT_ONLY = {"firm.act_for"}
 #: Run last: they change what later requests need.
@@ -33,11 +35,11 @@ DESTRUCTIVE = ("disconnect", "remove", "logout", "erase")
 
 # Expected answer per (persona, kind of endpoint): True allowed, False 404.
 TABLE = {
-    #                 own-lawyer page  lawyer-only  firm-admin  resource of A  assistant-only  audit
-    "lawyer_a":      (True,            True,        True,       True,          False,          True),
-    "assistant_a":   (True,            False,       False,      True,          False,          False),
-    "assistant_b":   (True,            False,       False,      False,         False,          False),
-    "admin_2":       (False,           False,       True,       False,         False,          True),
+    #                 own-lawyer page  lawyer-only  firm-admin  resource of A  assistant-only  audit  account
+    "lawyer_a":      (True,            True,        True,       True,          False,          True,  True),
+    "assistant_a":   (True,            False,       False,      True,          False,          False, True),
+    "assistant_b":   (True,            False,       False,      False,         False,          False, True),
+    "admin_2":       (False,           False,       True,       False,         False,          True,  True),
 }
 IDS = {"client_id": "client_a", "booking_id": "booking_a", "account_id": "account_a",
        "calendar_id": "calendar_a", "task_id": "task_a", "user_id": "assistant_b"}
@@ -48,6 +50,8 @@ def _kind(endpoint: str, arguments: set[str]) -> int:
         return 4
     if endpoint in AUDIT:
         return 5
+    if endpoint in ACCOUNT:
+        return 6
     if endpoint in LAWYER_ONLY:
         return 1
     if endpoint in FIRM_ADMIN:
@@ -114,5 +118,5 @@ def test_every_admin_url_is_allowed_or_404_never_a_leak(app, db, make_client, fr
 def test_the_matrix_covers_each_listed_endpoint(app):
     """Every endpoint named in the table exists (a renamed view fails here, not silently)."""
     endpoints = {r.endpoint for r in app.url_map.iter_rules()}
-    for name in LAWYER_ONLY | FIRM_ADMIN | ANYONE | ASSISTANT_ONLY | AUDIT:
+    for name in LAWYER_ONLY | FIRM_ADMIN | ANYONE | ASSISTANT_ONLY | AUDIT | ACCOUNT:
         assert name in endpoints, name

@@ -151,3 +151,21 @@ def test_migration_puts_existing_lawyers_in_one_firm_the_first_administers_it(ap
     assert {lw.firm_id for lw in lawyers} == {db.session.scalar(sa.select(Firm.id))}
     assert [lw.firm_admin for lw in lawyers] == [True, False]
     assert all(lw.password_hash == "h" for lw in lawyers)  # they keep signing in as before
+
+
+def test_assistant_changes_their_own_password_and_other_sessions_end(app, db, world, frozen):
+    http, other = app.test_client(), app.test_client()
+    log_in(http, world.assistant_a.email)
+    log_in(other, world.assistant_a.email)
+    wrong = post(http, "/admin/account", {"current": "nope", "new": "a-new-password-1", "repeat": "a-new-password-1"},
+                 token_from="/admin/account")
+    assert wrong.status_code == 422
+    done = post(http, "/admin/account", {"current": PASSWORD, "new": "a-new-password-1",
+                                         "repeat": "a-new-password-1"}, token_from="/admin/account")
+    assert done.status_code == 302
+    assert http.get("/admin/clients").status_code == 200
+    assert other.get("/admin/clients").status_code == 302  # signed out
+    assert log_in(app.test_client(), world.assistant_a.email, "a-new-password-1").status_code == 302
+    lawyer = app.test_client()
+    log_in(lawyer, world.lawyer_a.email)
+    assert lawyer.get("/admin/account").headers["Location"].endswith("/admin/settings")
