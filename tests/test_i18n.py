@@ -220,6 +220,27 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
                  "/admin/clients?show=archived", f"/admin/clients/{person.id}", f"/admin/clients/{person.id}/edit",
                  "/admin/clients/new", "/admin/calendars", "/admin/settings"):
         get(path)
+    # Firm, people, audit, privacy (#17): the lawyer administers the default firm.
+    from service.storage.models import Firm
+    from service.usecases import firms
+
+    lawyer.firm_admin = True
+    firm = db.session.get(Firm, lawyer.firm_id)
+    firm.retention_days = 30
+    setattr(firm, f"privacy_text_{lang}", {"ru": "Обрабатываем данные для консультации.",
+                                           "en": "We process data for the consultation."}[lang])
+    firm.privacy_version, firm.consent_required = 1, True
+    invited = firms.invite(firm, f"clerk-{lang}@firm.example", "assistant", lawyer, datetime(2026, 3, 2, 8, tzinfo=UTC))
+    db.session.commit()
+    for path in ("/admin/audit", "/admin/audit?scope=firm", "/admin/people", "/admin/firm/settings",
+                 "/admin/privacy", f"/admin/clients/{person.id}/erase", f"/f/{firm.slug}",
+                 invited.url.removeprefix("http://counsel.test")):
+        get(path)
+    assistant_http = app.test_client()
+    clerk = firms.accept(invited.url.rsplit("/", 1)[-1], "Clerk", "pw-for-the-walk-2", "", datetime(2026, 3, 2, 8, tzinfo=UTC))
+    assert log_in(assistant_http, clerk.email, "pw-for-the-walk-2").status_code == 302
+    response = assistant_http.get("/admin/account", headers={"Accept-Language": lang})
+    pages.append(("/admin/account", response.get_data(as_text=True)))
     callback = client.post(f"/admin/clients/{person.id}/callback", headers={"Accept-Language": lang},
                            data={"hours": "24", "csrf_token": csrf_token(client, "/admin/")})
     pages.append(("callback", callback.get_data(as_text=True)))
@@ -248,7 +269,8 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     held = client.post(f"/i/{intake.slug}", headers={"Accept-Language": lang}, data={
         "form_token": re.search(r'name="form_token" value="([^"]+)"', intake_page).group(1),
         "start": re.search(r'data-slot-start="([^"]+)"', intake_page).group(1),
-        "name": data["name"], "email": "visitor@example.org", "agenda": data["agenda"]})
+        "name": data["name"], "email": "visitor@example.org", "agenda": data["agenda"],
+        "consent": "on"})  # the walk's firm asks for consent (#17)
     assert held.status_code == 303, held.get_data(as_text=True)
     get(held.headers["Location"].removeprefix("http://counsel.test"))  # "please confirm"
     visit = db.session.scalar(sa.select(Booking).where(Booking.status == "pending"))
@@ -311,7 +333,7 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
                 for pattern in fragments:
                     if pattern.search(text):
                         problems.append((what, pattern.pattern, text[:120]))
-        assert problems == []
+        assert problems == [], "\n".join(map(str, problems))
     else:
         cyrillic = [(what, line[:120]) for what, body in pages for line in visible_text(body, "<!doctype" in body)
                     if re.search(r"[А-Яа-яЁё]", line) and "Русский" not in line]

@@ -85,7 +85,8 @@ def test_rotate_then_drop_the_old_key(app, client, runner, db, make_client, froz
     app.config["ENCRYPTION_KEY"] = f"{new},{old}"
     result = runner.invoke(args=["secrets", "rotate"])
     assert result.exit_code == 0, result.output
-    assert "Re-encrypted 3 secrets" in result.output
+    assert "Re-encrypted 4 secrets" in result.output  # tokens, the password and the agenda
+    assert "booking.agenda 1" in result.output
     assert "client.token_enc 1" in result.output and "calendar_account.secret_enc 1" in result.output
 
     app.config["ENCRYPTION_KEY"] = new

@@ -32,9 +32,13 @@ def events_for(booking: Booking, admin_url: str | None = None) -> list[OutgoingE
 
     The event links the lawyer's admin page of the client, never the client's manage
     link: that is the client's bearer token, and calendars are shared, synced to phones
-    and exported far beyond this service.
+    and exported far beyond this service. A lawyer who keeps agendas out of the calendar
+    (``Lawyer.calendar_agenda`` off) gets the titles "Call: <client>" / "Prep: <client>"
+    only: no agenda, no e-mail address, no link, no attendee.
     """
     client_name = booking.client.name if booking.client else booking.name
+    if not booking.lawyer.calendar_agenda:
+        return _titles_only(booking, client_name)
     if admin_url is None:
         admin_url = _admin_url(booking)
     details = [f"Agenda:\n{booking.agenda}"]
@@ -65,6 +69,15 @@ def events_for(booking: Booking, admin_url: str | None = None) -> list[OutgoingE
                 description=f"Prepare the call with {client_name}.\n\nAgenda:\n{booking.agenda}",
             )
         )
+    return events
+
+
+def _titles_only(booking: Booking, client_name: str) -> list[OutgoingEvent]:
+    events = [OutgoingEvent(uid=event_uid(booking, "call"), start=booking.start, end=booking.end,
+                            summary=f"Call: {client_name}", description="")]
+    if booking.blocked_start < booking.start:
+        events.append(OutgoingEvent(uid=event_uid(booking, "prep"), start=booking.blocked_start,
+                                    end=booking.start, summary=f"Prep: {client_name}", description=""))
     return events
 
 

@@ -174,3 +174,49 @@ def intake_create(lawyer_id, slug, title, windows, duration, prep, buffer_after,
     db.session.add(intake)
     db.session.commit()
     click.echo(f"Created intake {intake.title!r} (id {intake.id}); public page: {intakes.public_url(slug)}")
+
+
+def _client_by_id(client_id: int):
+    from service.storage.models import Client
+
+    client = db.session.get(Client, client_id)
+    if client is None:
+        raise click.ClickException(f"no client with id {client_id}")
+    return client
+
+
+@client_cli.command("export")
+@click.option("--client", "client_id", required=True, type=int)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="the zip to write")
+def client_export(client_id: int, out: str) -> None:
+    """The client's data as one zip (JSON, calls as .ics, letters and files); prints the path."""
+    from service.usecases import privacy
+
+    client = _client_by_id(client_id)
+    body = privacy.export_client(client, utcnow())
+    try:
+        with open(out, "wb") as file:
+            file.write(body)
+    except OSError as exc:
+        raise click.ClickException(f"--out {out!r} cannot be written: {exc.strerror}") from None
+    db.session.commit()  # the audit log's "client.exported"
+    click.echo(f"Exported the data of client {client.id} ({len(body)} bytes) to {out}")
+
+
+@client_cli.command("erase")
+@click.option("--client", "client_id", required=True, type=int)
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def client_erase(client_id: int, yes: bool) -> None:
+    """Erase the client's personal data everywhere (calls stay as anonymous counts)."""
+    from service.usecases import privacy
+
+    client = _client_by_id(client_id)
+    if client.erased_at is not None:
+        raise click.ClickException(f"client {client_id} is already erased")
+    if not yes:
+        click.confirm(f"Erase {client.name} <{client.email}> and every call's agenda and notes for good?",
+                      abort=True)
+    erased = privacy.erase_client(client, utcnow())
+    click.echo(f"Erased client {erased.client_id}: {erased.calls} calls anonymised, "
+               f"{erased.calendar_deletes} calendar events to delete")

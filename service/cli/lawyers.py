@@ -10,7 +10,7 @@ from werkzeug.security import generate_password_hash
 from service.cli import common
 from service.core.zones import is_zone
 from service.storage.extensions import db
-from service.storage.models import DayOff, EmbedOrigin, Lawyer
+from service.storage.models import DayOff, EmbedOrigin, Firm, Lawyer, User
 
 lawyer_cli = AppGroup("lawyer", help="Create and configure lawyers.")
 
@@ -19,14 +19,19 @@ lawyer_cli = AppGroup("lawyer", help="Create and configure lawyers.")
 @click.option("--name", required=True)
 @click.option("--email", required=True)
 @click.option("--timezone", "tz", required=True, help="IANA zone, e.g. Europe/Berlin")
-def lawyer_create(name: str, email: str, tz: str) -> None:
+@click.option("--firm", "firm_id", type=int, help="the firm (default: the installation's default firm)")
+def lawyer_create(name: str, email: str, tz: str, firm_id: int | None) -> None:
     """Create a lawyer; prints the lawyer id."""
+    if firm_id is not None and db.session.get(Firm, firm_id) is None:
+        raise click.ClickException(f"no firm with id {firm_id}")
     if not is_zone(tz):
         raise click.ClickException(f"--timezone {tz!r} is not a known IANA time zone (e.g. Europe/Berlin)")
     email = common.email(email).lower()  # the admin login; compared case-insensitively
     if db.session.scalar(sa.select(Lawyer.id).where(Lawyer.email == email)):
         raise click.ClickException(f"a lawyer with e-mail {email} already exists")
-    lawyer = Lawyer(name=common.one_line(name), email=email, timezone=tz)
+    if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email)):
+        raise click.ClickException(f"{email} already signs in as an assistant or firm admin")
+    lawyer = Lawyer(name=common.one_line(name), email=email, timezone=tz, firm_id=firm_id)
     db.session.add(lawyer)
     db.session.commit()
     click.echo(f"Created lawyer {lawyer.name} <{lawyer.email}> ({tz}) with id {lawyer.id}")

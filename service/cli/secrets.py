@@ -2,7 +2,9 @@
 
 Rotation: put a new key first in ``ENCRYPTION_KEY`` ("new,old") and deploy; run
 ``flask secrets rotate``; then drop the old key. Encrypted columns are found by name
-(every mapped column ending in ``_enc``), so a new one is covered without listing it.
+(every mapped column ending in ``_enc``, and every column of type
+``service.storage.encrypted.EncryptedText``: agendas, notes, matters...), so a new one
+is covered without listing it.
 All values are rewritten in one transaction: if any cannot be decrypted with the
 configured keys, nothing changes and the command names the row.
 """
@@ -18,6 +20,7 @@ from flask.cli import AppGroup
 
 from service.core.crypto import fernet
 from service.storage.db_setup import write_transaction
+from service.storage.encrypted import is_encrypted
 from service.storage.extensions import db
 
 secrets_cli = AppGroup("secrets", help="Secrets at rest (Fernet, ENCRYPTION_KEY).")
@@ -29,7 +32,7 @@ def encrypted_columns() -> Iterator[tuple[sa.Table, sa.Column]]:
     """Every encrypted column of every table: the ``*_enc`` naming convention."""
     for table in db.metadata.sorted_tables:
         for column in table.columns:
-            if column.name.endswith("_enc"):
+            if column.name.endswith("_enc") or is_encrypted(column):
                 yield table, column
 
 
@@ -41,7 +44,10 @@ def rotate() -> None:
     with write_transaction():
         for table, column in encrypted_columns():
             (pk,) = table.primary_key.columns
-            rows = db.session.execute(sa.select(pk, column).where(column.is_not(None))).all()
+            raw = sa.type_coerce(column, sa.Text)  # the stored token, not the decrypted text
+            rows = db.session.execute(
+                sa.select(pk, raw).where(column.is_not(None), raw != "")
+            ).all()
             updates = []
             for row_id, value in rows:
                 try:
@@ -54,7 +60,7 @@ def rotate() -> None:
             statement = (
                 sa.update(table)
                 .where(pk == sa.bindparam("row_id"))
-                .values({column.name: sa.bindparam("value")})
+                .values({column.name: sa.bindparam("value", type_=sa.Text)})
             )
             for start in range(0, len(updates), BATCH):
                 db.session.execute(statement, updates[start : start + BATCH])

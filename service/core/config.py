@@ -139,6 +139,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("WORKER_SYNC_CONCURRENCY", 2, "calendar syncs the worker runs at once", _positive_int),
     Setting("RESERVE_RELEASE_HOURS", 24, "reserved urgent time not taken this long before it starts is released", _int),
+    Setting(
+        "ERASE_COMPACT",
+        True,
+        "after a client's erasure, VACUUM (SQLite) / VACUUM FULL of the touched tables "
+        "(PostgreSQL) so the erased data leaves the database files",
+        _bool,
+    ),
+    Setting("RETENTION_CHECK_SECONDS", 3600, "how often the worker erases clients past retention", _int),
     Setting("ENV", "production", "production or development"),
 )
 

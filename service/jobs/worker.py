@@ -13,9 +13,13 @@ import logging
 import signal
 import threading
 import time
+from datetime import timedelta
+
+from flask import current_app
 
 import service.calendars.writeback  # noqa: F401 - registers calendar.put / calendar.delete
 import service.jobs.intake_mail  # noqa: F401 - registers mail.intake_*, booking.release_hold
+import service.jobs.invitations  # noqa: F401 - registers mail.invitation
 import service.jobs.mail  # noqa: F401 - registers mail.booking
 import service.jobs.notify  # noqa: F401 - registers mail.status_digest
 import service.jobs.status_letters  # noqa: F401 - registers mail.status_letter
@@ -26,18 +30,34 @@ from service.calendars.sync import queue_due_syncs, sync_due
 from service.jobs import lanes
 from service.storage import outbox
 from service.storage.models import utcnow
+from service.usecases import privacy
 
 log = logging.getLogger(__name__)
 
 CHANNEL_RENEWAL_SECONDS = 3600
 
 
+_retention_checked_at = None
+
+
 def run_once() -> dict[str, int]:
-    """Do what is due now: outbox tasks, then calendars whose sync interval has passed."""
+    """Do what is due now: outbox tasks, calendars whose sync interval has passed, and
+    (every ``RETENTION_CHECK_SECONDS``) the erasure of clients past their firm's retention."""
     counts = outbox.run_due()
     synced = sync_due(utcnow())
     counts["synced"], counts["sync_failed"] = synced["synced"], synced["failed"]
+    counts["erased"] = retention_if_due()
     return counts
+
+
+def retention_if_due() -> int:
+    global _retention_checked_at
+    now = utcnow()
+    every = current_app.config.get("RETENTION_CHECK_SECONDS", 3600)
+    if _retention_checked_at is not None and timedelta(0) <= now - _retention_checked_at < timedelta(seconds=every):
+        return 0
+    _retention_checked_at = now
+    return privacy.run_retention(now)
 
 
 def run_forever(interval: float) -> None:

@@ -35,6 +35,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA secure_delete=ON")  # freed space is zeroed (client erasure)
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.intervals import Interval
 from booking.model import Agreement, BookedCall, DateWindow, LawyerRules
 from booking.windows import parse_windows
+from service.storage.encrypted import EncryptedText
 from service.storage.extensions import db
 
 
@@ -92,7 +93,14 @@ class Lawyer(db.Model):
     # Reserved urgent time, "tue 17:00-17:30,thu 17:00-17:30" (lawyer's wall clock).
     reserve_windows: Mapped[str] = mapped_column(sa.String(1000), default="", server_default="")
     show_demand: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The firm (``flask lawyer create`` without --firm: the installation's default firm,
+    # see ``_default_firm``); a lawyer may also administer it (people, firm settings).
+    firm_id: Mapped[int | None] = mapped_column(sa.ForeignKey("firm.id"), index=True)
+    firm_admin: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # False: calendar events carry the title "Call: <client>" only (no agenda, no e-mail).
+    calendar_agenda: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
+    firm: Mapped[Firm | None] = relationship()
     clients: Mapped[list[Client]] = relationship(back_populates="lawyer")
     days_off: Mapped[list[DayOff]] = relationship(
         back_populates="lawyer", cascade="all, delete-orphan"
@@ -118,6 +126,90 @@ class Lawyer(db.Model):
             max_per_day=self.max_per_day,
             max_per_week=self.max_per_week,
         )
+
+
+class Firm(db.Model):
+    """A firm groups lawyers; its admins manage people and the firm's privacy settings."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)  # public page /f/<slug>
+    # The privacy notice shown on booking, intake and widget forms; version 0: none set.
+    privacy_text_en: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    privacy_text_ru: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    privacy_url: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    privacy_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    consent_required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Clients without a call for this many days are erased by the worker (None: never).
+    retention_days: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+DEFAULT_FIRM_SLUG = "firm"
+
+
+@sa.event.listens_for(Lawyer, "before_insert")
+def _default_firm(_mapper, connection, lawyer: Lawyer) -> None:
+    """A lawyer created without a firm joins the installation's default (first) firm."""
+    if lawyer.firm_id is not None or lawyer.firm is not None:
+        return
+    firm_table = Firm.__table__
+    found = connection.scalar(sa.select(sa.func.min(firm_table.c.id)))
+    if found is None:
+        found = connection.execute(
+            firm_table.insert().values(name="Counsel Hours", slug=DEFAULT_FIRM_SLUG, privacy_text_en="",
+                                       privacy_text_ru="", privacy_url="", privacy_version=0,
+                                       consent_required=False, created_at=utcnow())
+        ).inserted_primary_key[0]
+    lawyer.firm_id = found
+
+
+class User(db.Model):
+    """A person who signs in and is not a lawyer: an assistant or a firm admin.
+
+    Lawyers sign in with their own row (``Lawyer.password_hash``), as before firms existed;
+    a login e-mail is unique across both tables (checked where people are added).
+    """
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(sa.ForeignKey("firm.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    role: Mapped[str] = mapped_column(sa.String(10))  # assistant, admin
+    password_hash: Mapped[str | None] = mapped_column(sa.String(300))
+    session_version: Mapped[int] = mapped_column(default=1)
+    language: Mapped[str] = mapped_column(sa.String(5), default="en")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    firm: Mapped[Firm] = relationship()
+    lawyers: Mapped[list[Lawyer]] = relationship(secondary="assignment", order_by="Lawyer.name")
+
+
+class Assignment(db.Model):
+    """An assistant works for this lawyer."""
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "lawyer_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"), index=True)
+    lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyer.id"), index=True)
+
+
+class Invitation(db.Model):
+    """An e-mailed one-time link to join a firm as a lawyer, assistant or admin."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(sa.ForeignKey("firm.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    role: Mapped[str] = mapped_column(sa.String(10))  # lawyer, assistant, admin
+    lawyer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lawyer.id"))  # --for-lawyer
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    firm: Mapped[Firm] = relationship()
 
 
 class DayOff(db.Model):
@@ -184,7 +276,7 @@ class Client(AgreementTerms, db.Model):
     lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyer.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     email: Mapped[str] = mapped_column(sa.String(320))
-    matter: Mapped[str] = mapped_column(sa.String(300), default="")
+    matter: Mapped[str] = mapped_column(EncryptedText, default="")  # privileged: encrypted at rest
     language: Mapped[str] = mapped_column(sa.String(5), default="en")
     status: Mapped[str] = mapped_column(sa.String(10), default="active")  # paused, archived
     is_new: Mapped[bool] = mapped_column(default=False)
@@ -192,6 +284,8 @@ class Client(AgreementTerms, db.Model):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # lookup
     token_enc: Mapped[str] = mapped_column(sa.Text)  # encrypted, to show the link again
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data erased
 
     status_day: Mapped[int | None]  # 0 = Monday
     status_updated_on: Mapped[date | None] = mapped_column(sa.Date)  # last status update sent
@@ -252,8 +346,8 @@ class Booking(db.Model):
     status: Mapped[str] = mapped_column(sa.String(10), default="confirmed")  # cancelled
     name: Mapped[str] = mapped_column(sa.String(200))
     email: Mapped[str] = mapped_column(sa.String(320))
-    agenda: Mapped[str] = mapped_column(sa.Text)
-    notes: Mapped[str] = mapped_column(sa.Text, default="")  # the lawyer's, after the call
+    agenda: Mapped[str] = mapped_column(EncryptedText)  # privileged: encrypted at rest
+    notes: Mapped[str] = mapped_column(EncryptedText, default="")  # the lawyer's, after the call
     manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     manage_token_enc: Mapped[str] = mapped_column(sa.Text)  # for links in mail and calendar
     sequence: Mapped[int] = mapped_column(default=0)  # iCalendar SEQUENCE, bumped on change
@@ -305,12 +399,8 @@ class OAuthStateUse(db.Model):
     state_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-class ClientText(sa.types.TypeDecorator):
-    """Privileged text written for a client (a status letter). Stored as text today; the one
-    place where encryption at rest can wrap it."""
-
-    impl = sa.Text
-    cache_ok = True
+#: Privileged text written for a client (a status letter): encrypted at rest.
+ClientText = EncryptedText
 
 
 class StatusLetter(db.Model):
@@ -445,3 +535,41 @@ class Intake(AgreementTerms, db.Model):
     def client_agreement(self) -> dict:
         """The agreement's columns, to copy onto the client a booking creates."""
         return {name: getattr(self, name) for name in self.AGREEMENT_FIELDS}
+
+
+class AuditEvent(db.Model):
+    """One change, as the audit log keeps it: append-only (the database refuses UPDATE and
+    DELETE of these rows, see migration 0014_firm), no foreign keys (a row outlives what it
+    names), no personal data of clients (ids, agreement terms, times: an erasure leaves
+    the log as it is). Written by ``service.usecases.audit.record``."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        sa.Index("ix_audit_lawyer_at", "lawyer_id", "at"),
+        sa.Index("ix_audit_firm_at", "firm_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    firm_id: Mapped[int | None]
+    lawyer_id: Mapped[int | None]  # whose data it is (None: firm-wide, e.g. people)
+    actor_kind: Mapped[str] = mapped_column(sa.String(12))  # client, lawyer, assistant, admin, system
+    actor_id: Mapped[int | None]  # lawyer id, user id or client id, per actor_kind
+    actor_label: Mapped[str] = mapped_column(sa.String(200), default="")
+    action: Mapped[str] = mapped_column(sa.String(60))  # e.g. booking.cancelled
+    subject_type: Mapped[str] = mapped_column(sa.String(40), default="")  # table name
+    subject_id: Mapped[int | None]
+    before: Mapped[dict | None] = mapped_column(sa.JSON)
+    after: Mapped[dict | None] = mapped_column(sa.JSON)
+
+
+class Consent(db.Model):
+    """A client's consent to the firm's privacy notice: the version and text they saw, when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id"), index=True)
+    firm_id: Mapped[int] = mapped_column(sa.ForeignKey("firm.id"))
+    version: Mapped[int]
+    language: Mapped[str] = mapped_column(sa.String(5))
+    text: Mapped[str] = mapped_column(sa.Text)
+    url: Mapped[str] = mapped_column(sa.String(500), default="")
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -40,7 +40,7 @@ from service.storage.models import (
     token_hash,
     utcnow,
 )
-from service.usecases import availability, followup, intake_holds
+from service.usecases import audit, availability, followup, intake_holds, privacy
 from service.usecases.errors import Refused
 
 AGENDA_MAX = 5000
@@ -159,9 +159,13 @@ def book(
     contact: Contact,
     now: datetime,
     callback: CallbackLink | None = None,
+    consent: privacy.Notice | None = None,
 ) -> tuple[Booking, str]:
     """Book ``start`` for ``client``; returns the booking and its manage token. Through a
-    ``callback`` link the lawyer's reserved urgent time may be booked too."""
+    ``callback`` link the lawyer's reserved urgent time may be booked too.
+
+    ``consent``: the privacy notice the client agreed to (``privacy.consent_for_booking``),
+    stored with the client in the booking's transaction."""
     live = _live_busy(client, now, start, reserve_access=callback is not None)
     client_id, lawyer_id = client.id, client.lawyer_id
     manage_token = new_token()
@@ -178,10 +182,12 @@ def book(
         booking = _insert_booking(
             client, slot, contact, manage_token, now, callback.id if callback else None
         )
+        privacy.record_consent(client, consent, now)
     return booking, manage_token
 
 
-def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime) -> tuple[Booking, str]:
+def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime,
+                consent: privacy.Notice | None = None) -> tuple[Booking, str]:
     """Book ``start`` through a public intake: creates the (new) client, then the booking.
 
     One transaction: the slot is checked against the lawyer's bookings and the intake's
@@ -213,8 +219,10 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
         )
         db.session.add(client)
         db.session.flush()
+        audit.record(None, "client.created", client, after={"intake_id": intake.id})
         booking = _insert_booking(client, slot, contact, manage_token, now, follow_up=False)
         intake_holds.hold(booking, now)  # held until the visitor confirms the address
+        privacy.record_consent(client, consent, now)
     return booking, manage_token
 
 
@@ -269,7 +277,13 @@ def _insert_booking(
     db.session.flush()
     if follow_up:
         _follow_up(booking, "booked")
+    audit.record(None, "booking.booked", booking, after=_when(booking))
     return booking
+
+
+def _when(booking: Booking) -> dict:
+    """What the audit log keeps of a booking: its time and client (ids and instants only)."""
+    return {"client_id": booking.client_id, "start": booking.start.isoformat(), "status": booking.status}
 
 
 def cancel(booking: Booking, now: datetime) -> None:
@@ -277,10 +291,12 @@ def cancel(booking: Booking, now: datetime) -> None:
     with write_transaction():
         booking = db.session.get(Booking, booking_id)
         _check_changeable(booking, now)
+        before = _when(booking)
         booking.status = "cancelled"
         booking.cancelled_at = now
         booking.sequence += 1
         _follow_up(booking, "cancelled")
+        audit.record(None, "booking.cancelled", booking, before=before, after=_when(booking))
 
 
 def reschedule(booking: Booking, start: datetime, now: datetime, *, lawyer_side: bool = False) -> Booking:
@@ -294,10 +310,12 @@ def reschedule(booking: Booking, start: datetime, now: datetime, *, lawyer_side:
         booking = db.session.get(Booking, booking_id)
         _check_changeable(booking, now, lawyer_side)
         slot = _checked(booking.client, now, start, exclude_booking_id=booking.id, extra_busy=live)
+        before = _when(booking)
         booking.start, booking.end = slot.start, slot.end
         booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end
         booking.sequence += 1
         _follow_up(booking, "rescheduled")
+        audit.record(None, "booking.moved", booking, before=before, after=_when(booking))
     return booking
 
 

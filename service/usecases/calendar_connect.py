@@ -33,7 +33,7 @@ from service.calendars.microsoft import oauth as microsoft_oauth
 from service.core.crypto import decrypt_json, encrypt_json
 from service.storage.extensions import db
 from service.storage.models import Calendar, CalendarAccount, Lawyer
-from service.usecases import reading_words, wording
+from service.usecases import audit, reading_words, wording
 
 
 class ConnectError(Exception):
@@ -223,6 +223,7 @@ def connect(
         sync.mark_working(existing)
         for cal in existing.calendars:
             request_sync(cal)
+        audit.record(None, "calendar.reconnected", existing, after={"kind": kind, "label": existing.label})
         db.session.commit()
         return Connected(existing, True, list(existing.calendars), [])
     if not found:
@@ -253,8 +254,16 @@ def connect(
     db.session.flush()
     for cal in account.calendars:
         request_sync(cal)
+    audit.record(None, "calendar.connected", account, after=_choices(account))
     db.session.commit()
     return Connected(account, False, list(account.calendars), replaced)
+
+
+def _choices(account: CalendarAccount) -> dict:
+    """What the audit log keeps of a connection: never its secret."""
+    return {"kind": account.kind, "label": account.label,
+            "conflict": sorted(c.name for c in account.calendars if c.conflict),
+            "write_to": next((c.name for c in account.calendars if c.write_to), None)}
 
 
 def google_available() -> bool:
@@ -296,11 +305,20 @@ def microsoft_consent_url(lawyer: Lawyer, binding: str) -> str:
 
 def disconnect(account: CalendarAccount) -> None:
     """Forget the account, its calendars and their busy time (the caller commits)."""
+    audit.record(None, "calendar.disconnected", account, before=_choices(account))
     calendar_accounts.disconnect(account)
 
 
 def set_choices(account: CalendarAccount, conflict: set[int], write_to: int | None) -> None:
     """Which calendars count as busy; the one destination for calls and prep blocks."""
+    before = _choices(account)
+    _set_choices(account, conflict, write_to)
+    diff = audit.changes(before, _choices(account))
+    if diff is not None:
+        audit.record(None, "calendar.choices", account, before=diff[0], after=diff[1])
+
+
+def _set_choices(account: CalendarAccount, conflict: set[int], write_to: int | None) -> None:
     for cal in account.calendars:
         cal.conflict = cal.id in conflict
     own = {c.id for c in account.calendars}

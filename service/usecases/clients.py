@@ -15,7 +15,7 @@ from service.core import urls
 from service.core.crypto import decrypt, encrypt
 from service.storage.extensions import db
 from service.storage.models import CallbackLink, Client, Lawyer, new_token, token_hash
-from service.usecases import wording
+from service.usecases import audit, wording
 
 CALLBACK_MAX_HOURS = 24 * 14
 AGREEMENT_FIELDS = (
@@ -96,8 +96,37 @@ def checked_agreement(data: dict) -> dict:
     return {**data, **agreement_columns(checked), "status_day": checked.status_day}
 
 
-def apply_agreement(client: Client, data: dict) -> None:
-    """Copy form data checked by ``checked_agreement`` onto ``client`` (the caller commits)."""
+PERSONAL_FIELDS = ("name", "email", "matter", "note")
+TERMS_FIELDS = ("windows", *AGREEMENT_FIELDS, "step_min", "status_day", "language")
+
+
+def agreement_snapshot(client: Client) -> dict:
+    """The agreement as the audit log keeps it: its terms, no personal data."""
+    return {name: getattr(client, name) for name in TERMS_FIELDS}
+
+
+def _personal(client: Client) -> dict:
+    return {name: getattr(client, name) for name in PERSONAL_FIELDS}
+
+
+def apply_agreement(client: Client, data: dict, *, record: bool = True) -> None:
+    """Copy form data checked by ``checked_agreement`` onto ``client`` (the caller commits);
+    the audit log gets the terms before and after, and the names of changed personal fields."""
+    before, personal = agreement_snapshot(client), _personal(client)
+    _apply(client, data)
+    if not record:
+        return
+    diff = audit.changes(before, agreement_snapshot(client))
+    changed = [name for name, value in _personal(client).items() if personal[name] != value]
+    if diff is None and not changed:
+        return
+    old, new = diff or ({}, {})
+    if changed:
+        new = {**new, "personal_fields_changed": changed}
+    audit.record(None, "agreement.changed", client, before=old, after=new)
+
+
+def _apply(client: Client, data: dict) -> None:
     client.name = data["name"].strip()
     client.email = data["email"].strip()
     client.matter = (data.get("matter") or "").strip()
@@ -119,23 +148,28 @@ def form_data(client: Client) -> dict:
     return data
 
 
-def create_client(lawyer: Lawyer, **fields) -> tuple[Client, str]:
+def create_client(lawyer: Lawyer, *, record: bool = True, **fields) -> tuple[Client, str]:
     """Create a client with a fresh link token (the caller commits); returns (client, token)."""
     token = new_token()
     client = Client(lawyer=lawyer, token_hash=token_hash(token), token_enc=encrypt(token), **fields)
     db.session.add(client)
+    if record:
+        audit.record(None, "client.created", client, after=agreement_snapshot(client))
     return client, token
 
 
 def new_client(lawyer: Lawyer, data: dict) -> tuple[Client, str]:
-    client, token = create_client(lawyer, name="", email="", windows="", duration_min=0)
-    apply_agreement(client, data)
+    client, token = create_client(lawyer, name="", email="", windows="", duration_min=0, record=False)
+    apply_agreement(client, data, record=False)
+    audit.record(None, "client.created", client, after=agreement_snapshot(client))
     return client, token
 
 
 def set_status(client: Client, status: str) -> None:
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
+    if client.status != status:
+        audit.record(None, "client.status", client, before={"status": client.status}, after={"status": status})
     client.status = status
 
 
@@ -148,6 +182,7 @@ def regenerate_link(client: Client) -> str:
     token = new_token()
     client.token_hash = token_hash(token)
     client.token_enc = encrypt(token)
+    audit.record(None, "client.link_regenerated", client)
     return token
 
 
@@ -160,6 +195,7 @@ def create_callback(client: Client, hours: int, now: datetime) -> tuple[Callback
     token = new_token()
     link = CallbackLink(client=client, token_hash=token_hash(token), expires_at=now + timedelta(hours=hours), created_at=now)
     db.session.add(link)
+    audit.record(None, "client.callback_link", client, after={"expires_at": link.expires_at.isoformat()})
     return link, token
 
 

@@ -31,6 +31,7 @@ from service.storage.models import (
     utcnow,
 )
 from service.usecases import (
+    audit,
     calendar_connect,
     clients,
     dashboard,
@@ -60,13 +61,37 @@ from service.web.errors import status_of
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 PUBLIC_ENDPOINTS = {"admin.login"}
+#: Pages of the lawyer alone: an assistant never sees passwords or calendar secrets.
+LAWYER_ONLY = {"admin.settings"}
+LAWYER_ONLY_PREFIXES = ("admin.calendar", "admin.connect_", "admin.disconnect", "admin.sync_now")
+#: Pages a signed-in person without a lawyer to act for (a firm admin only) may open.
+WITHOUT_LAWYER = {"admin.logout"}
+
+
+def role_gate(endpoint: str | None):
+    """Who may open ``endpoint`` (``service.web.firm`` uses it too): a redirect to the login
+    page, a 404 for what the person's role does not reach, None when allowed."""
+    person = auth.current_person()
+    if person is None:
+        return redirect(url_for("admin.login", next=request.full_path if request.method == "GET" else None))
+    audit.set_actor(person.actor())
+    endpoint = endpoint or ""
+    if person.role != "lawyer" and (endpoint in LAWYER_ONLY or endpoint.startswith(LAWYER_ONLY_PREFIXES)):
+        abort(404)
+    if auth.current_lawyer() is None and endpoint not in WITHOUT_LAWYER and endpoint.startswith("admin."):
+        if endpoint == "admin.dashboard" and person.is_firm_admin:
+            return redirect(url_for("firm.people"))
+        abort(404)
+    return None
 
 
 @bp.before_request
 def require_login():
     auth.forget_request_cache()
-    if request.endpoint not in PUBLIC_ENDPOINTS and auth.current_lawyer() is None:
-        return redirect(url_for("admin.login", next=request.full_path if request.method == "GET" else None))
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        refused = role_gate(request.endpoint)
+        if refused is not None:
+            return refused
     auth.csrf.protect()
     g.lawyer_area = True
     return None
@@ -81,8 +106,11 @@ def no_store(response):
 
 @bp.context_processor
 def admin_globals():
+    person = auth.current_person() if request.endpoint not in PUBLIC_ENDPOINTS else None
     return {
         "lawyer": auth.current_lawyer(),
+        "person": person,
+        "acting_choices": auth.assigned_lawyers(person.user) if person and person.user else [],
         "status_words": {
             "active": gettext("active"), "paused": gettext("paused"), "archived": gettext("archived"),
         },
@@ -103,7 +131,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    if auth.current_lawyer() is not None:
+    if auth.current_person() is not None:
         return redirect(url_for("admin.dashboard"))
     form = LoginForm()
     status = 200
@@ -116,10 +144,10 @@ def login():
                               minutes=(wait + 59) // 60)
             page = render_template("admin/login.html", form=form, error=message)
             return page, 429, {"Retry-After": str(wait)}
-        lawyer = auth.authenticate(form.email.data, form.password.data)
-        if lawyer is not None:
+        signed_in = auth.authenticate_person(form.email.data, form.password.data)
+        if signed_in is not None:
             login_throttle.succeeded(form.email.data, address, device)
-            auth.log_in(lawyer)
+            auth.log_in_person(signed_in)
             response = redirect(_safe_next(request.args.get("next")))
             auth.remember_device(response, login_throttle.new_device_cookie(form.email.data, device))
             return response
@@ -191,6 +219,7 @@ def save_notes(booking_id: int):
         abort(400, gettext("The notes are too long."))
     booking.notes = (form.notes.data or "").replace("\r\n", "\n").strip()
     booking.for_letter = bool(form.for_letter.data)
+    audit.record(None, "booking.notes_saved", booking)
     db.session.commit()
     flash(gettext("Notes saved."), "ok")
     return redirect(url_for("admin.dashboard") + f"#booking-{booking.id}")

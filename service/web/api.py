@@ -13,7 +13,7 @@ from booking.model import Slot
 from service.core import urls
 from service.storage.extensions import db
 from service.storage.models import EmbedOrigin, Lawyer, utcnow
-from service.usecases import availability, bookings, links
+from service.usecases import availability, bookings, links, privacy
 from service.usecases.errors import Refused
 from service.web.errors import AppError
 from service.web.openapi import document
@@ -139,7 +139,8 @@ def create_booking():
     link = _resolve(token)
     start = parse_instant(body.get("start"))
     contact = bookings.validate_contact(body.get("name"), body.get("email"), body.get("agenda"))
-    booking, manage_token = bookings.book(link.client, start, contact, now, link.callback)
+    consent = privacy.consent_for_booking(link.client.lawyer, link.client.language, body.get("consent"))
+    booking, manage_token = bookings.book(link.client, start, contact, now, link.callback, consent=consent)
     return (
         jsonify(
             uid=booking.uid,

@@ -1,4 +1,11 @@
-"""The lawyer's sign-in to the admin area: passwords, the session, CSRF.
+"""Sign-in to the admin area: passwords, the session, CSRF; who is signed in, for whom.
+
+Two kinds of people sign in: a lawyer (their own ``Lawyer`` row, as before firms existed)
+and a ``User`` of a firm (an assistant or a firm admin). ``current_lawyer()`` is the
+lawyer whose data the admin area shows: the signed-in lawyer, or the lawyer an assistant
+acts for (their switcher choice, re-checked against their assignments on every request),
+or None for a firm admin who is not a lawyer. ``current_person()`` is who signed in,
+with their role (``Person``); role checks use it.
 
 The session cookie (Flask's signed cookie) carries the lawyer's id,
 ``session_version`` and a random session id naming an ``AdminSession`` row: signing out
@@ -12,6 +19,7 @@ touched (they carry their own signed tokens and work inside third-party iframes)
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
@@ -21,7 +29,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.storage.extensions import db
-from service.storage.models import AdminSession, Lawyer, token_hash, utcnow
+from service.storage.models import AdminSession, Lawyer, User, token_hash, utcnow
+from service.usecases.audit import Actor
 from service.web.errors import error_response
 
 csrf = CSRFProtect()
@@ -67,6 +76,7 @@ def authenticate(email: str, password: str) -> Lawyer | None:
 def forget_request_cache() -> None:
     """Drop per-request values kept in ``g`` (an app context may outlive one request)."""
     g.pop("lawyer", None)
+    g.pop("person", None)
     g.pop("csrf_token", None)  # Flask-WTF's signed token for the current session
 
 
@@ -88,7 +98,14 @@ def log_in(lawyer: Lawyer) -> None:
 
 
 def log_out() -> None:
-    """End this browser's session here and on the server (a copied cookie dies with it)."""
+    """End this browser's session here and on the server (a copied cookie dies with it).
+    A firm user's (assistant, firm admin) sessions have no server row yet: signing out
+    ends all of that person's sessions, so a copied cookie dies too."""
+    user_id = session.get("user_id")
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is not None:
+        user.session_version += 1
+        db.session.commit()
     _end_server_session()
     session.clear()
     forget_request_cache()
@@ -119,7 +136,13 @@ def remember_device(response, cookie_value: str) -> None:
 
 
 def current_lawyer() -> Lawyer | None:
-    """The signed-in lawyer, or None if the session is missing or outdated."""
+    """The lawyer being acted for: the signed-in lawyer, or the assistant's switcher choice
+    among the lawyers assigned to them; None if nobody (or a firm admin only) signed in."""
+    if "user_id" in session:
+        if "lawyer" not in g:
+            person = current_person()
+            g.lawyer = _acting_for(person.user) if person is not None and person.user else None
+        return g.lawyer
     if "lawyer" not in g:
         lawyer = None
         lawyer_id, version = session.get("lawyer_id"), session.get("session_version")
@@ -144,3 +167,110 @@ def sign_out_everywhere(lawyer: Lawyer) -> None:
     """End every session of ``lawyer`` (the caller commits)."""
     lawyer.session_version += 1
     db.session.execute(sa.delete(AdminSession).where(AdminSession.lawyer_id == lawyer.id))
+
+
+# -- people of a firm: assistants and firm admins ------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who signed in: a lawyer (``lawyer``) or a firm's user (``user``), with their role."""
+
+    role: str  # lawyer, assistant, admin
+    lawyer: Lawyer | None = None
+    user: User | None = None
+
+    @property
+    def firm_id(self) -> int | None:
+        return self.lawyer.firm_id if self.lawyer is not None else self.user.firm_id
+
+    @property
+    def is_firm_admin(self) -> bool:
+        return self.role == "admin" or (self.lawyer is not None and self.lawyer.firm_admin)
+
+    @property
+    def name(self) -> str:
+        row = self.lawyer or self.user
+        return row.name or row.email
+
+    @property
+    def email(self) -> str:
+        return (self.lawyer or self.user).email
+
+    def actor(self) -> Actor:
+        """This person as the audit log names them."""
+        if self.lawyer is not None:
+            return Actor("lawyer", self.lawyer.id, self.lawyer.name)
+        return Actor(self.role, self.user.id, self.user.name or self.user.email)
+
+
+def authenticate_person(email: str, password: str) -> Lawyer | User | None:
+    """The lawyer or firm user with this e-mail and password, or None (same work either way)."""
+    lawyer = authenticate(email, password)
+    if lawyer is not None:
+        return lawyer
+    user = db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.email) == email.strip().lower(), User.active.is_(True))
+    )
+    stored = user.password_hash if user is not None and user.password_hash else None
+    ok = check_password_hash(stored or _dummy_hash(), password)
+    return user if ok and stored else None
+
+
+def log_in_person(person: Lawyer | User) -> None:
+    if isinstance(person, Lawyer):
+        log_in(person)
+        return
+    session.clear()
+    forget_request_cache()
+    session["user_id"] = person.id
+    session["session_version"] = person.session_version
+    session.permanent = True
+
+
+def current_person() -> Person | None:
+    """Who signed in, with their role; None if nobody (or the session is outdated)."""
+    if "person" not in g:
+        person = None
+        user_id, version = session.get("user_id"), session.get("session_version")
+        if "user_id" in session:
+            found = db.session.get(User, user_id) if isinstance(user_id, int) else None
+            if (found is not None and found.active and isinstance(version, int)
+                    and found.session_version == version and found.password_hash):
+                person = Person(found.role, user=found)
+            else:
+                session.clear()
+        else:
+            lawyer = current_lawyer()
+            if lawyer is not None:
+                person = Person("lawyer", lawyer=lawyer)
+        g.person = person
+    return g.person
+
+
+def assigned_lawyers(user: User) -> list[Lawyer]:
+    """The lawyers an assistant works for (never outside the assistant's firm)."""
+    if user.role != "assistant":
+        return []
+    return [lawyer for lawyer in user.lawyers if lawyer.firm_id == user.firm_id]
+
+
+def _acting_for(user: User) -> Lawyer | None:
+    lawyers = assigned_lawyers(user)
+    chosen = session.get("acting_lawyer_id")
+    for lawyer in lawyers:
+        if lawyer.id == chosen:
+            return lawyer
+    return lawyers[0] if lawyers else None
+
+
+def act_for(lawyer_id: int) -> bool:
+    """The assistant's switcher: act for this lawyer from now on, if assigned to them."""
+    person = current_person()
+    if person is None or person.user is None:
+        return False
+    if not any(lawyer.id == lawyer_id for lawyer in assigned_lawyers(person.user)):
+        return False
+    session["acting_lawyer_id"] = lawyer_id
+    g.pop("lawyer", None)
+    return True

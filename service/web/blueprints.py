@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from service.web import admin, api, auth, google, hardening, i18n, microsoft, public
+from service.usecases import audit
+from service.web import admin, api, auth, firm, google, hardening, i18n, microsoft, public
 from service.web.framing import content_security_policy
+
+#: Requests of these blueprints act as the client (booking pages, widget, JSON API).
+CLIENT_BLUEPRINTS = ("public", "api")
 
 
 def init_app(app: Flask) -> None:
@@ -19,6 +23,17 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(microsoft.oauth_bp)
     app.register_blueprint(microsoft.hooks_bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(firm.bp)
+    app.register_blueprint(firm.public_bp)
+
+    @app.before_request
+    def audit_actor():
+        """Who the audit log names for changes made by this request (admin: the person)."""
+        audit.set_actor(audit.Actor("client") if request.blueprint in CLIENT_BLUEPRINTS else audit.SYSTEM)
+
+    @app.teardown_request
+    def audit_actor_done(_exc):
+        audit.set_actor(audit.SYSTEM)  # nothing after the request acts as its person
 
     @app.after_request
     def security_headers(response):
@@ -26,7 +41,7 @@ def init_app(app: Flask) -> None:
         if "Content-Security-Policy" not in response.headers:
             response.headers["Content-Security-Policy"] = content_security_policy()
             response.headers.setdefault("X-Frame-Options", "DENY")
-        if request.path.startswith(("/b/", "/m/", "/embed/", "/i/")):
+        if request.path.startswith(("/b/", "/m/", "/embed/", "/i/", "/invite/")):
             # Pages behind bearer tokens: never leak the URL, never index, never cache.
             response.headers["Referrer-Policy"] = "no-referrer"
             response.headers["X-Robots-Tag"] = "noindex, nofollow"

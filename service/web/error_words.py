@@ -55,6 +55,22 @@ _ERRORS.update({  # the holes of issue #12
     "oauth_state_used": lazy_gettext("This sign-in answer has already been used; start again from the calendars page."),
 })
 
+# Firms, people and privacy (service.usecases.firms, .privacy).
+_ERRORS.update({
+    "consent_required": lazy_gettext("Please agree to the privacy notice to book."),
+    "unknown_invitation": lazy_gettext("This invitation does not exist, was used or has expired."),
+    "email_taken": lazy_gettext("This e-mail address already signs in to Counsel Hours."),
+    "already_joined": lazy_gettext("This lawyer already signs in."),
+    "lawyer_required": lazy_gettext("Choose the lawyer the assistant will work for."),
+    "unknown_lawyer": lazy_gettext("This lawyer is not in this firm."),
+    "invalid_role": lazy_gettext("Choose a role: lawyer, assistant or firm admin."),
+    "invalid_password": lazy_gettext("The password needs at least 10 characters."),
+    "invalid_timezone": lazy_gettext("Choose your time zone."),
+    "invalid_privacy_text": lazy_gettext("A privacy notice has at most 5,000 characters, and consent needs a notice."),
+    "invalid_privacy_url": lazy_gettext("The privacy notice link must be an http(s) address."),
+    "invalid_retention": lazy_gettext("Retention is a number of days between 30 and 36,500, or empty."),
+})
+
 _STATUS = {
     400: lazy_gettext("The request could not be understood. Please go back and try again."),
     403: lazy_gettext("You may not do this."),

@@ -37,6 +37,15 @@ STATUS_BY_REASON = {
     "client_archived": 409,
     "already_answered": 409,
     "urgent_pending": 409,
+    # firms, people and privacy (service.usecases.firms, .privacy)
+    "unknown_invitation": 404,
+    "unknown_lawyer": 404,
+    "unknown_firm": 404,
+    "slug_taken": 409,
+    "email_taken": 409,
+    "already_joined": 409,
+    "lawyer_required": 422,
+    "consent_required": 422,
 }
 #: Families of reasons: every ``slot_<why>`` (a start that cannot be booked) and every
 #: ``invalid_<field>`` (malformed input).

@@ -20,6 +20,7 @@ from service.calendars.google.models import GoogleChannel
 from service.calendars.sync import queue_sync
 from service.storage.extensions import db
 from service.storage.models import utcnow
+from service.usecases import audit
 from service.web import auth, oauth_binding
 from service.web.errors import AppError
 from service.web.limits import GOOGLE_PUSH_BY_CHANNEL, GOOGLE_PUSH_BY_IP, limited
@@ -63,6 +64,11 @@ def callback():
             oauth_binding.finish("google", state, oauth.STATE_MAX_AGE)
         info = oauth.exchange(code, state, oauth.redirect_uri())
         result = connect(signed_in, info)
+        audit.record(audit.Actor("lawyer", signed_in.id, signed_in.name),
+                     "calendar.reconnected" if result.reconnected else "calendar.connected",
+                     audit.Subject("calendar_account", None, signed_in.id),
+                     after={"kind": "google", "conflict": list(result.conflict), "write_to": str(result.write_to)})
+        db.session.commit()
     except ProviderError as exc:
         raise AppError(400, "google_failed", f"Google Calendar was not connected: {exc}.") from None
     flash(

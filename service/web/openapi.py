@@ -182,6 +182,9 @@ def document(base_url: str) -> dict[str, Any]:
                         "agenda": {"type": "string", "minLength": 1, "maxLength": AGENDA_MAX,
                                    "pattern": r"\S",
                                    "description": "What the client wants to discuss; the call is prepared from it."},
+                        "consent": {"type": "boolean",
+                                    "description": "The client agrees to the firm's privacy notice; required "
+                                                   "(422 consent_required) when the firm asks for consent."},
                     },
                 },
                 "Booking": {

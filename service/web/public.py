@@ -33,6 +33,7 @@ from service.usecases import (
     invites,
     letters,
     links,
+    privacy,
     urgent,
     wording,
 )
@@ -107,6 +108,7 @@ def _booking_form(subject, *, embed: bool, status: int, **context):
         tz=tz,
         tz_given="tz" in request.values and is_zone(request.values.get("tz")),
         zones=zone_names(),
+        privacy_notice=privacy.notice_for(subject.lawyer, subject.language),
         **context,
     )
 
@@ -206,12 +208,13 @@ def embed_book(token: str):
 def _book(token: str, *, embed: bool):
     now = utcnow()
     link = links.resolve(token, now)
-    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda")}
+    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda", "consent")}
     if not formtoken.valid(request.form.get("form_token"), "book", token_hash(token)):
         return _render_booking(link, token, status=400, form=form, error=wording.EXPIRED_FORM(), embed=embed)
     try:
         start, contact = _parse_booking_form(form)
-        booking, manage_token = bookings.book(link.client, start, contact, now, link.callback)
+        consent = privacy.consent_for_booking(link.client.lawyer, link.client.language, form["consent"])
+        booking, manage_token = bookings.book(link.client, start, contact, now, link.callback, consent=consent)
     except Refused as exc:
         error = error_words.translate_error(exc)
         return _render_booking(link, token, status=status_of(exc), form=form, error=error, embed=embed)
@@ -269,12 +272,13 @@ def embed_intake_book(slug: str):
 
 def _book_intake(slug: str, *, embed: bool):
     intake = intakes.resolve(slug)
-    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda")}
+    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda", "consent")}
     if not formtoken.valid(request.form.get("form_token"), "intake", intake.slug):
         return _render_intake(intake, status=400, form=form, error=wording.EXPIRED_FORM(), embed=embed)
     try:
         start, contact = _parse_booking_form(form)
-        booking, manage_token = bookings.book_intake(intake, start, contact, utcnow())
+        consent = privacy.consent_for_booking(intake.lawyer, intake.language, form["consent"])
+        booking, manage_token = bookings.book_intake(intake, start, contact, utcnow(), consent=consent)
     except Refused as exc:
         error = error_words.translate_error(exc)
         return _render_intake(intake, status=status_of(exc), form=form, error=error, embed=embed)

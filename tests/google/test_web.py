@@ -265,3 +265,15 @@ def test_callback_for_another_lawyer_than_the_signed_in_one_is_refused(app, db, 
     response = browser(app, lawyer).get(f"/oauth/google/callback?code={code}&state={state}")
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 0
+
+
+def test_callback_connection_is_in_the_audit_log_without_secrets(client, db, lawyer, fake):
+    from service.storage.models import AuditEvent
+
+    fake.add_calendar("lawyer@example.com", primary=True)
+    code, state = consent(fake, client)
+    assert client.get(f"/oauth/google/callback?code={code}&state={state}").status_code == 303
+    (event,) = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "calendar.connected"))
+    assert (event.lawyer_id, event.after["kind"]) == (lawyer.id, "google")
+    secret = decrypt_json(db.session.scalar(sa.select(CalendarAccount.secret_enc)))
+    assert secret["refresh_token"] not in str(event.after)
