@@ -81,6 +81,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("CALENDAR_FRESHNESS_MINUTES", 30, "older mirrors fail closed if unreachable", _int),
     Setting("SYNC_INTERVAL_SECONDS", 300, "how often the worker syncs calendars", _int),
+    Setting("JITSI_BASE_URL", "https://meet.jit.si/", "Jitsi Meet server for video calls' rooms"),
+    Setting("REMINDER_HOURS", 24, "the client's reminder this many hours before a call (0: off)", _int),
+    Setting(
+        "REMINDER_SHORT_MINUTES", 60, "a second reminder this many minutes before (0: off)", _int
+    ),
     Setting("ENV", "production", "production or development"),
 )
 

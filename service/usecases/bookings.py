@@ -37,7 +37,7 @@ from service.storage.models import (
     new_token,
     token_hash,
 )
-from service.usecases import availability, followup
+from service.usecases import availability, channels, followup
 from service.usecases.errors import Refused
 
 AGENDA_MAX = 5000
@@ -49,6 +49,8 @@ class Contact:
     name: str
     email: str
     agenda: str
+    #: How the call happens (``channels.choose``); None: the agreement's default.
+    channel: channels.Choice | None = None
 
 
 def validate_contact(name: object, email: object, agenda: object) -> Contact:
@@ -230,7 +232,22 @@ def _insert_booking(
     )
     db.session.add(booking)
     db.session.flush()
+    channels.apply(booking, contact.channel or channels.default_choice(client))
     _follow_up(booking, "booked")
+    return booking
+
+
+def change_channel(booking: Booking, choice: channels.Choice, now: datetime) -> Booking:
+    """The client switches to another channel the agreement allows (invite re-sent)."""
+    booking_id = booking.id
+    with write_transaction():
+        booking = db.session.get(Booking, booking_id)
+        _check_changeable(booking, now)
+        if choice.channel == booking.channel and choice.phone == booking.phone:
+            return booking
+        channels.apply(booking, choice)
+        booking.sequence += 1
+        _follow_up(booking, "changed")
     return booking
 
 

@@ -11,7 +11,7 @@ from flask_babel import gettext, ngettext
 
 from service.storage.extensions import db
 from service.storage.models import Booking, Client, Lawyer, OutboxTask
-from service.usecases import status_updates, wording
+from service.usecases import channels, status_updates, wording
 
 UPCOMING_DAYS = 14
 RECENT_DAYS = 7
@@ -26,6 +26,7 @@ class Brief:
     when: str
     prep_from: str
     earlier: list[tuple[str, str]] = field(default_factory=list)  # (when, notes)
+    how: str = ""  # the channel and its details
 
 
 @dataclass
@@ -62,7 +63,13 @@ def _brief(booking: Booking, zone) -> Brief:
         _when(booking, zone),
         wording.format_time(booking.blocked_start, tzinfo=zone),
         _earlier_notes(booking, zone),
+        channels.details(booking, for_lawyer=True, region=_lawyer_region(booking)),
     )
+
+
+def _lawyer_region(booking: Booking) -> str | None:
+    found = channels.regions(None, booking.client.lawyer.timezone, booking.client.lawyer.language)
+    return found[0] if found else None
 
 
 def describe_task(task: OutboxTask) -> str:

@@ -38,6 +38,7 @@ from service.web.admin_forms import (
     LoginForm,
     NotesForm,
     PasswordForm,
+    ProfileForm,
     SettingsForm,
 )
 
@@ -434,9 +435,17 @@ def settings():
     lawyer = auth.current_lawyer()
     settings_form = SettingsForm(obj=lawyer if request.method == "GET" else None)
     password_form = PasswordForm(formdata=None)
+    editing_profile = request.method == "POST" and request.form.get("action") == "profile"
+    profile_form = ProfileForm() if editing_profile else ProfileForm(formdata=None, obj=lawyer)
     status = 200
     if request.method == "POST":
         action = request.form.get("action")
+        if action == "profile" and profile_form.validate():
+            lawyer.office_address = " ".join((profile_form.office_address.data or "").split())
+            lawyer.no_show_flag_at = profile_form.no_show_flag_at.data
+            db.session.commit()
+            flash(gettext("Settings saved."), "ok")
+            return redirect(url_for("admin.settings"))
         if action == "language" and settings_form.validate():
             lawyer.language = settings_form.language.data
             db.session.commit()
@@ -460,4 +469,4 @@ def settings():
             return redirect(url_for("admin.login"))
         status = 422
     return render_template("admin/settings.html", settings_form=settings_form,
-                           password_form=password_form), status
+                           password_form=password_form, profile_form=profile_form), status

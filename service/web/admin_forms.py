@@ -161,6 +161,13 @@ class SettingsForm(Unsigned):
     language = SelectField(_l("Language of your notices"), choices=_choices(*LANGUAGE_CHOICES))
 
 
+class ProfileForm(Unsigned):
+    office_address = TextAreaField(_l("Office address (for calls at the office)"),
+                                   validators=[Optional(), Length(max=500)])
+    no_show_flag_at = IntegerField(_l("Flag a client after this many no-shows (empty: never)"),
+                                   validators=[Optional(), NumberRange(min=1, max=100)])
+
+
 class PasswordForm(Unsigned):
     current = PasswordField(_l("Current password"), validators=[InputRequired()])
     new = PasswordField(_l("New password"), validators=[InputRequired(), Length(min=10, max=1000)])

@@ -35,6 +35,13 @@ _ERRORS = {
 
 
 _ERRORS.update({
+    "invalid_phone": lazy_gettext(
+        "Please give a phone number we can call you on (with the country code if you are abroad)."
+    ),
+    "invalid_channel": lazy_gettext("Please choose one of the offered ways to hold the call."),
+})
+
+_ERRORS.update({
     "unknown_token": lazy_gettext("This booking link does not exist."),
     "unknown_client": lazy_gettext("This booking link is no longer active."),
     "not_found": lazy_gettext("This link does not exist."),

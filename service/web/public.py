@@ -4,6 +4,8 @@ under ``/embed/`` (framable by the lawyer's allow-listed sites, see ``service.we
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import (
     Blueprint,
     Response,
@@ -20,7 +22,7 @@ from flask import (
 from service.core import urls
 from service.core.zones import is_zone, zone_names
 from service.storage.models import token_hash, utcnow
-from service.usecases import availability, bookings, intakes, invites, links, wording
+from service.usecases import availability, bookings, channels, intakes, invites, links, wording
 from service.usecases.errors import Refused
 from service.web import error_words, formtoken, framing
 from service.web.errors import AppError, status_of
@@ -105,7 +107,9 @@ def _render_booking(
         callback=link.callback,
         terms=wording.agreement_terms(client),
         form_token=formtoken.issue("book", token_hash(token)),
-        form=form or {"name": client.name, "email": client.email, "agenda": ""},
+        form=form or {"name": client.name, "email": client.email, "agenda": "",
+                      "channel": client.channel_list[0], "phone": channels.phone_display(client.phone)},
+        channel_choices=_channel_choices(client),
         error=error,
         action=url_for("public.embed_book" if embed else "public.book", token=token),
     )
@@ -136,11 +140,11 @@ def embed_book(token: str):
 def _book(token: str, *, embed: bool):
     now = utcnow()
     link = links.resolve(token, now)
-    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda")}
+    form = {k: request.form.get(k, "") for k in FORM_FIELDS}
     if not formtoken.valid(request.form.get("form_token"), "book", token_hash(token)):
         return _render_booking(link, token, status=400, form=form, error=wording.EXPIRED_FORM(), embed=embed)
     try:
-        start, contact = _parse_booking_form(form)
+        start, contact = _parse_booking_form(form, link.client)
         booking, manage_token = bookings.book(link.client, start, contact, now, link.callback)
     except Refused as exc:
         error = error_words.translate_error(exc)
@@ -148,11 +152,26 @@ def _book(token: str, *, embed: bool):
     return _booked(manage_token, link.client.lawyer.timezone, embed)
 
 
-def _parse_booking_form(form: dict):
+FORM_FIELDS = ("name", "email", "agenda", "channel", "phone")
+
+
+def _channel_choices(subject) -> list[tuple[str, str]]:
+    return [(c, channels.name(c)) for c in subject.channel_list]
+
+
+def _choice(subject, form: dict) -> channels.Choice:
+    """The channel picked in a form (or the only one allowed), with the phone number."""
+    tz = _client_zone(subject.lawyer.timezone)
+    return channels.choose(subject, form.get("channel") or None, form.get("phone", ""), tz=tz,
+                           region=request.form.get("region") or None)
+
+
+def _parse_booking_form(form: dict, subject):
     if not request.form.get("start"):
         raise AppError(422, "invalid_start", wording.CHOOSE_SLOT())
     start = parse_instant(request.form.get("start"))
-    return start, bookings.validate_contact(form["name"], form["email"], form["agenda"])
+    contact = bookings.validate_contact(form["name"], form["email"], form["agenda"])
+    return start, dataclasses.replace(contact, channel=_choice(subject, form))
 
 
 def _booked(manage_token: str, default_zone: str, embed: bool):
@@ -169,7 +188,8 @@ def _render_intake(intake, *, status: int = 200, error: str | None = None, form=
         intake=intake,
         terms=wording.agreement_terms(intake, caps=False),
         form_token=formtoken.issue("intake", intake.slug),
-        form=form or {"name": "", "email": "", "agenda": ""},
+        form=form or {"name": "", "email": "", "agenda": "", "channel": intake.channel_list[0], "phone": ""},
+        channel_choices=_channel_choices(intake),
         error=error,
         action=url_for("public.embed_intake_book" if embed else "public.intake_book", slug=intake.slug),
     )
@@ -199,11 +219,11 @@ def embed_intake_book(slug: str):
 
 def _book_intake(slug: str, *, embed: bool):
     intake = intakes.resolve(slug)
-    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda")}
+    form = {k: request.form.get(k, "") for k in FORM_FIELDS}
     if not formtoken.valid(request.form.get("form_token"), "intake", intake.slug):
         return _render_intake(intake, status=400, form=form, error=wording.EXPIRED_FORM(), embed=embed)
     try:
-        start, contact = _parse_booking_form(form)
+        start, contact = _parse_booking_form(form, intake)
         booking, manage_token = bookings.book_intake(intake, start, contact, utcnow())
     except Refused as exc:
         error = error_words.translate_error(exc)
@@ -246,6 +266,10 @@ def _render_manage(
         just_booked=request.args.get("booked") == "1",
         error=error,
         notice=notice,
+        how=channels.details(booking, region=channels.region_of(booking)),
+        location=channels.location(booking, channels.region_of(booking)),
+        channel_choices=_channel_choices(booking.client),
+        phone_shown=channels.phone_display(booking.phone or booking.client.phone, channels.region_of(booking)),
     )
 
 
@@ -285,6 +309,19 @@ def reschedule(token: str):
     except Refused as exc:
         return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
     return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone), moved=1), 303)
+
+
+@bp.post("/m/<token>/channel")
+def change_channel(token: str):
+    booking = _booking_or_404(token)
+    if not formtoken.valid(request.form.get("form_token"), "manage", token_hash(token)):
+        return _render_manage(booking, token, status=400, error=wording.EXPIRED_FORM())
+    try:
+        choice = _choice(booking.client, {k: request.form.get(k, "") for k in ("channel", "phone")})
+        bookings.change_channel(booking, choice, utcnow())
+    except Refused as exc:
+        return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
+    return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone)), 303)
 
 
 @bp.get("/m/<token>/invite.ics")
