@@ -14,6 +14,7 @@ import time
 import service.calendars.writeback  # noqa: F401 - registers calendar.put / calendar.delete
 import service.jobs.mail  # noqa: F401 - registers mail.booking
 import service.jobs.notify  # noqa: F401 - registers mail.status_digest
+import service.jobs.reminders  # noqa: F401 - registers reminder.client, reminder.prep
 from service.calendars.google.accounts import renew_channels  # also registers calendar.sync
 from service.calendars.sync import sync_due
 from service.storage import outbox

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask_babel import gettext, ngettext
 
 from service.storage.extensions import db
-from service.storage.models import Booking, Client, Lawyer, OutboxTask
-from service.usecases import channels, status_updates, wording
+from service.storage.models import Booking, Client, Lawyer, OutboxTask, utcnow
+from service.usecases import channels, readiness, status_updates, wording
 
 UPCOMING_DAYS = 14
 RECENT_DAYS = 7
@@ -27,6 +27,8 @@ class Brief:
     prep_from: str
     earlier: list[tuple[str, str]] = field(default_factory=list)  # (when, notes)
     how: str = ""  # the channel and its details
+    files: list = field(default_factory=list)  # BookingFile rows the client attached
+    confirmation: object = None  # readiness.Confirmation, or None when none is asked
 
 
 @dataclass
@@ -64,7 +66,14 @@ def _brief(booking: Booking, zone) -> Brief:
         wording.format_time(booking.blocked_start, tzinfo=zone),
         _earlier_notes(booking, zone),
         channels.details(booking, for_lawyer=True, region=_lawyer_region(booking)),
+        readiness.files_of(booking),
+        readiness.confirmation_state(booking, utcnow()),
     )
+
+
+def brief_for(booking: Booking) -> Brief:
+    """The prep brief of one call, in the lawyer's zone (the dashboard's and the mail's)."""
+    return _brief(booking, booking.client.lawyer.zone)
 
 
 def _lawyer_region(booking: Booking) -> str | None:

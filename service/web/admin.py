@@ -9,9 +9,10 @@ needs a signed-in lawyer.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from booking.terms import AgreementError
@@ -19,11 +20,20 @@ from booking.walltime import week_start
 from service.core import urls
 from service.storage import outbox
 from service.storage.extensions import db
-from service.storage.models import Booking, Calendar, CalendarAccount, Client, OutboxTask, utcnow
+from service.storage.models import (
+    Booking,
+    BookingFile,
+    Calendar,
+    CalendarAccount,
+    Client,
+    OutboxTask,
+    utcnow,
+)
 from service.usecases import (
     calendar_connect,
     clients,
     dashboard,
+    readiness,
     status_updates,
     weekview,
     wording,
@@ -144,6 +154,26 @@ def save_notes(booking_id: int):
     db.session.commit()
     flash(gettext("Notes saved."), "ok")
     return redirect(url_for("admin.dashboard") + f"#booking-{booking.id}")
+
+
+@bp.get("/files/<int:file_id>")
+def booking_file(file_id: int):
+    """A document a client attached to a call, decrypted, for the call's lawyer only."""
+    record = db.session.get(BookingFile, file_id)
+    if record is None:
+        abort(404)
+    _own_booking(record.booking_id)
+    response = Response(readiness.read_file(record), mimetype=record.mime)
+    response.headers["Content-Disposition"] = content_disposition(record.name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987)."""
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f'attachment; filename="{ascii_name}"; filename*=UTF-8\'\'{quote(name)}'
 
 
 @bp.post("/clients/<int:client_id>/status-sent")

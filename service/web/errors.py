@@ -27,6 +27,12 @@ STATUS_BY_REASON = {
     "too_late": 409,
     "calendar_unavailable": 503,
     "availability_unknown": 503,
+    "prep_started": 409,
+    "confirm_closed": 409,
+    "not_needed": 409,
+    "too_many_files": 409,
+    "unknown_file": 404,
+    "file_too_large": 413,
 }
 #: Families of reasons: every ``slot_<why>`` (a start that cannot be booked) and every
 #: ``invalid_<field>`` (malformed input).

@@ -18,11 +18,21 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.core import urls
 from service.core.zones import is_zone, zone_names
 from service.storage.models import token_hash, utcnow
-from service.usecases import availability, bookings, channels, intakes, invites, links, wording
+from service.usecases import (
+    availability,
+    bookings,
+    channels,
+    intakes,
+    invites,
+    links,
+    readiness,
+    wording,
+)
 from service.usecases.errors import Refused
 from service.web import error_words, formtoken, framing
 from service.web.errors import AppError, status_of
@@ -270,6 +280,12 @@ def _render_manage(
         location=channels.location(booking, channels.region_of(booking)),
         channel_choices=_channel_choices(booking.client),
         phone_shown=channels.phone_display(booking.phone or booking.client.phone, channels.region_of(booking)),
+        ready_open=booking.status == "confirmed" and not readiness.prep_started(booking, now),
+        prep_from=wording.local(booking.blocked_start, tz),
+        files=readiness.files_of(booking),
+        max_files=readiness.MAX_FILES,
+        confirmation=readiness.confirmation_state(booking, now),
+        confirm_until=(lambda c: wording.local(c.deadline, tz) if c else None)(readiness.confirmation_state(booking, now)),
     )
 
 
@@ -322,6 +338,59 @@ def change_channel(token: str):
     except Refused as exc:
         return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
     return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone)), 303)
+
+
+def _manage_action(token: str, action):
+    """A POST of the manage page: form token checked, ``action(booking)`` run, back to the page."""
+    booking = _booking_or_404(token)
+    if not formtoken.valid(request.form.get("form_token"), "manage", token_hash(token)):
+        return _render_manage(booking, token, status=400, error=wording.EXPIRED_FORM())
+    try:
+        action(booking)
+    except Refused as exc:
+        return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
+    return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone)), 303)
+
+
+@bp.post("/m/<token>/agenda")
+def update_agenda(token: str):
+    return _manage_action(token, lambda b: readiness.update_agenda(b, request.form.get("agenda"), utcnow()))
+
+
+@bp.post("/m/<token>/confirm")
+def confirm_agenda(token: str):
+    return _manage_action(token, lambda b: readiness.confirm_agenda(b, utcnow()))
+
+
+#: The whole upload request: one document plus the form's few fields.
+UPLOAD_REQUEST_MAX = readiness.MAX_BYTES + 64 * 1024
+
+
+@bp.post("/m/<token>/files")
+def upload_file(token: str):
+    request.max_content_length = UPLOAD_REQUEST_MAX  # refused before the body is read
+    try:
+        request.form  # noqa: B018 - parses the body now, within the cap
+    except RequestEntityTooLarge:
+        booking = _booking_or_404(token)
+        return _render_manage(booking, token, status=413, error=error_words.translate_error(
+            Refused("file_too_large", "A document may be at most 10 MB.")))
+
+    def add(booking):
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise Refused("invalid_file", "Please choose a document.")
+        data = upload.stream.read(readiness.MAX_BYTES + 1)
+        if len(data) > readiness.MAX_BYTES:
+            raise Refused("file_too_large", "A document may be at most 10 MB.")
+        readiness.add_file(booking, upload.filename, data, utcnow())
+
+    return _manage_action(token, add)
+
+
+@bp.post("/m/<token>/files/<int:file_id>/remove")
+def remove_file(token: str, file_id: int):
+    return _manage_action(token, lambda b: readiness.remove_file(b, file_id, utcnow()))
 
 
 @bp.get("/m/<token>/invite.ics")
