@@ -37,6 +37,25 @@ class Board:
     recent: list[Brief]
     owed: list[status_updates.OwedUpdate]
     dead: list[tuple[OutboxTask, str]]
+    #: Clients with at least the lawyer's threshold of no-shows, and their count.
+    no_shows: dict[int, tuple[Client, int]] = field(default_factory=dict)
+
+
+def no_show_counts(lawyer: Lawyer) -> dict[int, tuple[Client, int]]:
+    """Clients of ``lawyer`` flagged for repeated no-shows (``Lawyer.no_show_flag_at``)."""
+    threshold = lawyer.no_show_flag_at
+    if not threshold:
+        return {}
+    count = sa.func.count(Booking.id)
+    rows = db.session.execute(
+        sa.select(Client, count)
+        .join(Booking, Booking.client_id == Client.id)
+        .where(Client.lawyer_id == lawyer.id, Booking.outcome == "no_show")
+        .group_by(Client.id)
+        .having(count >= threshold)
+        .order_by(count.desc(), Client.name)
+    )
+    return {client.id: (client, n) for client, n in rows}
 
 
 def _when(booking: Booking, zone) -> str:
@@ -123,6 +142,7 @@ def build(lawyer: Lawyer, now: datetime) -> Board:
         recent=[_brief(b, zone) for b in recent],
         owed=status_updates.owed_updates(lawyer, now),
         dead=[(t, describe_task(t)) for t in dead],
+        no_shows=no_show_counts(lawyer),
     )
 
 
