@@ -165,6 +165,9 @@ def _store_join_link(booking_id: int, link: str) -> None:
         booking = db.session.get(Booking, booking_id)
         if booking is not None and booking.video_provider == "meet" and booking.join_url != link:
             booking.join_url = link[:500]
+            # Other destination calendars (and the event's own text) get the link too; the
+            # rewrite finds the same link, so this happens once.
+            enqueue_writes(booking)
 
 
 @outbox.handler("calendar.delete")
