@@ -153,6 +153,12 @@ def terms_for_lawyer(client: Client) -> list[str]:
         lines.append(ngettext("%(num)d minute of preparation is reserved before each call.",
                               "%(num)d minutes of preparation are reserved before each call.",
                               client.prep_min))
+    lines.append(gettext("How calls take place: %(ways)s.",
+                         ways=", ".join(channels.name(c) for c in client.channel_list)))
+    if client.agenda_confirm_hours:
+        lines.append(ngettext("The client confirms the agenda %(num)d hour before preparation.",
+                              "The client confirms the agenda %(num)d hours before preparation.",
+                              client.agenda_confirm_hours))
     if client.status_day is not None:
         lines.append(gettext("Written status update day: %(day)s.",
                              day=wording.weekday_name(client.status_day, title=False)))

@@ -98,3 +98,6 @@ def test_the_agreement_form_sets_channels_and_agenda_confirmation(frozen, admin,
     db.session.expire_all()
     saved = db.session.get(Client, person.id)
     assert (saved.channels, saved.agenda_confirm_hours) == ("office,phone", 12)
+    page = admin.get(f"/admin/clients/{person.id}").get_data(as_text=True)
+    assert "How calls take place: At the office, Phone call." in page
+    assert "confirms the agenda 12 hours before preparation" in page
