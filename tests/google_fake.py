@@ -154,6 +154,7 @@ class FakeGoogle:
         self.requests: list[Recorded] = []
         self._faults: deque[tuple[str | None, ApiError]] = deque()
         self._lose = 0
+        self.meetings_made = 0  # Meet conferences made by createRequest
         self._seq = itertools.count(1)
         self.seq = 0
         self._server: ThreadingHTTPServer | None = None
@@ -270,6 +271,7 @@ class FakeGoogle:
         with self.lock:
             self._faults.clear()
             self._lose = 0
+        self.meetings_made = 0  # Meet conferences made by createRequest
 
     def live_events(self, calendar_id: str) -> list[dict[str, Any]]:
         cal = self.calendars[calendar_id]
@@ -401,7 +403,41 @@ class FakeGoogle:
             raise ApiError(404, "notFound", "Not Found")
         return _public(event)
 
-    def events_insert(self, cal_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _conference(self, event: dict[str, Any], previous: dict[str, Any] | None, q: dict[str, str]) -> None:
+        """``conferenceData`` as Google handles it: a request body's conference data is
+        read only with ``conferenceDataVersion=1`` (else ignored, and an existing meeting
+        kept); a ``createRequest`` makes a Meet meeting (entry point + ``hangoutLink``),
+        the same ``requestId`` again keeps the same meeting."""
+        asked = event.pop("conferenceData", None)
+        kept = (previous or {}).get("conferenceData")
+        if int(q.get("conferenceDataVersion", "0") or 0) < 1 or not isinstance(asked, dict):
+            if kept:
+                event["conferenceData"], event["hangoutLink"] = kept, previous["hangoutLink"]
+            return
+        create = asked.get("createRequest")
+        if not isinstance(create, dict):
+            if kept:
+                event["conferenceData"], event["hangoutLink"] = kept, previous["hangoutLink"]
+            return
+        key = (create.get("conferenceSolutionKey") or {}).get("type")
+        if key != "hangoutsMeet" or not create.get("requestId"):
+            raise ApiError(400, "invalid", "Invalid conference type value.")
+        if kept and kept["createRequest"]["requestId"] == create["requestId"]:
+            event["conferenceData"], event["hangoutLink"] = kept, previous["hangoutLink"]
+            return
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        code = "-".join("".join(secrets.choice(letters) for _ in range(n)) for n in (3, 4, 3))
+        link = f"https://meet.google.com/{code}"
+        self.meetings_made += 1
+        event["conferenceData"] = {
+            "createRequest": {**create, "status": {"statusCode": "success"}},
+            "entryPoints": [{"entryPointType": "video", "uri": link, "label": link[8:]}],
+            "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
+            "conferenceId": code,
+        }
+        event["hangoutLink"] = link
+
+    def events_insert(self, cal_id: str, body: dict[str, Any], q: dict[str, str] | None = None) -> dict[str, Any]:
         cal = self._calendar(cal_id)
         _require_writer(cal)
         event_id = body.get("id")
@@ -413,10 +449,13 @@ class FakeGoogle:
         event["id"] = event_id or secrets.token_hex(13)
         event.setdefault("status", "confirmed")
         self._check_times(cal, event)
+        self._conference(event, None, q or {})
         self._store(cal, event, created=True)
         return _public(event)
 
-    def events_patch(self, cal_id: str, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def events_patch(
+        self, cal_id: str, event_id: str, body: dict[str, Any], q: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         cal = self._calendar(cal_id)
         _require_writer(cal)
         event = cal.events.get(event_id)
@@ -432,6 +471,9 @@ class FakeGoogle:
             elif key not in ("id", "iCalUID", "_seq"):
                 updated[key] = value
         self._check_times(cal, updated)
+        if "conferenceData" not in body:
+            updated.pop("conferenceData", None)
+        self._conference(updated, event, q or {})
         updated["sequence"] = event.get("sequence", 0) + 1
         self._store(cal, updated)
         return _public(updated)

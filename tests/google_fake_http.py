@@ -128,9 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
         if name == "events.get":
             return fake.events_get(*args)
         if name == "events.insert":
-            return fake.events_insert(args[0], body)
+            return fake.events_insert(args[0], body, q)
         if name == "events.patch":
-            return fake.events_patch(args[0], args[1], body)
+            return fake.events_patch(args[0], args[1], body, q)
         if name == "events.delete":
             return fake.events_delete(*args)
         if name == "events.watch":

@@ -80,7 +80,7 @@ def test_booking_returns_201_and_blocks_the_slot_with_its_prep(client, make_clie
     assert "2026-03-04T14:00:00+00:00" in starts
     # Follow-up work was recorded in the same transaction.
     kinds = sorted(t.kind for t in db.session.scalars(sa.select(OutboxTask)))
-    assert kinds == ["mail.booking", "mail.booking"]
+    assert kinds == ["mail.booking", "mail.booking", "reminder.client", "reminder.client", "reminder.prep"]
 
 
 @pytest.mark.db_matrix

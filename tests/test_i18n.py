@@ -293,7 +293,14 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     # Mail, in the recipient's language.
     booking = db.session.get(Booking, db.session.query(Booking.id).filter(Booking.uid == booked["uid"]).scalar())
     with app.test_request_context(headers={"Accept-Language": "ru" if lang == "en" else "en"}):
-        for event in ("booked", "rescheduled", "cancelled"):
+        from service.jobs import reminders
+
+        for which in ("long", "short"):
+            reminder = reminders.reminder_message(booking, which)
+            pages.append((f"reminder {which}", reminder["Subject"] + "\n" + reminder.get_content()))
+        brief = reminders.prep_message(booking)
+        pages.append(("prep brief", brief["Subject"] + "\n" + brief.get_content()))
+        for event in ("booked", "rescheduled", "cancelled", "changed"):
             pages.append((f"client mail {event}", client_mail_text(mail.client_message(booking, event))))
             pages.append((f"lawyer mail {event}", mail.lawyer_message(booking, event).get_content()))
         owed = status_updates.owed_updates(lawyer, datetime(2026, 3, 2, 8, tzinfo=UTC))

@@ -143,7 +143,9 @@ def test_cancel_and_reschedule(client, make_client, frozen, db):
     )
     events = [
         t.payload["event"]
-        for t in db.session.scalars(sa.select(OutboxTask).order_by(OutboxTask.id))
+        for t in db.session.scalars(
+            sa.select(OutboxTask).where(OutboxTask.kind == "mail.booking").order_by(OutboxTask.id)
+        )
     ]
     assert events == ["booked", "booked", "rescheduled", "rescheduled", "cancelled", "cancelled"]
     again = client.post(f"/m/{manage_token}/cancel", data={"form_token": form_token(page)})

@@ -93,6 +93,11 @@ class OutgoingEvent:
     #: The call is held by video: a provider that can attach an online meeting (Teams)
     #: does. Set from the booking's ``channel`` where the booking has one.
     online_meeting: bool = False
+    location: str = ""
+    url: str = ""
+    #: Ask the calendar to make a video meeting (Google Meet) under this request id;
+    #: ``put_event`` then returns its join link.
+    conference_request: str | None = None
 
 
 class CalendarProvider(ABC):
@@ -118,8 +123,9 @@ class CalendarProvider(ABC):
     @abstractmethod
     def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult: ...
 
-    def put_event(self, calendar_id: str, event: OutgoingEvent) -> None:
-        """Create or overwrite the event with ``event.uid``; idempotent."""
+    def put_event(self, calendar_id: str, event: OutgoingEvent) -> str | None:
+        """Create or overwrite the event with ``event.uid``; idempotent. Returns the join
+        link of a meeting the calendar made (``event.conference_request``), else None."""
         raise ProviderError(f"{self.kind} calendars are read-only")
 
     def delete_event(self, calendar_id: str, uid: str) -> None:

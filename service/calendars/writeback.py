@@ -15,8 +15,10 @@ import sqlalchemy as sa
 
 from service.calendars.base import OWN_UID_SUFFIX, CalendarProvider, OutgoingEvent
 from service.calendars.sync import provider_for
+from service.core import phones
 from service.core.urls import public_url
 from service.storage import outbox
+from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
 from service.storage.models import Booking, Calendar
 
@@ -41,7 +43,8 @@ def events_for(booking: Booking, admin_url: str | None = None) -> list[OutgoingE
         return _titles_only(booking, client_name)
     if admin_url is None:
         admin_url = _admin_url(booking)
-    details = [f"Agenda:\n{booking.agenda}"]
+    where = _location(booking)
+    details = [_how(booking, where), f"Agenda:\n{booking.agenda}"]
     if booking.name != client_name:
         details.append(f"Booked by {booking.name} <{booking.email}>")
     if admin_url:
@@ -55,8 +58,12 @@ def events_for(booking: Booking, admin_url: str | None = None) -> list[OutgoingE
             description="\n\n".join(details),
             attendee_email=booking.email,
             attendee_name=booking.name,
-            # ``channel`` arrives with the call channels (#14); without it: no meeting.
-            online_meeting=getattr(booking, "channel", None) == "video",
+            online_meeting=booking.channel == "video",
+            location=where,
+            url=booking.join_url or "",
+            conference_request=(
+                booking.uid if booking.video_provider == "meet" and booking.channel == "video" else None
+            ),
         )
     ]
     if booking.blocked_start < booking.start:
@@ -66,7 +73,10 @@ def events_for(booking: Booking, admin_url: str | None = None) -> list[OutgoingE
                 start=booking.blocked_start,
                 end=booking.start,
                 summary=f"Prep: {client_name}",
-                description=f"Prepare the call with {client_name}.\n\nAgenda:\n{booking.agenda}",
+                description=(
+                    f"Prepare the call with {client_name}.\n\n{_how(booking, where)}\n\n"
+                    f"Agenda:\n{booking.agenda}"
+                ),
             )
         )
     return events
@@ -79,6 +89,30 @@ def _titles_only(booking: Booking, client_name: str) -> list[OutgoingEvent]:
         events.append(OutgoingEvent(uid=event_uid(booking, "prep"), start=booking.blocked_start,
                                     end=booking.start, summary=f"Prep: {client_name}", description=""))
     return events
+
+
+def _location(booking: Booking) -> str:
+    """The event's LOCATION: the number to call, the join link, or the office address."""
+    if booking.channel == "phone":
+        return phones.display(booking.phone)
+    if booking.channel == "video":
+        return booking.join_url or ""
+    if booking.channel == "office":
+        return " ".join((booking.client.lawyer.office_address or "").split())
+    return ""
+
+
+def _how(booking: Booking, where: str) -> str:
+    """How the call happens, for the lawyer (calendar texts are not translated)."""
+    if booking.channel == "phone":
+        return f"Phone call: call the client on {where}."
+    if booking.channel == "video":
+        return f"Video call: {where}" if where else "Video call (Google Meet link in this event)."
+    if booking.channel == "office":
+        return f"At the office: {where}" if where else "At the office."
+    return ""
+
+
 
 
 def _admin_url(booking: Booking) -> str:
@@ -135,11 +169,26 @@ def put_task(payload: dict[str, Any]) -> None:
     if booking.status == "confirmed":
         wanted = next((e for e in events_for(booking) if e.uid == uid), None)
     targets = [(c.remote_id, provider_for(c.account)) for c in destinations(booking.lawyer_id)]
+    booking_id = booking.id
     db.session.commit()  # no transaction stays open during the network calls
-    _run(
+    links = _run(
         targets,
         lambda p, remote: p.put_event(remote, wanted) if wanted else p.delete_event(remote, uid),
     )
+    link = next((found for found in links if found), None)
+    if wanted is not None and wanted.conference_request and link:
+        _store_join_link(booking_id, link)
+
+
+def _store_join_link(booking_id: int, link: str) -> None:
+    """Keep the Meet link Google made for the call (shown to the client, mailed)."""
+    with write_transaction():
+        booking = db.session.get(Booking, booking_id)
+        if booking is not None and booking.video_provider == "meet" and booking.join_url != link:
+            booking.join_url = link[:500]
+            # Other destination calendars (and the event's own text) get the link too; the
+            # rewrite finds the same link, so this happens once.
+            enqueue_writes(booking)
 
 
 @outbox.handler("calendar.delete")
@@ -153,10 +202,9 @@ def delete_task(payload: dict[str, Any]) -> None:
     _run(targets, lambda p, remote: p.delete_event(remote, uid))
 
 
-def _run(targets: list[tuple[str, CalendarProvider]], action) -> None:
+def _run(targets: list[tuple[str, CalendarProvider]], action) -> list:
     try:
-        for remote_id, provider in targets:
-            action(provider, remote_id)
+        return [action(provider, remote_id) for remote_id, provider in targets]
     finally:
         for _remote_id, provider in targets:
             provider.close()

@@ -8,10 +8,10 @@ from flask.cli import AppGroup
 from booking import terms
 from booking.windows import parse_weekday, parse_windows
 from service.cli import common
-from service.core import urls
+from service.core import phones, urls
 from service.storage.extensions import db
 from service.storage.models import ExtraWindow, Intake, utcnow
-from service.usecases import clients, intakes, load
+from service.usecases import channels, clients, intakes, load
 from service.usecases.clients import agreement_columns, create_client
 from service.usecases.links import find_client
 
@@ -92,9 +92,13 @@ def agreement_fields(windows, duration, prep, buffer_after, notice, notice_worki
 @click.option("--matter", default="", help="the matter, shown to the lawyer")
 @click.option("--note", default="", help="free text shown to the client")
 @click.option("--over-capacity", is_flag=True, help="save even if the week's commitments exceed the capacity")
+@click.option("--channel", "channel", default="video", show_default=True,
+              help="phone|video|office, or several comma-separated (the first is the default)")
+@click.option("--phone", default="", help="the client's phone number (for phone calls)")
+@click.option("--confirm-agenda", type=int, help="the client confirms the agenda this many hours before preparation")
 def client_create(lawyer_id, name, email, windows, duration, prep, buffer_after, notice,
                   notice_working_day, horizon, max_per_week, max_per_month, step, status_day,
-                  language, matter, note, over_capacity) -> None:
+                  language, matter, note, over_capacity, channel, phone, confirm_agenda) -> None:
     """Create a client with an agreement; prints the client's booking URL."""
     lawyer = common.lawyer(lawyer_id)
     try:
@@ -116,10 +120,33 @@ def client_create(lawyer_id, name, email, windows, duration, prep, buffer_after,
         language=language,
         matter=matter.strip()[:300],
         note=note.strip(),
+        channels=channel_option(channel),
+        phone=phone_option(phone, language) if phone else None,
+        agenda_confirm_hours=confirm_option(confirm_agenda),
         **agreement,
     )
     db.session.commit()
     click.echo(f"Created client {client.name} (id {client.id}); booking link: {urls.booking_url(token)}")
+
+
+def channel_option(text: str) -> str:
+    try:
+        return channels.parse_channels(text)
+    except ValueError as exc:
+        raise click.ClickException(f"--channel: {exc}") from None
+
+
+def phone_option(text: str, language: str) -> str:
+    try:
+        return phones.normalise(text, phones.regions(None, None, language))
+    except phones.PhoneError:
+        raise click.ClickException(f"--phone {text!r} is not a valid phone number (give it with +country code)") from None
+
+
+def confirm_option(hours: int | None) -> int | None:
+    if hours is not None and not 1 <= hours <= 24 * 14:
+        raise click.ClickException("--confirm-agenda must be between 1 and 336 hours")
+    return hours
 
 
 @client_cli.command("callback-link")
@@ -152,9 +179,11 @@ def client_callback_link(token: str, hours: int, quiet: bool) -> None:
 @agreement_options
 @click.option("--language", default="en", type=click.Choice(["ru", "en"]), show_default=True)
 @click.option("--note", default="", help="free text shown to visitors")
+@click.option("--channel", "channel", default="video", show_default=True,
+              help="phone|video|office, or several comma-separated (the first is the default)")
 def intake_create(lawyer_id, slug, title, windows, duration, prep, buffer_after, notice,
                   notice_working_day, horizon, max_per_week, max_per_month, step, language,
-                  note) -> None:
+                  note, channel) -> None:
     """Publish an intake agreement for new visitors; prints its public URL.
 
     Booking through it creates a new client with this agreement. --max-per-week and
@@ -170,7 +199,7 @@ def intake_create(lawyer_id, slug, title, windows, duration, prep, buffer_after,
     agreement = agreement_fields(windows, duration, prep, buffer_after, notice, notice_working_day,
                                  horizon, max_per_week, max_per_month, step)
     intake = Intake(lawyer=lawyer, slug=slug, title=common.one_line(title, "--title"), language=language,
-                    note=note.strip(), **agreement)
+                    note=note.strip(), channels=channel_option(channel), **agreement)
     db.session.add(intake)
     db.session.commit()
     click.echo(f"Created intake {intake.title!r} (id {intake.id}); public page: {intakes.public_url(slug)}")

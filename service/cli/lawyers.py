@@ -107,3 +107,24 @@ def lawyer_day_off(lawyer_id: int, first, last, note: str) -> None:
     db.session.add(period)
     db.session.commit()
     click.echo(f"Days off {first_day}..{last_day} for lawyer {lawyer.id}: id {period.id}")
+
+
+@lawyer_cli.command("profile")
+@click.option("--lawyer", "lawyer_id", required=True, type=int)
+@click.option("--office-address", help="where office calls take place (shown to clients)")
+@click.option("--no-show-flag", type=int, help="flag a client from this many no-shows on (0: never)")
+def lawyer_profile(lawyer_id: int, office_address: str | None, no_show_flag: int | None) -> None:
+    """The lawyer's office address and no-show threshold."""
+    lawyer = common.lawyer(lawyer_id)
+    if office_address is not None:
+        address = " ".join(office_address.split())
+        if len(address) > 500:
+            raise click.ClickException("--office-address is limited to 500 characters")
+        lawyer.office_address = address
+    if no_show_flag is not None:
+        if not 0 <= no_show_flag <= 100:
+            raise click.ClickException("--no-show-flag must be between 0 and 100")
+        lawyer.no_show_flag_at = no_show_flag or None
+    db.session.commit()
+    click.echo(f"Profile of lawyer {lawyer.id}: office {lawyer.office_address or '-'}; "
+               f"no-show flag at {lawyer.no_show_flag_at or '-'}")

@@ -147,6 +147,11 @@ SETTINGS: tuple[Setting, ...] = (
         _bool,
     ),
     Setting("RETENTION_CHECK_SECONDS", 3600, "how often the worker erases clients past retention", _int),
+    Setting("JITSI_BASE_URL", "https://meet.jit.si/", "Jitsi Meet server for video calls' rooms"),
+    Setting("REMINDER_HOURS", 24, "the client's reminder this many hours before a call (0: off)", _int),
+    Setting(
+        "REMINDER_SHORT_MINUTES", 60, "a second reminder this many minutes before (0: off)", _int
+    ),
     Setting("ENV", "production", "production or development"),
 )
 

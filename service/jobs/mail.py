@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 
+from service.calendars import writeback
 from service.core.urls import manage_url, public_url
 from service.jobs.mailheaders import AddressHeader
 from service.storage import outbox
+from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
-from service.storage.models import Booking, CalendarAccount
-from service.usecases import invites, wording
+from service.storage.models import Booking, CalendarAccount, utcnow
+from service.usecases import channels, invites, wording
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,7 @@ def _subject(event: str, when: str) -> str:
         "booked": gettext("Consultation booked: %(when)s", when=when),
         "rescheduled": gettext("Consultation moved: %(when)s", when=when),
         "cancelled": gettext("Consultation cancelled: %(when)s", when=when),
+        "changed": gettext("Consultation updated: %(when)s", when=when),
     }[event]
 
 
@@ -79,7 +83,9 @@ def client_message(booking: Booking, event: str) -> EmailMessage:
     with force_locale(client.language):
         when = when_words(booking)
         message = new_message(booking.name, booking.email, _subject(event, when), reply_to=(lawyer.name, lawyer.email))
-        body = render_template("mail/client.txt", booking=booking, lawyer=lawyer, event=event, when=when, manage_url=url)
+        how = channels.details(booking, region=channels.region_of(booking))
+        body = render_template("mail/client.txt", booking=booking, lawyer=lawyer, event=event, when=when,
+                               manage_url=url, how=how)
         ics = invites.booking_ics(booking, manage_url=url, method=method)
     message.set_content(body)
     message.add_alternative(ics.decode(), subtype="calendar", params={"method": method})
@@ -92,8 +98,9 @@ def lawyer_message(booking: Booking, event: str) -> EmailMessage:
     with force_locale(lawyer.language):
         when = when_words(booking)
         message = new_message(lawyer.name, lawyer.email, f"{client.name}: {_subject(event, when)}")
+        how = channels.details(booking, for_lawyer=True, region=channels.region_of(booking))
         body = render_template("mail/lawyer.txt", booking=booking, client=client, event=event, when=when,
-                               dashboard_url=public_url("admin.dashboard"))
+                               dashboard_url=public_url("admin.dashboard"), how=how)
     message.set_content(body)
     return message
 
@@ -112,9 +119,32 @@ def booking_mail(payload: dict) -> None:
         return
     event = payload["event"]
     if payload["to"] == "client":
+        if event != "cancelled" and booking.status == "confirmed" and channels.pending_link(booking):
+            _wait_for_meet_link(booking)
         send(client_message(booking, event))
     else:
         send(lawyer_message(booking, event))
+
+
+#: How long the client's mail waits for Google to make the Meet link before using Jitsi.
+MEET_LINK_WAIT = timedelta(minutes=10)
+
+
+class LinkPending(Exception):
+    """The Meet link is not made yet (the calendar write comes first); retried."""
+
+
+def _wait_for_meet_link(booking: Booking) -> None:
+    """The invite needs the join link: wait for the calendar write, then fall back."""
+    if utcnow() - booking.created_at < MEET_LINK_WAIT:
+        raise LinkPending("the Google Meet link is not made yet; the mail waits for the calendar write")
+    with write_transaction():
+        booking = db.session.get(Booking, booking.id)
+        if channels.pending_link(booking):
+            channels.fall_back_to_jitsi(booking)
+            booking.sequence += 1
+            writeback.enqueue_writes(booking)
+    db.session.refresh(booking)
 
 
 def calendar_broken_message(account) -> EmailMessage:

@@ -82,6 +82,10 @@ class Lawyer(db.Model):
     max_per_day: Mapped[int | None]
     max_per_week: Mapped[int | None]
     language: Mapped[str] = mapped_column(sa.String(5), default="en", server_default="en")  # mails
+    # Where office calls take place (shown to clients who chose "office").
+    office_address: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Flag a client on the dashboard from this many no-shows on (None: never).
+    no_show_flag_at: Mapped[int | None] = mapped_column(default=2, server_default="2")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # New clients from a public intake wait (status "requested") until the lawyer approves.
     approve_new_clients: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
@@ -239,6 +243,7 @@ class AgreementTerms:
     AGREEMENT_FIELDS = (
         "windows", "duration_min", "prep_min", "buffer_min", "notice_hours",
         "notice_next_working_day", "horizon_days", "max_per_week", "max_per_month", "step_min",
+        "channels", "agenda_confirm_hours",
     )
 
     windows: Mapped[str] = mapped_column(sa.String(1000))  # canonical "tue 16:00-18:00,..."
@@ -252,6 +257,14 @@ class AgreementTerms:
     max_per_month: Mapped[int | None]
     step_min: Mapped[int | None]
     note: Mapped[str] = mapped_column(sa.Text, default="")  # shown to the client
+    # How calls happen: allowed channels, the first the default ("video", "phone,video").
+    channels: Mapped[str] = mapped_column(sa.String(40), default="video", server_default="video")
+    # The client confirms the agenda this many hours before preparation starts (None: no).
+    agenda_confirm_hours: Mapped[int | None]
+
+    @property
+    def channel_list(self) -> list[str]:
+        return [c for c in (self.channels or "video").split(",") if c]
 
     def terms(self, extra_windows: tuple[DateWindow, ...] = ()) -> Agreement:
         return Agreement(
@@ -289,6 +302,7 @@ class Client(AgreementTerms, db.Model):
 
     status_day: Mapped[int | None]  # 0 = Monday
     status_updated_on: Mapped[date | None] = mapped_column(sa.Date)  # last status update sent
+    phone: Mapped[str | None] = mapped_column(sa.String(20))  # E.164, remembered from bookings
 
     lawyer: Mapped[Lawyer] = relationship(back_populates="clients")
     extra_windows: Mapped[list[ExtraWindow]] = relationship(
@@ -362,6 +376,13 @@ class Booking(db.Model):
     hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirm_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     for_letter: Mapped[bool] = mapped_column(default=False, server_default=sa.false())  # notes go in the letter
+    # How the call happens (``service.usecases.channels``): phone / video / office.
+    channel: Mapped[str] = mapped_column(sa.String(10), default="video", server_default="video")
+    phone: Mapped[str | None] = mapped_column(sa.String(20))  # E.164, for phone calls
+    join_url: Mapped[str | None] = mapped_column(sa.String(500))  # video calls
+    video_provider: Mapped[str | None] = mapped_column(sa.String(10))  # jitsi, meet
+    client_tz: Mapped[str | None] = mapped_column(sa.String(64))  # the zone the client booked in
+    agenda_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     client: Mapped[Client] = relationship()
     lawyer: Mapped[Lawyer] = relationship()
@@ -431,6 +452,18 @@ class UrgentRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     client: Mapped[Client] = relationship()
+class BookingFile(db.Model):
+    """A document the client attached to a call, encrypted at rest under the instance folder."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))  # as uploaded, cleaned
+    mime: Mapped[str] = mapped_column(sa.String(100))  # from the content
+    size: Mapped[int]
+    stored_as: Mapped[str] = mapped_column(sa.String(100))  # file name under instance/uploads
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    booking: Mapped[Booking] = relationship()
 
 
 class CalendarAccount(db.Model):

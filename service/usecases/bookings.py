@@ -40,7 +40,7 @@ from service.storage.models import (
     token_hash,
     utcnow,
 )
-from service.usecases import audit, availability, followup, intake_holds, privacy
+from service.usecases import audit, availability, channels, followup, intake_holds, privacy
 from service.usecases.errors import Refused
 
 AGENDA_MAX = 5000
@@ -52,6 +52,8 @@ class Contact:
     name: str
     email: str
     agenda: str
+    #: How the call happens (``channels.choose``); None: the agreement's default.
+    channel: channels.Choice | None = None
 
 
 def validate_contact(name: object, email: object, agenda: object) -> Contact:
@@ -275,6 +277,7 @@ def _insert_booking(
     )
     db.session.add(booking)
     db.session.flush()
+    channels.apply(booking, contact.channel or channels.default_choice(client))
     if follow_up:
         _follow_up(booking, "booked")
     audit.record(None, "booking.booked", booking, after=_when(booking))
@@ -284,6 +287,21 @@ def _insert_booking(
 def _when(booking: Booking) -> dict:
     """What the audit log keeps of a booking: its time and client (ids and instants only)."""
     return {"client_id": booking.client_id, "start": booking.start.isoformat(), "status": booking.status}
+
+
+def change_channel(booking: Booking, choice: channels.Choice, now: datetime) -> Booking:
+    """The client switches to another channel the agreement allows (invite re-sent)."""
+    booking_id = booking.id
+    with write_transaction():
+        booking = db.session.get(Booking, booking_id)
+        _check_changeable(booking, now)
+        if choice.channel == booking.channel and choice.phone == booking.phone:
+            return booking
+        channels.apply(booking, choice)
+        booking.sequence += 1
+        _follow_up(booking, "changed")
+    audit.record(None, "booking.channel_changed", booking, after={"channel": booking.channel})
+    return booking
 
 
 def cancel(booking: Booking, now: datetime) -> None:

@@ -137,6 +137,11 @@ def _apply(client: Client, data: dict) -> None:
         setattr(client, field, data[field])
     client.step_min = data["step_min"]
     client.status_day = data["status_day"]
+    chosen = [c for c in ("video", "phone", "office") if data.get(f"channel_{c}")]
+    if chosen:  # the admin form's channel fields
+        default = data["default_channel"] if data.get("default_channel") in chosen else chosen[0]
+        client.channels = ",".join([default, *(c for c in chosen if c != default)])
+        client.agenda_confirm_hours = data.get("agenda_confirm_hours") or None
 
 
 def form_data(client: Client) -> dict:
@@ -145,6 +150,11 @@ def form_data(client: Client) -> dict:
     data["windows"] = [row.__dict__ for row in rows_of(client.windows)] + [{}]
     data["step_min"] = str(client.step_min or "")
     data["status_day"] = "" if client.status_day is None else str(client.status_day)
+    allowed = client.channel_list
+    for channel in ("video", "phone", "office"):
+        data[f"channel_{channel}"] = channel in allowed
+    data["default_channel"] = allowed[0]
+    data["agenda_confirm_hours"] = client.agenda_confirm_hours
     return data
 
 

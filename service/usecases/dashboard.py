@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask_babel import gettext, ngettext
 
 from service.storage.extensions import db
-from service.storage.models import Booking, Client, Lawyer, OutboxTask
-from service.usecases import status_updates, wording
+from service.storage.models import Booking, Client, Lawyer, OutboxTask, utcnow
+from service.usecases import channels, readiness, status_updates, wording
 
 UPCOMING_DAYS = 14
 RECENT_DAYS = 7
@@ -26,6 +26,9 @@ class Brief:
     when: str
     prep_from: str
     earlier: list[tuple[str, str]] = field(default_factory=list)  # (when, notes)
+    how: str = ""  # the channel and its details
+    files: list = field(default_factory=list)  # BookingFile rows the client attached
+    confirmation: object = None  # readiness.Confirmation, or None when none is asked
 
 
 @dataclass
@@ -34,6 +37,25 @@ class Board:
     recent: list[Brief]
     owed: list[status_updates.OwedUpdate]
     dead: list[tuple[OutboxTask, str]]
+    #: Clients with at least the lawyer's threshold of no-shows, and their count.
+    no_shows: dict[int, tuple[Client, int]] = field(default_factory=dict)
+
+
+def no_show_counts(lawyer: Lawyer) -> dict[int, tuple[Client, int]]:
+    """Clients of ``lawyer`` flagged for repeated no-shows (``Lawyer.no_show_flag_at``)."""
+    threshold = lawyer.no_show_flag_at
+    if not threshold:
+        return {}
+    count = sa.func.count(Booking.id)
+    rows = db.session.execute(
+        sa.select(Client, count)
+        .join(Booking, Booking.client_id == Client.id)
+        .where(Client.lawyer_id == lawyer.id, Booking.outcome == "no_show")
+        .group_by(Client.id)
+        .having(count >= threshold)
+        .order_by(count.desc(), Client.name)
+    )
+    return {client.id: (client, n) for client, n in rows}
 
 
 def _when(booking: Booking, zone) -> str:
@@ -62,7 +84,20 @@ def _brief(booking: Booking, zone) -> Brief:
         _when(booking, zone),
         wording.format_time(booking.blocked_start, tzinfo=zone),
         _earlier_notes(booking, zone),
+        channels.details(booking, for_lawyer=True, region=_lawyer_region(booking)),
+        readiness.files_of(booking),
+        readiness.confirmation_state(booking, utcnow()),
     )
+
+
+def brief_for(booking: Booking) -> Brief:
+    """The prep brief of one call, in the lawyer's zone (the dashboard's and the mail's)."""
+    return _brief(booking, booking.client.lawyer.zone)
+
+
+def _lawyer_region(booking: Booking) -> str | None:
+    found = channels.regions(None, booking.client.lawyer.timezone, booking.client.lawyer.language)
+    return found[0] if found else None
 
 
 def describe_task(task: OutboxTask) -> str:
@@ -107,6 +142,7 @@ def build(lawyer: Lawyer, now: datetime) -> Board:
         recent=[_brief(b, zone) for b in recent],
         owed=status_updates.owed_updates(lawyer, now),
         dead=[(t, describe_task(t)) for t in dead],
+        no_shows=no_show_counts(lawyer),
     )
 
 
@@ -117,6 +153,12 @@ def terms_for_lawyer(client: Client) -> list[str]:
         lines.append(ngettext("%(num)d minute of preparation is reserved before each call.",
                               "%(num)d minutes of preparation are reserved before each call.",
                               client.prep_min))
+    lines.append(gettext("How calls take place: %(ways)s.",
+                         ways=", ".join(channels.name(c) for c in client.channel_list)))
+    if client.agenda_confirm_hours:
+        lines.append(ngettext("The client confirms the agenda %(num)d hour before preparation.",
+                              "The client confirms the agenda %(num)d hours before preparation.",
+                              client.agenda_confirm_hours))
     if client.status_day is not None:
         lines.append(gettext("Written status update day: %(day)s.",
                              day=wording.weekday_name(client.status_day, title=False)))

@@ -5,16 +5,19 @@ from __future__ import annotations
 from service.calendars import writeback
 from service.storage import outbox
 from service.storage.models import Booking
+from service.usecases import reminders
 
 
 def enqueue(booking: Booking, event: str) -> None:
-    """Record follow-up work for ``event`` (booked, rescheduled, cancelled).
+    """Record follow-up work for ``event`` (booked, rescheduled, cancelled, changed):
+    calendar writes, mails, and the reminders (``reminders.schedule``).
 
     Calendar tasks carry only the booking id: the handler writes the booking's state as
     it is when the task runs (a cancelled booking's events are deleted), so tasks can be
     retried or run out of order without leaving stale events.
     """
     writeback.enqueue_writes(booking)
+    reminders.schedule(booking)
     for recipient in ("client", "lawyer"):
         outbox.enqueue(
             "mail.booking",

@@ -9,9 +9,10 @@ needs a signed-in lawyer.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from booking import letters as booking_letters
@@ -23,6 +24,7 @@ from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import (
     Booking,
+    BookingFile,
     Calendar,
     CalendarAccount,
     Client,
@@ -38,6 +40,7 @@ from service.usecases import (
     intake_holds,
     letters,
     load,
+    readiness,
     status_updates,
     urgent,
     weekview,
@@ -54,6 +57,7 @@ from service.web.admin_forms import (
     LoginForm,
     NotesForm,
     PasswordForm,
+    ProfileForm,
     SettingsForm,
 )
 from service.web.errors import status_of
@@ -223,6 +227,26 @@ def save_notes(booking_id: int):
     db.session.commit()
     flash(gettext("Notes saved."), "ok")
     return redirect(url_for("admin.dashboard") + f"#booking-{booking.id}")
+
+
+@bp.get("/files/<int:file_id>")
+def booking_file(file_id: int):
+    """A document a client attached to a call, decrypted, for the call's lawyer only."""
+    record = db.session.get(BookingFile, file_id)
+    if record is None:
+        abort(404)
+    _own_booking(record.booking_id)
+    response = Response(readiness.read_file(record), mimetype=record.mime)
+    response.headers["Content-Disposition"] = content_disposition(record.name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987)."""
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f'attachment; filename="{ascii_name}"; filename*=UTF-8\'\'{quote(name)}'
 
 
 @bp.post("/clients/<int:client_id>/status-sent")
@@ -541,9 +565,17 @@ def settings():
     lawyer = auth.current_lawyer()
     settings_form = SettingsForm(obj=lawyer if request.method == "GET" else None)
     password_form = PasswordForm(formdata=None)
+    editing_profile = request.method == "POST" and request.form.get("action") == "profile"
+    profile_form = ProfileForm() if editing_profile else ProfileForm(formdata=None, obj=lawyer)
     status = 200
     if request.method == "POST":
         action = request.form.get("action")
+        if action == "profile" and profile_form.validate():
+            lawyer.office_address = " ".join((profile_form.office_address.data or "").split())
+            lawyer.no_show_flag_at = profile_form.no_show_flag_at.data
+            db.session.commit()
+            flash(gettext("Settings saved."), "ok")
+            return redirect(url_for("admin.settings"))
         if action == "language" and settings_form.validate():
             lawyer.language = settings_form.language.data
             db.session.commit()
@@ -572,7 +604,7 @@ def settings():
             return redirect(url_for("admin.login"))
         status = 422
     return render_template("admin/settings.html", settings_form=settings_form,
-                           password_form=password_form), status
+                           password_form=password_form, profile_form=profile_form), status
 
 
 # -- status letters (issue #15) ------------------------------------------------------

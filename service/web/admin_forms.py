@@ -97,6 +97,27 @@ class ClientForm(Unsigned):
     )
     # Choices come per request (translated day names); ``refuse`` checks the value.
     status_day = SelectField(_l("Written status update due on"), choices=[], validate_choice=False)
+    channel_video = BooleanField(_l("Video call"))
+    channel_phone = BooleanField(_l("Phone call"))
+    channel_office = BooleanField(_l("At the office"))
+    default_channel = SelectField(
+        _l("Offered first"),
+        choices=_choices(("video", _l("Video call")), ("phone", _l("Phone call")), ("office", _l("At the office"))),
+        validate_choice=False,  # checked by validate_default_channel
+    )
+    agenda_confirm_hours = IntegerField(
+        _l("Agenda confirmed by the client, hours before preparation"),
+        validators=[Optional(), NumberRange(min=1, max=336)], render_kw={"min": 1, "max": 336},
+    )
+
+    def validate_default_channel(self, field) -> None:
+        chosen = [c for c in ("video", "phone", "office") if self[f"channel_{c}"].data]
+        if not chosen and not field.raw_data:
+            return  # a form without the channel fields (older clients of the form): unchanged
+        if not chosen:
+            raise ValidationError(_l("Choose at least one way to hold the calls."))
+        if field.data not in chosen:
+            raise ValidationError(_l("The way offered first must be one of those chosen."))
 
     #: The form field that holds each field of ``booking.terms``.
     TERMS_FIELDS = {
@@ -167,6 +188,13 @@ class ICSForm(Unsigned):
 
 class SettingsForm(Unsigned):
     language = SelectField(_l("Language of your notices"), choices=_choices(*LANGUAGE_CHOICES))
+
+
+class ProfileForm(Unsigned):
+    office_address = TextAreaField(_l("Office address (for calls at the office)"),
+                                   validators=[Optional(), Length(max=500)])
+    no_show_flag_at = IntegerField(_l("Flag a client after this many no-shows (empty: never)"),
+                                   validators=[Optional(), NumberRange(min=1, max=100)])
 
 
 class PasswordForm(Unsigned):

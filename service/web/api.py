@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from booking.model import Slot
 from service.core import urls
 from service.storage.extensions import db
 from service.storage.models import EmbedOrigin, Lawyer, utcnow
-from service.usecases import availability, bookings, links, privacy
+from service.usecases import availability, bookings, channels, links, privacy
 from service.usecases.errors import Refused
 from service.web.errors import AppError
 from service.web.openapi import document
@@ -139,6 +140,14 @@ def create_booking():
     link = _resolve(token)
     start = parse_instant(body.get("start"))
     contact = bookings.validate_contact(body.get("name"), body.get("email"), body.get("agenda"))
+    tz = body.get("tz")
+    if tz is not None:
+        parse_zone(tz)
+    region = body.get("region")
+    if region is not None and not isinstance(region, str):
+        raise AppError(422, "invalid_region", "region: a two-letter country code, e.g. RU.")
+    choice = channels.choose(link.client, body.get("channel"), body.get("phone"), tz=tz, region=region)
+    contact = dataclasses.replace(contact, channel=choice)
     consent = privacy.consent_for_booking(link.client.lawyer, link.client.language, body.get("consent"))
     booking, manage_token = bookings.book(link.client, start, contact, now, link.callback, consent=consent)
     return (
@@ -147,6 +156,17 @@ def create_booking():
             start=booking.start.isoformat(),
             end=booking.end.isoformat(),
             manage_url=urls.public_url("public.manage", token=manage_token),
+            **channel_fields(booking),
         ),
         201,
     )
+
+
+def channel_fields(booking) -> dict:
+    """``channel``, ``location`` and (for video calls with a link) ``join_url``."""
+    fields = {"channel": booking.channel, "location": channels.location(booking, channels.region_of(booking))}
+    if booking.join_url:
+        fields["join_url"] = booking.join_url
+    if booking.phone:
+        fields["phone"] = booking.phone
+    return fields

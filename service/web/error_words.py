@@ -35,6 +35,20 @@ _ERRORS = {
 
 
 _ERRORS.update({
+    "invalid_phone": lazy_gettext(
+        "Please give a phone number we can call you on (with the country code if you are abroad)."
+    ),
+    "invalid_channel": lazy_gettext("Please choose one of the offered ways to hold the call."),
+    "invalid_file": lazy_gettext("Only PDF, Word (DOCX), Excel (XLSX), JPEG and PNG documents of up to 10 MB are accepted."),
+    "file_too_large": lazy_gettext("A document may be at most 10 MB."),
+    "too_many_files": lazy_gettext("At most 5 documents can be attached to a call."),
+    "unknown_file": lazy_gettext("This document does not exist."),
+    "prep_started": lazy_gettext("Preparation for the call has started; please write to your lawyer instead."),
+    "confirm_closed": lazy_gettext("The time to confirm the agenda has passed; please write to your lawyer."),
+    "not_needed": lazy_gettext("This call needs no confirmation."),
+})
+
+_ERRORS.update({
     "unknown_token": lazy_gettext("This booking link does not exist."),
     "unknown_client": lazy_gettext("This booking link is no longer active."),
     "not_found": lazy_gettext("This link does not exist."),

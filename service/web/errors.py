@@ -46,6 +46,12 @@ STATUS_BY_REASON = {
     "already_joined": 409,
     "lawyer_required": 422,
     "consent_required": 422,
+    "prep_started": 409,
+    "confirm_closed": 409,
+    "not_needed": 409,
+    "too_many_files": 409,
+    "unknown_file": 404,
+    "file_too_large": 413,
 }
 #: Families of reasons: every ``slot_<why>`` (a start that cannot be booked) and every
 #: ``invalid_<field>`` (malformed input).

@@ -74,6 +74,11 @@ class BoundedJSONProvider(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from None
 
 
+#: Endpoints that take a larger body than ``MAX_CONTENT_LENGTH`` (an upload), with their
+#: own cap; their views set ``request.max_content_length`` to it as well.
+BODY_LIMITS: dict[str, int] = {}
+
+
 def init_app(app: Flask) -> None:
     if app.config["MAX_CONTENT_LENGTH"] <= 0:
         raise ConfigError("MAX_CONTENT_LENGTH must be a positive number of bytes")
@@ -86,7 +91,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def refuse_huge_bodies():
         length = request.content_length
-        limit = app.config["MAX_CONTENT_LENGTH"]
+        limit = BODY_LIMITS.get(request.endpoint or "", app.config["MAX_CONTENT_LENGTH"])
         if length is not None and length > limit:
             raise RequestEntityTooLarge(f"The request is larger than {limit} bytes.")
         if length is None and request.method in ("POST", "PUT", "PATCH"):

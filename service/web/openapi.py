@@ -185,6 +185,16 @@ def document(base_url: str) -> dict[str, Any]:
                         "consent": {"type": "boolean",
                                     "description": "The client agrees to the firm's privacy notice; required "
                                                    "(422 consent_required) when the firm asks for consent."},
+                        "channel": {"type": "string", "enum": ["phone", "video", "office"],
+                                    "description": "How the call takes place; one the agreement allows "
+                                                   "(default: the agreement's first)."},
+                        "phone": {"type": "string", "maxLength": 40,
+                                  "description": "The number to call, for `channel: phone` (required then). "
+                                                 "With `+` and the country code, or as dialled in `region`, "
+                                                 "the country of `tz` or of the client's language."},
+                        "tz": {"type": "string", "description": "The client's IANA time zone (reminders' times)."},
+                        "region": {"type": "string", "maxLength": 2,
+                                   "description": "ISO country to read a `phone` without `+` in, e.g. RU."},
                     },
                 },
                 "Booking": {
@@ -196,6 +206,14 @@ def document(base_url: str) -> dict[str, Any]:
                         "end": {"type": "string", "format": "date-time"},
                         "manage_url": {"type": "string", "format": "uri",
                                        "description": "The client's page to move or cancel the call."},
+                        "channel": {"type": "string", "enum": ["phone", "video", "office"]},
+                        "location": {"type": "string",
+                                     "description": "Where the call takes place: the phone number, the video "
+                                                    "link, or the lawyer's office address (empty for a Google "
+                                                    "Meet link not made yet)."},
+                        "join_url": {"type": "string", "format": "uri",
+                                     "description": "The video call's link, when there is one."},
+                        "phone": {"type": "string", "description": "The number to call, E.164."},
                     },
                 },
                 "Error": {

@@ -4,6 +4,7 @@ under ``/embed/`` (framable by the lawyer's allow-listed sites, see ``service.we
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from flask import (
@@ -19,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.core import urls
 from service.core.zones import is_zone, zone_names
@@ -27,6 +29,7 @@ from service.storage.models import Client, token_hash, utcnow
 from service.usecases import (
     availability,
     bookings,
+    channels,
     demand,
     intake_holds,
     intakes,
@@ -34,11 +37,12 @@ from service.usecases import (
     letters,
     links,
     privacy,
+    readiness,
     urgent,
     wording,
 )
 from service.usecases.errors import Refused
-from service.web import error_words, formtoken, framing
+from service.web import error_words, formtoken, framing, hardening
 from service.web.errors import AppError, status_of
 from service.web.params import parse_instant
 
@@ -131,7 +135,9 @@ def _render_booking(
         notice=notice,
         terms=wording.agreement_terms(client),
         form_token=formtoken.issue("book", token_hash(token)),
-        form=form or {"name": client.name, "email": client.email, "agenda": ""},
+        form=form or {"name": client.name, "email": client.email, "agenda": "",
+                      "channel": client.channel_list[0], "phone": channels.phone_display(client.phone)},
+        channel_choices=_channel_choices(client),
         error=error,
         action=url_for("public.embed_book" if embed else "public.book", token=token),
     )
@@ -208,11 +214,11 @@ def embed_book(token: str):
 def _book(token: str, *, embed: bool):
     now = utcnow()
     link = links.resolve(token, now)
-    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda", "consent")}
+    form = {k: request.form.get(k, "") for k in FORM_FIELDS}
     if not formtoken.valid(request.form.get("form_token"), "book", token_hash(token)):
         return _render_booking(link, token, status=400, form=form, error=wording.EXPIRED_FORM(), embed=embed)
     try:
-        start, contact = _parse_booking_form(form)
+        start, contact = _parse_booking_form(form, link.client)
         consent = privacy.consent_for_booking(link.client.lawyer, link.client.language, form["consent"])
         booking, manage_token = bookings.book(link.client, start, contact, now, link.callback, consent=consent)
     except Refused as exc:
@@ -221,11 +227,26 @@ def _book(token: str, *, embed: bool):
     return _booked(manage_token, link.client.lawyer.timezone, embed)
 
 
-def _parse_booking_form(form: dict):
+FORM_FIELDS = ("name", "email", "agenda", "channel", "phone", "consent")
+
+
+def _channel_choices(subject) -> list[tuple[str, str]]:
+    return [(c, channels.name(c)) for c in subject.channel_list]
+
+
+def _choice(subject, form: dict) -> channels.Choice:
+    """The channel picked in a form (or the only one allowed), with the phone number."""
+    tz = _client_zone(subject.lawyer.timezone)
+    return channels.choose(subject, form.get("channel") or None, form.get("phone", ""), tz=tz,
+                           region=request.form.get("region") or None)
+
+
+def _parse_booking_form(form: dict, subject):
     if not request.form.get("start"):
         raise AppError(422, "invalid_start", wording.CHOOSE_SLOT())
     start = parse_instant(request.form.get("start"))
-    return start, bookings.validate_contact(form["name"], form["email"], form["agenda"])
+    contact = bookings.validate_contact(form["name"], form["email"], form["agenda"])
+    return start, dataclasses.replace(contact, channel=_choice(subject, form))
 
 
 def _booked(manage_token: str, default_zone: str, embed: bool):
@@ -242,7 +263,8 @@ def _render_intake(intake, *, status: int = 200, error: str | None = None, form=
         intake=intake,
         terms=wording.agreement_terms(intake, caps=False),
         form_token=formtoken.issue("intake", intake.slug),
-        form=form or {"name": "", "email": "", "agenda": ""},
+        form=form or {"name": "", "email": "", "agenda": "", "channel": intake.channel_list[0], "phone": ""},
+        channel_choices=_channel_choices(intake),
         error=error,
         action=url_for("public.embed_intake_book" if embed else "public.intake_book", slug=intake.slug),
     )
@@ -272,11 +294,11 @@ def embed_intake_book(slug: str):
 
 def _book_intake(slug: str, *, embed: bool):
     intake = intakes.resolve(slug)
-    form = {k: request.form.get(k, "") for k in ("name", "email", "agenda", "consent")}
+    form = {k: request.form.get(k, "") for k in FORM_FIELDS}
     if not formtoken.valid(request.form.get("form_token"), "intake", intake.slug):
         return _render_intake(intake, status=400, form=form, error=wording.EXPIRED_FORM(), embed=embed)
     try:
-        start, contact = _parse_booking_form(form)
+        start, contact = _parse_booking_form(form, intake)
         consent = privacy.consent_for_booking(intake.lawyer, intake.language, form["consent"])
         booking, manage_token = bookings.book_intake(intake, start, contact, utcnow(), consent=consent)
     except Refused as exc:
@@ -357,6 +379,16 @@ def _render_manage(
         just_confirmed=request.args.get("confirmed") == "1",
         error=error,
         notice=notice,
+        how=channels.details(booking, region=channels.region_of(booking)),
+        location=channels.location(booking, channels.region_of(booking)),
+        channel_choices=_channel_choices(booking.client),
+        phone_shown=channels.phone_display(booking.phone or booking.client.phone, channels.region_of(booking)),
+        ready_open=booking.status == "confirmed" and not readiness.prep_started(booking, now),
+        prep_from=wording.local(booking.blocked_start, tz),
+        files=readiness.files_of(booking),
+        max_files=readiness.MAX_FILES,
+        confirmation=readiness.confirmation_state(booking, now),
+        confirm_until=(lambda c: wording.local(c.deadline, tz) if c else None)(readiness.confirmation_state(booking, now)),
     )
 
 
@@ -396,6 +428,73 @@ def reschedule(token: str):
     except Refused as exc:
         return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
     return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone), moved=1), 303)
+
+
+@bp.post("/m/<token>/channel")
+def change_channel(token: str):
+    booking = _booking_or_404(token)
+    if not formtoken.valid(request.form.get("form_token"), "manage", token_hash(token)):
+        return _render_manage(booking, token, status=400, error=wording.EXPIRED_FORM())
+    try:
+        choice = _choice(booking.client, {k: request.form.get(k, "") for k in ("channel", "phone")})
+        bookings.change_channel(booking, choice, utcnow())
+    except Refused as exc:
+        return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
+    return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone)), 303)
+
+
+def _manage_action(token: str, action):
+    """A POST of the manage page: form token checked, ``action(booking)`` run, back to the page."""
+    booking = _booking_or_404(token)
+    if not formtoken.valid(request.form.get("form_token"), "manage", token_hash(token)):
+        return _render_manage(booking, token, status=400, error=wording.EXPIRED_FORM())
+    try:
+        action(booking)
+    except Refused as exc:
+        return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
+    return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone)), 303)
+
+
+@bp.post("/m/<token>/agenda")
+def update_agenda(token: str):
+    return _manage_action(token, lambda b: readiness.update_agenda(b, request.form.get("agenda"), utcnow()))
+
+
+@bp.post("/m/<token>/confirm")
+def confirm_agenda(token: str):
+    return _manage_action(token, lambda b: readiness.confirm_agenda(b, utcnow()))
+
+
+#: The whole upload request: one document plus the form's few fields.
+UPLOAD_REQUEST_MAX = readiness.MAX_BYTES + 64 * 1024
+hardening.BODY_LIMITS["public.upload_file"] = UPLOAD_REQUEST_MAX
+
+
+@bp.post("/m/<token>/files")
+def upload_file(token: str):
+    request.max_content_length = UPLOAD_REQUEST_MAX  # refused before the body is read
+    try:
+        request.form  # noqa: B018 - parses the body now, within the cap
+    except RequestEntityTooLarge:
+        booking = _booking_or_404(token)
+        return _render_manage(booking, token, status=413, error=error_words.translate_error(
+            Refused("file_too_large", "A document may be at most 10 MB.")))
+
+    def add(booking):
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise Refused("invalid_file", "Please choose a document.")
+        data = upload.stream.read(readiness.MAX_BYTES + 1)
+        if len(data) > readiness.MAX_BYTES:
+            raise Refused("file_too_large", "A document may be at most 10 MB.")
+        readiness.add_file(booking, upload.filename, data, utcnow())
+
+    return _manage_action(token, add)
+
+
+@bp.post("/m/<token>/files/<int:file_id>/remove")
+def remove_file(token: str, file_id: int):
+    return _manage_action(token, lambda b: readiness.remove_file(b, file_id, utcnow()))
 
 
 @bp.get("/m/<token>/invite.ics")

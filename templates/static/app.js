@@ -19,3 +19,23 @@
     }
   }
 })();
+
+/* The call's channel: the phone field is shown (and required) only for phone calls. */
+(function () {
+  "use strict";
+  var groups = document.querySelectorAll("[data-channel-form]");
+  Array.prototype.forEach.call(groups, function (group) {
+    var phone = group.querySelector("[data-phone-field]");
+    if (!phone) return;
+    var input = phone.querySelector("input");
+    var radios = group.querySelectorAll("input[name=channel]");
+    function update() {
+      var chosen = group.querySelector("input[name=channel]:checked");
+      var wanted = chosen ? chosen.value === "phone" : radios.length === 0;
+      phone.hidden = !wanted;
+      input.required = wanted;
+    }
+    Array.prototype.forEach.call(radios, function (r) { r.addEventListener("change", update); });
+    update();
+  });
+})();

@@ -218,7 +218,7 @@ class CalDAVProvider(CalendarProvider):
     def event_url(self, calendar_id: str, uid: str) -> str:
         return urljoin(_with_slash(calendar_id), href_name(uid))
 
-    def put_event(self, calendar_id: str, event: OutgoingEvent) -> None:
+    def put_event(self, calendar_id: str, event: OutgoingEvent) -> None:  # no meeting links
         body = to_ical(event)
         with self.errors("save the event"):
             url = self.event_url(calendar_id, event.uid)
@@ -288,6 +288,10 @@ def to_ical(event: OutgoingEvent, now: datetime | None = None) -> str:
     vevent.add("SUMMARY", event.summary)
     if event.description:
         vevent.add("DESCRIPTION", event.description)
+    if event.location:
+        vevent.add("LOCATION", event.location)
+    if event.url:
+        vevent.add("URL", event.url)
     vevent.add("STATUS", "CONFIRMED")
     vevent.add("TRANSP", "OPAQUE")
     vevent.add("CATEGORIES", ["Counsel Hours"])

@@ -109,7 +109,7 @@ def event_body(event: OutgoingEvent) -> dict[str, Any]:
             else event.attendee_email
         )
         description = f"{description}\n\nClient: {who}".strip()
-    return {
+    body: dict[str, Any] = {
         "summary": event.summary,
         "description": description,
         "start": {"dateTime": rfc3339(event.start)},
@@ -118,3 +118,25 @@ def event_body(event: OutgoingEvent) -> dict[str, Any]:
         "transparency": "opaque",
         "extendedProperties": {"private": {"counselhoursUid": event.uid}},
     }
+    if event.location:
+        body["location"] = event.location
+    if event.conference_request:
+        # Google makes the Meet link (sent with conferenceDataVersion=1); the same
+        # request id on a retry asks for the same meeting, not a second one.
+        body["conferenceData"] = {
+            "createRequest": {
+                "requestId": event.conference_request,
+                "conferenceSolutionKey": {"type": "hangoutsMeet"},
+            }
+        }
+    return body
+
+
+def join_link(resource: dict[str, Any] | None) -> str | None:
+    """The video link of an event resource Google returned (Meet), if it has one."""
+    if not resource:
+        return None
+    for point in (resource.get("conferenceData") or {}).get("entryPoints") or ():
+        if point.get("entryPointType") == "video" and point.get("uri"):
+            return str(point["uri"])
+    return resource.get("hangoutLink") or None

@@ -42,6 +42,7 @@ from service.calendars.google.events import (
     event_body,
     event_id,
     is_own_event,
+    join_link,
     parse_instant,
     rfc3339,
 )
@@ -334,26 +335,29 @@ class GoogleProvider(CalendarProvider):
 
     # -- writing ------------------------------------------------------------------
 
-    def put_event(self, calendar_id: str, event: OutgoingEvent) -> None:
+    def put_event(self, calendar_id: str, event: OutgoingEvent) -> str | None:
         """Insert under the id derived from ``event.uid``; if it exists, patch it.
 
         409 "duplicate" means an earlier attempt was stored (its response lost) or the
         booking was rescheduled: the patch brings times and text up to date (and
-        restores an event deleted before under the same id).
+        restores an event deleted before under the same id). Returns the Meet link when
+        ``event.conference_request`` asked Google for one.
         """
         body = event_body(event)
         eid = event_id(event.uid)
         events = self.service.events()
+        conference = {"conferenceDataVersion": 1} if event.conference_request else {}
         inserted = self._execute(
-            events.insert(calendarId=calendar_id, body={"id": eid, **body}, sendUpdates="none"),
+            events.insert(calendarId=calendar_id, body={"id": eid, **body}, sendUpdates="none", **conference),
             what="event insert",
             ok=_duplicate,
         )
         if inserted is None:
-            self._execute(
-                events.patch(calendarId=calendar_id, eventId=eid, body=body, sendUpdates="none"),
+            inserted = self._execute(
+                events.patch(calendarId=calendar_id, eventId=eid, body=body, sendUpdates="none", **conference),
                 what="event update",
             )
+        return join_link(inserted) if event.conference_request else None
 
     def delete_event(self, calendar_id: str, uid: str) -> None:
         self._execute(
