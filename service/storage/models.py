@@ -232,6 +232,13 @@ class Booking(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How a past call went, as the lawyer marks it: held, no_show, late_cancel (None: unmarked).
     outcome: Mapped[str | None] = mapped_column(sa.String(12))
+    # Who booked it (client, lawyer) and whether outside the agreement (an override).
+    booked_by: Mapped[str] = mapped_column(sa.String(10), default="client", server_default="client")
+    outside_terms: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Who changed it last (client, lawyer), the lawyer's reason (sent to the client), when it moved.
+    changed_by: Mapped[str | None] = mapped_column(sa.String(10))
+    change_reason: Mapped[str | None] = mapped_column(sa.Text)
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     client: Mapped[Client] = relationship()
     lawyer: Mapped[Lawyer] = relationship()
@@ -344,3 +351,16 @@ class Intake(AgreementTerms, db.Model):
     def client_agreement(self) -> dict:
         """The agreement's columns, to copy onto the client a booking creates."""
         return {name: getattr(self, name) for name in self.AGREEMENT_FIELDS}
+
+
+class ChangeRequest(db.Model):
+    """A client's request to move or cancel a call inside the notice ("ask for a change")."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id"), index=True)
+    lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyer.id"), index=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking] = relationship()

@@ -242,6 +242,7 @@ def cancel(booking: Booking, now: datetime) -> None:
         booking.status = "cancelled"
         booking.cancelled_at = now
         booking.sequence += 1
+        booking.changed_by, booking.change_reason = "client", None
         _follow_up(booking, "cancelled")
 
 
@@ -256,6 +257,7 @@ def reschedule(booking: Booking, start: datetime, now: datetime) -> Booking:
         booking.start, booking.end = slot.start, slot.end
         booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end
         booking.sequence += 1
+        booking.changed_by, booking.change_reason, booking.moved_at = "client", None, now
         _follow_up(booking, "rescheduled")
     return booking
 

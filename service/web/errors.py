@@ -27,6 +27,9 @@ STATUS_BY_REASON = {
     "too_late": 409,
     "calendar_unavailable": 503,
     "availability_unknown": 503,
+    "unknown_booking": 404,
+    "call_over": 409,
+    "call_ahead": 409,
 }
 #: Families of reasons: every ``slot_<why>`` (a start that cannot be booked) and every
 #: ``invalid_<field>`` (malformed input).
