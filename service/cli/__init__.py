@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from service.cli import google
+from service.cli.bookings import booking_cli
 from service.cli.calendars import calendar_cli
 from service.cli.clients import client_cli, intake_cli
 from service.cli.jobs import notify_cli, seed_demo, worker_command
@@ -19,5 +20,5 @@ from service.cli.secrets import secrets_cli
 def init_app(app: Flask) -> None:
     google.register(calendar_cli)
     for command in (lawyer_cli, client_cli, notify_cli, intake_cli, calendar_cli, worker_command,
-                    seed_demo, secrets_cli):
+                    seed_demo, secrets_cli, booking_cli):
         app.cli.add_command(command)
