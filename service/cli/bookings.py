@@ -6,7 +6,7 @@ A ``--start`` without an offset is read in the lawyer's zone.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import click
@@ -100,7 +100,7 @@ def booking_mark(uid: str, outcome: str) -> None:
 @booking_cli.command("list")
 @click.option("--lawyer", "lawyer_id", type=int, help="default: every lawyer")
 @click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD (lawyer's zone)")
-@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD, exclusive")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD, included")
 @click.option("--format", "fmt", type=click.Choice(["text", "csv"]), default="text", show_default=True)
 @click.option("--agenda", is_flag=True, help="CSV: include the agenda column")
 def booking_list(lawyer_id: int | None, first, last, fmt: str, agenda: bool) -> None:
@@ -108,8 +108,8 @@ def booking_list(lawyer_id: int | None, first, last, fmt: str, agenda: bool) -> 
     zone = common.lawyer(lawyer_id).zone if lawyer_id is not None else None
     zone = zone or ZoneInfo("UTC")
     start = datetime.combine(first.date(), time(), zone) if first else None
-    end = datetime.combine(last.date(), time(), zone) if last else None
-    if start and end and end <= start:
+    end = datetime.combine(last.date() + timedelta(days=1), time(), zone) if last else None
+    if first and last and last < first:
         raise click.ClickException("--to must be after --from")
     calls = steer.calls(lawyer_id, start, end)
     if fmt == "csv":

@@ -1,4 +1,6 @@
-"""The lawyer's area ``/admin``: every URL of it is in this file.
+"""The lawyer's area ``/admin``: every URL of it is in this file, but for the calls from the
+lawyer's side (``service.web.admin_calls``) and the practice settings
+(``service.web.admin_settings``), which add their routes to this blueprint.
 
 Views are thin: parse, authorize (the signed-in lawyer owns what is asked for), call the
 helpers (``clients``, ``weekview``, ``status_updates``, ``calendar_admin``), render.
@@ -25,10 +27,11 @@ from service.usecases import (
     clients,
     dashboard,
     status_updates,
+    steer,
     weekview,
     wording,
 )
-from service.web import auth, login_throttle
+from service.web import admin_calls, admin_settings, auth, login_throttle
 from service.web.admin_forms import (
     LANGUAGE_CHOICES,
     CalDAVForm,
@@ -194,6 +197,7 @@ def week():
         is_this_week=monday == week_start(today),
         today_date=today,
         geo=weekview,
+        **admin_calls.week_extras(lawyer, monday),
     )
 
 
@@ -213,7 +217,8 @@ def client_list():
     archived = request.args.get("show") == "archived"
     query = sa.select(Client).where(Client.lawyer_id == lawyer.id).order_by(Client.name, Client.id)
     query = query.where(Client.status == "archived") if archived else query.where(Client.status != "archived")
-    return render_template("admin/clients.html", clients=list(db.session.scalars(query)), archived=archived)
+    return render_template("admin/clients.html", clients=list(db.session.scalars(query)), archived=archived,
+                           outcome_counts=steer.outcome_counts(lawyer.id))
 
 
 def _edit_client(client: Client | None):
@@ -276,6 +281,7 @@ def client(client_id: int):
         bookings=list(history),
         callback_form=CallbackForm(),
         owed=status_updates.owed_updates(client.lawyer, utcnow()),
+        outcome_words=admin_calls.OUTCOME_WORDS,
     )
 
 
@@ -461,3 +467,8 @@ def settings():
         status = 422
     return render_template("admin/settings.html", settings_form=settings_form,
                            password_form=password_form), status
+
+
+# The routes of the lawyer's calls and settings join this blueprint (their URL tables are there).
+admin_calls.register(bp)
+admin_settings.register(bp)

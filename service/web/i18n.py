@@ -37,3 +37,5 @@ def init_app(app: Flask, root: str) -> None:
 
     app.jinja_env.globals["format_date"] = wording.format_date
     app.jinja_env.globals["format_datetime"] = wording.format_datetime
+    app.jinja_env.globals["format_time"] = wording.format_time
+    app.jinja_env.globals["zone_words"] = wording.zone_words
