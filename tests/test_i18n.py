@@ -224,6 +224,14 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     pages.append(("callback", callback.get_data(as_text=True)))
     # A 400 page from the admin side.
     get("/admin/week?date=nonsense")
+    # The lawyer's calls (#13): the booking form with its errors, the call's page, the confirmation.
+    booked_id = db.session.query(Booking.id).filter(Booking.uid == booked["uid"]).scalar()
+    get(f"/admin/bookings/{booked_id}")
+    for path, form in ((f"/admin/clients/{person.id}/book", {"day": "", "time": "", "agenda": ""}),
+                       (f"/admin/bookings/{booked_id}/cancel", {"reason": data["notes"][:100]})):
+        posted = client.post(path, headers={"Accept-Language": lang},
+                             data={**form, "csrf_token": csrf_token(client, "/admin/")})
+        pages.append((path, posted.get_data(as_text=True)))
 
     # Mail, in the recipient's language.
     booking = db.session.get(Booking, db.session.query(Booking.id).filter(Booking.uid == booked["uid"]).scalar())
