@@ -212,6 +212,14 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     get(f"/b/{'x' * 30}")  # the error page
     pages.append(("invite.ics", client.get(manage_path + "/invite.ics").get_data(as_text=True)))
 
+    # A client's request for a change (#13), shown on the dashboard and mailed.
+    from service.storage.models import ChangeRequest
+
+    asked = ChangeRequest(booking_id=db.session.query(Booking.id).filter(Booking.uid == booked["uid"]).scalar(),
+                          lawyer_id=lawyer.id, message=data["notes"], created_at=datetime(2026, 3, 2, 8, tzinfo=UTC))
+    db.session.add(asked)
+    db.session.commit()
+
     # The lawyer's side (language from Accept-Language).
     get("/admin/login")
     assert log_in(client, lawyer.email, "pw-for-the-walk", headers={"Accept-Language": lang}).status_code == 302
@@ -239,6 +247,9 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
         for event in ("booked", "rescheduled", "cancelled"):
             pages.append((f"client mail {event}", client_mail_text(mail.client_message(booking, event))))
             pages.append((f"lawyer mail {event}", mail.lawyer_message(booking, event).get_content()))
+        from service.jobs.change_mail import change_request_message
+
+        pages.append(("change request mail", change_request_message(asked).get_content()))
         owed = status_updates.owed_updates(lawyer, datetime(2026, 3, 2, 8, tzinfo=UTC))
         assert owed
         digest = notify.digest_message(lawyer, owed, date(2026, 3, 2))

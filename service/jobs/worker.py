@@ -12,6 +12,7 @@ import signal
 import time
 
 import service.calendars.writeback  # noqa: F401 - registers calendar.put / calendar.delete
+import service.jobs.change_mail  # noqa: F401 - registers mail.change_request
 import service.jobs.mail  # noqa: F401 - registers mail.booking
 import service.jobs.notify  # noqa: F401 - registers mail.status_digest
 from service.calendars.google.accounts import renew_channels  # also registers calendar.sync

@@ -29,7 +29,7 @@ from service.calendars.base import ProviderError
 from service.calendars.sync import live_busy
 from service.storage.extensions import db
 from service.storage.models import Booking, Calendar, Client, Lawyer, new_token
-from service.usecases import availability, bookings
+from service.usecases import availability, bookings, change_requests
 from service.usecases.errors import Refused
 
 REASON_MAX = 500
@@ -171,6 +171,7 @@ def move(
         booking.sequence += 1
         booking.changed_by, booking.change_reason, booking.moved_at = "lawyer", reason or None, now
         booking.outside_terms = override.terms
+        change_requests.mark_handled(booking.id, now)
         bookings._follow_up(booking, "rescheduled")
     return booking
 
@@ -187,6 +188,7 @@ def cancel(booking: Booking, reason: object, now: datetime) -> Booking:
         booking.cancelled_at = now
         booking.sequence += 1
         booking.changed_by, booking.change_reason = "lawyer", reason
+        change_requests.mark_handled(booking.id, now)
         bookings._follow_up(booking, "cancelled")
     return booking
 

@@ -24,6 +24,7 @@ from service.storage.extensions import db
 from service.storage.models import Booking, Calendar, CalendarAccount, Client, OutboxTask, utcnow
 from service.usecases import (
     calendar_connect,
+    change_requests,
     clients,
     dashboard,
     status_updates,
@@ -126,7 +127,8 @@ def logout():
 @bp.get("/", endpoint="dashboard")
 def home():
     board = dashboard.build(auth.current_lawyer(), utcnow())
-    return render_template("admin/dashboard.html", board=board, notes_form=NotesForm)
+    return render_template("admin/dashboard.html", board=board, notes_form=NotesForm,
+                           change_requests=change_requests.open_for(auth.current_lawyer()))
 
 
 def _own_booking(booking_id: int) -> Booking:

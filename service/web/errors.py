@@ -30,6 +30,8 @@ STATUS_BY_REASON = {
     "unknown_booking": 404,
     "call_over": 409,
     "call_ahead": 409,
+    "change_not_needed": 409,
+    "change_asked": 409,
 }
 #: Families of reasons: every ``slot_<why>`` (a start that cannot be booked) and every
 #: ``invalid_<field>`` (malformed input).

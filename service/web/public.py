@@ -16,13 +16,23 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import gettext
 
 from service.core import urls
 from service.core.zones import is_zone, zone_names
 from service.storage.models import token_hash, utcnow
-from service.usecases import availability, bookings, intakes, invites, links, wording
+from service.usecases import (
+    availability,
+    bookings,
+    change_requests,
+    clients,
+    intakes,
+    invites,
+    links,
+    wording,
+)
 from service.usecases.errors import Refused
-from service.web import error_words, formtoken, framing
+from service.web import error_words, formtoken, framing, limits
 from service.web.errors import AppError, status_of
 from service.web.params import parse_instant
 
@@ -240,6 +250,9 @@ def _render_manage(
         when=wording.when(booking, tz),
         deadline=wording.local(bookings.change_deadline(booking), tz),
         changeable=changeable,
+        may_ask=change_requests.may_ask(booking, now),
+        moved=booking.status == "confirmed" and booking.moved_at is not None,
+        book_again=clients.booking_url(booking.client) if booking.client.status == "active" else None,
         days=wording.group_by_day(slots, tz),
         form_token=formtoken.issue("manage", token_hash(token)),
         token=token,
@@ -285,6 +298,21 @@ def reschedule(token: str):
     except Refused as exc:
         return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
     return redirect(url_for("public.manage", token=token, tz=_client_zone(booking.client.lawyer.timezone), moved=1), 303)
+
+
+@bp.post("/m/<token>/ask")
+@limits.limited(limits.BOOKING_BY_IP)
+def ask_for_change(token: str):
+    """Inside the notice: a message to the lawyer instead of a change (mail + dashboard)."""
+    booking = _booking_or_404(token)
+    if not formtoken.valid(request.form.get("form_token"), "manage", token_hash(token)):
+        return _render_manage(booking, token, status=400, error=wording.EXPIRED_FORM())
+    try:
+        change_requests.ask(booking, request.form.get("message"), utcnow())
+    except Refused as exc:
+        return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
+    return _render_manage(booking, token, notice=gettext("Your message has reached %(name)s, who will answer you.",
+                                                         name=booking.client.lawyer.name))
 
 
 @bp.get("/m/<token>/invite.ics")
