@@ -225,7 +225,8 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     assert log_in(client, lawyer.email, "pw-for-the-walk", headers={"Accept-Language": lang}).status_code == 302
     for path in ("/admin/", "/admin/week?date=2026-03-02", "/admin/week?date=2026-03-29", "/admin/clients",
                  "/admin/clients?show=archived", f"/admin/clients/{person.id}", f"/admin/clients/{person.id}/edit",
-                 "/admin/clients/new", "/admin/calendars", "/admin/settings"):
+                 "/admin/clients/new", "/admin/calendars", "/admin/settings",
+                 "/admin/practice", "/admin/intakes", "/admin/intakes/new", f"/admin/intakes/{intake.id}/edit"):
         get(path)
     callback = client.post(f"/admin/clients/{person.id}/callback", headers={"Accept-Language": lang},
                            data={"hours": "24", "csrf_token": csrf_token(client, "/admin/")})

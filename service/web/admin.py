@@ -227,7 +227,7 @@ def _edit_client(client: Client | None):
     if request.method == "POST":
         form = ClientForm()
     elif client is None:
-        form = ClientForm(windows=[{}, {}])
+        form = ClientForm(data=clients.new_client_defaults(auth.current_lawyer()))
     else:
         form = ClientForm(data=clients.form_data(client))
     if request.method == "POST" and request.form.get("action") == "add_row":
@@ -235,28 +235,34 @@ def _edit_client(client: Client | None):
         form.fill_choices()
         return render_template("admin/client_form.html", form=form, client=client)
     form.fill_choices()
-    error = None
-    if request.method == "POST" and form.validate():
+    errors: list[str] = []
+    if request.method == "POST":
+        valid = form.validate()  # marks every field; the windows and the agreement are checked too
         data = {name: f.data for name, f in form._fields.items() if name != "windows"}
         try:
             data["windows"] = clients.windows_text(clients.WindowRowData(**row) for row in form.windows.data)
-            data = clients.checked_agreement(data)
-        except AgreementError as exc:
-            error = form.refuse(exc)
-        except ValueError as exc:
-            error = str(exc)
-        else:
-            if client is None:
-                client, _token = clients.new_client(auth.current_lawyer(), data)
-                message = gettext("Client %(name)s created. Send them their booking link.", name=data["name"])
+        except clients.WindowsError as exc:
+            errors.extend(exc.problems)
+            valid = False
+        if valid:
+            try:
+                data = clients.checked_agreement(data)
+            except AgreementError as exc:
+                errors.append(form.refuse(exc))
+            except ValueError as exc:
+                errors.append(str(exc))
             else:
-                clients.apply_agreement(client, data)
-                message = gettext("Agreement with %(name)s saved.", name=data["name"])
-            db.session.commit()
-            flash(message, "ok")
-            return redirect(url_for("admin.client", client_id=client.id))
+                if client is None:
+                    client, _token = clients.new_client(auth.current_lawyer(), data)
+                    message = gettext("Client %(name)s created. Send them their booking link.", name=data["name"])
+                else:
+                    clients.apply_agreement(client, data)
+                    message = gettext("Agreement with %(name)s saved.", name=data["name"])
+                db.session.commit()
+                flash(message, "ok")
+                return redirect(url_for("admin.client", client_id=client.id))
     status = 422 if request.method == "POST" else 200
-    return render_template("admin/client_form.html", form=form, client=client, error=error), status
+    return render_template("admin/client_form.html", form=form, client=client, errors=errors), status
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])
