@@ -380,6 +380,12 @@ def _connect(form, page: str, kind: str, *address: str):
                       label=label), "ok")
     else:
         flash(gettext("Connected %(label)s.", label=label), "ok")
+    if connected.default_destination:
+        written = next(c.name for c in connected.calendars if c.write_to)
+        flash(gettext("Calls and preparation time are written to %(name)s, the account's only writable calendar.",
+                      name=written), "ok")
+    elif not calendar_connect.has_destination(auth.current_lawyer()):
+        flash(gettext("Calls are not written to any calendar yet: choose below where they go."), "warn")
     return redirect(url_for("admin.calendars"))
 
 
