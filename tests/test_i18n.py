@@ -237,7 +237,8 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     booked_id = db.session.query(Booking.id).filter(Booking.uid == booked["uid"]).scalar()
     get(f"/admin/bookings/{booked_id}")
     for path, form in ((f"/admin/clients/{person.id}/book", {"day": "", "time": "", "agenda": ""}),
-                       (f"/admin/bookings/{booked_id}/cancel", {"reason": data["notes"][:100]})):
+                       (f"/admin/bookings/{booked_id}/cancel", {"reason": data["notes"][:100]}),
+                       (f"/admin/clients/{person.id}/regenerate-link", {})):
         posted = client.post(path, headers={"Accept-Language": lang},
                              data={**form, "csrf_token": csrf_token(client, "/admin/")})
         pages.append((path, posted.get_data(as_text=True)))

@@ -161,6 +161,8 @@ class Client(AgreementTerms, db.Model):
     intake_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake.id"), index=True)  # came from
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # lookup
     token_enc: Mapped[str] = mapped_column(sa.Text)  # encrypted, to show the link again
+    # The link before the last "new link": it answers "replaced, ask your lawyer".
+    replaced_token_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     status_day: Mapped[int | None]  # 0 = Monday

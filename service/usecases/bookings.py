@@ -22,9 +22,11 @@ from booking import callback_links, changes
 from booking.availability import SlotRefused
 from booking.intervals import Interval
 from booking.model import Slot
+from booking.walltime import week_start
 from service.calendars.base import ProviderError
 from service.calendars.sync import live_busy
 from service.core.crypto import encrypt
+from service.core.urls import manage_url
 from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
 from service.storage.models import (
@@ -142,6 +144,35 @@ def _live_busy(
         ) from None
 
 
+class AlreadyBooked(Refused):
+    """The client's cadence is used up by a call they already hold (a double submit, the
+    back button): say so and point to that call's page, not "the limit is reached". The
+    reason stays the cadence's (the API's error code does not change)."""
+
+    def __init__(self, booking: Booking, reason: str) -> None:
+        super().__init__(reason, "You already have a consultation booked for that period; "
+                         "open its page to see, move or cancel it.")
+        self.booking = booking
+        self.manage_url = manage_url(booking)
+
+
+def _held_call(client_id: int, start: datetime, reason: str, now: datetime) -> Booking | None:
+    """The client's upcoming confirmed call in the week (or month) of ``start``."""
+    client = db.session.get(Client, client_id)
+    zone = client.lawyer.zone
+    day = start.astimezone(zone).date()
+    for booking in db.session.scalars(
+        sa.select(Booking).where(Booking.client_id == client_id, Booking.status == "confirmed",
+                                 Booking.end > now).order_by(Booking.start)
+    ):
+        other = booking.start.astimezone(zone).date()
+        if reason == "slot_client_week_limit" and week_start(other) == week_start(day):
+            return booking
+        if reason == "slot_client_month_limit" and (other.year, other.month) == (day.year, day.month):
+            return booking
+    return None
+
+
 def book(
     client: Client,
     start: datetime,
@@ -150,6 +181,19 @@ def book(
     callback: CallbackLink | None = None,
 ) -> tuple[Booking, str]:
     """Book ``start`` for ``client``; returns the booking and its manage token."""
+    client_id = client.id
+    try:
+        return _book(client, start, contact, now, callback)
+    except Refused as exc:
+        if exc.reason in ("slot_client_week_limit", "slot_client_month_limit"):
+            held = _held_call(client_id, start, exc.reason, now)
+            if held is not None:
+                raise AlreadyBooked(held, exc.reason) from None
+        raise
+
+
+def _book(client: Client, start: datetime, contact: Contact, now: datetime,
+          callback: CallbackLink | None) -> tuple[Booking, str]:
     live = _live_busy(client, now, start)
     client_id, lawyer_id = client.id, client.lawyer_id
     manage_token = new_token()

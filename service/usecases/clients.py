@@ -189,6 +189,7 @@ def booking_url(client: Client) -> str:
 def regenerate_link(client: Client) -> str:
     """A new booking link; the old one stops working at commit. Returns the new token."""
     token = new_token()
+    client.replaced_token_hash = client.token_hash
     client.token_hash = token_hash(token)
     client.token_enc = encrypt(token)
     return token

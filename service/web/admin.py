@@ -312,6 +312,8 @@ def client_status(client_id: int):
 @bp.post("/clients/<int:client_id>/regenerate-link")
 def regenerate_link(client_id: int):
     client = _own_client(client_id)
+    if request.form.get("confirm") != "yes":
+        return render_template("admin/confirm_new_link.html", client=client)
     clients.regenerate_link(client)
     db.session.commit()
     flash(gettext("New link created; the old link no longer works."), "ok")

@@ -46,6 +46,7 @@ _ERRORS.update({
     "invalid_message": lazy_gettext("Please write what you need changed (at most 1,000 characters)."),
     "change_asked": lazy_gettext("Your lawyer already has your request and will answer."),
     "change_not_needed": lazy_gettext("This call can be changed on this page, or is no longer ahead."),
+    "already_booked": lazy_gettext("You already have a consultation booked for that period."),
 })
 
 _STATUS = {

@@ -32,6 +32,7 @@ STATUS_BY_REASON = {
     "call_ahead": 409,
     "change_not_needed": 409,
     "change_asked": 409,
+    "link_replaced": 410,
 }
 #: Families of reasons: every ``slot_<why>`` (a start that cannot be booked) and every
 #: ``invalid_<field>`` (malformed input).

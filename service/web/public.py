@@ -104,7 +104,8 @@ def _booking_form(subject, *, embed: bool, status: int, **context):
 
 
 def _render_booking(
-    link: links.Link, token: str, *, status: int = 200, error: str | None = None, form=None, embed: bool = False
+    link: links.Link, token: str, *, status: int = 200, error: str | None = None, form=None, embed: bool = False,
+    error_link: str | None = None,
 ):
     client = link.client
     g.lang = client.language
@@ -117,13 +118,25 @@ def _render_booking(
         form_token=formtoken.issue("book", token_hash(token)),
         form=form or {"name": client.name, "email": client.email, "agenda": ""},
         error=error,
+        error_link=error_link,
         action=url_for("public.embed_book" if embed else "public.book", token=token),
     )
 
 
+def _resolve(token: str, now):
+    """``links.resolve``; a replaced link answers 410 in its client's language, naming whom to ask."""
+    try:
+        return links.resolve(token, now)
+    except links.LinkReplaced as exc:
+        g.lang = exc.client.language
+        lawyer = exc.client.lawyer
+        abort(410, gettext("This link has been replaced by a new one. Please ask %(name)s (%(email)s) "
+                           "for your current link.", name=lawyer.name, email=lawyer.email))
+
+
 @bp.get("/b/<token>")
 def booking_page(token: str):
-    return _render_booking(links.resolve(token, utcnow()), token)
+    return _render_booking(_resolve(token, utcnow()), token)
 
 
 @bp.post("/b/<token>")
@@ -134,7 +147,7 @@ def book(token: str):
 @bp.get("/embed/b/<token>")
 @framing.framable
 def embed_booking_page(token: str):
-    return _render_booking(links.resolve(token, utcnow()), token, embed=True)
+    return _render_booking(_resolve(token, utcnow()), token, embed=True)
 
 
 @bp.post("/embed/b/<token>")
@@ -145,7 +158,7 @@ def embed_book(token: str):
 
 def _book(token: str, *, embed: bool):
     now = utcnow()
-    link = links.resolve(token, now)
+    link = _resolve(token, now)
     form = {k: request.form.get(k, "") for k in ("name", "email", "agenda")}
     if not formtoken.valid(request.form.get("form_token"), "book", token_hash(token)):
         return _render_booking(link, token, status=400, form=form, error=wording.EXPIRED_FORM(), embed=embed)
@@ -153,8 +166,10 @@ def _book(token: str, *, embed: bool):
         start, contact = _parse_booking_form(form)
         booking, manage_token = bookings.book(link.client, start, contact, now, link.callback)
     except Refused as exc:
-        error = error_words.translate_error(exc)
-        return _render_booking(link, token, status=status_of(exc), form=form, error=error, embed=embed)
+        already = isinstance(exc, bookings.AlreadyBooked)
+        error = error_words.translate_error(Refused("already_booked", exc.message) if already else exc)
+        return _render_booking(link, token, status=status_of(exc), form=form, error=error, embed=embed,
+                               error_link=exc.manage_url if already else None)
     return _booked(manage_token, link.client.lawyer.timezone, embed)
 
 
@@ -230,7 +245,8 @@ def _booking_or_404(token: str):
 
 
 def _render_manage(
-    booking, token: str, *, status: int = 200, error: str | None = None, notice: str | None = None, embed: bool = False
+    booking, token: str, *, status: int = 200, error: str | None = None, notice: str | None = None, embed: bool = False,
+    confirm_cancel: bool = False,
 ):
     now = utcnow()
     tz = _client_zone(booking.client.lawyer.timezone)
@@ -259,6 +275,7 @@ def _render_manage(
         just_booked=request.args.get("booked") == "1",
         error=error,
         notice=notice,
+        confirm_cancel=confirm_cancel,
     )
 
 
@@ -279,6 +296,8 @@ def cancel(token: str):
     booking = _booking_or_404(token)
     if not formtoken.valid(request.form.get("form_token"), "manage", token_hash(token)):
         return _render_manage(booking, token, status=400, error=wording.EXPIRED_FORM())
+    if request.form.get("confirm") != "yes" and bookings.change_refusal(booking, utcnow()) is None:
+        return _render_manage(booking, token, confirm_cancel=True)  # asks first; nothing changes yet
     try:
         bookings.cancel(booking, utcnow())
     except Refused as exc:

@@ -119,10 +119,15 @@ def test_regenerated_link_replaces_the_old_one(frozen, admin, client, lawyer, ma
     boris, old = make_client(lawyer=lawyer)
     before = link_of(admin.get(f"/admin/clients/{boris.id}").get_data(as_text=True))
     assert before.endswith(old)
-    post(admin, f"/admin/clients/{boris.id}/regenerate-link")
+    asked = post(admin, f"/admin/clients/{boris.id}/regenerate-link")
+    assert "data-confirm-new-link" in asked.get_data(as_text=True)  # asks first
+    assert link_of(admin.get(f"/admin/clients/{boris.id}").get_data(as_text=True)) == before
+    post(admin, f"/admin/clients/{boris.id}/regenerate-link", {"confirm": "yes"})
     after = link_of(admin.get(f"/admin/clients/{boris.id}").get_data(as_text=True))
     assert after != before
-    assert client.get(f"/b/{old}").status_code == 404
+    replaced = client.get(f"/b/{old}")
+    assert replaced.status_code == 410 and "replaced" in replaced.get_data(as_text=True)
+    assert lawyer.email in replaced.get_data(as_text=True)
     assert client.get(after.removeprefix("http://counsel.test")).status_code == 200
 
 

@@ -1,5 +1,5 @@
 """The lawyer steers calls: who changed a booking last and why, when it moved, who booked
-it and whether outside the agreement; clients' requests for a change inside the notice
+it and whether outside the agreement; clients' requests for a change inside the notice; the client's replaced link
 
 Revision ID: 0010_steer
 Revises: 0007_outcome
@@ -21,6 +21,8 @@ def upgrade():
     op.add_column('booking', sa.Column('changed_by', sa.String(length=10), nullable=True))
     op.add_column('booking', sa.Column('change_reason', sa.Text(), nullable=True))
     op.add_column('booking', sa.Column('moved_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('client', sa.Column('replaced_token_hash', sa.String(length=64), nullable=True))
+    op.create_index('ix_client_replaced_token_hash', 'client', ['replaced_token_hash'], unique=False)
     op.create_table(
         'change_request',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -43,5 +45,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_change_request_lawyer_id'))
         batch_op.drop_index(batch_op.f('ix_change_request_booking_id'))
     op.drop_table('change_request')
+    op.drop_index('ix_client_replaced_token_hash', table_name='client')
+    op.drop_column('client', 'replaced_token_hash')
     for column in ('moved_at', 'change_reason', 'changed_by', 'outside_terms', 'booked_by'):
         op.drop_column('booking', column)  # SQLite 3.35+: DROP COLUMN in place, triggers kept
