@@ -69,3 +69,24 @@ def test_regression_429_on_a_clients_page_speaks_the_clients_language(client, ma
     page = client.get(f"/b/{token}", headers={"Accept-Language": "en"})
     assert page.status_code == 429
     assert 'lang="ru"' in page.get_data(as_text=True) and "Слишком много" in page.get_data(as_text=True)
+
+
+def test_regression_a_missing_setting_is_one_line_from_the_cli(tmp_path):
+    """``flask lawyer allow-embed`` without SECRET_KEY printed a 33-line traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ENCRYPTION_KEY", "ENV", "DATABASE_URL")}
+    env["INSTANCE_PATH"] = str(tmp_path / "instance")
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "service", "lawyer", "allow-embed", "--lawyer", "1",
+         "--origin", "https://www.firm.example"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SECRET_KEY is not set" in lines[0] and "ENV=development" in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext
 
 from service.core import urls
-from service.core.zones import is_zone, zone_names
+from service.core.zones import canonical, is_zone, zone_names
 from service.storage.models import token_hash, utcnow
 from service.usecases import (
     availability,
@@ -44,6 +44,12 @@ def healthz():
     return "ok", 200, {"Content-Type": "text/plain"}
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on pages without an icon link (e.g. a JSON answer)."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
 @bp.get("/embed.js")
 def embed_script():
     """The widget loader for lawyers' websites (``templates/static/embed.js``)."""
@@ -55,7 +61,7 @@ def embed_script():
 
 def _client_zone(default: str) -> str:
     tz = request.values.get("tz", "")
-    return tz if is_zone(tz) else default
+    return canonical(tz) if is_zone(tz) else canonical(default)
 
 
 def _page(template: str, lawyer, *, embed: bool, status: int = 200, **context):
