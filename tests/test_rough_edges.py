@@ -90,3 +90,38 @@ def test_regression_a_missing_setting_is_one_line_from_the_cli(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "SECRET_KEY is not set" in lines[0] and "ENV=development" in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_regression_russian_wording_of_the_booking_page_and_mail(client, make_client, frozen, app):
+    """«Повестка» reads as a court summons; the zone was shown as a raw IANA id."""
+    _, token = make_client(language="ru", name="Борис Петров")
+    page = client.get(f"/b/{token}").get_data(as_text=True)
+    assert "Консультации с" in page and "Повестка" not in page
+    booked = client.post("/api/v1/bookings", json={"token": token, "start": WED_14, "name": "Борис Петров",
+                                                    "email": "boris@client.example", "agenda": "Пункт 4"})
+    manage = client.get(booked.get_json()["manage_url"].removeprefix("http://counsel.test")).get_data(as_text=True)
+    assert "по берлинскому времени" in manage and "Europe/Berlin" not in manage.split("<select")[0]
+
+
+def test_zone_words():
+    from flask_babel import force_locale
+
+    from service import create_app
+    from service.usecases.wording import zone_words
+    from tests.conftest import app_config
+
+    with create_app(app_config(__import__("pathlib").Path("/tmp"))).test_request_context():
+        with force_locale("ru"):
+            assert zone_words("Europe/Moscow", nominative=True) == "московское время"
+            assert zone_words("Europe/Berlin") == "по берлинскому времени"
+        with force_locale("en"):
+            assert zone_words("Europe/Berlin") == "Berlin time"
+
+
+def test_demo_notes_are_in_the_demo_clients_language(runner, db):
+    from service.storage.models import Client
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    for client in db.session.query(Client):
+        cyrillic = any("а" <= ch <= "я" for ch in client.note.lower())
+        assert cyrillic == (client.language == "ru"), (client.name, client.note)
