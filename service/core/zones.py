@@ -54,12 +54,20 @@ def current_zone_names() -> tuple[str, ...]:
     return (*sorted(n for n in names if n in _zones()), "UTC")
 
 
+_UTC_NAMES = frozenset({"Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0",
+                        "Etc/GMT-0", "Etc/Greenwich", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich", "UCT",
+                        "Universal", "Zulu"})
+
+
 def canonical(name: str) -> str:
-    """The current name of a zone (an old name is followed through tzdata's links)."""
+    """The current name of a zone as the pickers list it (an old name is followed through
+    tzdata's links; every spelling of UTC is ``UTC``)."""
+    if name in _UTC_NAMES:
+        return "UTC"
     seen = 0
     while name in _links() and seen < 5:
         name, seen = _links()[name], seen + 1
-    return name
+    return "UTC" if name in _UTC_NAMES else name
 
 
 def zone_groups() -> list[tuple[str, list[tuple[str, str]]]]:

@@ -33,7 +33,9 @@
           return;
         }
       }
-      // An old name the list does not carry (Asia/Calcutta): the server knows its current one.
+      // An old name the list does not carry (Asia/Calcutta): the server knows its current
+      // one. Once only: a page already showing a chosen zone is not reloaded again.
+      if (/[?&]tz=/.test(window.location.search)) return;
       var hidden = document.createElement("input");
       hidden.type = "hidden"; hidden.name = "tz"; hidden.value = zone;
       select.disabled = true;
