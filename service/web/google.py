@@ -20,7 +20,8 @@ from service.calendars.google.accounts import connect, token_matches
 from service.calendars.google.models import GoogleChannel
 from service.calendars.sync import queue_sync
 from service.storage.extensions import db
-from service.storage.models import Lawyer
+from service.storage.models import Lawyer, utcnow
+from service.usecases import followup
 from service.web import auth
 from service.web.errors import AppError
 
@@ -58,6 +59,9 @@ def callback():
         result = connect(lawyer, info)
     except ProviderError as exc:
         raise AppError(400, "google_failed", f"Google Calendar was not connected: {exc}.") from None
+    if not result.reconnected:  # a new destination: the calls already booked are written too
+        followup.write_upcoming(lawyer.id, utcnow())
+        db.session.commit()
     if signed_in is not None:  # started from the admin area: back to the calendars page
         flash(
             gettext(

@@ -196,3 +196,19 @@ def test_callback_for_another_lawyer_than_the_signed_in_one_is_refused(client, d
     response = client.get(f"/oauth/google/callback?code={code}&state={state}")
     assert response.status_code == 400
     assert db.session.scalar(sa.select(sa.func.count(CalendarAccount.id))) == 0
+
+
+def test_regression_calls_booked_before_google_was_connected_are_written_to_it(client, db, lawyer, fake,
+                                                                              make_client):
+    """Calls booked while no destination calendar existed were never written to Google's."""
+    from service.storage.models import utcnow
+    from service.usecases import steer
+
+    person, _ = make_client(lawyer=lawyer)
+    start = (utcnow() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    booking = steer.book_for_client(person, start, "Clause 4", utcnow(), steer.Override(terms=True))
+    fake.add_calendar("lawyer@example.com", primary=True)
+    code, state = consent(fake, lawyer)
+    assert client.get(f"/oauth/google/callback?code={code}&state={state}").status_code == 200
+    puts = db.session.scalars(sa.select(OutboxTask).where(OutboxTask.kind == "calendar.put"))
+    assert {t.payload["booking_id"] for t in puts} == {booking.id}
