@@ -149,6 +149,7 @@ def test_week_page_books_and_lists_calls(frozen, admin, boris, db):
     book(admin, boris)
     page = admin.get("/admin/week?date=2026-03-02").get_data(as_text=True)
     assert f'data-booking-uid="{only_booking(db).uid}"' in page
+    assert f'<a href="/admin/bookings/{only_booking(db).id}" data-call-link>' in page  # the call in the picture
 
 
 def test_csv_export_is_utf8_with_bom_and_cyrillic(frozen, admin, boris, db):
