@@ -25,13 +25,15 @@ translations: $(BIN)/python
 translations-update: install
 	$(BIN)/python tools/update_translations.py
 
+# `make run PORT=8080` serves on another port (links in mail and pages follow it).
+PORT ?= 8000
+RUN_ENV = ENV=$${ENV:-development} BASE_URL=$${BASE_URL:-http://127.0.0.1:$(PORT)}
+
 run: install translations
-	ENV=$${ENV:-development} $(BIN)/flask db upgrade
-	ENV=$${ENV:-development} $(BIN)/flask seed-demo
-	@echo "Serving on http://127.0.0.1:8000 with a worker for mail and calendars (Ctrl-C stops)"
-	ENV=$${ENV:-development} $(BIN)/flask worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	ENV=$${ENV:-development} $(BIN)/flask run --host 127.0.0.1 --port 8000
+	$(RUN_ENV) $(BIN)/flask db upgrade
+	$(RUN_ENV) $(BIN)/flask seed-demo
+	@echo "Serving on http://127.0.0.1:$(PORT) with a worker for mail and calendars (Ctrl-C or kill stops both)"
+	$(RUN_ENV) exec $(BIN)/python tools/run_local.py $(PORT)
 
 test: install-dev translations test-zones
 	$(BIN)/ruff check .

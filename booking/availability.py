@@ -41,6 +41,7 @@ Reason = Literal[
     "lawyer_day_limit",
     "lawyer_week_limit",
     "busy",
+    "other_booking",
 ]
 
 _DAY = timedelta(days=1)

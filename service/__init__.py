@@ -6,13 +6,34 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from flask import Flask
 
-from service.core.config import load_config
+from service.core.config import ConfigError, load_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _one_line_config_errors() -> None:
+    """A missing or malformed setting ends ``flask ...`` with one line, not a traceback
+    (the CLI loads the app outside any command, where no handler can catch it)."""
+    previous = sys.excepthook
+    if getattr(previous, "counsel_hours", False):
+        return
+
+    def excepthook(kind, exc, tb):
+        if issubclass(kind, ConfigError):
+            print(f"Error: {exc}", file=sys.stderr)
+            return
+        previous(kind, exc, tb)
+
+    excepthook.counsel_hours = True  # type: ignore[attr-defined]
+    sys.excepthook = excepthook
+
+
+_one_line_config_errors()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -26,7 +26,7 @@ def test_manage_page_and_cancel_agree_one_second_before_the_deadline(client, mak
     page = client.get(f"/m/{manage_token}").get_data(as_text=True)
     assert "Cancel the call" in page
     fresh = formtoken.issue("manage", token_hash(manage_token))
-    assert client.post(f"/m/{manage_token}/cancel", data={"form_token": fresh}).status_code == 303
+    assert client.post(f"/m/{manage_token}/cancel", data={"form_token": fresh, "confirm": "yes"}).status_code == 303
     assert db.session.scalar(sa.select(Booking)).status == "cancelled"
 
 

@@ -213,12 +213,21 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     get(f"/b/{'x' * 30}")  # the error page
     pages.append(("invite.ics", client.get(manage_path + "/invite.ics").get_data(as_text=True)))
 
+    # A client's request for a change (#13), shown on the dashboard and mailed.
+    from service.storage.models import ChangeRequest
+
+    asked = ChangeRequest(booking_id=db.session.query(Booking.id).filter(Booking.uid == booked["uid"]).scalar(),
+                          lawyer_id=lawyer.id, message=data["notes"], created_at=datetime(2026, 3, 2, 8, tzinfo=UTC))
+    db.session.add(asked)
+    db.session.commit()
+
     # The lawyer's side (language from Accept-Language).
     get("/admin/login")
     assert log_in(client, lawyer.email, "pw-for-the-walk", headers={"Accept-Language": lang}).status_code == 302
     for path in ("/admin/", "/admin/week?date=2026-03-02", "/admin/week?date=2026-03-29", "/admin/clients",
                  "/admin/clients?show=archived", f"/admin/clients/{person.id}", f"/admin/clients/{person.id}/edit",
-                 "/admin/clients/new", "/admin/calendars", "/admin/settings"):
+                 "/admin/clients/new", "/admin/calendars", "/admin/settings",
+                 "/admin/practice", "/admin/intakes", "/admin/intakes/new", f"/admin/intakes/{intake.id}/edit"):
         get(path)
     # Firm, people, audit, privacy (#17): the lawyer administers the default firm.
     from service.storage.models import Firm
@@ -259,6 +268,15 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     get("/admin/load")
     # A 400 page from the admin side.
     get("/admin/week?date=nonsense")
+    # The lawyer's calls (#13): the booking form with its errors, the call's page, the confirmation.
+    booked_id = db.session.query(Booking.id).filter(Booking.uid == booked["uid"]).scalar()
+    get(f"/admin/bookings/{booked_id}")
+    for path, form in ((f"/admin/clients/{person.id}/book", {"day": "", "time": "", "agenda": ""}),
+                       (f"/admin/bookings/{booked_id}/cancel", {"reason": data["notes"][:100]}),
+                       (f"/admin/clients/{person.id}/regenerate-link", {})):
+        posted = client.post(path, headers={"Accept-Language": lang},
+                             data={**form, "csrf_token": csrf_token(client, "/admin/")})
+        pages.append((path, posted.get_data(as_text=True)))
 
     # A new visitor of the intake (issue #12): the hold, the confirmation, the request.
     from service.jobs import intake_mail
@@ -303,6 +321,9 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
         for event in ("booked", "rescheduled", "cancelled", "changed"):
             pages.append((f"client mail {event}", client_mail_text(mail.client_message(booking, event))))
             pages.append((f"lawyer mail {event}", mail.lawyer_message(booking, event).get_content()))
+        from service.jobs.change_mail import change_request_message
+
+        pages.append(("change request mail", change_request_message(asked).get_content()))
         owed = status_updates.owed_updates(lawyer, datetime(2026, 3, 2, 8, tzinfo=UTC))
         assert owed
         digest = notify.digest_message(lawyer, owed, date(2026, 3, 2))

@@ -133,7 +133,11 @@ def test_cancel_and_reschedule(client, make_client, frozen, db):
     booking = db.session.scalar(sa.select(Booking))
     assert booking.start.isoformat() == "2026-03-09T09:00:00+00:00" and booking.sequence == 1
     page = client.get(f"/m/{manage_token}").get_data(as_text=True)
-    cancelled = client.post(f"/m/{manage_token}/cancel", data={"form_token": form_token(page)})
+    asked = client.post(f"/m/{manage_token}/cancel", data={"form_token": form_token(page)})
+    assert asked.status_code == 200 and "data-confirm-cancel" in asked.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Booking)).status == "confirmed"  # not before the confirmation
+    cancelled = client.post(f"/m/{manage_token}/cancel", data={"form_token": form_token(page), "confirm": "yes"})
     assert cancelled.status_code == 303
     db.session.expire_all()
     assert db.session.scalar(sa.select(Booking)).status == "cancelled"

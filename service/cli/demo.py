@@ -49,7 +49,8 @@ def seed() -> None:
             horizon_days=30,
             max_per_week=1,
             status_day=4,
-            note="Status letter every Friday; urgent matters by e-mail.",
+            # Shown to the client, so in the client's language (Russian).
+            note="Письменный отчёт о ходе дела — каждую пятницу; срочные вопросы — по электронной почте.",
         )
         create_client(
             lawyer,
@@ -100,7 +101,7 @@ def seed_week(monday) -> None:
 
     calls = [
         ("Clara Schmidt", 0, 10, 0, "Shareholder agreement: vesting clause, notary date"),
-        ("Boris Petrov", 1, 16, 0, "Landlord's reply of 12 March; whether to accept the settlement offer"),
+        ("Boris Petrov", 1, 16, 0, "Ответ арендодателя от 12 марта; принимать ли предложение о мировом соглашении"),
         ("Clara Schmidt", 2, 9, 30, "Articles of association, second draft"),
         ("Dmitri Orlov", 3, 15, 0, "Dismissal letter received; deadline for the claim"),
         ("Clara Schmidt", 4, 14, 30, "Bank account opening documents"),

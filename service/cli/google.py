@@ -13,6 +13,9 @@ from service.calendars.google import oauth
 from service.calendars.google.accounts import connect
 from service.cli import common
 from service.cli.calendars import calendar_cli
+from service.storage.extensions import db
+from service.storage.models import utcnow
+from service.usecases import followup
 
 
 @click.command("add-google")
@@ -50,6 +53,9 @@ def add_google(
     except ProviderError as exc:
         raise click.ClickException(str(exc)) from None
     account = result.account
+    if not result.reconnected:  # a new destination: the calls already booked are written too
+        followup.write_upcoming(lawyer.id, utcnow())
+        db.session.commit()
     verb = "Reconnected" if result.reconnected else "Added"
     click.echo(
         f"{verb} {account.label} for lawyer {lawyer.id}: busy time from "

@@ -11,6 +11,8 @@ from service.cli import common
 from service.core.zones import is_zone
 from service.storage.extensions import db
 from service.storage.models import DayOff, EmbedOrigin, Firm, Lawyer, User
+from service.usecases import practice
+from service.usecases.errors import Refused
 
 lawyer_cli = AppGroup("lawyer", help="Create and configure lawyers.")
 
@@ -56,18 +58,14 @@ def lawyer_set_password(lawyer_id: int, password: str) -> None:
 @click.option("--origin", "origins", required=True, multiple=True, help="e.g. https://site.example")
 def lawyer_allow_embed(lawyer_id: int, origins: tuple[str, ...]) -> None:
     """Allow the booking widget to be embedded on these sites."""
-    from urllib.parse import urlsplit
-
     lawyer = common.lawyer(lawyer_id)
-    existing = {o.origin for o in lawyer.embed_origins}
     for origin in origins:
-        parts = urlsplit(origin.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
-            raise click.ClickException(f"--origin {origin!r} must look like https://site.example")
-        normalized = f"{parts.scheme}://{parts.netloc.lower()}"
-        if normalized not in existing:
-            lawyer.embed_origins.append(EmbedOrigin(origin=normalized))
-            existing.add(normalized)
+        try:
+            practice.allow_embed(lawyer, origin)
+        except Refused:
+            db.session.rollback()
+            raise click.ClickException(f"--origin {origin!r} must look like https://site.example") from None
+    existing = {o.origin for o in lawyer.embed_origins}
     db.session.commit()
     click.echo(f"Embedding allowed for lawyer {lawyer.id} on {' '.join(sorted(existing))}")
 
@@ -81,10 +79,12 @@ def lawyer_caps(lawyer_id: int, max_per_day: int | None, max_per_week: int | Non
     lawyer = common.lawyer(lawyer_id)
     common.at_least(max_per_day, "--max-per-day")
     common.at_least(max_per_week, "--max-per-week")
-    if max_per_day is not None:
-        lawyer.max_per_day = max_per_day or None
-    if max_per_week is not None:
-        lawyer.max_per_week = max_per_week or None
+    per_day = lawyer.max_per_day if max_per_day is None else max_per_day
+    per_week = lawyer.max_per_week if max_per_week is None else max_per_week
+    try:
+        practice.set_caps(lawyer, per_day, per_week)
+    except Refused as exc:
+        raise click.ClickException(exc.message) from None
     db.session.commit()
     click.echo(f"Caps for lawyer {lawyer.id}: {lawyer.max_per_day or '-'} a day, {lawyer.max_per_week or '-'} a week")
 
@@ -103,8 +103,10 @@ def lawyer_day_off(lawyer_id: int, first, last, note: str) -> None:
         raise click.ClickException("--to must not be before --from")
     if (last_day - first_day).days > 366:
         raise click.ClickException("a day-off period is at most a year")
-    period = DayOff(lawyer=lawyer, first_day=first_day, last_day=last_day, note=note.strip()[:200])
-    db.session.add(period)
+    try:
+        period = practice.add_day_off(lawyer, first_day, last_day, note.strip()[:200])
+    except Refused as exc:
+        raise click.ClickException(exc.message) from None
     db.session.commit()
     click.echo(f"Days off {first_day}..{last_day} for lawyer {lawyer.id}: id {period.id}")
 

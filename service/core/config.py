@@ -176,7 +176,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         if not dev:
             raise ConfigError(
                 "SECRET_KEY is not set. Set it to a long random string "
-                '(python -c "import secrets; print(secrets.token_urlsafe(48))").'
+                '(python -c "import secrets; print(secrets.token_urlsafe(48))"), '
+                "or ENV=development for the local make run instance."
             )
         config["SECRET_KEY"] = _dev_secret(instance_path, "secret_key", secrets.token_urlsafe(48))
     if not config["ENCRYPTION_KEY"]:
@@ -184,7 +185,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
             raise ConfigError(
                 "ENCRYPTION_KEY is not set. Generate one "
                 "(python -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())')."
+                "print(Fernet.generate_key().decode())'), "
+                "or ENV=development for the local make run instance."
             )
         from cryptography.fernet import Fernet
 

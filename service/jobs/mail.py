@@ -62,9 +62,10 @@ def new_message(to_name: str, to_email: str, subject: str, reply_to: tuple[str, 
 
 
 def when_words(booking: Booking) -> str:
-    """The call's time in the lawyer's zone, per the current locale, zone named."""
+    """The call's time in the lawyer's zone, per the current locale, the zone in words
+    ("14:00 по берлинскому времени", "2:00 PM Berlin time")."""
     lawyer = booking.client.lawyer
-    return f"{wording.when(booking, lawyer.timezone)} ({lawyer.timezone})"
+    return f"{wording.when(booking, lawyer.timezone)} {wording.zone_words(lawyer.timezone)}"
 
 
 def _subject(event: str, when: str) -> str:

@@ -296,6 +296,8 @@ class Client(AgreementTerms, db.Model):
     intake_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake.id"), index=True)  # came from
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # lookup
     token_enc: Mapped[str] = mapped_column(sa.Text)  # encrypted, to show the link again
+    # The link before the last "new link": it answers "replaced, ask your lawyer".
+    replaced_token_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data erased
@@ -383,6 +385,13 @@ class Booking(db.Model):
     video_provider: Mapped[str | None] = mapped_column(sa.String(10))  # jitsi, meet
     client_tz: Mapped[str | None] = mapped_column(sa.String(64))  # the zone the client booked in
     agenda_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who booked it (client, lawyer) and whether outside the agreement (an override).
+    booked_by: Mapped[str] = mapped_column(sa.String(10), default="client", server_default="client")
+    outside_terms: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Who changed it last (client, lawyer), the lawyer's reason (sent to the client), when it moved.
+    changed_by: Mapped[str | None] = mapped_column(sa.String(10))
+    change_reason: Mapped[str | None] = mapped_column(sa.Text)
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     client: Mapped[Client] = relationship()
     lawyer: Mapped[Lawyer] = relationship()
@@ -606,3 +615,14 @@ class Consent(db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
     url: Mapped[str] = mapped_column(sa.String(500), default="")
     given_at: Mapped[datetime] = mapped_column(UTCDateTime)
+class ChangeRequest(db.Model):
+    """A client's request to move or cancel a call inside the notice ("ask for a change")."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id"), index=True)
+    lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyer.id"), index=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking] = relationship()

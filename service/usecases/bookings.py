@@ -22,11 +22,13 @@ from booking import callback_links, changes
 from booking.availability import SlotRefused
 from booking.intervals import Interval
 from booking.model import Slot
+from booking.walltime import week_start
 from service.calendars import bounded
 from service.calendars.base import ProviderError
 from service.calendars.sync import live_busy
 from service.core.crypto import encrypt
 from service.core.names import name_problem
+from service.core.urls import manage_url
 from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
 from service.storage.models import (
@@ -155,6 +157,35 @@ def _live_busy(
         ) from None
 
 
+class AlreadyBooked(Refused):
+    """The client's cadence is used up by a call they already hold (a double submit, the
+    back button): say so and point to that call's page, not "the limit is reached". The
+    reason stays the cadence's (the API's error code does not change)."""
+
+    def __init__(self, booking: Booking, reason: str) -> None:
+        super().__init__(reason, "You already have a consultation booked for that period; "
+                         "open its page to see, move or cancel it.")
+        self.booking = booking
+        self.manage_url = manage_url(booking)
+
+
+def _held_call(client_id: int, start: datetime, reason: str, now: datetime) -> Booking | None:
+    """The client's upcoming confirmed call in the week (or month) of ``start``."""
+    client = db.session.get(Client, client_id)
+    zone = client.lawyer.zone
+    day = start.astimezone(zone).date()
+    for booking in db.session.scalars(
+        sa.select(Booking).where(Booking.client_id == client_id, Booking.status == "confirmed",
+                                 Booking.end > now).order_by(Booking.start)
+    ):
+        other = booking.start.astimezone(zone).date()
+        if reason == "slot_client_week_limit" and week_start(other) == week_start(day):
+            return booking
+        if reason == "slot_client_month_limit" and (other.year, other.month) == (day.year, day.month):
+            return booking
+    return None
+
+
 def book(
     client: Client,
     start: datetime,
@@ -168,6 +199,19 @@ def book(
 
     ``consent``: the privacy notice the client agreed to (``privacy.consent_for_booking``),
     stored with the client in the booking's transaction."""
+    client_id = client.id
+    try:
+        return _book(client, start, contact, now, callback, consent)
+    except Refused as exc:
+        if exc.reason in ("slot_client_week_limit", "slot_client_month_limit"):
+            held = _held_call(client_id, start, exc.reason, now)
+            if held is not None:
+                raise AlreadyBooked(held, exc.reason) from None
+        raise
+
+
+def _book(client: Client, start: datetime, contact: Contact, now: datetime,
+          callback: CallbackLink | None, consent: privacy.Notice | None) -> tuple[Booking, str]:
     live = _live_busy(client, now, start, reserve_access=callback is not None)
     client_id, lawyer_id = client.id, client.lawyer_id
     manage_token = new_token()
@@ -313,6 +357,7 @@ def cancel(booking: Booking, now: datetime) -> None:
         booking.status = "cancelled"
         booking.cancelled_at = now
         booking.sequence += 1
+        booking.changed_by, booking.change_reason = "client", None
         _follow_up(booking, "cancelled")
         audit.record(None, "booking.cancelled", booking, before=before, after=_when(booking))
 
@@ -332,6 +377,7 @@ def reschedule(booking: Booking, start: datetime, now: datetime, *, lawyer_side:
         booking.start, booking.end = slot.start, slot.end
         booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end
         booking.sequence += 1
+        booking.changed_by, booking.change_reason, booking.moved_at = "client", None, now
         _follow_up(booking, "rescheduled")
         audit.record(None, "booking.moved", booking, before=before, after=_when(booking))
     return booking

@@ -32,8 +32,8 @@ from service.calendars.google import oauth
 from service.calendars.microsoft import oauth as microsoft_oauth
 from service.core.crypto import decrypt_json, encrypt_json
 from service.storage.extensions import db
-from service.storage.models import Calendar, CalendarAccount, Lawyer
-from service.usecases import audit, reading_words, wording
+from service.storage.models import Calendar, CalendarAccount, Lawyer, utcnow
+from service.usecases import audit, followup, reading_words, wording
 
 
 class ConnectError(Exception):
@@ -137,6 +137,8 @@ class Connected:
     repaired: bool
     calendars: list[Calendar]
     replaced: list[str]
+    #: The account's only writable calendar became the destination (none was chosen).
+    default_destination: bool = False
 
 
 def _provider_class(kind: str) -> type[CalendarProvider]:
@@ -234,6 +236,11 @@ def connect(
     if destination is not None and not (provider.writable and destination.writable):
         raise ConnectError(gettext("Calls cannot be written to this calendar."),
                            f"--write-to {write_to!r}: the calendar is read-only")
+    default_destination = False
+    if destination is None and provider.writable and not _destination_ids(lawyer.id):
+        writable_found = [c for c in found if c.writable]
+        if len(writable_found) == 1:
+            destination, default_destination = writable_found[0], True
     chosen_ids = {c.id for c in chosen}
     replaced = []
     if destination is not None:
@@ -255,8 +262,20 @@ def connect(
     for cal in account.calendars:
         request_sync(cal)
     audit.record(None, "calendar.connected", account, after=_choices(account))
+    if destination is not None:
+        followup.write_upcoming(lawyer.id, utcnow())
     db.session.commit()
-    return Connected(account, False, list(account.calendars), replaced)
+    return Connected(account, False, list(account.calendars), replaced, default_destination)
+
+
+def _destination_ids(lawyer_id: int) -> set[int]:
+    return set(db.session.scalars(
+        sa.select(Calendar.id).where(Calendar.lawyer_id == lawyer_id, Calendar.write_to.is_(True))
+    ))
+
+
+def has_destination(lawyer: Lawyer) -> bool:
+    return bool(_destination_ids(lawyer.id))
 
 
 def _choices(account: CalendarAccount) -> dict:
@@ -310,12 +329,18 @@ def disconnect(account: CalendarAccount) -> None:
 
 
 def set_choices(account: CalendarAccount, conflict: set[int], write_to: int | None) -> None:
-    """Which calendars count as busy; the one destination for calls and prep blocks."""
+    """Which calendars count as busy; the one destination for calls and prep blocks. A
+    newly chosen destination gets every call still ahead (also those booked before)."""
     before = _choices(account)
+    before_destinations = _destination_ids(account.lawyer_id)
     _set_choices(account, conflict, write_to)
     diff = audit.changes(before, _choices(account))
     if diff is not None:
         audit.record(None, "calendar.choices", account, before=diff[0], after=diff[1])
+    db.session.flush()
+    after_destinations = _destination_ids(account.lawyer_id)
+    if after_destinations and after_destinations != before_destinations:
+        followup.write_upcoming(account.lawyer_id, utcnow())
 
 
 def _set_choices(account: CalendarAccount, conflict: set[int], write_to: int | None) -> None:

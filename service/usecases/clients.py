@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask_babel import force_locale, gettext
 
 from booking import terms
-from booking.model import WEEKDAYS, Window
+from booking.model import Window
 from booking.windows import format_windows, parse_windows
 from service.core import urls
 from service.core.crypto import decrypt, encrypt
@@ -33,25 +33,57 @@ class WindowRowData:
     remove: bool = False
 
 
-def windows_text(rows: Iterable[WindowRowData]) -> str:
-    """The canonical windows text from editor rows; ``ValueError`` with a message if bad.
+class WindowsError(ValueError):
+    """Every problem of the window rows, worded for the lawyer (``problems``)."""
 
-    Empty rows and rows marked "remove" are skipped; the rest go through
-    ``booking.windows.parse_windows`` (unknown day, bad time, end before start, overlap).
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+def _row_time(text: str | None) -> time | None:
+    try:
+        value = time.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return value if not value.second and not value.microsecond else None
+
+
+def windows_text(rows: Iterable[WindowRowData]) -> str:
+    """The canonical windows text from editor rows; ``WindowsError`` listing every problem.
+
+    Empty rows and rows marked "remove" are skipped; each other row needs a day and a
+    start before its end; rows of one day must not overlap (touching is fine).
     """
-    parts = []
+    problems: list[str] = []
+    windows: list[Window] = []
     for row in rows:
         if row.remove or (not row.weekday and not row.start and not row.end):
             continue
         if row.weekday not in {str(n) for n in range(7)}:
-            raise ValueError(gettext("Choose a day for every window."))
-        parts.append(f"{WEEKDAYS[int(row.weekday)]} {row.start.strip()}-{row.end.strip()}")
-    if not parts:
-        raise ValueError(gettext("Add at least one window."))
-    try:
-        return format_windows(parse_windows(",".join(parts)))
-    except ValueError as exc:
-        raise ValueError(gettext("Windows: %(problem)s", problem=str(exc))) from None
+            problems.append(gettext("Choose a day for every window."))
+            continue
+        day = wording.weekday_name(int(row.weekday))
+        start, end = _row_time(row.start), _row_time(row.end)
+        if start is None or end is None:
+            problems.append(gettext("%(day)s: please give both times of the window, e.g. 10:00 and 12:00.", day=day))
+        elif end <= start:
+            problems.append(gettext("%(day)s: the window from %(start)s to %(end)s must end after it starts.",
+                                    day=day, start=f"{start:%H:%M}", end=f"{end:%H:%M}"))
+        else:
+            windows.append(Window(int(row.weekday), start, end))
+    windows.sort()
+    for before, after in zip(windows, windows[1:], strict=False):
+        if before.weekday == after.weekday and after.start < before.end:
+            problems.append(gettext("%(day)s: two windows overlap (%(first)s and %(second)s).",
+                                    day=wording.weekday_name(before.weekday),
+                                    first=f"{before.start:%H:%M}–{before.end:%H:%M}",
+                                    second=f"{after.start:%H:%M}–{after.end:%H:%M}"))
+    if not windows and not problems:
+        problems.append(gettext("Add at least one window."))
+    if problems:
+        raise WindowsError(problems)
+    return format_windows(windows)
 
 
 def rows_of(windows: str) -> list[WindowRowData]:
@@ -158,6 +190,17 @@ def form_data(client: Client) -> dict:
     return data
 
 
+def new_client_defaults(lawyer: Lawyer) -> dict:
+    """The new-client form's starting values: a common arrangement (one 45-minute call a
+    week with 30 minutes of preparation, a day's notice, a month ahead), in the lawyer's
+    language, with one weekly window to adjust and an empty row."""
+    return {
+        "language": lawyer.language, "windows": [{"weekday": "1", "start": "16:00", "end": "18:00"}, {}],
+        "duration_min": 45, "prep_min": 30, "buffer_min": 0, "notice_hours": 24, "horizon_days": 30,
+        "max_per_week": 1, "step_min": "", "status_day": "",
+    }
+
+
 def create_client(lawyer: Lawyer, *, record: bool = True, **fields) -> tuple[Client, str]:
     """Create a client with a fresh link token (the caller commits); returns (client, token)."""
     token = new_token()
@@ -190,6 +233,7 @@ def booking_url(client: Client) -> str:
 def regenerate_link(client: Client) -> str:
     """A new booking link; the old one stops working at commit. Returns the new token."""
     token = new_token()
+    client.replaced_token_hash = client.token_hash
     client.token_hash = token_hash(token)
     client.token_enc = encrypt(token)
     audit.record(None, "client.link_regenerated", client)

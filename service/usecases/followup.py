@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import sqlalchemy as sa
+
 from service.calendars import writeback
 from service.storage import outbox
+from service.storage.extensions import db
 from service.storage.models import Booking
 from service.usecases import reminders
 
@@ -25,3 +30,14 @@ def enqueue(booking: Booking, event: str) -> None:
             lawyer_id=booking.lawyer_id,
             booking_id=booking.id,
         )
+
+
+def write_upcoming(lawyer_id: int, now: datetime) -> int:
+    """A destination calendar was chosen (or changed): write every call still ahead to it,
+    including those booked while there was none. Returns how many calls were queued."""
+    upcoming = list(db.session.scalars(
+        sa.select(Booking).where(Booking.lawyer_id == lawyer_id, Booking.status == "confirmed", Booking.end > now)
+    ))
+    for booking in upcoming:
+        writeback.enqueue_writes(booking)
+    return len(upcoming)

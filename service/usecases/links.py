@@ -14,6 +14,15 @@ from service.storage.models import Booking, CallbackLink, Client, token_hash
 from service.usecases.errors import Refused
 
 
+class LinkReplaced(Refused):
+    """The lawyer made a new link for this client; the old one says so, and whom to ask."""
+
+    def __init__(self, client: Client) -> None:
+        super().__init__("link_replaced", f"This link has been replaced by a new one; please ask "
+                         f"{client.lawyer.name} for the current link.")
+        self.client = client
+
+
 @dataclass(frozen=True)
 class Link:
     client: Client
@@ -31,6 +40,9 @@ def resolve(token: str, now: datetime) -> Link:
         return Link(client)
     callback = find_callback(token)
     if callback is None:
+        replaced = find_replaced(token)
+        if replaced is not None and replaced.status != "archived":
+            raise LinkReplaced(replaced)
         raise Refused("unknown_token", "This booking link does not exist.")
     if callback_links.is_spent(callback.used_at, callback.expires_at, now):
         raise Refused("link_spent", "This callback link has already been used or has expired.")
@@ -62,3 +74,10 @@ def find_callback(token: str) -> CallbackLink | None:
     if not well_formed_token(token):
         return None
     return db.session.scalar(sa.select(CallbackLink).where(CallbackLink.token_hash == token_hash(token)))
+
+
+def find_replaced(token: str) -> Client | None:
+    """The client whose previous link this token was."""
+    if not well_formed_token(token):
+        return None
+    return db.session.scalar(sa.select(Client).where(Client.replaced_token_hash == token_hash(token)))

@@ -46,6 +46,7 @@ class Block:
     client_id: int | None = None
     title: str = ""
     label: str = ""
+    booking_id: int | None = None  # a call's booking (its page opens from the picture)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Rect:
     label: str = ""
     sublabel: str = ""
     alert: bool = False  # a call or prep block that overlaps busy time
+    booking_id: int | None = None  # a call: its page is a click away
 
 
 @dataclass
@@ -163,7 +165,7 @@ def gather(lawyer: Lawyer, monday: date) -> WeekData:
         name = b.client.name
         agenda = b.agenda if len(b.agenda) <= 300 else b.agenda[:299] + "…"
         blocks.append(Block("call", Interval(b.start, b.end), b.client_id,
-                            title=f"{name}: {agenda}", label=name))
+                            title=f"{name}: {agenda}", label=name, booking_id=b.id))
         if b.blocked_start < b.start:
             blocks.append(Block("prep", Interval(b.blocked_start, b.start), b.client_id,
                                 title=gettext("Preparation for the call with %(name)s", name=name),
@@ -312,7 +314,8 @@ def layout(data: WeekData) -> WeekPicture:
                 tall = y1 - y0 >= 24
                 rects.append(Rect(kind, LEFT + day * COL_W + EV_X, y0, EV_W, y1 - y0, fill=fill, title=title,
                                   label=block.label if (tall or kind == "call") else "",
-                                  sublabel=times if kind == "call" and tall else "", alert=clash))
+                                  sublabel=times if kind == "call" and tall else "", alert=clash,
+                                  booking_id=block.booking_id))
 
     # Day headers and per-day load against the lawyer's own limits.
     calls_by_day = [0] * 7

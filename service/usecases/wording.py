@@ -126,3 +126,42 @@ def agreement_terms(client: Client | Intake, caps: bool = True) -> list[str]:
         )
     lines.append(ngettext("Times are offered up to %(num)d day ahead.", "Times are offered up to %(num)d days ahead.", client.horizon_days))
     return lines
+
+
+#: «по берлинскому времени»: the adjective (dative) of a zone's city, for common zones.
+_RU_CITY_DATIVE = {
+    "Europe/Berlin": "берлинскому", "Europe/Moscow": "московскому", "Europe/London": "лондонскому",
+    "Europe/Paris": "парижскому", "Europe/Vienna": "венскому", "Europe/Zurich": "цюрихскому",
+    "Europe/Kyiv": "киевскому", "Europe/Minsk": "минскому", "Europe/Riga": "рижскому",
+    "Europe/Vilnius": "вильнюсскому", "Europe/Tallinn": "таллинскому", "Europe/Warsaw": "варшавскому",
+    "Europe/Prague": "пражскому", "Europe/Helsinki": "хельсинкскому", "Europe/Istanbul": "стамбульскому",
+    "Europe/Samara": "самарскому", "Asia/Yekaterinburg": "екатеринбургскому",
+    "Asia/Novosibirsk": "новосибирскому", "Asia/Vladivostok": "владивостокскому",
+    "Asia/Almaty": "алматинскому", "Asia/Tbilisi": "тбилисскому", "Asia/Yerevan": "ереванскому",
+    "Asia/Dubai": "дубайскому", "Asia/Tokyo": "токийскому", "America/New_York": "нью-йоркскому",
+    "Europe/Kaliningrad": "калининградскому", "Asia/Jerusalem": "иерусалимскому",
+}
+
+
+def zone_words(tz: str, nominative: bool = False) -> str:
+    """A zone as a person says it: «по берлинскому времени» / "Berlin time", not the IANA id.
+
+    ``nominative``: «московское время» (a label) rather than «по московскому времени».
+    """
+    from babel.dates import get_timezone_location
+
+    locale = get_locale()
+    if tz == "UTC":
+        return "UTC"
+    try:
+        city = get_timezone_location(tz, locale=locale, return_city=True)
+    except (LookupError, ValueError):
+        return tz
+    if str(locale).startswith("ru"):
+        dative = _RU_CITY_DATIVE.get(tz)
+        if dative:
+            if nominative:
+                return dative.removesuffix("ому") + "ое время"
+            return f"по {dative} времени"
+        return f"время: {city}" if nominative else f"по времени: {city}"
+    return f"{city} time"

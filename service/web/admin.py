@@ -1,4 +1,6 @@
-"""The lawyer's area ``/admin``: every URL of it is in this file.
+"""The lawyer's area ``/admin``: every URL of it is in this file, but for the calls from the
+lawyer's side (``service.web.admin_calls``) and the practice settings
+(``service.web.admin_settings``), which add their routes to this blueprint.
 
 Views are thin: parse, authorize (the signed-in lawyer owns what is asked for), call the
 helpers (``clients``, ``weekview``, ``status_updates``, ``calendar_admin``), render.
@@ -35,6 +37,7 @@ from service.storage.models import (
 from service.usecases import (
     audit,
     calendar_connect,
+    change_requests,
     clients,
     dashboard,
     intake_holds,
@@ -42,12 +45,13 @@ from service.usecases import (
     load,
     readiness,
     status_updates,
+    steer,
     urgent,
     weekview,
     wording,
 )
 from service.usecases.errors import Refused
-from service.web import auth, error_words, login_throttle, oauth_binding, params
+from service.web import admin_calls, admin_settings, auth, error_words, login_throttle, oauth_binding, params
 from service.web.admin_forms import (
     LANGUAGE_CHOICES,
     CalDAVForm,
@@ -179,6 +183,7 @@ def home():
     requests = [(b, wording.when(b, lawyer.timezone)) for b in intake_holds.requests_for(lawyer.id)]
     return render_template("admin/dashboard.html", board=board, notes_form=NotesForm,
                            requests=requests,
+                           change_requests=change_requests.open_for(lawyer),
                            figures=load.figures(lawyer, now), minutes_words=load.minutes_words,
                            urgent_requests=urgent.pending_for(lawyer), urgent_day=urgent.deadline_day)
 
@@ -300,6 +305,7 @@ def week():
         geo=weekview,
         figures=load.figures(lawyer, utcnow(), monday),
         minutes_words=load.minutes_words,
+        **admin_calls.week_extras(lawyer, monday),
     )
 
 
@@ -319,14 +325,15 @@ def client_list():
     archived = request.args.get("show") == "archived"
     query = sa.select(Client).where(Client.lawyer_id == lawyer.id).order_by(Client.name, Client.id)
     query = query.where(Client.status == "archived") if archived else query.where(Client.status != "archived")
-    return render_template("admin/clients.html", clients=list(db.session.scalars(query)), archived=archived)
+    return render_template("admin/clients.html", clients=list(db.session.scalars(query)), archived=archived,
+                           outcome_counts=steer.outcome_counts(lawyer.id))
 
 
 def _edit_client(client: Client | None):
     if request.method == "POST":
         form = ClientForm()
     elif client is None:
-        form = ClientForm(windows=[{}, {}])
+        form = ClientForm(data=clients.new_client_defaults(auth.current_lawyer()))
     else:
         form = ClientForm(data=clients.form_data(client))
     if request.method == "POST" and request.form.get("action") == "add_row":
@@ -334,33 +341,40 @@ def _edit_client(client: Client | None):
         form.fill_choices()
         return render_template("admin/client_form.html", form=form, client=client)
     form.fill_choices()
-    error = None
-    if request.method == "POST" and form.validate():
+    errors: list[str] = []
+    if request.method == "POST":
+        valid = form.validate()  # marks every field; the windows and the agreement are checked too
         data = {name: f.data for name, f in form._fields.items() if name != "windows"}
         try:
             data["windows"] = clients.windows_text(clients.WindowRowData(**row) for row in form.windows.data)
-            data = clients.checked_agreement(data)
-        except AgreementError as exc:
-            error = form.refuse(exc)
-        except ValueError as exc:
-            error = str(exc)
-        else:
-            warning = load.overcommit(auth.current_lawyer(), data, client)
-            if warning is not None and request.form.get("confirm_over") != str(warning.over):
-                # The confirm step: the same form again, with the amount and "save anyway".
-                return render_template("admin/client_form.html", form=form, client=client,
-                                       overcommit=load.overcommit_words(warning), confirm_over=warning.over)
-            if client is None:
-                client, _token = clients.new_client(auth.current_lawyer(), data)
-                message = gettext("Client %(name)s created. Send them their booking link.", name=data["name"])
+        except clients.WindowsError as exc:
+            errors.extend(exc.problems)
+            valid = False
+        if valid:
+            try:
+                data = clients.checked_agreement(data)
+            except AgreementError as exc:
+                errors.append(form.refuse(exc))
+            except ValueError as exc:
+                errors.append(str(exc))
             else:
-                clients.apply_agreement(client, data)
-                message = gettext("Agreement with %(name)s saved.", name=data["name"])
-            db.session.commit()
-            flash(message, "ok")
-            return redirect(url_for("admin.client", client_id=client.id))
+                warning = load.overcommit(auth.current_lawyer(), data, client)
+                if warning is not None and request.form.get("confirm_over") != str(warning.over):
+                    # The confirm step: the same form again, with the amount and "save anyway".
+                    return render_template("admin/client_form.html", form=form, client=client,
+                                           overcommit=load.overcommit_words(warning),
+                                           confirm_over=warning.over)
+                if client is None:
+                    client, _token = clients.new_client(auth.current_lawyer(), data)
+                    message = gettext("Client %(name)s created. Send them their booking link.", name=data["name"])
+                else:
+                    clients.apply_agreement(client, data)
+                    message = gettext("Agreement with %(name)s saved.", name=data["name"])
+                db.session.commit()
+                flash(message, "ok")
+                return redirect(url_for("admin.client", client_id=client.id))
     status = 422 if request.method == "POST" else 200
-    return render_template("admin/client_form.html", form=form, client=client, error=error), status
+    return render_template("admin/client_form.html", form=form, client=client, errors=errors), status
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])
@@ -387,6 +401,7 @@ def client(client_id: int):
         bookings=list(history),
         callback_form=CallbackForm(),
         owed=status_updates.owed_updates(client.lawyer, utcnow()),
+        outcome_words=admin_calls.OUTCOME_WORDS,
     )
 
 
@@ -409,6 +424,8 @@ def client_status(client_id: int):
 @bp.post("/clients/<int:client_id>/regenerate-link")
 def regenerate_link(client_id: int):
     client = _own_client(client_id)
+    if request.form.get("confirm") != "yes":
+        return render_template("admin/confirm_new_link.html", client=client)
     clients.regenerate_link(client)
     db.session.commit()
     flash(gettext("New link created; the old link no longer works."), "ok")
@@ -478,6 +495,12 @@ def _connect(form, page: str, kind: str, *address: str):
                       label=label), "ok")
     else:
         flash(gettext("Connected %(label)s.", label=label), "ok")
+    if connected.default_destination:
+        written = next(c.name for c in connected.calendars if c.write_to)
+        flash(gettext("Calls and preparation time are written to %(name)s, the account's only writable calendar.",
+                      name=written), "ok")
+    elif not calendar_connect.has_destination(auth.current_lawyer()):
+        flash(gettext("Calls are not written to any calendar yet: choose below where they go."), "warn")
     return redirect(url_for("admin.calendars"))
 
 
@@ -730,3 +753,8 @@ def urgent_decline(request_id: int):
     db.session.commit()
     flash(gettext("Urgent request from %(name)s declined.", name=found.client.name), "ok")
     return redirect(url_for("admin.dashboard"))
+
+
+# The routes of the lawyer's calls and settings join this blueprint (their URL tables are there).
+admin_calls.register(bp)
+admin_settings.register(bp)

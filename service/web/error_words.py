@@ -85,6 +85,14 @@ _ERRORS.update({
     "invalid_retention": lazy_gettext("Retention is a number of days between 30 and 36,500, or empty."),
 })
 
+# Asking for a change inside the notice (#13).
+_ERRORS.update({
+    "invalid_message": lazy_gettext("Please write what you need changed (at most 1,000 characters)."),
+    "change_asked": lazy_gettext("Your lawyer already has your request and will answer."),
+    "change_not_needed": lazy_gettext("This call can be changed on this page, or is no longer ahead."),
+    "already_booked": lazy_gettext("You already have a consultation booked for that period."),
+})
+
 _STATUS = {
     400: lazy_gettext("The request could not be understood. Please go back and try again."),
     403: lazy_gettext("You may not do this."),

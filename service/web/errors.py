@@ -52,6 +52,12 @@ STATUS_BY_REASON = {
     "too_many_files": 409,
     "unknown_file": 404,
     "file_too_large": 413,
+    "unknown_booking": 404,
+    "call_over": 409,
+    "call_ahead": 409,
+    "change_not_needed": 409,
+    "change_asked": 409,
+    "link_replaced": 410,
 }
 #: Families of reasons: every ``slot_<why>`` (a start that cannot be booked) and every
 #: ``invalid_<field>`` (malformed input).

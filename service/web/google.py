@@ -20,7 +20,7 @@ from service.calendars.google.models import GoogleChannel
 from service.calendars.sync import queue_sync
 from service.storage.extensions import db
 from service.storage.models import utcnow
-from service.usecases import audit
+from service.usecases import audit, followup
 from service.web import auth, oauth_binding
 from service.web.errors import AppError
 from service.web.limits import GOOGLE_PUSH_BY_CHANNEL, GOOGLE_PUSH_BY_IP, limited
@@ -71,6 +71,9 @@ def callback():
         db.session.commit()
     except ProviderError as exc:
         raise AppError(400, "google_failed", f"Google Calendar was not connected: {exc}.") from None
+    if not result.reconnected:  # a new destination: the calls already booked are written too
+        followup.write_upcoming(signed_in.id, utcnow())
+        db.session.commit()
     flash(
         gettext(
             "Google Calendar connected: busy time from %(calendars)s; calls written to %(write_to)s.",

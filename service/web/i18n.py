@@ -8,6 +8,7 @@ import os
 from flask import Flask, g, request
 from flask_babel import Babel, get_locale
 
+from service.core.zones import zone_groups
 from service.usecases import wording
 
 LANGUAGES = ("en", "ru")
@@ -37,3 +38,6 @@ def init_app(app: Flask, root: str) -> None:
 
     app.jinja_env.globals["format_date"] = wording.format_date
     app.jinja_env.globals["format_datetime"] = wording.format_datetime
+    app.jinja_env.globals["format_time"] = wording.format_time
+    app.jinja_env.globals["zone_words"] = wording.zone_words
+    app.jinja_env.globals["zone_groups"] = zone_groups

@@ -168,7 +168,27 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def too_many(exc: RateLimitExceeded):
+        _speak_the_links_language()
         return error_response(429, "rate_limited", exc.description)
+
+
+def _speak_the_links_language() -> None:
+    """On a client's page (``/b/<token>``, ``/m/<token>``) the refusal speaks the client's
+    agreed language, as the page itself would (two indexed lookups, well-formed tokens only)."""
+    from flask import g
+
+    from service.usecases import links
+
+    token = (request.view_args or {}).get("token")
+    if not links.well_formed_token(token):
+        return
+    client = links.find_client(token)
+    if client is None:
+        booking = links.find_by_manage_token(token)
+        client = booking.client if booking is not None else None
+    if client is not None:
+        g.lang = client.language
+        g.pop("_flask_babel", None)  # a locale chosen earlier in this request is chosen again
 
 
 def _limit_check(app: Flask, setting: str) -> None:

@@ -23,13 +23,15 @@ from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.core import urls
-from service.core.zones import is_zone, zone_names
+from service.core.zones import canonical, is_zone, zone_names
 from service.storage.extensions import db
 from service.storage.models import Client, token_hash, utcnow
 from service.usecases import (
     availability,
     bookings,
+    change_requests,
     channels,
+    clients,
     demand,
     intake_holds,
     intakes,
@@ -42,7 +44,7 @@ from service.usecases import (
     wording,
 )
 from service.usecases.errors import Refused
-from service.web import error_words, formtoken, framing, hardening
+from service.web import error_words, formtoken, framing, hardening, limits
 from service.web.errors import AppError, status_of
 from service.web.params import parse_instant
 
@@ -52,6 +54,12 @@ bp = Blueprint("public", __name__)
 @bp.get("/healthz")
 def healthz():
     return "ok", 200, {"Content-Type": "text/plain"}
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on pages without an icon link (e.g. a JSON answer)."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/embed.js")
@@ -65,7 +73,7 @@ def embed_script():
 
 def _client_zone(default: str) -> str:
     tz = request.values.get("tz", "")
-    return tz if is_zone(tz) else default
+    return canonical(tz) if is_zone(tz) else canonical(default)
 
 
 def _page(template: str, lawyer, *, embed: bool, status: int = 200, **context):
@@ -120,6 +128,7 @@ def _booking_form(subject, *, embed: bool, status: int, **context):
 def _render_booking(
     link: links.Link, token: str, *, status: int = 200, error: str | None = None, form=None, embed: bool = False,
     notice: str | None = None,
+    error_link: str | None = None,
 ):
     client = link.client
     g.lang = client.language
@@ -139,13 +148,25 @@ def _render_booking(
                       "channel": client.channel_list[0], "phone": channels.phone_display(client.phone)},
         channel_choices=_channel_choices(client),
         error=error,
+        error_link=error_link,
         action=url_for("public.embed_book" if embed else "public.book", token=token),
     )
 
 
+def _resolve(token: str, now):
+    """``links.resolve``; a replaced link answers 410 in its client's language, naming whom to ask."""
+    try:
+        return links.resolve(token, now)
+    except links.LinkReplaced as exc:
+        g.lang = exc.client.language
+        lawyer = exc.client.lawyer
+        abort(410, gettext("This link has been replaced by a new one. Please ask %(name)s (%(email)s) "
+                           "for your current link.", name=lawyer.name, email=lawyer.email))
+
+
 @bp.get("/b/<token>")
 def booking_page(token: str):
-    return _render_booking(links.resolve(token, utcnow()), token)
+    return _render_booking(_resolve(token, utcnow()), token)
 
 
 def _own_link_client(token: str):
@@ -202,7 +223,7 @@ def book(token: str):
 @bp.get("/embed/b/<token>")
 @framing.framable
 def embed_booking_page(token: str):
-    return _render_booking(links.resolve(token, utcnow()), token, embed=True)
+    return _render_booking(_resolve(token, utcnow()), token, embed=True)
 
 
 @bp.post("/embed/b/<token>")
@@ -213,7 +234,7 @@ def embed_book(token: str):
 
 def _book(token: str, *, embed: bool):
     now = utcnow()
-    link = links.resolve(token, now)
+    link = _resolve(token, now)
     form = {k: request.form.get(k, "") for k in FORM_FIELDS}
     if not formtoken.valid(request.form.get("form_token"), "book", token_hash(token)):
         return _render_booking(link, token, status=400, form=form, error=wording.EXPIRED_FORM(), embed=embed)
@@ -222,8 +243,10 @@ def _book(token: str, *, embed: bool):
         consent = privacy.consent_for_booking(link.client.lawyer, link.client.language, form["consent"])
         booking, manage_token = bookings.book(link.client, start, contact, now, link.callback, consent=consent)
     except Refused as exc:
-        error = error_words.translate_error(exc)
-        return _render_booking(link, token, status=status_of(exc), form=form, error=error, embed=embed)
+        already = isinstance(exc, bookings.AlreadyBooked)
+        error = error_words.translate_error(Refused("already_booked", exc.message) if already else exc)
+        return _render_booking(link, token, status=status_of(exc), form=form, error=error, embed=embed,
+                               error_link=exc.manage_url if already else None)
     return _booked(manage_token, link.client.lawyer.timezone, embed)
 
 
@@ -351,7 +374,8 @@ def _booking_or_404(token: str):
 
 
 def _render_manage(
-    booking, token: str, *, status: int = 200, error: str | None = None, notice: str | None = None, embed: bool = False
+    booking, token: str, *, status: int = 200, error: str | None = None, notice: str | None = None, embed: bool = False,
+    confirm_cancel: bool = False,
 ):
     now = utcnow()
     tz = _client_zone(booking.client.lawyer.timezone)
@@ -372,6 +396,9 @@ def _render_manage(
         deadline=wording.local(bookings.change_deadline(booking), tz),
         hold_until=wording.local(booking.hold_until, tz) if booking.hold_until else None,
         changeable=changeable,
+        may_ask=change_requests.may_ask(booking, now),
+        moved=booking.status == "confirmed" and booking.moved_at is not None,
+        book_again=clients.booking_url(booking.client) if booking.client.status == "active" else None,
         days=wording.group_by_day(slots, tz),
         form_token=formtoken.issue("manage", token_hash(token)),
         token=token,
@@ -389,6 +416,7 @@ def _render_manage(
         max_files=readiness.MAX_FILES,
         confirmation=readiness.confirmation_state(booking, now),
         confirm_until=(lambda c: wording.local(c.deadline, tz) if c else None)(readiness.confirmation_state(booking, now)),
+        confirm_cancel=confirm_cancel,
     )
 
 
@@ -409,6 +437,8 @@ def cancel(token: str):
     booking = _booking_or_404(token)
     if not formtoken.valid(request.form.get("form_token"), "manage", token_hash(token)):
         return _render_manage(booking, token, status=400, error=wording.EXPIRED_FORM())
+    if request.form.get("confirm") != "yes" and bookings.change_refusal(booking, utcnow()) is None:
+        return _render_manage(booking, token, confirm_cancel=True)  # asks first; nothing changes yet
     try:
         bookings.cancel(booking, utcnow())
     except Refused as exc:
@@ -495,6 +525,21 @@ def upload_file(token: str):
 @bp.post("/m/<token>/files/<int:file_id>/remove")
 def remove_file(token: str, file_id: int):
     return _manage_action(token, lambda b: readiness.remove_file(b, file_id, utcnow()))
+
+
+@bp.post("/m/<token>/ask")
+@limits.limited(limits.BOOKING_BY_IP)
+def ask_for_change(token: str):
+    """Inside the notice: a message to the lawyer instead of a change (mail + dashboard)."""
+    booking = _booking_or_404(token)
+    if not formtoken.valid(request.form.get("form_token"), "manage", token_hash(token)):
+        return _render_manage(booking, token, status=400, error=wording.EXPIRED_FORM())
+    try:
+        change_requests.ask(booking, request.form.get("message"), utcnow())
+    except Refused as exc:
+        return _render_manage(booking, token, status=status_of(exc), error=error_words.translate_error(exc))
+    return _render_manage(booking, token, notice=gettext("Your message has reached %(name)s, who will answer you.",
+                                                         name=booking.client.lawyer.name))
 
 
 @bp.get("/m/<token>/invite.ics")

@@ -5,6 +5,23 @@
   if (!form) return;
   var select = form.querySelector("[data-tz-select]");
   select.addEventListener("change", function () { form.submit(); });
+  var search = form.querySelector("[data-zone-search]");
+  if (search) {
+    search.hidden = false;
+    search.addEventListener("input", function () {
+      var needle = search.value.trim().toLowerCase().replace(/ /g, "_");
+      var first = null;
+      Array.prototype.forEach.call(select.querySelectorAll("option"), function (option) {
+        var hit = !needle || option.value.toLowerCase().indexOf(needle) !== -1;
+        option.hidden = !hit;
+        if (hit && !first) first = option;
+      });
+      Array.prototype.forEach.call(select.querySelectorAll("optgroup"), function (group) {
+        group.hidden = !group.querySelector("option:not([hidden])");
+      });
+      if (first && needle) select.value = first.value;
+    });
+  }
   if (form.hasAttribute("data-tz-detect")) {
     var zone;
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { zone = null; }
@@ -16,6 +33,14 @@
           return;
         }
       }
+      // An old name the list does not carry (Asia/Calcutta): the server knows its current
+      // one. Once only: a page already showing a chosen zone is not reloaded again.
+      if (/[?&]tz=/.test(window.location.search)) return;
+      var hidden = document.createElement("input");
+      hidden.type = "hidden"; hidden.name = "tz"; hidden.value = zone;
+      select.disabled = true;
+      form.appendChild(hidden);
+      form.submit();
     }
   }
 })();

@@ -49,7 +49,7 @@ def test_create_client_with_agreement_and_show_the_link(frozen, admin, client, l
     [
         ((("1", "16:00", "18:00"), ("1", "17:00", "19:00")), {}, "overlap"),
         ((("1", "18:00", "16:00"),), {}, "must end after it starts"),
-        ((("1", "25:00", "26:00"),), {}, "bad time"),
+        ((("1", "25:00", "26:00"),), {}, "please give both times"),
         ((("", "10:00", "11:00"),), {}, "Choose a day"),
         ((), {}, "Add at least one window"),
         ((("1", "16:00", "16:30"),), {}, "does not fit"),
@@ -119,10 +119,15 @@ def test_regenerated_link_replaces_the_old_one(frozen, admin, client, lawyer, ma
     boris, old = make_client(lawyer=lawyer)
     before = link_of(admin.get(f"/admin/clients/{boris.id}").get_data(as_text=True))
     assert before.endswith(old)
-    post(admin, f"/admin/clients/{boris.id}/regenerate-link")
+    asked = post(admin, f"/admin/clients/{boris.id}/regenerate-link")
+    assert "data-confirm-new-link" in asked.get_data(as_text=True)  # asks first
+    assert link_of(admin.get(f"/admin/clients/{boris.id}").get_data(as_text=True)) == before
+    post(admin, f"/admin/clients/{boris.id}/regenerate-link", {"confirm": "yes"})
     after = link_of(admin.get(f"/admin/clients/{boris.id}").get_data(as_text=True))
     assert after != before
-    assert client.get(f"/b/{old}").status_code == 404
+    replaced = client.get(f"/b/{old}")
+    assert replaced.status_code == 410 and "replaced" in replaced.get_data(as_text=True)
+    assert lawyer.email in replaced.get_data(as_text=True)
     assert client.get(after.removeprefix("http://counsel.test")).status_code == 200
 
 
@@ -211,3 +216,22 @@ def test_cli_callback_link_prints_the_message_in_the_clients_language(frozen, ru
     assert "Здравствуйте, Борис" in message and url in message
     quiet = runner.invoke(args=["client", "callback-link", "--token", token, "--quiet"])
     assert quiet.output.count("\n") == 1 and quiet.output.split()[-1].startswith("http://counsel.test/b/")
+
+
+def test_regression_window_errors_are_words_not_cli_syntax_and_all_at_once(admin, db):
+    """The editor said ``window 'tue 11:00-09:00' must end after it starts`` and stopped at
+    the first problem; now every row's problem is worded, together with the other fields'."""
+    response = post(admin, "/admin/clients/new", form(windows=(("1", "11:00", "09:00"), ("3", "", "12:00")),
+                                                     name=""))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Tuesday: the window from 11:00 to 09:00 must end after it starts" in page
+    assert "Thursday: please give both times" in page
+    assert "'tue 11:00-09:00'" not in page and "This field is required" in page
+
+
+def test_new_client_form_is_prefilled_with_sensible_defaults(admin):
+    page = admin.get("/admin/clients/new").get_data(as_text=True)
+    assert re.search(r'name="duration_min"[^>]*value="45"', page)
+    assert re.search(r'name="notice_hours"[^>]*value="24"', page)
+    assert re.search(r'name="windows-0-start"[^>]*value="16:00"', page)

@@ -277,3 +277,19 @@ def test_callback_connection_is_in_the_audit_log_without_secrets(client, db, law
     assert (event.lawyer_id, event.after["kind"]) == (lawyer.id, "google")
     secret = decrypt_json(db.session.scalar(sa.select(CalendarAccount.secret_enc)))
     assert secret["refresh_token"] not in str(event.after)
+
+
+def test_regression_calls_booked_before_google_was_connected_are_written_to_it(client, db, lawyer, fake,
+                                                                              make_client):
+    """Calls booked while no destination calendar existed were never written to Google's."""
+    from service.storage.models import utcnow
+    from service.usecases import steer
+
+    person, _ = make_client(lawyer=lawyer)
+    start = (utcnow() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    booking = steer.book_for_client(person, start, "Clause 4", utcnow(), steer.Override(terms=True))
+    fake.add_calendar("lawyer@example.com", primary=True)
+    code, state = consent(fake, client)
+    assert client.get(f"/oauth/google/callback?code={code}&state={state}").status_code == 303
+    puts = db.session.scalars(sa.select(OutboxTask).where(OutboxTask.kind == "calendar.put"))
+    assert {t.payload["booking_id"] for t in puts} == {booking.id}
