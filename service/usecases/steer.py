@@ -29,7 +29,7 @@ from service.calendars.base import ProviderError
 from service.calendars.sync import live_busy
 from service.storage.extensions import db
 from service.storage.models import Booking, Calendar, Client, Lawyer, new_token
-from service.usecases import availability, bookings, change_requests
+from service.usecases import audit, availability, bookings, change_requests
 from service.usecases.errors import Refused
 
 REASON_MAX = 500
@@ -166,6 +166,7 @@ def move(
         booking = db.session.get(Booking, booking_id)
         _check_open(booking, now)
         slot = _slot(booking.client, now, start, override, exclude_booking_id=booking_id, extra_busy=live)
+        before = bookings._when(booking)
         booking.start, booking.end = slot.start, slot.end
         booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end
         booking.sequence += 1
@@ -173,6 +174,8 @@ def move(
         booking.outside_terms = override.terms
         change_requests.mark_handled(booking.id, now)
         bookings._follow_up(booking, "rescheduled")
+        audit.record(None, "booking.moved", booking, before=before,
+                     after={**bookings._when(booking), "outside_terms": override.terms})
     return booking
 
 
@@ -184,12 +187,14 @@ def cancel(booking: Booking, reason: object, now: datetime) -> Booking:
     with bookings._booking_transaction(booking.lawyer_id):
         booking = db.session.get(Booking, booking_id)
         _check_open(booking, now)
+        before = bookings._when(booking)
         booking.status = "cancelled"
         booking.cancelled_at = now
         booking.sequence += 1
         booking.changed_by, booking.change_reason = "lawyer", reason
         change_requests.mark_handled(booking.id, now)
         bookings._follow_up(booking, "cancelled")
+        audit.record(None, "booking.cancelled", booking, before=before, after=bookings._when(booking))
     return booking
 
 
@@ -204,7 +209,9 @@ def mark_outcome(booking: Booking, outcome: str | None, now: datetime) -> Bookin
     booking_id = booking.id
     with bookings._booking_transaction(booking.lawyer_id):
         booking = db.session.get(Booking, booking_id)
+        before = {"outcome": booking.outcome}
         booking.outcome = outcome
+        audit.record(None, "booking.outcome", booking, before=before, after={"outcome": outcome})
     return booking
 
 

@@ -125,3 +125,25 @@ def test_the_log_is_shown_to_its_lawyer_and_firm_admin_and_exported_as_csv(app, 
 def test_csv_cells_never_start_a_spreadsheet_formula():
     assert audit._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
     assert audit._cell("plain") == "plain"
+
+
+def test_lawyer_side_moves_cancels_and_outcomes_are_in_the_audit_log(app, db, make_client, frozen):
+    """The lawyer's own calls (#13) are audited like the client's: moved, cancelled, marked."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from service.storage.models import AuditEvent, utcnow
+    from service.usecases import steer
+
+    client, _ = make_client()
+    now = utcnow()
+    start = (now + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    booking = steer.book_for_client(client, start, "Clause 4", now, steer.Override(terms=True, busy=True))
+    steer.move(booking, start + timedelta(hours=2), now, steer.Override(terms=True, busy=True), "court")
+    steer.cancel(booking, "hearing moved", now)
+    actions = list(db.session.scalars(sa.select(AuditEvent.action).where(
+        AuditEvent.subject_id == booking.id).order_by(AuditEvent.id)))
+    assert actions == ["booking.booked", "booking.moved", "booking.cancelled"]
+    moved = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "booking.moved"))
+    assert moved.before["start"] != moved.after["start"] and "court" not in str(moved.after)
