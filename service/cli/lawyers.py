@@ -10,7 +10,7 @@ from werkzeug.security import generate_password_hash
 from service.cli import common
 from service.core.zones import is_zone
 from service.storage.extensions import db
-from service.storage.models import DayOff, EmbedOrigin, Firm, Lawyer, User
+from service.storage.models import Firm, Lawyer, User
 from service.usecases import practice
 from service.usecases.errors import Refused
 

@@ -18,9 +18,9 @@ from datetime import timedelta
 from flask import current_app
 
 import service.calendars.writeback  # noqa: F401 - registers calendar.put / calendar.delete
+import service.jobs.change_mail  # noqa: F401 - registers mail.change_request
 import service.jobs.intake_mail  # noqa: F401 - registers mail.intake_*, booking.release_hold
 import service.jobs.invitations  # noqa: F401 - registers mail.invitation
-import service.jobs.change_mail  # noqa: F401 - registers mail.change_request
 import service.jobs.mail  # noqa: F401 - registers mail.booking
 import service.jobs.notify  # noqa: F401 - registers mail.status_digest
 import service.jobs.reminders  # noqa: F401 - registers reminder.client, reminder.prep

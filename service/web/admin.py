@@ -51,7 +51,15 @@ from service.usecases import (
     wording,
 )
 from service.usecases.errors import Refused
-from service.web import admin_calls, admin_settings, auth, error_words, login_throttle, oauth_binding, params
+from service.web import (
+    admin_calls,
+    admin_settings,
+    auth,
+    error_words,
+    login_throttle,
+    oauth_binding,
+    params,
+)
 from service.web.admin_forms import (
     LANGUAGE_CHOICES,
     CalDAVForm,
