@@ -208,7 +208,7 @@ def test_worker_and_web_survive_a_20s_database_outage(tmp_path, inbox):
 def test_three_slow_live_checks_leave_the_web_workers_free(tmp_path):
     """Regression: three bookings for a lawyer whose feed drips held every web worker until
     gunicorn killed them. Now one waits (CALENDAR_WEB_SLOTS=1) at most the budget, the other
-    two are refused at once, and the site keeps answering meanwhile."""
+    two are refused after a short wait for a slot, and the site keeps answering meanwhile."""
     import threading
 
     with HostileServer(drip=1.0) as hostile, pg.fresh_database("ch_web_slots") as db_url:
@@ -236,11 +236,11 @@ def test_three_slow_live_checks_leave_the_web_workers_free(tmp_path):
             for thread in threads:
                 thread.join(60)
     print(json.dumps({"figure": "slots_answer_during_3_slow_checks_s", "value": round(meanwhile, 2)}))
-    assert slots.status == 200 and meanwhile < 3, meanwhile
+    assert slots.status == 200 and meanwhile < 4, meanwhile  # at most behind one slot wait
     assert [r.status for r, _ in replies] == [503, 503, 503]
     assert all(r.json()["error"]["code"] == "calendar_unavailable" for r, _ in replies)
     assert max(s for _, s in replies) < 6 + 4  # the budget, and the queue behind it
-    assert sorted(s for _, s in replies)[0] < 3  # refused at once, not queued for a slot
+    assert sorted(s for _, s in replies)[0] < 2 + 2  # refused after the slot wait, not the budget
 
 
 def _fresh_mirror_and_a_slot(client_id: int) -> str:
