@@ -215,7 +215,7 @@ def test_three_slow_live_checks_leave_the_web_workers_free(tmp_path):
         env = server_env(db_url, tmp_path / "instance", ALLOW_PRIVATE_CALENDAR_HOSTS="true",
                          CALENDAR_WEB_BUDGET_SECONDS="6", CALENDAR_WEB_SLOTS="1",
                          RATELIMIT_BOOKING="10000/minute", RATELIMIT_BOOKING_TOKEN="10000/minute")
-        with Gunicorn(env, workers=2, log_dir=tmp_path) as web:
+        with Gunicorn(env, workers=4, log_dir=tmp_path) as web:
             _, client_id, token = in_app(env, lambda: seed_lawyer("Drip", feed_url=hostile.url("drip")))
             start = in_app(env, lambda: _fresh_mirror_and_a_slot(client_id))
             body = {"token": token, "start": start, "name": "B", "email": "b@client.example", "agenda": "x"}
@@ -236,7 +236,7 @@ def test_three_slow_live_checks_leave_the_web_workers_free(tmp_path):
             for thread in threads:
                 thread.join(60)
     print(json.dumps({"figure": "slots_answer_during_3_slow_checks_s", "value": round(meanwhile, 2)}))
-    assert slots.status == 200 and meanwhile < 4, meanwhile  # at most behind one slot wait
+    assert slots.status == 200 and meanwhile < 3, meanwhile  # a free worker answers it
     assert [r.status for r, _ in replies] == [503, 503, 503]
     assert all(r.json()["error"]["code"] == "calendar_unavailable" for r, _ in replies)
     assert max(s for _, s in replies) < 6 + 4  # the budget, and the queue behind it
