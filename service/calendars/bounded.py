@@ -233,8 +233,12 @@ def _read_bounded(response: niquests.Response, subject: str, deadline: float | N
     response._content_consumed = True
 
 
+#: How long a web request waits for a free calendar slot before it is refused.
+SLOT_WAIT_SECONDS = 1.5
+
+
 class CalendarsBusy(ProviderError):
-    """Every web slot for calendar calls is taken: answered at once, not queued."""
+    """Every web slot for calendar calls stayed taken for ``SLOT_WAIT_SECONDS``."""
 
 
 @contextmanager
@@ -243,15 +247,22 @@ def web_call() -> Iterator[None]:
     ``CALENDAR_WEB_BUDGET_SECONDS``, and at most ``CALENDAR_WEB_SLOTS`` requests on this
     host wait on calendar servers at once (a lock file per slot under instance/, so the
     limit holds across gunicorn's processes). With every slot taken for
-    ``SLOT_WAIT_SECONDS`` the block is refused with :class:`CalendarsBusy`: slow calendars
-    can never occupy every web worker. Outside a request (CLI, worker) nothing changes."""
+    ``SLOT_WAIT_SECONDS`` the block is refused with :class:`CalendarsBusy`: slow
+    calendars can never occupy every web worker, and a burst of quick checks queues. Outside a request (CLI, worker) nothing changes."""
     from flask import current_app, has_request_context
 
     if not has_request_context():
         yield
         return
     config = current_app.config
-    slot = _take_slot(current_app.instance_path, int(config.get("CALENDAR_WEB_SLOTS", 3)))
+    slots = int(config.get("CALENDAR_WEB_SLOTS", 2))
+    slot = _take_slot(current_app.instance_path, slots)
+    waited_until = time.monotonic() + SLOT_WAIT_SECONDS
+    while slot is None and time.monotonic() < waited_until:
+        # A burst of bookings against quick calendars waits its turn; slow calendars
+        # keep their slots, and the rest are refused after this short wait.
+        time.sleep(0.02)
+        slot = _take_slot(current_app.instance_path, slots)
     if slot is None:
         raise CalendarsBusy(
             "too many calendar checks at once on this server; please try again shortly"
@@ -263,29 +274,18 @@ def web_call() -> Iterator[None]:
         slot.close()  # closing the file releases its lock
 
 
-#: How long a web request waits for a free slot before it is refused: long enough that
-#: a burst of bookings on healthy calendars (tens of ms each) queues rather than fails,
-#: short enough that waiting behind slow calendars never holds a web worker for long.
-SLOT_WAIT_SECONDS = 2.0
-
-
-def _take_slot(folder: str, slots: int, wait: float = SLOT_WAIT_SECONDS):
-    """An open, ``flock``ed slot file, or None if none came free within ``wait``."""
+def _take_slot(folder: str, slots: int):
     import fcntl
     from pathlib import Path
 
     where = Path(folder) / "calendar-slots"
     where.mkdir(parents=True, exist_ok=True)
-    give_up = time.monotonic() + wait
-    while True:
-        for index in range(slots):
-            handle = (where / f"{index}.lock").open("a")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.close()
-                continue
-            return handle
-        if time.monotonic() >= give_up:
-            return None
-        time.sleep(0.02)
+    for index in range(slots):
+        handle = (where / f"{index}.lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        return handle
+    return None

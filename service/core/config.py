@@ -108,7 +108,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "CALENDAR_WEB_SLOTS",
-        3,
+        2,
         "web requests per host that may wait on calendar servers at once (the rest: 503 at once)",
         _positive_int,
     ),
