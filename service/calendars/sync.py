@@ -377,7 +377,8 @@ def live_busy(lawyer: Lawyer, interval: Interval) -> list[Interval]:
 
     Raises ProviderError if any conflict calendar cannot be asked.
     """
-    targets: list[tuple[int, str, str]] = []  # (account id, remote id, name)
+    targets: list[tuple[int, int, str, str, str | None]] = []
+    # (account id, calendar id, remote id, name, sync state)
     providers: dict[int, CalendarProvider] = {}
     busy: list[Interval] = []
     try:
@@ -390,11 +391,19 @@ def live_busy(lawyer: Lawyer, interval: Interval) -> list[Interval]:
                     raise ProviderError(
                         f"calendar {calendar.name!r} could not be checked"
                     ) from None
-            targets.append((calendar.account_id, calendar.remote_id, calendar.name))
+            targets.append(
+                (calendar.account_id, calendar.id, calendar.remote_id, calendar.name,
+                 calendar.sync_state)
+            )
         db.session.commit()  # no transaction stays open during the network calls
-        for account_id, remote_id, name in targets:
+        unchanged: list[int] = []  # calendars whose server says: as the last sync saw it
+        for account_id, calendar_id, remote_id, name, state in targets:
             try:
-                busy.extend(providers[account_id].busy(remote_id, interval))
+                found = providers[account_id].busy_since(remote_id, interval, state)
+                if found is None:
+                    unchanged.append(calendar_id)
+                else:
+                    busy.extend(found)
             except ProviderError as exc:
                 raise type(exc)(f"calendar {name!r}: {exc}") from None
             except Exception:  # a provider bug: the booking must fail closed, not crash
@@ -403,7 +412,23 @@ def live_busy(lawyer: Lawyer, interval: Interval) -> list[Interval]:
     finally:
         for provider in providers.values():
             provider.close()
+    if unchanged:
+        busy.extend(mirrored_busy(unchanged, interval))
     return merge(busy)
+
+
+def mirrored_busy(calendar_ids: list[int], interval: Interval) -> list[Interval]:
+    """The mirror's busy rows of ``calendar_ids`` overlapping ``interval``, clipped."""
+    rows = db.session.execute(
+        sa.select(BusyBlock.start, BusyBlock.end).where(
+            BusyBlock.calendar_id.in_(calendar_ids),
+            BusyBlock.start < interval.end,
+            BusyBlock.end > interval.start,
+        )
+    )
+    return [
+        Interval(max(start, interval.start), min(end, interval.end)) for start, end in rows
+    ]
 
 
 def mirror_fresh(lawyer: Lawyer, now: datetime) -> bool:
