@@ -353,8 +353,72 @@ def queue_due_syncs(now: datetime) -> int:
             continue
         _queued_at[key] = now + interval
         queued += queue_sync(calendar)
+    queued += _queue_due_probes(now, interval, database)
     db.session.commit()
     return queued
+
+
+#: (database, calendar id) -> when this process may queue the calendar's probe again
+_probe_at: dict[tuple[str, int], datetime] = {}
+
+
+def _queue_due_probes(now: datetime, interval: timedelta, database: str) -> int:
+    """Between syncs, a probe task every ``CALDAV_PROBE_SECONDS`` for each CalDAV
+    conflict calendar (see :func:`probe_calendar`): a change is seen within about a
+    probe interval, at one request per unchanged calendar."""
+    every = current_app.config.get("CALDAV_PROBE_SECONDS", 30)
+    if not every or every <= 0:
+        return 0
+    step = timedelta(seconds=every)
+    ids = db.session.scalars(
+        sa.select(Calendar.id)
+        .join(CalendarAccount, CalendarAccount.id == Calendar.account_id)
+        .where(
+            Calendar.conflict.is_(True),
+            CalendarAccount.broken.is_(False),
+            CalendarAccount.kind.in_(PROBED_KINDS),
+            Calendar.synced_at > now - interval,  # the others get a whole sync anyway
+            Calendar.synced_at <= now - step,
+        )
+    ).all()
+    queued = 0
+    for calendar_id in ids:
+        key = (database, calendar_id)
+        if _probe_at.get(key, now) > now:
+            continue
+        _probe_at[key] = now + step
+        calendar = db.session.get(Calendar, calendar_id)
+        if calendar is not None:
+            queued += queue_sync(calendar, probe=True)
+    return queued
+
+
+#: Account kinds whose provider has a cheap change probe (``CalendarProvider.probe``).
+PROBED_KINDS = ("caldav",)
+
+
+def probe_calendar(calendar: Calendar, now: datetime) -> dict[str, Any]:
+    """Ask the calendar's server whether it changed since the last sync; sync it only if
+    so. Returns ``{"moved", "requests"}`` plus the sync's report when it ran. A failed
+    probe is not recorded (the periodic sync records its own errors)."""
+    provider = provider_for(calendar.account)
+    state, remote_id = calendar.sync_state, calendar.remote_id
+    window = sync_window(calendar.lawyer_id, now)
+    db.session.commit()  # no transaction stays open during the network call
+    try:
+        try:
+            moved = provider.probe(remote_id, state, window)
+        except ProviderError as exc:
+            log.info("probe of calendar %s failed: %s", calendar.id, exc)
+            return {"moved": None, "requests": getattr(provider, "requests", 0), "error": str(exc)}
+        requests = getattr(provider, "requests", 0)
+        if not moved:
+            return {"moved": False, "requests": requests}
+        report = sync_calendar(calendar, now, provider)
+    finally:
+        provider.close()
+    report["requests"] = requests + report.get("requests", 0)
+    return {**report, "moved": True}
 
 
 #: (database, calendar id) -> when this process may queue the calendar's sync again
@@ -445,8 +509,9 @@ def mirror_fresh(lawyer: Lawyer, now: datetime) -> bool:
     return not stale
 
 
-def queue_sync(calendar: Calendar) -> bool:
-    """Queue one ``calendar.sync`` task unless one is already waiting (push storms)."""
+def queue_sync(calendar: Calendar, *, probe: bool = False) -> bool:
+    """Queue one ``calendar.sync`` task unless one is already waiting (push storms).
+    ``probe``: the task asks the server first and syncs only if the calendar moved."""
     waiting = db.session.scalars(
         sa.select(OutboxTask).where(
             OutboxTask.kind == "calendar.sync",
@@ -455,9 +520,18 @@ def queue_sync(calendar: Calendar) -> bool:
             OutboxTask.locked_until.is_(None),
         )
     )
-    if any(task.payload.get("calendar_id") == calendar.id for task in waiting):
+    for task in waiting:
+        if task.payload.get("calendar_id") != calendar.id:
+            continue
+        if task.payload.get("probe") and not probe:  # a sync is asked for: it may not wait
+            task.payload = {"calendar_id": calendar.id}
+            db.session.commit()
+            return True
         return False
-    outbox.enqueue("calendar.sync", {"calendar_id": calendar.id}, lawyer_id=calendar.lawyer_id)
+    payload: dict[str, Any] = {"calendar_id": calendar.id}
+    if probe:
+        payload["probe"] = True
+    outbox.enqueue("calendar.sync", payload, lawyer_id=calendar.lawyer_id)
     db.session.commit()
     return True
 
@@ -472,6 +546,11 @@ def sync_task(payload: dict[str, Any]) -> None:
     """
     calendar = db.session.get(Calendar, payload.get("calendar_id"))
     if calendar is None or not calendar.conflict or calendar.account.broken:
+        return
+    if payload.get("probe"):
+        probed = probe_calendar(calendar, utcnow())
+        if probed.get("moved") and not probed.get("ok"):
+            log.info("probed sync of calendar %s failed: %s", calendar.id, probed.get("error"))
         return
     report = sync_calendar(calendar, utcnow())
     if not report["ok"]:
