@@ -27,7 +27,7 @@ import niquests
 from flask_babel import lazy_gettext
 
 from booking.intervals import Interval
-from service.calendars import bounded, icsread, netguard
+from service.calendars import bounded, icsrange, icsread, netguard
 from service.calendars.base import (
     AccountSettings,
     AuthError,
@@ -115,7 +115,8 @@ class ICSProvider(CalendarProvider):
     ) -> list[Interval] | None:
         """The live check: a conditional GET with the validators the last sync stored.
         Unchanged (304, same file stamp, or same content) -> ``None``: the mirror that
-        sync wrote is current. Changed -> busy time of ``window`` only."""
+        sync wrote is current. Changed -> busy time of ``window`` only, parsing only the
+        events that may touch it (``icsrange``)."""
         previous = _load_state(state)
         covered = previous.get("until")
         still_covered = covered is not None and datetime.fromisoformat(covered) >= window.end
@@ -124,7 +125,7 @@ class ICSProvider(CalendarProvider):
             return None
         if still_covered and previous.get("sha256") == _digest(fetched.text):
             return None
-        return icsread.busy_intervals(fetched.text, window, self.tz)
+        return icsread.busy_intervals(icsrange.near(fetched.text, window), window, self.tz)
 
     def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult:
         self.requests = 0
