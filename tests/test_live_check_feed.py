@@ -157,3 +157,14 @@ def test_mirror_answers_for_an_unchanged_feed(db, make_lawyer, frozen, feed):
         Interval(window.start, datetime(2026, 3, 4, 14, 30, tzinfo=UTC))
     ]
     assert feed.not_modified == 1 and feed.downloads == 1
+
+
+def test_synced_busy_time_over_the_slot_still_refuses(client, make_client, frozen, db, feed):
+    """The booking's check reads only the mirror around the slot: what is there counts."""
+    booked_client, token = make_client()
+    feed.body = feed_text(AWAY, OVER_SLOT)
+    connect_synced_feed(db, booked_client.lawyer, feed)
+    answer = client.post("/api/v1/bookings", json=booking(token))
+    assert answer.status_code == 409
+    assert answer.get_json()["error"]["code"] == "slot_busy"
+    assert feed.conditional == 0  # refused from local data, before any live check
