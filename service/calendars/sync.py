@@ -435,9 +435,15 @@ def conflict_calendars(lawyer_id: int) -> list[Calendar]:
     )
 
 
-def live_busy(lawyer: Lawyer, interval: Interval) -> list[Interval]:
+def live_busy(
+    lawyer: Lawyer, interval: Interval, *, mirror_counted: bool = False
+) -> list[Interval]:
     """Busy time in ``interval`` asked of the calendar servers now (one time-range query
     per conflict calendar), for the check right before a booking is confirmed.
+
+    A calendar whose server answers "unchanged since the last sync" (an iCal feed's
+    304) is read from the mirror that sync wrote; with ``mirror_counted`` (the caller's
+    own check reads the mirror in its transaction, as a booking's does) not at all.
 
     Raises ProviderError if any conflict calendar cannot be asked.
     """
@@ -476,7 +482,7 @@ def live_busy(lawyer: Lawyer, interval: Interval) -> list[Interval]:
     finally:
         for provider in providers.values():
             provider.close()
-    if unchanged:
+    if unchanged and not mirror_counted:
         busy.extend(mirrored_busy(unchanged, interval))
     return merge(busy)
 
