@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from service.calendars import bounded
 from tests import pg
 from tests.calendar_servers import USER, start_server, unique
 from tests.hostile_calendar import HostileServer
@@ -208,14 +209,14 @@ def test_worker_and_web_survive_a_20s_database_outage(tmp_path, inbox):
 def test_three_slow_live_checks_leave_the_web_workers_free(tmp_path):
     """Regression: three bookings for a lawyer whose feed drips held every web worker until
     gunicorn killed them. Now one waits (CALENDAR_WEB_SLOTS=1) at most the budget, the other
-    two are refused at once, and the site keeps answering meanwhile."""
+    two are refused after a short wait for a slot, and the site keeps answering meanwhile."""
     import threading
 
     with HostileServer(drip=1.0) as hostile, pg.fresh_database("ch_web_slots") as db_url:
         env = server_env(db_url, tmp_path / "instance", ALLOW_PRIVATE_CALENDAR_HOSTS="true",
                          CALENDAR_WEB_BUDGET_SECONDS="6", CALENDAR_WEB_SLOTS="1",
                          RATELIMIT_BOOKING="10000/minute", RATELIMIT_BOOKING_TOKEN="10000/minute")
-        with Gunicorn(env, workers=2, log_dir=tmp_path) as web:
+        with Gunicorn(env, workers=4, log_dir=tmp_path) as web:
             _, client_id, token = in_app(env, lambda: seed_lawyer("Drip", feed_url=hostile.url("drip")))
             start = in_app(env, lambda: _fresh_mirror_and_a_slot(client_id))
             body = {"token": token, "start": start, "name": "B", "email": "b@client.example", "agenda": "x"}
@@ -236,11 +237,11 @@ def test_three_slow_live_checks_leave_the_web_workers_free(tmp_path):
             for thread in threads:
                 thread.join(60)
     print(json.dumps({"figure": "slots_answer_during_3_slow_checks_s", "value": round(meanwhile, 2)}))
-    assert slots.status == 200 and meanwhile < 3, meanwhile
+    assert slots.status == 200 and meanwhile < 3, meanwhile  # a free worker answers it
     assert [r.status for r, _ in replies] == [503, 503, 503]
     assert all(r.json()["error"]["code"] == "calendar_unavailable" for r, _ in replies)
     assert max(s for _, s in replies) < 6 + 4  # the budget, and the queue behind it
-    assert sorted(s for _, s in replies)[0] < 3  # refused at once, not queued for a slot
+    assert sorted(s for _, s in replies)[0] < bounded.SLOT_WAIT_SECONDS + 2  # not the budget
 
 
 def _fresh_mirror_and_a_slot(client_id: int) -> str:

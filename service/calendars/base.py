@@ -120,6 +120,19 @@ class CalendarProvider(ABC):
     def busy(self, calendar_id: str, window: Interval) -> list[Interval]:
         """Busy time straight from the server (the freshness check before booking)."""
 
+    def busy_since(
+        self, calendar_id: str, window: Interval, state: str | None
+    ) -> list[Interval] | None:
+        """Busy time in ``window`` for the check before booking, or ``None`` when the
+        server says nothing changed since the sync that stored ``state`` (the mirror is
+        then as fresh as the server). Default: always asks (:meth:`busy`)."""
+        return self.busy(calendar_id, window)
+
+    def probe(self, calendar_id: str, state: str | None, window: Interval) -> bool:
+        """Whether a sync from ``state`` may find changes, asked as cheaply as the server
+        allows (CalDAV: one PROPFIND of the ctag / sync-token). Default: always True."""
+        return True
+
     @abstractmethod
     def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult: ...
 

@@ -356,8 +356,72 @@ def queue_due_syncs(now: datetime) -> int:
             continue
         _queued_at[key] = now + interval
         queued += queue_sync(calendar)
+    queued += _queue_due_probes(now, interval, database)
     db.session.commit()
     return queued
+
+
+#: (database, calendar id) -> when this process may queue the calendar's probe again
+_probe_at: dict[tuple[str, int], datetime] = {}
+
+
+def _queue_due_probes(now: datetime, interval: timedelta, database: str) -> int:
+    """Between syncs, a probe task every ``CALDAV_PROBE_SECONDS`` for each CalDAV
+    conflict calendar (see :func:`probe_calendar`): a change is seen within about a
+    probe interval, at one request per unchanged calendar."""
+    every = current_app.config.get("CALDAV_PROBE_SECONDS", 30)
+    if not every or every <= 0:
+        return 0
+    step = timedelta(seconds=every)
+    ids = db.session.scalars(
+        sa.select(Calendar.id)
+        .join(CalendarAccount, CalendarAccount.id == Calendar.account_id)
+        .where(
+            Calendar.conflict.is_(True),
+            CalendarAccount.broken.is_(False),
+            CalendarAccount.kind.in_(PROBED_KINDS),
+            Calendar.synced_at > now - interval,  # the others get a whole sync anyway
+            Calendar.synced_at <= now - step,
+        )
+    ).all()
+    queued = 0
+    for calendar_id in ids:
+        key = (database, calendar_id)
+        if _probe_at.get(key, now) > now:
+            continue
+        _probe_at[key] = now + step
+        calendar = db.session.get(Calendar, calendar_id)
+        if calendar is not None:
+            queued += queue_sync(calendar, probe=True)
+    return queued
+
+
+#: Account kinds whose provider has a cheap change probe (``CalendarProvider.probe``).
+PROBED_KINDS = ("caldav",)
+
+
+def probe_calendar(calendar: Calendar, now: datetime) -> dict[str, Any]:
+    """Ask the calendar's server whether it changed since the last sync; sync it only if
+    so. Returns ``{"moved", "requests"}`` plus the sync's report when it ran. A failed
+    probe is not recorded (the periodic sync records its own errors)."""
+    provider = provider_for(calendar.account)
+    state, remote_id = calendar.sync_state, calendar.remote_id
+    window = sync_window(calendar.lawyer_id, now)
+    db.session.commit()  # no transaction stays open during the network call
+    try:
+        try:
+            moved = provider.probe(remote_id, state, window)
+        except ProviderError as exc:
+            log.info("probe of calendar %s failed: %s", calendar.id, exc)
+            return {"moved": None, "requests": getattr(provider, "requests", 0), "error": str(exc)}
+        requests = getattr(provider, "requests", 0)
+        if not moved:
+            return {"moved": False, "requests": requests}
+        report = sync_calendar(calendar, now, provider)
+    finally:
+        provider.close()
+    report["requests"] = requests + report.get("requests", 0)
+    return {**report, "moved": True}
 
 
 #: (database, calendar id) -> when this process may queue the calendar's sync again
@@ -374,13 +438,20 @@ def conflict_calendars(lawyer_id: int) -> list[Calendar]:
     )
 
 
-def live_busy(lawyer: Lawyer, interval: Interval) -> list[Interval]:
+def live_busy(
+    lawyer: Lawyer, interval: Interval, *, mirror_counted: bool = False
+) -> list[Interval]:
     """Busy time in ``interval`` asked of the calendar servers now (one time-range query
     per conflict calendar), for the check right before a booking is confirmed.
 
+    A calendar whose server answers "unchanged since the last sync" (an iCal feed's
+    304) is read from the mirror that sync wrote; with ``mirror_counted`` (the caller's
+    own check reads the mirror in its transaction, as a booking's does) not at all.
+
     Raises ProviderError if any conflict calendar cannot be asked.
     """
-    targets: list[tuple[int, str, str]] = []  # (account id, remote id, name)
+    targets: list[tuple[int, int, str, str, str | None]] = []
+    # (account id, calendar id, remote id, name, sync state)
     providers: dict[int, CalendarProvider] = {}
     busy: list[Interval] = []
     try:
@@ -393,11 +464,19 @@ def live_busy(lawyer: Lawyer, interval: Interval) -> list[Interval]:
                     raise ProviderError(
                         f"calendar {calendar.name!r} could not be checked"
                     ) from None
-            targets.append((calendar.account_id, calendar.remote_id, calendar.name))
+            targets.append(
+                (calendar.account_id, calendar.id, calendar.remote_id, calendar.name,
+                 calendar.sync_state)
+            )
         db.session.commit()  # no transaction stays open during the network calls
-        for account_id, remote_id, name in targets:
+        unchanged: list[int] = []  # calendars whose server says: as the last sync saw it
+        for account_id, calendar_id, remote_id, name, state in targets:
             try:
-                busy.extend(providers[account_id].busy(remote_id, interval))
+                found = providers[account_id].busy_since(remote_id, interval, state)
+                if found is None:
+                    unchanged.append(calendar_id)
+                else:
+                    busy.extend(found)
             except ProviderError as exc:
                 raise type(exc)(f"calendar {name!r}: {exc}") from None
             except Exception:  # a provider bug: the booking must fail closed, not crash
@@ -406,7 +485,23 @@ def live_busy(lawyer: Lawyer, interval: Interval) -> list[Interval]:
     finally:
         for provider in providers.values():
             provider.close()
+    if unchanged and not mirror_counted:
+        busy.extend(mirrored_busy(unchanged, interval))
     return merge(busy)
+
+
+def mirrored_busy(calendar_ids: list[int], interval: Interval) -> list[Interval]:
+    """The mirror's busy rows of ``calendar_ids`` overlapping ``interval``, clipped."""
+    rows = db.session.execute(
+        sa.select(BusyBlock.start, BusyBlock.end).where(
+            BusyBlock.calendar_id.in_(calendar_ids),
+            BusyBlock.start < interval.end,
+            BusyBlock.end > interval.start,
+        )
+    )
+    return [
+        Interval(max(start, interval.start), min(end, interval.end)) for start, end in rows
+    ]
 
 
 def mirror_fresh(lawyer: Lawyer, now: datetime) -> bool:
@@ -423,8 +518,9 @@ def mirror_fresh(lawyer: Lawyer, now: datetime) -> bool:
     return not stale
 
 
-def queue_sync(calendar: Calendar) -> bool:
-    """Queue one ``calendar.sync`` task unless one is already waiting (push storms)."""
+def queue_sync(calendar: Calendar, *, probe: bool = False) -> bool:
+    """Queue one ``calendar.sync`` task unless one is already waiting (push storms).
+    ``probe``: the task asks the server first and syncs only if the calendar moved."""
     waiting = db.session.scalars(
         sa.select(OutboxTask).where(
             OutboxTask.kind == "calendar.sync",
@@ -433,9 +529,18 @@ def queue_sync(calendar: Calendar) -> bool:
             OutboxTask.locked_until.is_(None),
         )
     )
-    if any(task.payload.get("calendar_id") == calendar.id for task in waiting):
+    for task in waiting:
+        if task.payload.get("calendar_id") != calendar.id:
+            continue
+        if task.payload.get("probe") and not probe:  # a sync is asked for: it may not wait
+            task.payload = {"calendar_id": calendar.id}
+            db.session.commit()
+            return True
         return False
-    outbox.enqueue("calendar.sync", {"calendar_id": calendar.id}, lawyer_id=calendar.lawyer_id)
+    payload: dict[str, Any] = {"calendar_id": calendar.id}
+    if probe:
+        payload["probe"] = True
+    outbox.enqueue("calendar.sync", payload, lawyer_id=calendar.lawyer_id)
     db.session.commit()
     return True
 
@@ -450,6 +555,11 @@ def sync_task(payload: dict[str, Any]) -> None:
     """
     calendar = db.session.get(Calendar, payload.get("calendar_id"))
     if calendar is None or not calendar.conflict or calendar.account.broken:
+        return
+    if payload.get("probe"):
+        probed = probe_calendar(calendar, utcnow())
+        if probed.get("moved") and not probed.get("ok"):
+            log.info("probed sync of calendar %s failed: %s", calendar.id, probed.get("error"))
         return
     report = sync_calendar(calendar, utcnow())
     if not report["ok"]:

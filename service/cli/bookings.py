@@ -26,6 +26,8 @@ def _start(value: str, zone) -> datetime:
         start = datetime.fromisoformat(value.strip())
     except ValueError:
         raise click.ClickException(f"--start {value!r} is not an ISO time like 2026-03-04T14:00+01:00") from None
+    if not 1970 <= start.year <= 2199:
+        raise click.ClickException(f"--start {value!r} is not a time between 1970 and 2199")
     return start.replace(tzinfo=zone) if start.tzinfo is None else start
 
 
@@ -107,6 +109,9 @@ def booking_list(lawyer_id: int | None, first, last, fmt: str, agenda: bool) -> 
     """List calls (every status), oldest first; CSV is UTF-8, comma-separated."""
     zone = common.lawyer(lawyer_id).zone if lawyer_id is not None else None
     zone = zone or ZoneInfo("UTC")
+    for name, day in (("--from", first), ("--to", last)):
+        if day is not None and not 1970 <= day.year <= 2199:
+            raise click.ClickException(f"{name} must be a date between 1970 and 2199")
     start = datetime.combine(first.date(), time(), zone) if first else None
     end = datetime.combine(last.date() + timedelta(days=1), time(), zone) if last else None
     if first and last and last < first:

@@ -101,6 +101,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INTAKE_MAX_UNCONFIRMED", 5, "unconfirmed bookings one public intake may hold at once", _int),
     Setting("CALENDAR_FRESHNESS_MINUTES", 30, "older mirrors fail closed if unreachable", _int),
     Setting("SYNC_INTERVAL_SECONDS", 300, "how often the worker syncs calendars", _int),
+    Setting(
+        "CALDAV_PROBE_SECONDS",
+        30,
+        "how often the worker asks each CalDAV calendar whether it changed (one PROPFIND "
+        "of its ctag/sync-token; a full incremental sync only when it moved); 0: off",
+        _int,
+    ),
     Setting("SLOT_CACHE_ENTRIES", 4096, "offers kept per web process (one per client link)", _positive_int),
     Setting("SLOT_CACHE_SLOTS", 250_000, "slots kept per web process, all offers together", _positive_int),
     Setting(

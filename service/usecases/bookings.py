@@ -150,7 +150,8 @@ def _live_busy(
         return []
     try:
         with bounded.web_call():  # a strict budget, well under the server's timeout
-            return live_busy(client.lawyer, slot_blocked)
+            # the booking's own check reads the mirror (extra_busy is added to it)
+            return live_busy(client.lawyer, slot_blocked, mirror_counted=True)
     except ProviderError:
         raise Refused("calendar_unavailable",
             "The lawyer's calendar cannot be checked right now; please try again shortly.",

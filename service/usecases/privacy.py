@@ -7,7 +7,7 @@ client's data export, erasure, and retention.
   version, the very text shown, its language and the time (``Consent``).
 - Export: one zip of everything about a client: ``client.json`` (the client, agreement,
   calls with agendas and notes, consents, the audit entries about them), each call as
-  ``calls/<uid>.ics``, and what other modules add (``EXPORTERS``: letters, files).
+  ``calls/<uid>.ics``, the status letters (``letters/``) and documents (``files/``).
 - Erasure: personal data removed or anonymised everywhere: the client and their calls
   (name, e-mail, matter, note, agendas, notes; links dead), their consents, the mail
   still queued for them and every outbox row about their calls, and the events we wrote
@@ -44,16 +44,20 @@ from service.storage.extensions import db
 from service.storage.models import (
     AuditEvent,
     Booking,
+    BookingFile,
+    ChangeRequest,
     Client,
     Consent,
     Firm,
     Lawyer,
     OutboxTask,
+    StatusLetter,
+    UrgentRequest,
     new_token,
     token_hash,
     utcnow,
 )
-from service.usecases import audit, invites
+from service.usecases import audit, invites, readiness
 from service.usecases.errors import Refused
 
 log = logging.getLogger(__name__)
@@ -312,3 +316,41 @@ def run_retention(now: datetime | None = None) -> int:
     if erased:
         log.info("retention: erased %d clients", erased)
     return erased
+
+
+# -- what other features keep about a client ------------------------------------------
+# Status letters (#15), documents attached to calls (#14), urgent requests (#15) and
+# requests for a change (#13) hold the client's words: exported with the client, erased
+# with the client.
+
+
+def _letters_and_documents(client: Client, archive: zipfile.ZipFile) -> None:
+    letters = db.session.scalars(
+        sa.select(StatusLetter).where(StatusLetter.client_id == client.id).order_by(StatusLetter.sent_at)
+    )
+    for letter in letters:
+        archive.writestr(f"letters/{letter.sent_at:%Y-%m-%d}-{letter.id}.txt",
+                         f"{letter.subject}\n\n{letter.body}")
+    documents = db.session.execute(
+        sa.select(BookingFile, Booking.uid).join(Booking, Booking.id == BookingFile.booking_id)
+        .where(Booking.client_id == client.id).order_by(BookingFile.id)
+    )
+    for document, uid in documents:
+        archive.writestr(f"files/{uid}/{document.id}-{document.name}", readiness.read_file(document))
+
+
+def _erase_letters_and_documents(client: Client) -> None:
+    booking_ids = sa.select(Booking.id).where(Booking.client_id == client.id).scalar_subquery()
+    stored = list(db.session.scalars(
+        sa.select(BookingFile.stored_as).where(BookingFile.booking_id.in_(booking_ids))))
+    db.session.execute(sa.delete(BookingFile).where(BookingFile.booking_id.in_(booking_ids)))
+    db.session.execute(sa.delete(ChangeRequest).where(ChangeRequest.booking_id.in_(booking_ids)))
+    db.session.execute(sa.delete(StatusLetter).where(StatusLetter.client_id == client.id))
+    db.session.execute(sa.delete(UrgentRequest).where(UrgentRequest.client_id == client.id))
+    folder = readiness.folder()
+    for name in stored:  # the encrypted files too (unrecoverable: the key alone is not enough)
+        (folder / name).unlink(missing_ok=True)
+
+
+EXPORTERS.append(_letters_and_documents)
+ERASERS.append(_erase_letters_and_documents)

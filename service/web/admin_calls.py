@@ -23,7 +23,7 @@ from service.storage.extensions import db
 from service.storage.models import Booking, Client, utcnow
 from service.usecases import export, steer, wording
 from service.usecases.errors import Refused
-from service.web import auth
+from service.web import auth, params
 from service.web.admin_routes import Routes
 
 bp = Routes()
@@ -103,7 +103,7 @@ def _when_fields(form) -> tuple[datetime | None, list[str]]:
         clock = time.fromisoformat((form.get("time") or "").strip())
     except ValueError:
         errors.append(gettext("Please give the time, e.g. 14:00."))
-    if errors or not 1900 < day.year < 3000:
+    if errors or not params.in_range(day):
         return None, errors or [gettext("Please give the date, e.g. 2026-03-04.")]
     return datetime.combine(day, clock.replace(second=0, microsecond=0, tzinfo=None), zone), []
 
@@ -151,6 +151,8 @@ def book_for_client(client_id: int):
                 start = start if start.tzinfo else start.replace(tzinfo=client.lawyer.zone)
             except ValueError:
                 start = None
+            if start is not None and not params.in_range(start.date()):
+                start = None  # e.g. 9999-12-31: out of any calendar's reach, not a 500
         values = _prefill(client, start)
     status = 422 if errors else 200
     return render_template("admin/book.html", client=client, values=values, errors=errors), status
@@ -171,9 +173,8 @@ def week_extras(lawyer, monday: date) -> dict:
 @bp.get("/book")
 def book_from_week():
     """The week picture's "book a call" form: on to the client's booking form, prefilled."""
-    try:
-        client_id = int(request.args.get("client", ""))
-    except ValueError:
+    client_id = params.parse_id(request.args.get("client", ""))
+    if client_id is None:
         abort(400, gettext("Choose a client."))
     client = _own_client(client_id)
     day, clock = request.args.get("day", ""), request.args.get("time", "")
@@ -257,6 +258,8 @@ def calls_csv():
         first = date.fromisoformat(request.args["from"]) if request.args.get("from") else None
         last = date.fromisoformat(request.args["to"]) if request.args.get("to") else None
     except ValueError:
+        abort(400, gettext("The date must look like 2026-03-02."))
+    if any(day is not None and not params.in_range(day) for day in (first, last)):
         abort(400, gettext("The date must look like 2026-03-02."))
     start = datetime.combine(first, time(), zone) if first else None
     end = datetime.combine(last + timedelta(days=1), time(), zone) if last else None

@@ -28,7 +28,7 @@ from service.storage.extensions import db
 from service.storage.models import Client, Intake
 from service.usecases import clients, intakes, practice
 from service.usecases.errors import Refused
-from service.web import auth
+from service.web import auth, params
 from service.web.admin_forms import ClientForm, agreement_error_text, one_line
 from service.web.admin_routes import Routes
 
@@ -252,7 +252,7 @@ def client_extra_window(client_id: int):
         abort(404)
     try:
         if request.form.get("remove"):
-            practice.remove_extra_window(client, int(request.form["remove"]))
+            practice.remove_extra_window(client, params.parse_id(request.form["remove"]) or 0)
         else:
             day = _day(request.form.get("day"))
             try:

@@ -51,7 +51,7 @@ def json_depth_ok(text: str | bytes, limit: int = JSON_MAX_DEPTH) -> bool:
     return True
 
 
-class BoundedIntConverter(IntegerConverter):
+class BoundedIntegerConverter(IntegerConverter):
     """``<int:...>`` in every URL, limited to ids that can exist (``params.ID_MAX``): a
     larger number is a 404, not an overflow in the database driver."""
 
@@ -83,7 +83,7 @@ def init_app(app: Flask) -> None:
     if app.config["MAX_CONTENT_LENGTH"] <= 0:
         raise ConfigError("MAX_CONTENT_LENGTH must be a positive number of bytes")
     https = app.config["BASE_URL"].startswith("https://")
-    app.url_map.converters["int"] = BoundedIntConverter  # before the blueprints add rules
+    app.url_map.converters["int"] = BoundedIntegerConverter  # before the blueprints add rules
     sort_keys = app.json.sort_keys
     app.json = BoundedJSONProvider(app)
     app.json.sort_keys = sort_keys

@@ -32,7 +32,7 @@ def _book(client, token, start=WED_14):
 def test_bookings_by_the_client_are_recorded_with_the_client_as_actor(client, db, make_client, frozen):
     client_row, token = make_client()
     manage = _book(client, token).get_json()["manage_url"].rsplit("/", 1)[-1]
-    assert client.post(f"/m/{manage}/cancel", data={"form_token": _manage_form_token(client, manage)}).status_code == 303
+    assert client.post(f"/m/{manage}/cancel", data={"form_token": _manage_form_token(client, manage), "confirm": "yes"}).status_code == 303
     rows = [e for e in db.session.scalars(sa.select(AuditEvent)) if e.action.startswith("booking.")]
     assert [(e.action, e.actor_kind, e.actor_id) for e in rows] == [
         ("booking.booked", "client", client_row.id), ("booking.cancelled", "client", client_row.id)]

@@ -361,3 +361,40 @@ def test_erase_leaves_a_task_a_worker_is_running_to_finish(client, db, make_clie
     assert db.session.get(OutboxTask, task_id) is not None
     assert worker.run_once and outbox.run_task(task_id, lease=lease) is True
     assert db.session.scalar(sa.select(sa.func.count(OutboxTask.id))) == 1  # the others are gone
+
+
+def test_letters_documents_and_requests_are_exported_and_erased_with_the_client(
+        app, client, runner, db, make_client, frozen, tmp_path):
+    """Regression: the status letters (#15), documents (#14), urgent requests (#15) and
+    requests for a change (#13) hold the client's words; export and erasure missed them."""
+    from service.storage.models import BookingFile, ChangeRequest, StatusLetter, UrgentRequest
+    from service.usecases import readiness
+
+    row, booking = _booked(client, db, make_client)
+    db.session.add(StatusLetter(client_id=row.id, lawyer_id=row.lawyer_id, subject="Status",
+                                body=f"Dear {NAME}: {AGENDA}", sent_at=NOW))
+    db.session.add(UrgentRequest(client_id=row.id, deadline=NOW + timedelta(days=2), reason=AGENDA))
+    db.session.add(ChangeRequest(booking_id=booking.id, lawyer_id=row.lawyer_id, message=AGENDA))
+    db.session.commit()
+    with app.test_request_context():
+        document = readiness.add_file(booking, "contract.pdf", PDF_BYTES, NOW)
+        stored = readiness.folder() / document.stored_as
+    assert stored.exists()
+
+    out = tmp_path / "client.zip"
+    assert runner.invoke(args=["client", "export", "--client", str(row.id), "--out", str(out)]).exit_code == 0
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        letter = next(n for n in names if n.startswith("letters/"))
+        assert AGENDA in archive.read(letter).decode()
+        (pdf,) = [n for n in names if n.startswith(f"files/{booking.uid}/")]
+        assert archive.read(pdf) == PDF_BYTES
+
+    result = runner.invoke(args=["client", "erase", "--client", str(row.id), "--yes"])
+    assert result.exit_code == 0, result.output
+    for model in (StatusLetter, UrgentRequest, ChangeRequest, BookingFile):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == 0, model
+    assert not stored.exists()
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

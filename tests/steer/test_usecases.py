@@ -38,7 +38,9 @@ def test_book_inside_the_agreement(frozen, make_client, db):
     assert booking.booked_by == "lawyer" and not booking.outside_terms
     assert booking.email == client.email and booking.agenda == "Clause 4"
     kinds = sorted(db.session.scalars(sa.select(OutboxTask.kind)))
-    assert kinds == ["mail.booking", "mail.booking"]
+    # The client's invite and the lawyer's copy; the reminders and the prep brief (#14)
+    # come with every booking path, the lawyer's too.
+    assert kinds == ["mail.booking", "mail.booking", "reminder.client", "reminder.client", "reminder.prep"]
 
 
 def test_outside_the_windows_needs_the_override(frozen, make_client):

@@ -145,6 +145,21 @@ class CalendarSync:
         result.requests = self.counter() - start
         return result
 
+    def moved(self, state_text: str | None, window: Interval) -> bool:
+        """The cheap probe: whether a sync from ``state_text`` may find anything. One
+        depth-0 PROPFIND of ``sync-token`` and ``getctag``; no request at all when a
+        sync is needed anyway (no usable state, or the window reaches past the busy time
+        computed; the regular sync keeps that a ``LOOKAHEAD`` ahead)."""
+        state = State.load(state_text)
+        if state is None or state.until is None or state.mode not in ("sync", "etag"):
+            return True
+        if window.end > state.until:  # busy time was computed a LOOKAHEAD beyond
+            return True
+        token, ctag = self._collection_state()
+        if state.mode == "sync":
+            return not token or token != state.token
+        return not ctag or ctag != state.ctag
+
     # -- full ------------------------------------------------------------------------
 
     def _full(self, window: Interval, prefer: str) -> SyncResult:

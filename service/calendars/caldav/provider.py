@@ -206,6 +206,13 @@ class CalDAVProvider(CalendarProvider):
                 busy.extend(spans)
             return merge(busy)
 
+    def probe(self, calendar_id: str, state: str | None, window: Interval) -> bool:
+        with self.errors("check the calendar for changes"):
+            syncer = davsync.CalendarSync(
+                self.client(), calendar_id, self.tz, lambda: self.requests
+            )
+            return syncer.moved(state, window)
+
     def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult:
         with self.errors("sync the calendar"):
             syncer = davsync.CalendarSync(

@@ -27,7 +27,7 @@ import niquests
 from flask_babel import lazy_gettext
 
 from booking.intervals import Interval
-from service.calendars import bounded, icsread, netguard
+from service.calendars import bounded, icsrange, icsread, netguard
 from service.calendars.base import (
     AccountSettings,
     AuthError,
@@ -110,6 +110,23 @@ class ICSProvider(CalendarProvider):
     def busy(self, calendar_id: str, window: Interval) -> list[Interval]:
         return icsread.busy_intervals(self._fetch({}).text or "", window, self.tz)
 
+    def busy_since(
+        self, calendar_id: str, window: Interval, state: str | None
+    ) -> list[Interval] | None:
+        """The live check: a conditional GET with the validators the last sync stored.
+        Unchanged (304, same file stamp, or same content) -> ``None``: the mirror that
+        sync wrote is current. Changed -> busy time of ``window`` only, parsing only the
+        events that may touch it (``icsrange``)."""
+        previous = _load_state(state)
+        covered = previous.get("until")
+        still_covered = covered is not None and datetime.fromisoformat(covered) >= window.end
+        fetched = self._fetch(previous if still_covered else {})
+        if fetched.text is None:
+            return None
+        if still_covered and previous.get("sha256") == _digest(fetched.text):
+            return None
+        return icsread.busy_intervals(icsrange.near(fetched.text, window), window, self.tz)
+
     def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult:
         self.requests = 0
         previous = _load_state(state)
@@ -118,7 +135,7 @@ class ICSProvider(CalendarProvider):
         fetched = self._fetch(previous if still_covered else {})
         if fetched.text is None:
             return SyncResult(state=state, full=False, requests=self.requests)
-        digest = hashlib.sha256(fetched.text.encode()).hexdigest()
+        digest = _digest(fetched.text)
         until = window.end + LOOKAHEAD
         if still_covered and digest == previous.get("sha256"):
             new_state = {**previous, **fetched.validators}
@@ -232,6 +249,10 @@ def _raise_for_status(status: int, where: str) -> None:
         raise NotFound(f"the calendar feed at {where} does not exist (HTTP {status})")
     if status >= 400:
         raise ProviderError(f"the calendar feed at {where} answered HTTP {status}")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _load_state(state: str | None) -> dict[str, Any]:

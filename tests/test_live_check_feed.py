@@ -1,0 +1,170 @@
+"""The live check before a booking asks an iCal feed with a conditional GET (#19).
+
+The feed server counts full downloads: a booking while the feed is unchanged costs one
+``304 Not Modified`` and no download; a changed feed is downloaded and honoured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from service.calendars import sync
+from service.core.crypto import encrypt_json
+from service.storage.models import Calendar, CalendarAccount, utcnow
+
+pytestmark = pytest.mark.db_matrix
+
+SLOT = "2026-03-04T13:00:00+00:00"  # offered by the default agreement (see test_freshness)
+
+
+def feed_text(*events: tuple[str, str, str]) -> str:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//live check//EN"]
+    for uid, start, end in events:
+        lines += ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260301T000000Z",
+                  f"DTSTART:{start}", f"DTEND:{end}", "SUMMARY:busy", "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+AWAY = ("away@example.com", "20260305T090000Z", "20260305T100000Z")
+OVER_SLOT = ("court@example.com", "20260304T123000Z", "20260304T143000Z")
+
+
+class CountingFeed:
+    """Serves ``body`` with an ETag, answers If-None-Match with 304, counts both."""
+
+    def __init__(self) -> None:
+        self.body = feed_text(AWAY)
+        self.downloads = 0
+        self.not_modified = 0
+        self.conditional = 0
+        feed = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                data = feed.body.encode()
+                tag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
+                if self.headers.get("If-None-Match"):
+                    feed.conditional += 1
+                if self.headers.get("If-None-Match") == tag:
+                    feed.not_modified += 1
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                feed.downloads += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "text/calendar; charset=utf-8")
+                self.send_header("ETag", tag)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/secret/feed.ics"
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def feed() -> Iterator[CountingFeed]:
+    server = CountingFeed()
+    yield server
+    server.close()
+
+
+def connect_synced_feed(db, lawyer, feed: CountingFeed) -> Calendar:
+    account = CalendarAccount(lawyer_id=lawyer.id, kind="ics", label="feed", config={},
+                              secret_enc=encrypt_json({"url": feed.url}))
+    calendar = Calendar(account=account, lawyer_id=lawyer.id, remote_id="feed", name="Feed",
+                        conflict=True)
+    db.session.add_all([account, calendar])
+    db.session.commit()
+    report = sync.sync_calendar(calendar, utcnow())
+    assert report["ok"], report
+    return calendar
+
+
+def booking(token: str) -> dict:
+    return {"token": token, "name": "B", "email": "b@client.example", "agenda": "x",
+            "start": SLOT}
+
+
+def test_unchanged_feed_is_not_downloaded_for_a_booking(client, make_client, frozen, db, feed):
+    booked_client, token = make_client()
+    connect_synced_feed(db, booked_client.lawyer, feed)
+    assert feed.downloads == 1  # the sync
+    answer = client.post("/api/v1/bookings", json=booking(token))
+    assert answer.status_code == 201, answer.get_json()
+    assert feed.conditional == 1 and feed.not_modified == 1
+    assert feed.downloads == 1  # the live check downloaded nothing
+
+
+def test_changed_feed_is_downloaded_and_refuses_the_slot(client, make_client, frozen, db, feed):
+    booked_client, token = make_client()
+    connect_synced_feed(db, booked_client.lawyer, feed)
+    feed.body = feed_text(AWAY, OVER_SLOT)  # the lawyer was called to court; not synced yet
+    answer = client.post("/api/v1/bookings", json=booking(token))
+    assert answer.status_code == 409
+    assert answer.get_json()["error"]["code"] == "slot_busy"
+    assert feed.conditional == 1 and feed.downloads == 2
+
+
+def test_live_check_without_a_stored_state_downloads(db, make_lawyer, frozen, feed):
+    """A calendar never synced has no validators: the live check asks unconditionally,
+    and reads the busy time of the asked range only."""
+    from datetime import UTC, datetime
+
+    from booking.intervals import Interval
+
+    lawyer = make_lawyer()
+    account = CalendarAccount(lawyer_id=lawyer.id, kind="ics", label="feed", config={},
+                              secret_enc=encrypt_json({"url": feed.url}))
+    db.session.add_all([account, Calendar(account=account, lawyer_id=lawyer.id,
+                                          remote_id="feed", name="Feed", conflict=True)])
+    db.session.commit()
+    feed.body = feed_text(AWAY, OVER_SLOT)
+    window = Interval(datetime(2026, 3, 4, 12, 0, tzinfo=UTC), datetime(2026, 3, 4, 14, 0, tzinfo=UTC))
+    assert sync.live_busy(lawyer, window) == [
+        Interval(datetime(2026, 3, 4, 12, 30, tzinfo=UTC), window.end)
+    ]
+    assert feed.conditional == 0 and feed.downloads == 1
+
+
+def test_mirror_answers_for_an_unchanged_feed(db, make_lawyer, frozen, feed):
+    """A 304 reuses what the last sync stored: the mirror's busy rows of the range."""
+    from datetime import UTC, datetime
+
+    from booking.intervals import Interval
+
+    lawyer = make_lawyer()
+    feed.body = feed_text(AWAY, OVER_SLOT)
+    connect_synced_feed(db, lawyer, feed)
+    window = Interval(datetime(2026, 3, 4, 13, 0, tzinfo=UTC), datetime(2026, 3, 4, 16, 0, tzinfo=UTC))
+    assert sync.live_busy(lawyer, window) == [
+        Interval(window.start, datetime(2026, 3, 4, 14, 30, tzinfo=UTC))
+    ]
+    assert feed.not_modified == 1 and feed.downloads == 1
+
+
+def test_synced_busy_time_over_the_slot_still_refuses(client, make_client, frozen, db, feed):
+    """The booking's check reads only the mirror around the slot: what is there counts."""
+    booked_client, token = make_client()
+    feed.body = feed_text(AWAY, OVER_SLOT)
+    connect_synced_feed(db, booked_client.lawyer, feed)
+    answer = client.post("/api/v1/bookings", json=booking(token))
+    assert answer.status_code == 409
+    assert answer.get_json()["error"]["code"] == "slot_busy"
+    assert feed.conditional == 0  # refused from local data, before any live check
