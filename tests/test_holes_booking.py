@@ -34,7 +34,8 @@ def test_paused_or_archived_client_cannot_reschedule_through_the_manage_link(cli
     booking = db.session.scalar(sa.select(Booking))
     assert booking.start.isoformat() == WED_14 and booking.sequence == 0
     # Nor cancel-and-rebook: cancelling is allowed, booking anew through the link is not.
-    cancelled = client.post(f"/m/{manage}/cancel", data={"form_token": formtoken.issue("manage", token_hash(manage))})
+    cancelled = client.post(f"/m/{manage}/cancel", data={"form_token": formtoken.issue("manage", token_hash(manage)),
+                                                       "confirm": "yes"})
     assert cancelled.status_code == 303
     again = api_book(client, token, start=MON_9)
     assert again.status_code in (403, 404, 409, 410) and again.status_code != 201

@@ -143,7 +143,7 @@ def test_lawyer_side_moves_cancels_and_outcomes_are_in_the_audit_log(app, db, ma
     steer.move(booking, start + timedelta(hours=2), now, steer.Override(terms=True, busy=True), "court")
     steer.cancel(booking, "hearing moved", now)
     actions = list(db.session.scalars(sa.select(AuditEvent.action).where(
-        AuditEvent.subject_id == booking.id).order_by(AuditEvent.id)))
+        AuditEvent.subject_type == "booking", AuditEvent.subject_id == booking.id).order_by(AuditEvent.id)))
     assert actions == ["booking.booked", "booking.moved", "booking.cancelled"]
     moved = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "booking.moved"))
     assert moved.before["start"] != moved.after["start"] and "court" not in str(moved.after)
