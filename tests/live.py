@@ -7,12 +7,14 @@ frame is a third-party context there). Chromium is Debian's, driven by Playwrigh
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -26,6 +28,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
+
+
+def require_chromium() -> None:
+    """At a browser test module's top: skip it without Chromium, but under ``CI=true``
+    fail instead (CI must run the browser tests)."""
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing: CI must run the browser tests", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
 
 
 @contextmanager

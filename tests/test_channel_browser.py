@@ -3,18 +3,13 @@ number only in phone mode, and the confirmation shows the video call's join link
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.live import CHROMIUM, CHROMIUM_ARGS, make_live_app, serve
+from tests.live import CHROMIUM, CHROMIUM_ARGS, make_live_app, require_chromium, serve
 
 pytestmark = pytest.mark.browser
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{CHROMIUM} is missing: CI must run the browser tests", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+require_chromium()
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 

@@ -10,7 +10,6 @@ scripts or styles on the host as well.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,6 +21,7 @@ from tests.live import (
     CHROMIUM_ARGS,
     HostSite,
     make_live_app,
+    require_chromium,
     serve,
     widget_page,
     widget_tag,
@@ -29,10 +29,7 @@ from tests.live import (
 
 pytestmark = pytest.mark.browser
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{CHROMIUM} is missing: CI must run the browser tests", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+require_chromium()
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
