@@ -208,6 +208,26 @@ def _record_error(calendar_id: int, message: str, broken: bool) -> None:
             mark_broken(calendar.account, message)
 
 
+def signed_in_account(lawyer: Lawyer, kind: str, label: str, secret: dict[str, Any]) -> tuple[CalendarAccount, bool]:
+    """The account a sign-in provider (Google, Microsoft) connected: the lawyer's account of
+    ``kind`` named ``label`` if there is one (a reconnection), else a new one; its secret
+    replaced and the account marked working. Returns it and whether it was a reconnection."""
+    account = db.session.scalar(
+        sa.select(CalendarAccount).where(
+            CalendarAccount.lawyer_id == lawyer.id,
+            CalendarAccount.kind == kind,
+            CalendarAccount.label == label,
+        )
+    )
+    reconnected = account is not None
+    if account is None:
+        account = CalendarAccount(lawyer=lawyer, kind=kind, label=label, config={})
+        db.session.add(account)
+    account.secret_enc = encrypt_json(secret)
+    mark_working(account)
+    return account, reconnected
+
+
 def mark_working(account: CalendarAccount) -> None:
     """The account answers again: clear its error and retry the calendar writes that died
     while it refused us, so no call or prep block stays missing from the calendar."""

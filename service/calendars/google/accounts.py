@@ -31,7 +31,6 @@ from service.calendars import bounded, sync
 from service.calendars.base import AuthError, ProviderError, RemoteCalendar
 from service.calendars.google.models import GoogleChannel
 from service.calendars.google.provider import GoogleProvider
-from service.core.crypto import encrypt_json
 from service.storage.extensions import db
 from service.storage.models import Calendar, CalendarAccount, Lawyer, utcnow
 
@@ -103,19 +102,7 @@ def connect(
     names = {cal.id: cal.name for cal in remote}
     label = f"Google: {provider.primary_id or destination}"
 
-    account = db.session.scalar(
-        sa.select(CalendarAccount).where(
-            CalendarAccount.lawyer_id == lawyer.id,
-            CalendarAccount.kind == "google",
-            CalendarAccount.label == label,
-        )
-    )
-    reconnected = account is not None
-    if account is None:
-        account = CalendarAccount(lawyer=lawyer, kind="google", label=label, config={})
-        db.session.add(account)
-    account.secret_enc = encrypt_json(secret)
-    sync.mark_working(account)
+    account, reconnected = sync.signed_in_account(lawyer, "google", label, secret)
     if not reconnected or calendars or write_to:
         existing = {cal.remote_id: cal for cal in account.calendars}
         for remote_id in dict.fromkeys([*conflict, destination]):

@@ -34,7 +34,6 @@ from service.calendars.base import AuthError, ProviderError, RemoteCalendar
 from service.calendars.microsoft import oauth
 from service.calendars.microsoft.models import MicrosoftSubscription
 from service.calendars.microsoft.provider import MicrosoftProvider
-from service.core.crypto import encrypt_json
 from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import Calendar, CalendarAccount, Lawyer, OutboxTask, utcnow
@@ -101,19 +100,7 @@ def connect(lawyer: Lawyer, secret: dict[str, Any], calendars: Sequence[str] = (
     conflict, destination = _choose(remote, provider.default_id, calendars, write_to)
     names = {cal.id: cal.name for cal in remote}
     label = f"Microsoft: {secret.get('username') or names[destination]}"[:300]
-    account = db.session.scalar(
-        sa.select(CalendarAccount).where(
-            CalendarAccount.lawyer_id == lawyer.id,
-            CalendarAccount.kind == "microsoft",
-            CalendarAccount.label == label,
-        )
-    )
-    reconnected = account is not None
-    if account is None:
-        account = CalendarAccount(lawyer=lawyer, kind="microsoft", label=label, config={})
-        db.session.add(account)
-    account.secret_enc = encrypt_json(secret)
-    sync.mark_working(account)
+    account, reconnected = sync.signed_in_account(lawyer, "microsoft", label, secret)
     if not reconnected or calendars or write_to:
         existing = {cal.remote_id: cal for cal in account.calendars}
         if write_to:  # one destination for calls per lawyer
