@@ -11,9 +11,23 @@ from typing import Any
 
 from flask import Flask
 
+from service.core import crypto
 from service.core.config import ConfigError, load_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def one_line_error(exc: BaseException) -> str | None:
+    """The one line an operator sees for a bad setting or an unreachable database (else
+    None: a real bug keeps its traceback). Never holds a password."""
+    if isinstance(exc, ConfigError):
+        return f"Error: {exc}"
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"Error: the database of DATABASE_URL cannot be used: {reason}"
+    return None
 
 
 def _one_line_config_errors() -> None:
@@ -24,16 +38,28 @@ def _one_line_config_errors() -> None:
         return
 
     def excepthook(kind, exc, tb):
-        if issubclass(kind, ConfigError):
-            print(f"Error: {exc}", file=sys.stderr)
-            return
-        previous(kind, exc, tb)
+        line = one_line_error(exc)
+        if line is None:
+            previous(kind, exc, tb)
+        else:
+            print(line, file=sys.stderr)
 
     excepthook.counsel_hours = True  # type: ignore[attr-defined]
     sys.excepthook = excepthook
 
 
 _one_line_config_errors()
+
+
+def exit_on_bad_settings() -> None:
+    """Build the app once and end the process with one line (exit 1) if a setting is
+    missing or malformed: gunicorn's master (``gunicorn.conf.py``) and ``make run``'s
+    supervisor call it before they start anything, so no worker prints a traceback."""
+    try:
+        create_app()
+    except ConfigError as exc:
+        print(one_line_error(exc), file=sys.stderr)
+        sys.exit(1)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -44,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=os.path.join(ROOT, "templates", "static"),
     )
     app.config.from_mapping(load_config(app.instance_path, test_config))
+    crypto.fernet(app.config["ENCRYPTION_KEY"])  # a malformed key fails here, not mid-migration
     app.config["ROOT"] = ROOT
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_uri(app.config["DATABASE_URL"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["SQLALCHEMY_DATABASE_URI"])

@@ -1,7 +1,8 @@
 """``make run``'s supervisor: the development server and the worker, stopped together.
 
 Ctrl-C, ``kill <pid>`` of this process, or of the ``make`` above it (noticed within half a
-second: this process is re-parented) stops both children; one child ending stops the other.
+second: this process is re-parented) stops both children; one child ending stops the other. A missing or malformed setting ends it before either
+starts, with one line.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ import subprocess
 import sys
 import time
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STOP = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def main(argv: list[str]) -> int:
     port = argv[1] if len(argv) > 1 else "8000"
+    sys.path.insert(0, ROOT)
+    from service import exit_on_bad_settings
+
+    exit_on_bad_settings()  # a bad setting: one line and exit 1, not one from each child
     flask = os.path.join(os.path.dirname(sys.executable), "flask")
     parent = os.getppid()
     children = [

@@ -44,6 +44,36 @@ def _positive_int(value: str, name: str) -> int:
     return number
 
 
+def _env(value: str, name: str) -> str:
+    if value not in ("production", "development"):
+        raise ConfigError(f"{name} must be production or development, not {value!r}")
+    return value
+
+
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+def check_database_url(url: str) -> None:
+    """Only SQLite and PostgreSQL carry the schema (triggers, the exclusion constraint);
+    the message shows the URL without its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL: use sqlite:///PATH or "
+            "postgresql://USER:PASSWORD@HOST/DATABASE"
+        ) from None
+    if parsed.drivername not in DATABASE_SCHEMES:
+        shown = parsed.render_as_string(hide_password=True)
+        raise ConfigError(
+            f"DATABASE_URL {shown!r} is not supported: use sqlite:///PATH or "
+            "postgresql://USER:PASSWORD@HOST/DATABASE"
+        )
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -159,7 +189,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REMINDER_SHORT_MINUTES", 60, "a second reminder this many minutes before (0: off)", _int
     ),
-    Setting("ENV", "production", "production or development"),
+    Setting("ENV", "production", "production or development", _env),
 )
 
 
@@ -179,6 +209,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     dev = config["ENV"] == "development" or config.get("TESTING")
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "counsel-hours.db")
+    check_database_url(config["DATABASE_URL"])
     if not config["SECRET_KEY"]:
         if not dev:
             raise ConfigError(
