@@ -70,16 +70,69 @@ def canonical(name: str) -> str:
     return "UTC" if name in _UTC_NAMES else name
 
 
-def zone_groups() -> list[tuple[str, list[tuple[str, str]]]]:
-    """The current zones grouped by region: ``[("Europe", [("Europe/Berlin", "Berlin"), ...])]``."""
+def zone_groups(only: list[str] | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The current zones grouped by region: ``[("Europe", [("Europe/Berlin", "Berlin"), ...])]``;
+    ``only``: just these (a search's matches)."""
+    wanted = None if only is None else set(only)
     groups: dict[str, list[tuple[str, str]]] = {}
     for name in current_zone_names():
+        if wanted is not None and name not in wanted:
+            continue
         region, _, place = name.partition("/")
         groups.setdefault(region if place else "UTC", []).append((name, (place or name).replace("_", " ")))
     return sorted(groups.items())
 
 
-def zone_aliases() -> dict[str, str]:
-    """Old name -> current name, for zones a browser may still report by an old name."""
-    current = set(current_zone_names())
-    return {alias: canonical(alias) for alias in _links() if canonical(alias) in current}
+SEARCH_MAX = 64
+
+
+@lru_cache(maxsize=1)
+def _by_lower_name() -> dict[str, str]:
+    return {name.lower(): name for name in _zones()}
+
+
+@lru_cache(maxsize=4)
+def _city_names(locale: str) -> tuple[tuple[str, str], ...]:
+    """(zone, its city's name in ``locale``, lower-case): CLDR's, through Babel ("москва")."""
+    from babel.dates import get_timezone_location
+
+    return tuple((name, get_timezone_location(name, locale=locale, return_city=True).lower())
+                 for name in current_zone_names())
+
+
+def find_zones(text: object, locale: str | None = None) -> list[str]:
+    """The current zone names a picker's search finds (case, spaces and underscores alike):
+    a zone's name, old or current (``Asia/Calcutta`` finds ``Asia/Kolkata``), a place that
+    is exactly one zone's ("paris", "new york"; in ``locale`` too: "Москва"), else every
+    zone whose name (or city in ``locale``) contains it."""
+    if not isinstance(text, str):
+        return []
+    text = text.strip()[:SEARCH_MAX]
+    if not text:
+        return []
+    named = _by_lower_name().get(text.lower())
+    if named is not None:
+        return [canonical(named)]
+    needle = "_".join(text.lower().split())
+    hits = [name for name in current_zone_names() if needle in name.lower()]
+    exact = [name for name in hits if name.lower().rsplit("/", 1)[-1] == needle]
+    if locale and locale != "en":
+        spoken = " ".join(text.lower().split())
+        cities = [(name, city) for name, city in _city_names(locale) if spoken in city]
+        hits = sorted(set(hits) | {name for name, _ in cities})
+        exact += [name for name, city in cities if city == spoken and name not in exact]
+    return exact if len(exact) == 1 else hits
+
+
+def choose_zone(selected: object, query: object, locale: str | None = None) -> tuple[str | None, list[str]]:
+    """A picker's answer: the zone chosen and the search's matches. A search that finds one
+    zone chooses it; one that finds the zone selected in the list keeps it (the live filter
+    already chose); otherwise (none, or several) no zone, and the matches to choose from."""
+    if not isinstance(query, str) or not query.strip():
+        return (canonical(selected) if is_zone(selected) else None), []  # type: ignore[arg-type]
+    matches = find_zones(query, locale)
+    if is_zone(selected) and canonical(selected) in matches:  # type: ignore[arg-type]
+        return canonical(selected), matches  # type: ignore[arg-type]
+    if len(matches) == 1:
+        return matches[0], matches
+    return None, matches

@@ -1,9 +1,11 @@
 """The admin area's pages for calls from the lawyer's side (part of the ``admin``
 blueprint: ``service.web.admin`` registers them; this module's URLs are listed here):
 
-- ``GET|POST /admin/clients/<id>/book`` book a call for the client (``?start=`` prefills)
+- ``GET|POST /admin/clients/<id>/book`` book a call for the client: one of the client's
+  offered slots (a button each, ``start=ISO``), or another time (``day``, ``time`` and the
+  overrides; ``?start=`` prefills them)
 - ``GET /admin/bookings/<id>``            the call: move, cancel, mark the outcome
-- ``POST /admin/bookings/<id>/move``      move (overrides as on booking)
+- ``POST /admin/bookings/<id>/move``      move: to an offered slot or another time, as on booking
 - ``POST /admin/bookings/<id>/cancel``    asks for confirmation first, then cancels
 - ``POST /admin/bookings/<id>/outcome``   held / no_show / late_cancel / none
 - ``GET /admin/calls.csv``                the calls as CSV (``?from=&to=&agenda=1``)
@@ -21,10 +23,11 @@ from flask_babel import gettext, lazy_gettext
 
 from service.storage.extensions import db
 from service.storage.models import Booking, Client, utcnow
-from service.usecases import export, steer, wording
+from service.usecases import availability, export, steer, wording
 from service.usecases.errors import Refused
 from service.web import auth, params
 from service.web.admin_routes import Routes
+from service.web.errors import AppError
 
 bp = Routes()
 register = bp.register
@@ -112,6 +115,32 @@ def _override(form) -> steer.Override:
     return steer.Override(terms=form.get("outside_terms") == "1", busy=form.get("over_busy") == "1")
 
 
+def _chosen(form) -> tuple[datetime | None, steer.Override, list[str]]:
+    """The start and overrides the form asks for: an offered slot's button (``start``, no
+    override: the agreement allows it, and the use case checks it again), or the
+    "another time" fields with their override boxes."""
+    if form.get("start"):
+        try:
+            return params.parse_instant(form["start"]), steer.NO_OVERRIDE, []
+        except AppError:
+            return None, steer.NO_OVERRIDE, [gettext("Please choose one of the offered times.")]
+    start, errors = _when_fields(form)
+    return start, _override(form), errors
+
+
+def offered_days(client: Client, now: datetime, booking: Booking | None = None) -> dict:
+    """The slots the client's own link offers now (``availability.slots_for``, the client
+    pages' use case and cache; for a move, as the client's manage page offers them), by
+    day in the lawyer's zone."""
+    try:
+        slots = availability.slots_for(client, now, exclude_booking_id=booking.id if booking else None)
+    except availability.AvailabilityUnknown:
+        return {"slot_days": [], "slots_unknown": True}
+    if booking is not None:
+        slots = [slot for slot in slots if slot.start != booking.start]
+    return {"slot_days": wording.group_by_day(slots, client.lawyer.timezone), "slots_unknown": False}
+
+
 def _prefill(client: Client, start: datetime | None) -> dict:
     zone = client.lawyer.zone
     if start is None:
@@ -126,13 +155,13 @@ def book_for_client(client_id: int):
     errors: list[str] = []
     if request.method == "POST":
         values = request.form
-        start, errors = _when_fields(values)
+        start, override, errors = _chosen(values)
         agenda = values.get("agenda", "")
         if not agenda.strip():
             errors.append(str(_WORDS["invalid_agenda"]))
         if not errors:
             try:
-                booking = steer.book_for_client(client, start, agenda, utcnow(), _override(values))
+                booking = steer.book_for_client(client, start, agenda, utcnow(), override)
             except Refused as exc:
                 db.session.rollback()
                 errors = refusal_words(exc)
@@ -141,7 +170,9 @@ def book_for_client(client_id: int):
                               name=client.name, when=wording.format_datetime(booking.start.astimezone(client.lawyer.zone)),
                               email=client.email), "ok")
                 return redirect(url_for("admin.booking_page", booking_id=booking.id))
-        values = {**values.to_dict()}
+        values = {k: v for k, v in values.to_dict().items() if k != "start"}
+        if "day" not in values:  # a slot's button: the other-time fields keep their prefill
+            values.update(_prefill(client, None))
     else:
         start = None
         raw = request.args.get("start")
@@ -155,7 +186,8 @@ def book_for_client(client_id: int):
                 start = None  # e.g. 9999-12-31: out of any calendar's reach, not a 500
         values = _prefill(client, start)
     status = 422 if errors else 200
-    return render_template("admin/book.html", client=client, values=values, errors=errors), status
+    return render_template("admin/book.html", client=client, values=values, errors=errors,
+                           **offered_days(client, utcnow())), status
 
 
 def week_extras(lawyer, monday: date) -> dict:
@@ -185,25 +217,30 @@ def book_from_week():
 def booking_page(booking_id: int, errors: list[str] | None = None, values: dict | None = None, status: int = 200):
     booking = _own_booking(booking_id)
     now = utcnow()
+    is_open = booking.status == "confirmed" and booking.end > now
+    values = values or {}
+    if "day" not in values:
+        values = {**values, **_prefill(booking.client, booking.start)}
     return render_template(
         "admin/booking.html",
         b=booking,
         now=now,
-        open=booking.status == "confirmed" and booking.end > now,
+        open=is_open,
         past=booking.start <= now,
-        values=values or _prefill(booking.client, booking.start),
+        values=values,
         errors=errors or [],
         outcome_words=OUTCOME_WORDS,
+        **(offered_days(booking.client, now, booking) if is_open else {"slot_days": [], "slots_unknown": False}),
     ), status
 
 
 @bp.post("/bookings/<int:booking_id>/move")
 def move_booking(booking_id: int):
     booking = _own_booking(booking_id)
-    start, errors = _when_fields(request.form)
+    start, override, errors = _chosen(request.form)
     if not errors:
         try:
-            booking = steer.move(booking, start, utcnow(), _override(request.form), request.form.get("reason", ""))
+            booking = steer.move(booking, start, utcnow(), override, request.form.get("reason", ""))
         except Refused as exc:
             db.session.rollback()
             errors = refusal_words(exc)
@@ -211,7 +248,8 @@ def move_booking(booking_id: int):
             flash(gettext("Call moved to %(when)s; the client gets the updated invitation.",
                           when=wording.format_datetime(booking.start.astimezone(booking.lawyer.zone))), "ok")
             return redirect(url_for("admin.booking_page", booking_id=booking.id))
-    return booking_page(booking_id, errors=errors, values=request.form.to_dict(), status=422)
+    values = {k: v for k, v in request.form.to_dict().items() if k != "start"}
+    return booking_page(booking_id, errors=errors, values=values, status=422)
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")

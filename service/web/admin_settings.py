@@ -23,12 +23,11 @@ from wtforms.validators import InputRequired, Length
 
 from booking import terms
 from booking.terms import AgreementError
-from service.core.zones import zone_groups
 from service.storage.extensions import db
 from service.storage.models import Client, Intake
 from service.usecases import clients, intakes, practice
 from service.usecases.errors import Refused
-from service.web import auth, params
+from service.web import auth, params, zonepick
 from service.web.admin_forms import ClientForm, agreement_error_text, one_line
 from service.web.admin_routes import Routes
 
@@ -77,7 +76,6 @@ def _practice_page(errors: dict[str, list[str]] | None = None, status: int = 200
     lawyer = auth.current_lawyer()
     return render_template(
         "admin/practice.html",
-        zone_groups=zone_groups(),
         days_off=sorted(lawyer.days_off, key=lambda d: d.first_day),
         form_errors=errors or {},
         values=request.form if request.method == "POST" else {},
@@ -94,7 +92,11 @@ def practice_settings():
     form = request.form
     try:
         if action == "profile":
-            practice.set_profile(lawyer, form.get("name"), form.get("timezone"), form.get("language"))
+            zone = zonepick.chosen("timezone")
+            if zone is None:  # the search found no zone, or several: the list shows them
+                errors.append(zonepick.state("timezone").message or gettext("Please choose a time zone."))
+            # the other fields are checked too (every error at once); nothing is kept on errors
+            practice.set_profile(lawyer, form.get("name"), zone or lawyer.timezone, form.get("language"))
         elif action == "caps":
             per_day = _number(form.get("max_per_day"), errors, str(_WORDS["invalid_max_per_day"]))
             per_week = _number(form.get("max_per_week"), errors, str(_WORDS["invalid_max_per_week"]))

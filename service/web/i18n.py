@@ -8,8 +8,8 @@ import os
 from flask import Flask, g, request
 from flask_babel import Babel, get_locale
 
-from service.core.zones import zone_groups
 from service.usecases import wording
+from service.web import zonepick
 
 LANGUAGES = ("en", "ru")
 
@@ -40,4 +40,4 @@ def init_app(app: Flask, root: str) -> None:
     app.jinja_env.globals["format_datetime"] = wording.format_datetime
     app.jinja_env.globals["format_time"] = wording.format_time
     app.jinja_env.globals["zone_words"] = wording.zone_words
-    app.jinja_env.globals["zone_groups"] = zone_groups
+    app.jinja_env.globals["zone_pick"] = zonepick.state

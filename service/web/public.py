@@ -44,7 +44,7 @@ from service.usecases import (
     wording,
 )
 from service.usecases.errors import Refused
-from service.web import error_words, formtoken, framing, hardening, limits
+from service.web import error_words, formtoken, framing, hardening, limits, zonepick
 from service.web.errors import AppError, status_of
 from service.web.params import parse_instant
 
@@ -72,8 +72,8 @@ def embed_script():
 
 
 def _client_zone(default: str) -> str:
-    tz = request.values.get("tz", "")
-    return canonical(tz) if is_zone(tz) else canonical(default)
+    """The zone the client chose (``tz``, or the picker's search ``tz_q``), else ``default``."""
+    return zonepick.chosen("tz") or canonical(default)
 
 
 def _page(template: str, lawyer, *, embed: bool, status: int = 200, **context):
