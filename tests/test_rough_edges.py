@@ -129,3 +129,32 @@ def test_demo_notes_are_in_the_demo_clients_language(runner, db):
     for client in db.session.query(Client):
         cyrillic = any("а" <= ch <= "я" for ch in client.note.lower())
         assert cyrillic == (client.language == "ru"), (client.name, client.note)
+
+
+def test_regression_a_moved_call_says_moved_to_with_its_zone_and_the_reason(client, make_client, frozen, db):
+    """A call the lawyer moved showed only its new time, as if nothing had happened; in
+    Russian it then read «Перенесена на среда», a weekday in the wrong case."""
+    from datetime import datetime
+
+    from service.storage.models import utcnow
+    from service.usecases import bookings, steer
+
+    person, _ = make_client(language="ru")
+    booking = steer.book_for_client(person, datetime.fromisoformat(WED_14), "Пункт 4", utcnow())
+    steer.move(booking, datetime.fromisoformat(WED_15), utcnow(), reason="Заседание в суде")
+    db.session.commit()
+    manage = bookings.manage_url(booking).split("/m/", 1)[1]
+    page = client.get(f"/m/{manage}").get_data(as_text=True)
+    moved = page.split("data-moved>", 1)[1].split("</p>", 1)[0]
+    assert moved.startswith("Перенесена. Новое время: среда, 4 марта"), moved  # never «на среда»
+    assert "15:00" in moved and "Заседание в суде" in moved  # WED_15 is 15:00 in Berlin
+    assert "по берлинскому времени" in page
+
+
+def test_favicon(client, make_client):
+    _, token = make_client()
+    assert 'rel="icon"' in client.get(f"/b/{token}").get_data(as_text=True)
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 301 and icon.headers["Location"].endswith("/static/favicon.svg")
+    with client.get("/static/favicon.svg") as svg:
+        assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
