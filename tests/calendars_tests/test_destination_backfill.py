@@ -13,9 +13,8 @@ from service.calendars.writeback import event_uid
 from service.jobs import worker
 from service.storage.models import Calendar, OutboxTask, utcnow
 from service.usecases import calendar_connect, steer
+from tests.admin.conftest import admin, lawyer, post  # noqa: F401 - signed-in admin fixtures
 from tests.calendar_servers import USER, unique
-
-from tests.admin.conftest import admin, lawyer  # noqa: F401 - signed-in admin fixtures
 
 from .conftest import make_provider
 
@@ -68,16 +67,14 @@ def test_one_writable_calendar_becomes_the_destination_and_gets_earlier_calls(ap
     assert "Clause 4" in _stored_call(server, calendar.remote_id, booking)
 
 
-def _connect_in_the_admin(admin, url: str, password: str):
-    from tests.admin.conftest import post
-
-    response = post(admin, "/admin/calendars/caldav", {"url": url, "username": USER, "password": password},
+def _connect_in_the_admin(http, url: str, password: str):
+    response = post(http, "/admin/calendars/caldav", {"url": url, "username": USER, "password": password},
                     token_from="/admin/calendars")
     assert response.status_code == 302, response.get_data(as_text=True)
-    return admin.get(response.headers["Location"]).get_data(as_text=True)
+    return http.get(response.headers["Location"]).get_data(as_text=True)
 
 
-def test_regression_connecting_without_a_destination_says_so_plainly(admin, db, server):
+def test_regression_connecting_without_a_destination_says_so_plainly(admin, db, server):  # noqa: F811
     """Connecting an account of several calendars left calls unwritten without a word."""
     server.make_calendar(unique("a"))
     server.make_calendar(unique("b"))
@@ -85,9 +82,8 @@ def test_regression_connecting_without_a_destination_says_so_plainly(admin, db, 
     assert "Calls are not written to any calendar yet: choose below where they go." in page
 
 
-def test_connecting_an_account_of_one_writable_calendar_names_it_as_the_destination(admin, db, server):
-    name = unique("only")
-    url = server.make_calendar(name)
+def test_connecting_an_account_of_one_writable_calendar_names_it_as_the_destination(admin, db, server):  # noqa: F811
+    url = server.make_calendar(unique("only"))
     page = _connect_in_the_admin(admin, url, server.password())
     assert "the account&#39;s only writable calendar" in page or "the account's only writable calendar" in page
     (calendar,) = db.session.scalars(sa.select(Calendar).where(Calendar.write_to.is_(True)))
