@@ -103,7 +103,9 @@ def test_regression_unreachable_database_is_one_line_from_the_cli(tmp_path):
         _assert_one_line(result, "the database of DATABASE_URL cannot be used")
 
 
-@pytest.mark.parametrize("case", sorted(BAD))
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["secret_key_unset", "database_url_mysql", "encryption_key_malformed",
+                                  "rate_limit_garbage"])
 def test_regression_gunicorn_with_a_bad_setting_is_one_line(tmp_path, case):
     """Under gunicorn a missing SECRET_KEY printed gunicorn's boot lines and each worker's
     traceback; now the master stops before it starts (gunicorn.conf.py)."""
@@ -114,14 +116,16 @@ def test_regression_gunicorn_with_a_bad_setting_is_one_line(tmp_path, case):
     _assert_one_line(result, words)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["web", "worker"])
-@pytest.mark.parametrize("case", ["secret_key_unset", "database_url_garbage", "rate_limit_garbage"])
+@pytest.mark.parametrize("case", ["secret_key_unset", "database_url_garbage"])
 def test_procfile_lines_with_a_bad_setting_are_one_line(tmp_path, kind, case):
     settings, words = BAD[case]
     result = _run(["sh", "-c", _procfile(kind)], _env(tmp_path, settings))
     _assert_one_line(result, words)
 
 
+@pytest.mark.slow
 def test_procfile_gunicorn_part_alone_with_a_bad_setting_is_one_line(tmp_path):
     """The web line migrates first; its gunicorn, started on its own, stops the same way."""
     gunicorn = _procfile("web").split("&&", 1)[1].strip()
@@ -130,6 +134,7 @@ def test_procfile_gunicorn_part_alone_with_a_bad_setting_is_one_line(tmp_path):
     _assert_one_line(result, words)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["secret_key_unset", "database_url_garbage", "encryption_key_malformed"])
 def test_make_run_with_a_bad_setting_is_one_line(tmp_path, case):
     """``make run``'s own recipe (``-o install -o translations``: nothing is pip-installed);
@@ -141,6 +146,7 @@ def test_make_run_with_a_bad_setting_is_one_line(tmp_path, case):
     _assert_one_line(result, words, foreign=("make: ",))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["secret_key_unset", "rate_limit_garbage"])
 def test_run_local_supervisor_with_a_bad_setting_is_one_line(tmp_path, case):
     """Started directly, the supervisor printed one error per child (server and worker)."""
