@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
+from itsdangerous import URLSafeTimedSerializer
 
-from service.calendars.google import accounts, oauth
+from service.calendars.google import accounts
 from service.calendars.google.models import GoogleChannel
 from service.core.crypto import decrypt_json
 from service.storage.models import Calendar, CalendarAccount, OutboxTask
@@ -78,7 +79,7 @@ def test_callback_connects_the_account(client, db, lawyer, fake):
 def test_callback_with_forged_state_writes_nothing(client, db, lawyer, fake):
     fake.add_calendar("lawyer@example.com", primary=True)
     code, state = consent(fake, client)
-    forged = oauth.URLSafeTimedSerializer("other-key", salt="google-oauth-state").dumps(
+    forged = URLSafeTimedSerializer("other-key", salt="google-oauth-state").dumps(
         {"l": lawyer.id, "n": "x"}
     )
     response = client.get(f"/oauth/google/callback?code={code}&state={forged}")
