@@ -46,8 +46,9 @@ from service.calendars.google.events import (
     parse_instant,
     rfc3339,
 )
-from service.calendars.google.http import RetryPolicy, error_reasons, execute, status_of
+from service.calendars.google.http import error_reasons, execute, status_of
 from service.calendars.google.transport import BoundedHttp
+from service.calendars.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 

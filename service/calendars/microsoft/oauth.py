@@ -25,10 +25,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msal
-import requests
+import niquests
 from flask import current_app, has_app_context
 
-from service.calendars import oauth_state
+from service.calendars import netguard, oauth_state
 from service.calendars.base import AuthError, ProviderError
 from service.core.crypto import decrypt_json, encrypt_json
 
@@ -102,8 +102,10 @@ def make_app(
             token_cache=cache,
             instance_discovery=False,
             timeout=timeout,
+            # Sign-in answers are bounded like every calendar answer (size, total time).
+            http_client=netguard.session(allow_private=True, subject="Microsoft sign-in"),
         )
-    except (ValueError, requests.RequestException) as exc:
+    except (ValueError, niquests.exceptions.RequestException) as exc:
         log.info("microsoft authority discovery failed: %s", type(exc).__name__)
         raise ProviderError("Microsoft sign-in is unreachable; try again later") from None
 
@@ -192,7 +194,7 @@ def finish(state: str, answer: dict[str, str], redirect: str) -> dict[str, Any]:
         return _secret_from(app, cache, result)
     except ValueError:  # MSAL: the answer does not match the flow (state, nonce)
         raise oauth_state.StateError("the Microsoft sign-in answer does not match its request; start again") from None
-    except requests.RequestException:
+    except niquests.exceptions.RequestException:
         raise ProviderError("Microsoft sign-in is unreachable; try again later") from None
     finally:
         app.http_client.close()
@@ -213,7 +215,7 @@ def from_refresh_token(
         if result.get("error") in _REFUSED:
             raise AuthError("Microsoft refused the refresh token (revoked or expired); sign in again")
         return {**(client or {}), **_secret_from(app, cache, result)}
-    except requests.RequestException:
+    except niquests.exceptions.RequestException:
         raise ProviderError("Microsoft sign-in is unreachable; try again later") from None
     finally:
         app.http_client.close()
@@ -275,7 +277,7 @@ class TokenSource:
                 list(SCOPES), account=account, force_refresh=self._force
             )
             self._force = False
-        except requests.RequestException:
+        except niquests.exceptions.RequestException:
             raise ProviderError("Microsoft sign-in is unreachable; it will be tried again") from None
         if result is None:
             raise AuthError("the stored Microsoft authorization has no refresh token; reconnect the Microsoft account")
