@@ -2,7 +2,7 @@
 
 MSAL insists on https authorities, so the stand-in serves TLS on 127.0.0.1 with a
 certificate from a trustme CA the tests trust (``ca_file``; the fixtures put it in
-``REQUESTS_CA_BUNDLE``, which both MSAL's and the provider's requests sessions read).
+``REQUESTS_CA_BUNDLE``, which the bounded sessions of MSAL and the provider honour).
 
 Identity (``/{tenant}/...``): the OpenID configuration document MSAL discovers, and the
 v2.0 token endpoint: ``authorization_code`` (the PKCE S256 verifier checked against the
@@ -22,7 +22,8 @@ duplicate returns the first event), update, delete, ``subscriptions`` (the
 outlook.timezone="UTC"`` asks, else in the event's own (Windows-named) zone.
 
 Fault injection: ``fail_next(n, status, retry_after=...)``; ``lose_responses(n)``
-stores the next ``n`` writes, then drops the connection. Every request is recorded.
+stores the next ``n`` writes, then drops the connection; ``misbehaving[route] = "huge"``
+or ``"drip"`` makes a Graph route answer without end or a byte at a time. Every request is recorded.
 """
 
 from __future__ import annotations
@@ -144,6 +145,8 @@ class FakeMicrosoft:
         self.deliver: Callable[[str, str], tuple[int, str, str]] | None = None
         self.access_ttl = 3600
         self.delay = 0.0  # seconds every Graph answer waits
+        #: Graph route name -> "huge" (an endless answer) or "drip" (a byte every 0.1 s)
+        self.misbehaving: dict[str, str] = {}
         self._faults: deque[tuple[str | None, GraphError]] = deque()
         self._lose = 0
         self._ids = itertools.count(1)

@@ -3,10 +3,12 @@ lost answers."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
 import socket
+import ssl
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
@@ -59,6 +61,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet tests
         pass
+
+    def handle(self) -> None:
+        with contextlib.suppress(OSError, ssl.SSLError):  # the client cut the exchange off
+            super().handle()
+
+    def _misbehave(self, mode: str) -> None:
+        """``huge``: an endless JSON answer without a length; ``drip``: a byte at a time."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if mode == "drip":
+            self.send_header("Content-Length", "100000")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if mode == "huge":
+            self.wfile.write(b'{"value": [')
+            chunk = b'{"id": "x", "showAs": "busy"},' * 2048
+            for _ in range(64 * 1024 * 1024 // len(chunk)):  # 64 MB at most
+                self.wfile.write(chunk)
+            return
+        for _ in range(600):  # a minute at most
+            self.wfile.write(b" ")
+            self.wfile.flush()
+            time.sleep(0.1)
 
     def do_GET(self) -> None:
         self._handle()
@@ -116,6 +142,11 @@ class _Handler(BaseHTTPRequestHandler):
         name, args = route
         if fake.delay:
             time.sleep(fake.delay)  # a slow Graph
+        if fake.misbehaving.get(name):
+            with fake.lock:
+                fake.requests.append(Recorded(self.command, rel, query, body, dict(self.headers.items()), name))
+            self._misbehave(fake.misbehaving[name])
+            return
         headers = {k: v for k, v in self.headers.items()}
         extra: dict[str, str] = {}
         with fake.lock:
