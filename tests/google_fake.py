@@ -320,6 +320,9 @@ class FakeGoogle:
         return cal
 
     def _span(self, cal: FakeCalendar, event: dict[str, Any]) -> tuple[datetime, datetime]:
+        if "_span" in event:  # a malformed resource: where Google itself has it
+            return event["_span"]
+
         def edge(value: dict[str, Any]) -> datetime:
             if "dateTime" in value:
                 return datetime.fromisoformat(value["dateTime"])
