@@ -34,19 +34,19 @@ import itertools
 import json
 import secrets
 import ssl
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import trustme
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+from tests.fake_server import FakeServer
 
 GRAPH_PREFIX = "/v1.0/"
 TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"  # the consumers tenant's id
@@ -61,16 +61,6 @@ class GraphError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    headers: dict[str, str]
-    name: str = ""
 
 
 @dataclass
@@ -124,19 +114,18 @@ def _tls() -> tuple[trustme.CA, trustme.LeafCert]:
     return _TLS[0]
 
 
-class FakeMicrosoft:
+class FakeMicrosoft(FakeServer):
     """State of one fake Microsoft: users' tokens, calendars, subscriptions, faults."""
 
     def __init__(self, client_id: str = "00000000-aaaa-bbbb-cccc-000000000001",
                  client_secret: str = "ms-s3cret"):  # noqa: S107 - a test value
+        super().__init__()
         self.client_id, self.client_secret = client_id, client_secret
-        self.lock = threading.RLock()
         self.calendars: dict[str, FakeCalendar] = {}
         self.refresh_tokens: dict[str, dict[str, Any]] = {}  # token -> {"user", "revoked"}
         self.access: dict[str, float] = {}  # access token -> expiry (epoch seconds)
         self.codes: dict[str, dict[str, Any]] = {}
         self.subscriptions: dict[str, dict[str, Any]] = {}
-        self.requests: list[Recorded] = []
         self.pages: dict[str, tuple[list[dict[str, Any]], str]] = {}  # skiptoken -> rest, delta
         self.delta_states: dict[str, dict[str, Any]] = {}
         self.user = {"oid": "00000000-0000-0000-66f3-3332eca7ea81", "name": "Anna Lawyer",
@@ -151,7 +140,6 @@ class FakeMicrosoft:
         self._lose = 0
         self._ids = itertools.count(1)
         self.seq = 0
-        self._server: ThreadingHTTPServer | None = None
         self._ca, self._cert = _tls()
         self.ca_file = ""
 
@@ -164,23 +152,7 @@ class FakeMicrosoft:
         self._ca.cert_pem.write_to_path(self.ca_file)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._cert.configure_cert(context)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"https://{host}:{port}"
+        return self.serve(handler_for(self), tls=context)
 
     @property
     def graph_endpoint(self) -> str:
@@ -341,9 +313,6 @@ class FakeMicrosoft:
     def lose_responses(self, n: int) -> None:
         with self.lock:
             self._lose += n
-
-    def calls(self, name: str) -> list[Recorded]:
-        return [r for r in self.requests if r.name == name]
 
     def live_events(self, calendar_id: str) -> list[dict[str, Any]]:
         return [self._public(e, "UTC", expand=True) for e in self.calendars[calendar_id].events.values()]

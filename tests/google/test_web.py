@@ -13,9 +13,8 @@ from service.calendars.google import accounts
 from service.calendars.google.models import GoogleChannel
 from service.core.crypto import decrypt_json
 from service.storage.models import Calendar, CalendarAccount, OutboxTask
-
-#: Flask-WTF checks the Referer of HTTPS form posts.
-SAME_SITE = {"Referer": "https://localhost/admin/login"}
+from tests.admin.conftest import SAME_SITE
+from tests.admin.conftest import https_browser as browser
 
 
 @pytest.fixture
@@ -26,17 +25,6 @@ def lawyer(make_lawyer):
     from tests.admin.conftest import PASSWORD
 
     return make_lawyer(password_hash=generate_password_hash(PASSWORD, method="scrypt:1024:8:1"))
-
-
-def browser(app, lawyer=None):
-    """A test client over https (Secure cookies), signed in as ``lawyer`` if given."""
-    from tests.admin.conftest import log_in
-
-    http = app.test_client()
-    http.environ_base["wsgi.url_scheme"] = "https"
-    if lawyer is not None:
-        assert log_in(http, lawyer.email, headers=SAME_SITE).status_code == 302
-    return http
 
 
 def start_consent(http) -> str:

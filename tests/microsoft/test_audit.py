@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from service.calendars import sync
 from service.core.crypto import decrypt_json
 from service.storage.models import AuditEvent, Calendar, CalendarAccount, utcnow
-from tests.admin.conftest import post
+from tests.admin.conftest import SAME_SITE, post
 from tests.microsoft.conftest import COURT, DEFAULT
-from tests.microsoft.test_web import SAME_SITE, signed_in, start  # noqa: F401 (fixture)
+from tests.microsoft.test_web import signed_in, start  # noqa: F401 (fixture)
 
 
 def events(db, action):

@@ -13,11 +13,9 @@ from werkzeug.security import generate_password_hash
 
 from service.core.crypto import decrypt_json
 from service.storage.models import Calendar, CalendarAccount, OutboxTask
-from tests.admin.conftest import PASSWORD, log_in, post
+from tests.admin.conftest import PASSWORD, SAME_SITE, log_in, post
+from tests.admin.conftest import https_browser as browser
 from tests.microsoft.conftest import COURT, DEFAULT
-
-#: Flask-WTF checks the Referer of HTTPS form posts.
-SAME_SITE = {"Referer": "https://localhost/admin/login"}
 
 
 @pytest.fixture
@@ -89,15 +87,6 @@ def test_state_is_single_use(client, db, signed_in, fake):
 
 def code_exchanges(fake):
     return [r for r in fake.calls("token") if r.body["grant_type"] == "authorization_code"]
-
-
-def browser(app, lawyer=None):
-    """Another browser over https, signed in as ``lawyer`` if given."""
-    http = app.test_client()
-    http.environ_base["wsgi.url_scheme"] = "https"
-    if lawyer is not None:
-        assert log_in(http, lawyer.email, headers=SAME_SITE).status_code == 302
-    return http
 
 
 def test_oauth_consent_completed_in_a_browser_without_a_session_is_refused(app, client, db, signed_in, fake):
