@@ -251,3 +251,18 @@ def test_code_from_another_sign_in_fails_pkce(client, db, signed_in, fake):
 def test_tenant_setting_names_the_authority(app, client, signed_in, fake):
     app.config["MICROSOFT_TENANT"] = "organizations"
     assert start(client).startswith(fake.url + "/organizations/oauth2/v2.0/authorize?")
+
+
+def test_oauth_link_opened_by_an_assistant_connects_nothing(app, db, fake, runner, make_client):
+    """Calendars are the lawyer's alone: a printed sign-in link completed in a browser
+    where the lawyer's assistant is signed in (acting for that lawyer) is refused."""
+    from tests.admin import firm_world
+
+    world = firm_world.build(db, make_client)
+    before = len(accounts(db))
+    url = runner.invoke(args=["calendar", "add-microsoft", "--lawyer", str(world.lawyer_a.id)]).output.split()[-1]
+    assistant = browser(app)
+    assert log_in(assistant, world.assistant_a.email, headers=SAME_SITE).status_code == 302
+    response = assistant.get("/oauth/microsoft/callback?" + urlencode(fake.consent(url)))
+    assert response.status_code == 400 and "Sign in to the admin area first" in response.text
+    assert len(accounts(db)) == before and code_exchanges(fake) == []
