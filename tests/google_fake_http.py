@@ -15,7 +15,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.google_fake import API_PREFIX, ApiError, FakeGoogle, Recorded
+from tests.fake_server import QuietHandler, Recorded
+from tests.fake_server import route as route_of
+from tests.google_fake import API_PREFIX, ApiError, FakeGoogle
 
 
 def handler_for(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
@@ -35,28 +37,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 
 
-def _route(verb: str, path: str) -> tuple[str, list[str]] | None:
-    for method, pattern, name in _ROUTES:
-        match = pattern.match(path)
-        if method == verb and match:
-            return name, [unquote(a) for a in match.groups()]
-    return None
-
-
 _WRITES = {"events.insert", "events.patch", "events.delete"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     fake: FakeGoogle
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet tests
-        pass
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
 
     def _send(self, status: int, body: Any) -> None:
         data = b"" if body is None else json.dumps(body).encode()
@@ -94,7 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._send(400, ApiError(400, "parseError", "Parse Error").body())
             return
-        route = _route(self.command, rel)
+        route = route_of(_ROUTES, self.command, rel)
         if route is None:
             self._send(404, ApiError(404, "notFound", "Not Found").body())
             return

@@ -2,7 +2,7 @@
 
 MSAL insists on https authorities, so the stand-in serves TLS on 127.0.0.1 with a
 certificate from a trustme CA the tests trust (``ca_file``; the fixtures put it in
-``REQUESTS_CA_BUNDLE``, which both MSAL's and the provider's requests sessions read).
+``REQUESTS_CA_BUNDLE``, which the bounded sessions of MSAL and the provider honour).
 
 Identity (``/{tenant}/...``): the OpenID configuration document MSAL discovers, and the
 v2.0 token endpoint: ``authorization_code`` (the PKCE S256 verifier checked against the
@@ -22,7 +22,8 @@ duplicate returns the first event), update, delete, ``subscriptions`` (the
 outlook.timezone="UTC"`` asks, else in the event's own (Windows-named) zone.
 
 Fault injection: ``fail_next(n, status, retry_after=...)``; ``lose_responses(n)``
-stores the next ``n`` writes, then drops the connection. Every request is recorded.
+stores the next ``n`` writes, then drops the connection; ``misbehaving[route] = "huge"``
+or ``"drip"`` makes a Graph route answer without end or a byte at a time. Every request is recorded.
 """
 
 from __future__ import annotations
@@ -33,19 +34,19 @@ import itertools
 import json
 import secrets
 import ssl
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import trustme
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+from tests.fake_server import FakeServer
 
 GRAPH_PREFIX = "/v1.0/"
 TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"  # the consumers tenant's id
@@ -60,16 +61,6 @@ class GraphError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    headers: dict[str, str]
-    name: str = ""
 
 
 @dataclass
@@ -123,19 +114,18 @@ def _tls() -> tuple[trustme.CA, trustme.LeafCert]:
     return _TLS[0]
 
 
-class FakeMicrosoft:
+class FakeMicrosoft(FakeServer):
     """State of one fake Microsoft: users' tokens, calendars, subscriptions, faults."""
 
     def __init__(self, client_id: str = "00000000-aaaa-bbbb-cccc-000000000001",
                  client_secret: str = "ms-s3cret"):  # noqa: S107 - a test value
+        super().__init__()
         self.client_id, self.client_secret = client_id, client_secret
-        self.lock = threading.RLock()
         self.calendars: dict[str, FakeCalendar] = {}
         self.refresh_tokens: dict[str, dict[str, Any]] = {}  # token -> {"user", "revoked"}
         self.access: dict[str, float] = {}  # access token -> expiry (epoch seconds)
         self.codes: dict[str, dict[str, Any]] = {}
         self.subscriptions: dict[str, dict[str, Any]] = {}
-        self.requests: list[Recorded] = []
         self.pages: dict[str, tuple[list[dict[str, Any]], str]] = {}  # skiptoken -> rest, delta
         self.delta_states: dict[str, dict[str, Any]] = {}
         self.user = {"oid": "00000000-0000-0000-66f3-3332eca7ea81", "name": "Anna Lawyer",
@@ -144,11 +134,12 @@ class FakeMicrosoft:
         self.deliver: Callable[[str, str], tuple[int, str, str]] | None = None
         self.access_ttl = 3600
         self.delay = 0.0  # seconds every Graph answer waits
+        #: Graph route name -> "huge" (an endless answer) or "drip" (a byte every 0.1 s)
+        self.misbehaving: dict[str, str] = {}
         self._faults: deque[tuple[str | None, GraphError]] = deque()
         self._lose = 0
         self._ids = itertools.count(1)
         self.seq = 0
-        self._server: ThreadingHTTPServer | None = None
         self._ca, self._cert = _tls()
         self.ca_file = ""
 
@@ -161,23 +152,7 @@ class FakeMicrosoft:
         self._ca.cert_pem.write_to_path(self.ca_file)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._cert.configure_cert(context)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"https://{host}:{port}"
+        return self.serve(handler_for(self), tls=context)
 
     @property
     def graph_endpoint(self) -> str:
@@ -338,9 +313,6 @@ class FakeMicrosoft:
     def lose_responses(self, n: int) -> None:
         with self.lock:
             self._lose += n
-
-    def calls(self, name: str) -> list[Recorded]:
-        return [r for r in self.requests if r.name == name]
 
     def live_events(self, calendar_id: str) -> list[dict[str, Any]]:
         return [self._public(e, "UTC", expand=True) for e in self.calendars[calendar_id].events.values()]

@@ -13,12 +13,13 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from tests.fake_server import QuietHandler, Recorded
+from tests.fake_server import route as route_of
 from tests.microsoft_fake import (
     GRAPH_PREFIX,
     MAX_SUBSCRIPTION,
     FakeMicrosoft,
     GraphError,
-    Recorded,
     _instant,
     _parse_graph_time,
 )
@@ -45,25 +46,28 @@ def handler_for(fake: FakeMicrosoft) -> type[BaseHTTPRequestHandler]:
     return type("Handler", (_Handler,), {"fake": fake})
 
 
-def _route(verb: str, path: str) -> tuple[str, list[str]] | None:
-    for method, pattern, name in _ROUTES:
-        match = pattern.match(path)
-        if method == verb and match:
-            return name, [unquote(a) for a in match.groups()]
-    return None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     fake: FakeMicrosoft
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet tests
-        pass
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    do_POST = do_PATCH = do_DELETE = do_GET
+    def _misbehave(self, mode: str) -> None:
+        """``huge``: an endless JSON answer without a length; ``drip``: a byte at a time."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if mode == "drip":
+            self.send_header("Content-Length", "100000")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if mode == "huge":
+            self.wfile.write(b'{"value": [')
+            chunk = b'{"id": "x", "showAs": "busy"},' * 2048
+            for _ in range(64 * 1024 * 1024 // len(chunk)):  # 64 MB at most
+                self.wfile.write(chunk)
+            return
+        for _ in range(600):  # a minute at most
+            self.wfile.write(b" ")
+            self.wfile.flush()
+            time.sleep(0.1)
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = b"" if body is None else json.dumps(body).encode()
@@ -87,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
             tenant = openid.group(1)
             base = f"{fake.url}/{tenant}"
             with fake.lock:
-                fake.requests.append(Recorded("GET", parts.path, query, None, {}, "openid"))
+                fake.requests.append(Recorded("GET", parts.path, query, None, "openid"))
             self._send(200, {"issuer": fake.issuer(tenant), "token_endpoint": f"{base}/oauth2/v2.0/token",
                              "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
                              "response_types_supported": ["code"], "scopes_supported": ["openid"]})
@@ -96,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         if token and self.command == "POST":
             form = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
             with fake.lock:
-                fake.requests.append(Recorded("POST", parts.path, {}, form, {}, "token"))
+                fake.requests.append(Recorded("POST", parts.path, {}, form, "token"))
                 status, body = fake.token(form, token.group(1))
             self._send(status, body)
             return
@@ -109,17 +113,22 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._send(400, GraphError(400, "BadRequest", "Unable to read JSON request payload.").body())
             return
-        route = _route(self.command, rel)
+        route = route_of(_ROUTES, self.command, rel)
         if route is None:
             self._send(400, GraphError(400, "BadRequest", f"Resource not found for the segment '{rel}'.").body())
             return
         name, args = route
         if fake.delay:
             time.sleep(fake.delay)  # a slow Graph
+        if fake.misbehaving.get(name):
+            with fake.lock:
+                fake.requests.append(Recorded(self.command, rel, query, body, name, dict(self.headers.items())))
+            self._misbehave(fake.misbehaving[name])
+            return
         headers = {k: v for k, v in self.headers.items()}
         extra: dict[str, str] = {}
         with fake.lock:
-            fake.requests.append(Recorded(self.command, rel, query, body, headers, name))
+            fake.requests.append(Recorded(self.command, rel, query, body, name, headers))
             try:
                 fake.authenticate(self.headers.get("Authorization"))
                 if fake._faults and fake._faults[0][0] in (None, name):

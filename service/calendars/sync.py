@@ -242,6 +242,19 @@ def mark_working(account: CalendarAccount) -> None:
     account.broken, account.last_error = False, None
 
 
+#: Called as ``listener(account, message)`` when an account is first marked broken, in
+#: the caller's transaction: the use cases' audit log registers here (``when_broken``),
+#: as the worker's handlers do with ``outbox.handler`` (this layer cannot import them).
+_broken_listeners: list[Callable[[CalendarAccount, str], None]] = []
+
+
+def when_broken(listener: Callable[[CalendarAccount, str], None]) -> Callable[[CalendarAccount, str], None]:
+    """Register ``listener`` for accounts marked broken (a decorator; once per listener)."""
+    if listener not in _broken_listeners:
+        _broken_listeners.append(listener)
+    return listener
+
+
 def mark_broken(account: CalendarAccount, message: str) -> None:
     """Stop using an account whose credentials were refused, and tell the lawyer once
     (in the caller's transaction; a later success or reconnect clears ``broken``)."""
@@ -252,6 +265,8 @@ def mark_broken(account: CalendarAccount, message: str) -> None:
     outbox.enqueue(
         "mail.calendar_broken", {"account_id": account.id}, lawyer_id=account.lawyer_id
     )
+    for listener in _broken_listeners:
+        listener(account, message)
 
 
 def sync_lawyer(

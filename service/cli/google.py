@@ -8,14 +8,13 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from service.calendars import oauth_state
 from service.calendars.base import ProviderError
 from service.calendars.google import oauth
 from service.calendars.google.accounts import connect
 from service.cli import common
 from service.cli.calendars import calendar_cli
-from service.storage.extensions import db
-from service.storage.models import utcnow
-from service.usecases import followup
+from service.usecases import calendar_connect
 
 
 @click.command("add-google")
@@ -44,7 +43,7 @@ def add_google(
             raise click.ClickException(str(exc)) from None
         click.echo(
             f"Sign in to the admin area as {lawyer.email}, then open this link in the same "
-            f"browser to connect Google Calendar (valid {oauth.STATE_MAX_AGE // 60} min, once): {url}"
+            f"browser to connect Google Calendar (valid {oauth_state.STATE_MAX_AGE // 60} min, once): {url}"
         )
         return
     info = _read_token_file(token_file)
@@ -53,9 +52,7 @@ def add_google(
     except ProviderError as exc:
         raise click.ClickException(str(exc)) from None
     account = result.account
-    if not result.reconnected:  # a new destination: the calls already booked are written too
-        followup.write_upcoming(lawyer.id, utcnow())
-        db.session.commit()
+    calendar_connect.signed_in(account, result.reconnected)
     verb = "Reconnected" if result.reconnected else "Added"
     click.echo(
         f"{verb} {account.label} for lawyer {lawyer.id}: busy time from "

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import click
 
+from service.calendars import oauth_state
 from service.calendars.base import ProviderError
 from service.calendars.microsoft import oauth
-from service.calendars.microsoft.accounts import connect, set_free_show_as
+from service.calendars.microsoft.accounts import connect
 from service.cli import common
 from service.cli.calendars import calendar_cli
 from service.storage.extensions import db
 from service.storage.models import Calendar
+from service.usecases import calendar_connect
 
 MAX_TOKEN_FILE = 64 * 1024
 
@@ -38,10 +40,13 @@ def add_microsoft(lawyer_id: int, token_file: str | None, calendars: tuple[str, 
                 "Microsoft sign-in is not configured: set MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET"
             )
         try:
-            url = oauth.begin(lawyer.id, oauth.redirect_uri())
+            url, _ = oauth.consent_url(lawyer.id, oauth.redirect_uri(), origin="cli")
         except ProviderError as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo(f"Open this link as {lawyer.email} to connect Microsoft 365 / Outlook: {url}")
+        click.echo(
+            f"Sign in to the admin area as {lawyer.email}, then open this link in the same browser "
+            f"to connect Microsoft 365 / Outlook (valid {oauth_state.STATE_MAX_AGE // 60} min, once): {url}"
+        )
         return
     refresh_token = _read_token_file(token_file)
     try:
@@ -50,6 +55,7 @@ def add_microsoft(lawyer_id: int, token_file: str | None, calendars: tuple[str, 
     except ProviderError as exc:
         raise click.ClickException(str(exc)) from None
     account = result.account
+    calendar_connect.signed_in(account, result.reconnected)
     verb = "Reconnected" if result.reconnected else "Added"
     busy = ", ".join(result.names.get(c, c) for c in result.conflict)
     click.echo(
@@ -86,7 +92,7 @@ def microsoft_show_as(calendar_id: int, free: tuple[str, ...]) -> None:
     if calendar is None or calendar.account.kind != "microsoft":
         raise click.ClickException(f"no Microsoft calendar with id {calendar_id}")
     try:
-        set_free_show_as(calendar.account, calendar.remote_id, free)
+        calendar_connect.set_free_show_as(calendar, free)
     except ProviderError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()

@@ -11,6 +11,7 @@ now" queues the outbox task ``calendar.sync`` that the worker runs
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -310,16 +311,26 @@ def microsoft_available() -> bool:
     return microsoft_oauth.available()
 
 
-def microsoft_consent_url(lawyer: Lawyer, binding: str) -> str:
-    """Where to send the lawyer to sign in at Microsoft; the answer comes back to
-    /oauth/microsoft/callback and is accepted once, in the browser session ``binding``
-    names."""
+def microsoft_consent(lawyer: Lawyer) -> tuple[str, str]:
+    """Where to send the lawyer to sign in at Microsoft, and the ``state`` (which the web
+    binds to the browser session); the answer comes back to /oauth/microsoft/callback."""
     if not microsoft_available():
         raise ConnectError(gettext("Microsoft 365 / Outlook is not set up on this server."))
     try:
-        return microsoft_oauth.begin(lawyer.id, microsoft_oauth.redirect_uri(), binding)
+        return microsoft_oauth.consent_url(lawyer.id, microsoft_oauth.redirect_uri())
     except ProviderError as exc:
         raise ConnectError(plain_error(str(exc))) from None
+
+
+def signed_in(account: CalendarAccount, reconnected: bool, actor: audit.Actor | None = None) -> None:
+    """After a sign-in provider (Google, Microsoft) stored an account, from the web's
+    callback or the CLI's token file alike: the audit log names it like ``connect`` does,
+    and a new destination gets the calls already booked (committed)."""
+    audit.record(actor, "calendar.reconnected" if reconnected else "calendar.connected", account,
+                 after=_choices(account))
+    if not reconnected:
+        followup.write_upcoming(account.lawyer_id, utcnow())
+    db.session.commit()
 
 
 def disconnect(account: CalendarAccount) -> None:
@@ -358,19 +369,52 @@ def _set_choices(account: CalendarAccount, conflict: set[int], write_to: int | N
             cal.write_to = False
 
 
+def _free_show_as(account: CalendarAccount) -> dict:
+    """What the audit log keeps of an Outlook account's "Show as" choices, by calendar name."""
+    names = {c.remote_id: c.name for c in account.calendars}
+    chosen = (account.config or {}).get("free_show_as") or {}
+    return {"free_show_as": {names.get(k, k): list(v) for k, v in sorted(chosen.items())}}
+
+
+def _record_show_as(account: CalendarAccount, before: dict) -> None:
+    diff = audit.changes(before, _free_show_as(account))
+    if diff is not None:
+        audit.record(None, "calendar.choices", account, before=diff[0], after=diff[1])
+
+
+def set_free_show_as(calendar: Calendar, values: Sequence[str]) -> None:
+    """Outlook: which "Show as" values of ``calendar`` leave the lawyer free (besides
+    ``free``), for the CLI; ProviderError for an unknown value (the caller commits)."""
+    from service.calendars.microsoft import accounts as microsoft_accounts
+
+    before = _free_show_as(calendar.account)
+    microsoft_accounts.set_free_show_as(calendar.account, calendar.remote_id, values)
+    _record_show_as(calendar.account, before)
+
+
 def set_tentative_free(account: CalendarAccount, calendar_ids: set[int]) -> None:
     """Outlook: which of the account's calendars count "Tentative" as free (the rest of
     its ``free_show_as`` choice, set from the CLI, stays); changed calendars are read
     again at their next sync (the caller commits)."""
-    from service.calendars.microsoft.accounts import set_free_show_as
+    from service.calendars.microsoft.accounts import set_free_show_as as set_show_as
 
+    before = _free_show_as(account)
     chosen = (account.config or {}).get("free_show_as") or {}
     for cal in account.calendars:
         values = set(chosen.get(cal.remote_id, []))
         wanted = values | {"tentative"} if cal.id in calendar_ids else values - {"tentative"}
         if wanted != values:
-            set_free_show_as(account, cal.remote_id, sorted(wanted))
+            set_show_as(account, cal.remote_id, sorted(wanted))
             request_sync(cal)
+    _record_show_as(account, before)
+
+
+@sync.when_broken
+def _record_broken(account: CalendarAccount, message: str) -> None:
+    """A provider refused the account's credentials (e.g. ``invalid_grant``): in the audit
+    log like its connection, by the system."""
+    audit.record(audit.SYSTEM, "calendar.broken", account,
+                 after={"kind": account.kind, "label": account.label, "error": message[:300]})
 
 
 def request_sync(calendar: Calendar) -> None:

@@ -541,13 +541,12 @@ def connect_google():
 def connect_microsoft():
     """Off to Microsoft's sign-in; the answer returns to ``/oauth/microsoft/callback``,
     accepted once and only in this browser session."""
-    from service.web.microsoft import session_binding
-
     try:
-        url = calendar_connect.microsoft_consent_url(auth.current_lawyer(), session_binding())
+        url, state = calendar_connect.microsoft_consent(auth.current_lawyer())
     except calendar_connect.ConnectError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.calendars"))
+    oauth_binding.start("microsoft", state)  # only this browser may finish the sign-in
     return redirect(url)
 
 

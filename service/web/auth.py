@@ -49,6 +49,14 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", SESSION_HOURS * 3600)
     csrf.init_app(app)
 
+    @app.before_request
+    def who_is_asked_afresh():
+        """Who signed in is worked out per request. ``g`` lives as long as the app context,
+        and a test's requests share the one the test holds: without this, a second browser
+        in a test would pass as whoever the previous request signed in."""
+        g.pop("person", None)
+        g.pop("lawyer", None)
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         return error_response(400, "csrf_failed", exc.description)

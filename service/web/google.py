@@ -20,7 +20,7 @@ from service.calendars.google.models import GoogleChannel
 from service.calendars.sync import queue_sync
 from service.storage.extensions import db
 from service.storage.models import utcnow
-from service.usecases import audit, followup
+from service.usecases import calendar_connect
 from service.web import auth, oauth_binding
 from service.web.errors import AppError
 from service.web.limits import GOOGLE_PUSH_BY_CHANNEL, GOOGLE_PUSH_BY_IP, limited
@@ -45,35 +45,12 @@ def callback():
             400, "bad_callback", "This Google sign-in answer is incomplete; start again."
         )
     try:
-        lawyer_id = oauth.lawyer_from_state(state)
-        signed_in = auth.current_lawyer()
-        if signed_in is None:
-            raise AppError(
-                400, "bad_callback",
-                "Sign in to the admin area first, then connect Google Calendar from the calendars page.",
-            )
-        if signed_in.id != lawyer_id:
-            # The consent was started for another lawyer: never attach their Google
-            # account to the one signed in here (or the other way round).
-            raise AppError(
-                400, "bad_callback", "This Google sign-in answer belongs to another lawyer."
-            )
-        if oauth.state_origin(state) == "cli":
-            oauth_binding.spend(state, oauth.STATE_MAX_AGE)
-        else:
-            oauth_binding.finish("google", state, oauth.STATE_MAX_AGE)
+        lawyer = oauth_binding.accept("google", "Google Calendar", state, oauth.load_state(state))
         info = oauth.exchange(code, state, oauth.redirect_uri())
-        result = connect(signed_in, info)
-        audit.record(audit.Actor("lawyer", signed_in.id, signed_in.name),
-                     "calendar.reconnected" if result.reconnected else "calendar.connected",
-                     audit.Subject("calendar_account", None, signed_in.id),
-                     after={"kind": "google", "conflict": list(result.conflict), "write_to": str(result.write_to)})
-        db.session.commit()
+        result = connect(lawyer, info)
+        calendar_connect.signed_in(result.account, result.reconnected, auth.current_person().actor())
     except ProviderError as exc:
         raise AppError(400, "google_failed", f"Google Calendar was not connected: {exc}.") from None
-    if not result.reconnected:  # a new destination: the calls already booked are written too
-        followup.write_upcoming(signed_in.id, utcnow())
-        db.session.commit()
     flash(
         gettext(
             "Google Calendar connected: busy time from %(calendars)s; calls written to %(write_to)s.",

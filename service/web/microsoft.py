@@ -16,16 +16,14 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext
-from markupsafe import escape
 
 from service.calendars.base import ProviderError
 from service.calendars.microsoft import accounts, oauth
 from service.calendars.sync import queue_sync
-from service.storage.extensions import db
-from service.storage.models import Lawyer
-from service.web import auth
+from service.usecases import calendar_connect
+from service.web import auth, oauth_binding
 from service.web.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -33,51 +31,31 @@ log = logging.getLogger(__name__)
 oauth_bp = Blueprint("microsoft_oauth", __name__)
 hooks_bp = Blueprint("microsoft_hooks", __name__)
 
-#: Where the browser session keeps the value a sign-in is bound to.
-SESSION_KEY = "microsoft_oauth"
 MAX_NOTIFICATION_BYTES = 256 * 1024
 LIFECYCLE_EVENTS = frozenset({"reauthorizationRequired", "subscriptionRemoved", "missed"})
 
 
-def session_binding() -> str:
-    """The value this browser session binds its Microsoft sign-ins to (made once)."""
-    if not session.get(SESSION_KEY):
-        session[SESSION_KEY] = oauth.new_binding()
-    return session[SESSION_KEY]
-
-
 @oauth_bp.get(oauth.CALLBACK_PATH)
 def callback():
+    """The end of a sign-in: as Google's (``oauth_binding``), only in a browser signed in
+    as the lawyer it was started for, only in the browser that started it, only once."""
     if request.args.get("error"):
         raise AppError(400, "microsoft_denied",
                        "Microsoft 365 / Outlook was not connected: access was not granted.")
     code, state = request.args.get("code", ""), request.args.get("state", "")
-    if not code or not state or len(code) > 4096 or len(state) > 512:
+    if not code or not state or len(code) > 4096 or len(state) > 2048:
         raise AppError(400, "bad_callback", "This Microsoft sign-in answer is incomplete; start again.")
     try:
-        lawyer_id, flow = oauth.take_flow(state, session.get(SESSION_KEY))
-        lawyer = db.session.get(Lawyer, lawyer_id)
-        if lawyer is None:
-            raise AppError(400, "bad_callback", "This Microsoft sign-in answer is for an unknown lawyer.")
-        signed_in = auth.current_lawyer()
-        if signed_in is not None and signed_in.id != lawyer.id:
-            raise AppError(400, "bad_callback", "This Microsoft sign-in answer belongs to another lawyer.")
-        secret = oauth.finish(flow, request.args.to_dict())
+        lawyer = oauth_binding.accept("microsoft", "Microsoft 365 / Outlook", state, oauth.load_state(state))
+        secret = oauth.finish(state, request.args.to_dict(), oauth.redirect_uri())
         result = accounts.connect(lawyer, secret)
+        calendar_connect.signed_in(result.account, result.reconnected, auth.current_person().actor())
     except ProviderError as exc:
         raise AppError(400, "microsoft_failed", f"Microsoft 365 / Outlook was not connected: {exc}.") from None
-    calendars = ", ".join(result.names.get(c, c) for c in result.conflict)
-    write_to = result.names.get(result.write_to, result.write_to)
-    if signed_in is not None:  # started from the admin area: back to the calendars page
-        flash(gettext("Microsoft 365 / Outlook connected: busy time from %(calendars)s; calls written to %(write_to)s.",
-                      calendars=calendars, write_to=write_to), "ok")
-        return redirect(url_for("admin.calendars"), 303)
-    verb = "reconnected" if result.reconnected else "connected"
-    return (
-        f"<!doctype html><title>Microsoft 365 / Outlook {verb}</title>"
-        f"<p>Microsoft 365 / Outlook {verb}: busy time from {escape(calendars)}; "
-        f"calls written to {escape(write_to)}. You can close this page.</p>"
-    )
+    flash(gettext("Microsoft 365 / Outlook connected: busy time from %(calendars)s; calls written to %(write_to)s.",
+                  calendars=", ".join(result.names.get(c, c) for c in result.conflict),
+                  write_to=result.names.get(result.write_to, result.write_to)), "ok")
+    return redirect(url_for("admin.calendars"), 303)
 
 
 def _handshake():

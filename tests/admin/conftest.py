@@ -23,6 +23,20 @@ def log_in(http, email: str, password: str = PASSWORD, **extra):
     return http.post("/admin/login", data={"email": email, "password": password, "csrf_token": token}, **extra)
 
 
+#: Flask-WTF checks the Referer of HTTPS form posts.
+SAME_SITE = {"Referer": "https://localhost/admin/login"}
+
+
+def https_browser(app, lawyer=None):
+    """A new browser over https (Secure cookies, as with an https ``BASE_URL``), signed in
+    as ``lawyer`` if given (the OAuth callbacks' tests)."""
+    http = app.test_client()
+    http.environ_base["wsgi.url_scheme"] = "https"
+    if lawyer is not None:
+        assert log_in(http, lawyer.email, headers=SAME_SITE).status_code == 302
+    return http
+
+
 def post(http, path: str, data: dict | None = None, token_from: str = "/admin/", **extra):
     """POST an admin form with a valid CSRF token."""
     return http.post(path, data={"csrf_token": csrf_token(http, token_from), **(data or {})}, **extra)

@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
+from itsdangerous import URLSafeTimedSerializer
 
-from service.calendars.google import accounts, oauth
+from service.calendars.google import accounts
 from service.calendars.google.models import GoogleChannel
 from service.core.crypto import decrypt_json
 from service.storage.models import Calendar, CalendarAccount, OutboxTask
-
-#: Flask-WTF checks the Referer of HTTPS form posts.
-SAME_SITE = {"Referer": "https://localhost/admin/login"}
+from tests.admin.conftest import SAME_SITE
+from tests.admin.conftest import https_browser as browser
 
 
 @pytest.fixture
@@ -25,17 +25,6 @@ def lawyer(make_lawyer):
     from tests.admin.conftest import PASSWORD
 
     return make_lawyer(password_hash=generate_password_hash(PASSWORD, method="scrypt:1024:8:1"))
-
-
-def browser(app, lawyer=None):
-    """A test client over https (Secure cookies), signed in as ``lawyer`` if given."""
-    from tests.admin.conftest import log_in
-
-    http = app.test_client()
-    http.environ_base["wsgi.url_scheme"] = "https"
-    if lawyer is not None:
-        assert log_in(http, lawyer.email, headers=SAME_SITE).status_code == 302
-    return http
 
 
 def start_consent(http) -> str:
@@ -78,7 +67,7 @@ def test_callback_connects_the_account(client, db, lawyer, fake):
 def test_callback_with_forged_state_writes_nothing(client, db, lawyer, fake):
     fake.add_calendar("lawyer@example.com", primary=True)
     code, state = consent(fake, client)
-    forged = oauth.URLSafeTimedSerializer("other-key", salt="google-oauth-state").dumps(
+    forged = URLSafeTimedSerializer("other-key", salt="google-oauth-state").dumps(
         {"l": lawyer.id, "n": "x"}
     )
     response = client.get(f"/oauth/google/callback?code={code}&state={forged}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -280,9 +281,10 @@ def test_live_check_stays_within_its_budget(make_provider, fake, sleeps):
     provider = make_provider(live_budget=0.5)
     provider.list_calendars()  # the token is in hand
     fake.delay = 2.0
-    with pytest.raises(ProviderError, match="in time|timeout"):
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="no complete answer within 0.5 s"):
         provider.busy(DEFAULT, Interval(at(26, 9), at(26, 10)))
-    assert len(fake.calls("calendarView")) <= 2
+    assert time.monotonic() - started < 1.5 and len(fake.calls("calendarView")) <= 1  # no retry
 
 
 def test_links_to_another_host_are_not_followed(provider, fake):

@@ -11,14 +11,11 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 from werkzeug.security import generate_password_hash
 
-from service.calendars.microsoft.models import MicrosoftAuthFlow
 from service.core.crypto import decrypt_json
 from service.storage.models import Calendar, CalendarAccount, OutboxTask
-from tests.admin.conftest import PASSWORD, log_in, post
+from tests.admin.conftest import PASSWORD, SAME_SITE, log_in, post
+from tests.admin.conftest import https_browser as browser
 from tests.microsoft.conftest import COURT, DEFAULT
-
-#: Flask-WTF checks the Referer of HTTPS form posts.
-SAME_SITE = {"Referer": "https://localhost/admin/login"}
 
 
 @pytest.fixture
@@ -83,21 +80,41 @@ def test_state_is_single_use(client, db, signed_in, fake):
     answer = fake.consent(start(client))
     assert client.get("/oauth/microsoft/callback?" + urlencode(answer)).status_code == 303
     again = client.get("/oauth/microsoft/callback?" + urlencode(answer))
-    assert again.status_code == 400 and "already used" in again.text
+    assert again.status_code == 400 and "start again from the calendars page" in again.text
     assert len(accounts(db)) == 1
-    assert db.session.scalar(sa.select(sa.func.count(MicrosoftAuthFlow.id))) == 0
+    assert len(code_exchanges(fake)) == 1  # refused before Microsoft is asked
 
 
-def test_answer_in_another_browser_session_is_refused(app, client, db, signed_in, fake):
-    """Regression: a consent answer must not attach a Microsoft account in a browser that
-    did not start it (a victim lured to an attacker's callback link)."""
+def code_exchanges(fake):
+    return [r for r in fake.calls("token") if r.body["grant_type"] == "authorization_code"]
+
+
+def test_oauth_consent_completed_in_a_browser_without_a_session_is_refused(app, client, db, signed_in, fake):
+    """Regression (#12, as Google's): a state started by lawyer A, completed in a browser
+    without that session, attached whoever consented there to A's account."""
     answer = fake.consent(start(client))
-    other = app.test_client()
-    response = other.get("/oauth/microsoft/callback?" + urlencode(answer))
-    assert response.status_code == 400 and "another browser session" in response.text
-    assert accounts(db) == [] and [r for r in fake.calls("token") if r.body["grant_type"] == "authorization_code"] == []
-    # And it is spent: the right session cannot use it afterwards either.
-    assert client.get("/oauth/microsoft/callback?" + urlencode(answer)).status_code == 400
+    stranger = browser(app)
+    response = stranger.get("/oauth/microsoft/callback?" + urlencode(answer))
+    assert response.status_code == 400 and "Sign in to the admin area first" in response.text
+    # Signed in as A, but not the browser that started it (A's session cookie was not it).
+    elsewhere = browser(app, signed_in).get("/oauth/microsoft/callback?" + urlencode(answer))
+    assert elsewhere.status_code == 400 and "not started in this browser" in elsewhere.text
+    assert accounts(db) == [] and code_exchanges(fake) == []
+    # The browser that started it still can: the refusals spent nothing.
+    assert client.get("/oauth/microsoft/callback?" + urlencode(answer)).status_code == 303
+
+
+def test_oauth_state_replayed_with_another_code_is_refused(app, client, db, signed_in, fake):
+    """Regression (#12, as Google's): a state could be replayed with another code, even
+    with a copy of the session cookie taken before the first answer."""
+    url = start(client)
+    copied_cookie = client.get_cookie("session").value
+    assert client.get("/oauth/microsoft/callback?" + urlencode(fake.consent(url))).status_code == 303
+    replay = browser(app)
+    replay.set_cookie("session", copied_cookie, domain="localhost", secure=True)
+    response = replay.get("/oauth/microsoft/callback?" + urlencode(fake.consent(url)))
+    assert response.status_code == 400 and "already been used" in response.text
+    assert len(accounts(db)) == 1 and len(code_exchanges(fake)) == 1
 
 
 def test_answer_for_another_lawyer_is_refused(client, db, signed_in, make_lawyer, fake, runner):
@@ -123,13 +140,19 @@ def test_forged_or_incomplete_answers(client, db, fake):
     assert fake.calls("token") == []
 
 
-def test_cli_consent_url_then_callback_without_a_session(client, db, lawyer, fake, runner):
-    result = runner.invoke(args=["calendar", "add-microsoft", "--lawyer", str(lawyer.id)])
+def test_cli_consent_url_needs_a_browser_signed_in_as_the_lawyer(app, client, db, signed_in, fake, runner):
+    """As Google's: the printed link connects only in a browser signed in as its lawyer,
+    once (a link completed in a browser without a session attached nothing)."""
+    result = runner.invoke(args=["calendar", "add-microsoft", "--lawyer", str(signed_in.id)])
     assert result.exit_code == 0, result.output
+    assert "Sign in to the admin area as" in result.output
     url = result.output.split()[-1]
     assert url.startswith(fake.url + "/common/oauth2/v2.0/authorize")
-    response = client.get("/oauth/microsoft/callback?" + urlencode(fake.consent(url)))
-    assert response.status_code == 200 and "Microsoft 365 / Outlook connected" in response.text
+    answer = fake.consent(url)
+    assert browser(app).get("/oauth/microsoft/callback?" + urlencode(answer)).status_code == 400
+    response = client.get("/oauth/microsoft/callback?" + urlencode(answer))
+    assert response.status_code == 303 and len(accounts(db)) == 1
+    assert client.get("/oauth/microsoft/callback?" + urlencode(answer)).status_code == 400
 
 
 def test_cli_with_token_file_and_calendar_choice(db, lawyer, fake, runner, tmp_path):
@@ -228,3 +251,18 @@ def test_code_from_another_sign_in_fails_pkce(client, db, signed_in, fake):
 def test_tenant_setting_names_the_authority(app, client, signed_in, fake):
     app.config["MICROSOFT_TENANT"] = "organizations"
     assert start(client).startswith(fake.url + "/organizations/oauth2/v2.0/authorize?")
+
+
+def test_oauth_link_opened_by_an_assistant_connects_nothing(app, db, fake, runner, make_client):
+    """Calendars are the lawyer's alone: a printed sign-in link completed in a browser
+    where the lawyer's assistant is signed in (acting for that lawyer) is refused."""
+    from tests.admin import firm_world
+
+    world = firm_world.build(db, make_client)
+    before = len(accounts(db))
+    url = runner.invoke(args=["calendar", "add-microsoft", "--lawyer", str(world.lawyer_a.id)]).output.split()[-1]
+    assistant = browser(app)
+    assert log_in(assistant, world.assistant_a.email, headers=SAME_SITE).status_code == 302
+    response = assistant.get("/oauth/microsoft/callback?" + urlencode(fake.consent(url)))
+    assert response.status_code == 400 and "Sign in to the admin area first" in response.text
+    assert len(accounts(db)) == before and code_exchanges(fake) == []

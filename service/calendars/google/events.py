@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.intervals import Interval
 from service.calendars.base import OutgoingEvent, is_own_uid
+from service.calendars.icsexpand import ReadWarning
 
 _EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
 
@@ -72,27 +73,56 @@ def _edge(edge: dict[str, Any], tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tz).astimezone(UTC)
 
 
-def busy_interval(event: dict[str, Any], tz: ZoneInfo) -> Interval | None:
-    """The time ``event`` makes the lawyer busy, or None when it leaves them free.
-
-    Free: cancelled, transparent ("Show as available"), declined by the lawyer, working
-    location and birthday entries. All-day events (``date``, end exclusive) block whole
-    days in the lawyer's zone ``tz``.
-    """
-    if event.get("status") == "cancelled":
-        return None
-    if event.get("transparency") == "transparent":
-        return None
+def _is_free(event: dict[str, Any]) -> bool:
+    """Cancelled, transparent ("Show as available"), declined by the lawyer, working
+    location and birthday entries leave the lawyer free."""
+    if event.get("status") == "cancelled" or event.get("transparency") == "transparent":
+        return True
     if event.get("eventType") in _FREE_EVENT_TYPES:
-        return None
-    for attendee in event.get("attendees") or ():
-        if attendee.get("self") and attendee.get("responseStatus") == "declined":
-            return None
+        return True
+    return any(a.get("self") and a.get("responseStatus") == "declined" for a in event.get("attendees") or ())
+
+
+def _readable_edge(event: dict[str, Any], name: str, tz: ZoneInfo) -> datetime | None:
     try:
-        start, end = _edge(event["start"], tz), _edge(event["end"], tz)
-    except (KeyError, ValueError, TypeError):
-        return None  # malformed or partial resource: nothing we can place in time
-    return Interval(start, end) if start < end else None
+        return _edge(event[name], tz)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _whole_day(instant: datetime, tz: ZoneInfo) -> Interval:
+    day = instant.astimezone(tz).date()
+    return Interval(datetime.combine(day, time(0), tz).astimezone(UTC),
+                    datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC))
+
+
+def read_event(event: dict[str, Any], tz: ZoneInfo, span: Interval) -> tuple[Interval | None, ReadWarning | None]:
+    """The time ``event`` makes the lawyer busy (None: free), failing closed.
+
+    All-day events (``date``, end exclusive) block whole days in the lawyer's zone
+    ``tz``. An event whose start or end cannot be read is busy over what can be known,
+    as the CalDAV and feed reader does (``icsexpand``): the whole day of the edge that is
+    readable, or all of ``span`` (the range it was listed for) when neither is; the
+    warning says so on the calendars page.
+    """
+    if _is_free(event):
+        return None, None
+    start, end = _readable_edge(event, "start", tz), _readable_edge(event, "end", tz)
+    if start is not None and end is not None:
+        return (Interval(start, end) if start < end else None), None
+    if start is not None or end is not None:
+        busy = _whole_day(start or end, tz)  # type: ignore[arg-type]
+        why = "its end time cannot be read" if start is not None else "its start time cannot be read"
+    else:
+        busy, why = span, "its start and end times cannot be read"
+    warning = ReadWarning(str(event.get("id") or "?")[:200], str(event.get("summary") or "")[:200],
+                          "unreadable", why, busy.start, busy.end)
+    return busy, warning
+
+
+def busy_interval(event: dict[str, Any], tz: ZoneInfo, span: Interval) -> Interval | None:
+    """``read_event`` without the warning (the live check before a booking)."""
+    return read_event(event, tz, span)[0]
 
 
 def event_body(event: OutgoingEvent) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Calling Google: bounded retries with backoff and jitter, and errors worded for people.
+"""Calling Google: bounded retries (``service.calendars.retry``, shared with Microsoft
+Graph), and errors worded for people.
 
 Retried: 429, 5xx, 403 ``rateLimitExceeded``/``userRateLimitExceeded``, dropped
 connections and timeouts (every write the provider makes is idempotent, so resending is
@@ -11,17 +12,16 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httplib2
 from google.auth import exceptions as auth_exceptions
 from googleapiclient.errors import HttpError
 
-from service.calendars import bounded
+from service.calendars import retry
 from service.calendars.base import AuthError, NotFound, ProviderError
+from service.calendars.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +33,6 @@ _TRANSIENT = (
     http.client.HTTPException,
     httplib2.HttpLib2Error,
 )
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """At most ``max_attempts`` tries; full-jitter delays from ``base_delay`` doubling;
-    never more than ``max_total_sleep`` seconds asleep in all (a longer wait is left to
-    the outbox's own backoff)."""
-
-    max_attempts: int = 5
-    base_delay: float = 1.0
-    max_total_sleep: float = 20.0
-
-    def delay(self, attempt: int, exc: BaseException) -> float:
-        delay = random.uniform(0, self.base_delay * 2 ** (attempt - 1))
-        if isinstance(exc, HttpError):
-            retry_after = str(exc.resp.get("retry-after", ""))
-            if retry_after.isdigit():
-                delay = max(delay, float(retry_after))
-        return delay
 
 
 def status_of(exc: HttpError) -> int:
@@ -80,6 +61,14 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, _TRANSIENT)
 
 
+def _judge(exc: BaseException) -> tuple[bool, str | None] | None:
+    if isinstance(exc, HttpError):
+        return is_retryable(exc), str(exc.resp.get("retry-after", "")) or None
+    if isinstance(exc, _TRANSIENT):
+        return is_retryable(exc), None
+    return None
+
+
 def execute(
     call: Callable[[], Any],
     *,
@@ -88,30 +77,21 @@ def execute(
     sleep: Callable[[float], None],
     policy: RetryPolicy,
 ) -> Any:
-    """``call()`` with retries; an HttpError that ``ok`` accepts returns None instead."""
-    slept = 0.0
-    attempt = 0
-    while True:
-        attempt += 1
+    """``call()`` with retries (``service.calendars.retry``); an HttpError that ``ok``
+    accepts returns None instead."""
+
+    def once() -> Any:
         try:
             return call()
         except HttpError as exc:
             if ok is not None and ok(exc):
                 return None
-            failure: BaseException = exc
-        except _TRANSIENT as exc:
-            failure = exc
-        if is_retryable(failure) and attempt < policy.max_attempts:
-            delay = policy.delay(attempt, failure)
-            left = bounded.remaining()  # inside a web request or a worker task's budget
-            if slept + delay <= policy.max_total_sleep and (left is None or delay < left):
-                log.info(
-                    "google %s: attempt %d failed (%s), retrying", what, attempt, _describe(failure)
-                )
-                sleep(delay)
-                slept += delay
-                continue
-        raise provider_error(failure, what) from None
+            raise
+
+    try:
+        return retry.run(once, judge=_judge, policy=policy, sleep=sleep, what=what, provider="google")
+    except (HttpError, *_TRANSIENT) as exc:
+        raise provider_error(exc, what) from None
 
 
 def provider_error(exc: BaseException, what: str) -> ProviderError:
@@ -142,6 +122,3 @@ def provider_error(exc: BaseException, what: str) -> ProviderError:
         error.retryable = False
     return error
 
-
-def _describe(exc: BaseException) -> str:
-    return f"HTTP {status_of(exc)}" if isinstance(exc, HttpError) else type(exc).__name__

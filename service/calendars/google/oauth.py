@@ -3,9 +3,10 @@
 ``consent_url`` makes the Google consent link with offline access (a refresh token),
 ``prompt=consent`` (so Google sends the refresh token again on a reconnect), the
 narrow scopes the provider uses, and a ``state`` signed with ``SECRET_KEY`` that names
-the lawyer and expires. PKCE without server-side storage: the code verifier is an HMAC
-of the state's nonce under ``SECRET_KEY``, so the callback can recompute it while
-someone who only sees the redirect cannot.
+the lawyer and expires (``service.calendars.oauth_state``, shared with Microsoft). PKCE
+without server-side storage: the code verifier is an HMAC of the state's nonce under
+``SECRET_KEY``, so the callback can recompute it while someone who only sees the
+redirect cannot.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Any
 
 from flask import current_app
 from google_auth_oauthlib.flow import Flow
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
+from service.calendars import oauth_state
 from service.calendars.base import ProviderError
 
 SCOPES = (
@@ -31,12 +32,6 @@ SCOPES = (
 )
 AUTH_URI = "https://accounts.google.com/o/oauth2/v2/auth"
 CALLBACK_PATH = "/oauth/google/callback"
-STATE_MAX_AGE = 15 * 60  # seconds the lawyer has to click through the consent screen
-_SALT = "google-oauth-state"
-
-
-class StateError(ProviderError):
-    retryable = False
 
 
 def redirect_uri() -> str:
@@ -60,36 +55,18 @@ def _client_config() -> dict[str, Any]:
     }
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
-
-
 def _verifier(nonce: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     digest = hmac.new(key, b"google-pkce:" + nonce.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")  # 43 chars, RFC 7636
 
 
-def _load_state(state: str) -> dict[str, Any]:
-    try:
-        data = _serializer().loads(state, max_age=STATE_MAX_AGE)
-    except SignatureExpired:
-        raise StateError("the Google sign-in link has expired; start again") from None
-    except BadSignature:
-        raise StateError("the Google sign-in answer was not started here") from None
-    if not isinstance(data, dict) or not isinstance(data.get("l"), int) or not data.get("n"):
-        raise StateError("the Google sign-in answer was not started here")
+def load_state(state: str) -> dict[str, Any]:
+    """What a consent ``state`` names (``oauth_state``); StateError if forged or expired."""
+    data = oauth_state.load("google", "Google", state)
+    if not data.get("n"):
+        raise oauth_state.StateError("the Google sign-in answer was not started here")
     return data
-
-
-def lawyer_from_state(state: str) -> int:
-    """The lawyer id a signed ``state`` was made for; StateError if forged or expired."""
-    return _load_state(state)["l"]
-
-
-def state_origin(state: str) -> str:
-    """Where the consent was started: "web" (a browser session, bound to it) or "cli"."""
-    return "cli" if _load_state(state).get("o") == "cli" else "web"
 
 
 def consent_url(lawyer_id: int, redirect_uri: str, origin: str = "web") -> tuple[str, str]:
@@ -100,7 +77,7 @@ def consent_url(lawyer_id: int, redirect_uri: str, origin: str = "web") -> tuple
     accepts it only in a browser signed in as that lawyer.
     """
     nonce = secrets.token_urlsafe(16)
-    state = _serializer().dumps({"l": lawyer_id, "n": nonce, "o": origin})
+    state = oauth_state.make("google", lawyer_id, origin, n=nonce)
     flow = Flow.from_client_config(
         _client_config(),
         scopes=list(SCOPES),
@@ -118,7 +95,7 @@ def consent_url(lawyer_id: int, redirect_uri: str, origin: str = "web") -> tuple
 
 def exchange(code: str, state: str, redirect_uri: str) -> dict[str, Any]:
     """Trade the callback's ``code`` for the authorized-user info (with refresh token)."""
-    data = _load_state(state)
+    data = load_state(state)
     config = _client_config()
     flow = Flow.from_client_config(
         config,

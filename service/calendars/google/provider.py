@@ -44,10 +44,12 @@ from service.calendars.google.events import (
     is_own_event,
     join_link,
     parse_instant,
+    read_event,
     rfc3339,
 )
-from service.calendars.google.http import RetryPolicy, error_reasons, execute, status_of
+from service.calendars.google.http import error_reasons, execute, status_of
 from service.calendars.google.transport import BoundedHttp
+from service.calendars.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +243,7 @@ class GoogleProvider(CalendarProvider):
         }
         for page in self._list_pages(calendar_id, params):
             for event in page.get("items", []):
-                interval = None if is_own_event(event) else busy_interval(event, self.tz)
+                interval = None if is_own_event(event) else busy_interval(event, self.tz, window)
                 if interval is not None and interval.overlaps(window):
                     busy.append(
                         Interval(max(interval.start, window.start), min(interval.end, window.end))
@@ -283,7 +285,9 @@ class GoogleProvider(CalendarProvider):
 
     def _full(self, calendar_id: str, window: Interval) -> SyncResult:
         until = window.end + LOOKAHEAD
+        listed = Interval(window.start, until)
         changed: dict[str, list[Interval]] = {}
+        warnings: dict[str, list[dict]] = {}
         token = None
         try:
             for page in self._list_pages(
@@ -298,19 +302,21 @@ class GoogleProvider(CalendarProvider):
                 for event in page.get("items", []):
                     if is_own_event(event):
                         continue
-                    interval = busy_interval(event, self.tz)
+                    interval, warning = read_event(event, self.tz, listed)
                     if interval is not None:
                         changed.setdefault(event["id"], []).append(interval)
+                    if warning is not None:
+                        warnings.setdefault(event["id"], []).append(warning.as_dict())
                 token = page.get("nextSyncToken") or token
         except _FullSyncRequired:  # a page token went stale mid-listing
             raise ProviderError("Google Calendar listing was interrupted; will retry") from None
-        return SyncResult(state=_dump_state(token, until), full=True, changed=changed)
+        return SyncResult(state=_dump_state(token, until), full=True, changed=changed, warnings=warnings)
 
     def _incremental(self, calendar_id: str, state: dict[str, Any], window: Interval) -> SyncResult:
         # Only the token (Google refuses it with timeMin/timeMax/orderBy/q/updatedMin);
         # singleEvents as in the first listing, as the API asks.
         covered = Interval(window.start, state["until"])
-        result = SyncResult(state=None, full=False)
+        result = SyncResult(state=None, full=False, warnings={})
         token = None
         for page in self._list_pages(
             calendar_id,
@@ -324,10 +330,12 @@ class GoogleProvider(CalendarProvider):
                     continue
                 if is_own_event(event):
                     continue
-                interval = busy_interval(event, self.tz)
+                interval, warning = read_event(event, self.tz, covered)
                 # An event moved out of the covered range is free as far as we care.
                 keep = interval is not None and interval.overlaps(covered)
                 result.changed[key] = [interval] if keep else []
+                if warning is not None:
+                    result.warnings[key] = [warning.as_dict()]
                 result.deleted.discard(key)
             token = page.get("nextSyncToken") or token
         result.state = _dump_state(token, state["until"])

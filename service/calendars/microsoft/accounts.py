@@ -31,7 +31,6 @@ from flask import current_app
 
 from service.calendars import sync
 from service.calendars.base import AuthError, ProviderError, RemoteCalendar
-from service.calendars.microsoft import oauth
 from service.calendars.microsoft.models import MicrosoftSubscription
 from service.calendars.microsoft.provider import MicrosoftProvider
 from service.storage import outbox
@@ -261,10 +260,8 @@ def subscriptions_task(payload: dict[str, Any]) -> None:
 
 
 def renew_subscriptions(now: datetime | None = None) -> dict[str, int]:
-    """For the worker's periodic tick: keep every Microsoft conflict calendar subscribed
-    (and forget sign-ins nobody finished)."""
+    """For the worker's periodic tick: keep every Microsoft conflict calendar subscribed."""
     counts = {"opened": 0, "renewed": 0, "failed": 0}
-    oauth.purge_flows()
     if push_address() is None:
         return counts
     accounts = db.session.scalars(

@@ -1,32 +1,31 @@
-"""Calling Microsoft Graph: bounded retries honouring ``Retry-After``, capped reads,
-a total deadline per operation, and errors worded for people.
+"""Calling Microsoft Graph: over the bounded session every calendar answer goes through
+(``service.calendars.bounded``: ``CALENDAR_MAX_BYTES``, ``CALENDAR_READ_TIMEOUT_SECONDS``,
+the budget in force), with the providers' one retry loop (``service.calendars.retry``),
+and errors worded for people.
 
 Retried: 429, 503, 504 (waiting what ``Retry-After`` says, or full-jitter backoff),
-dropped connections and timeouts; every write the provider makes is idempotent
-(creates carry a ``transactionId``), so resending is safe. Not retried: anything else.
-A wait that would pass the operation's deadline is not taken: the caller's own retry
-(the outbox, the next sync) takes over. Messages never carry tokens.
+dropped connections; every write the provider makes is idempotent (creates carry a
+``transactionId``), so resending is safe. Not retried: anything else, nor an answer cut
+off for its size or its deadline (``bounded.CutOff``, worded for the calendars page).
+Messages never carry tokens.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
+import niquests
 
+from service.calendars import bounded, netguard, retry
 from service.calendars.base import AuthError, NotFound, ProviderError
-
-log = logging.getLogger(__name__)
+from service.calendars.retry import RetryPolicy
 
 RETRY_STATUSES = frozenset({429, 503, 504})
-MAX_BYTES = 8 * 1024 * 1024  # per response; a page of 100 events is far below
+SUBJECT = "Microsoft Graph"
 
 
 class GraphError(ProviderError):
@@ -38,20 +37,8 @@ class GraphError(ProviderError):
         self.retryable = status in RETRY_STATUSES or status >= 500
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """At most ``max_attempts`` tries, full-jitter delays from ``base_delay`` doubling
-    (or ``Retry-After`` when Graph sends it), never more than ``max_total_sleep``."""
-
-    max_attempts: int = 5
-    base_delay: float = 1.0
-    max_total_sleep: float = 20.0
-
-    def delay(self, attempt: int, retry_after: str | None) -> float:
-        delay = random.uniform(0, self.base_delay * 2 ** (attempt - 1))
-        if retry_after and retry_after.strip().isdigit():
-            delay = max(delay, float(retry_after.strip()))
-        return delay
+class _Dropped(ProviderError):
+    """The exchange failed before an answer came (refused, reset): tried again."""
 
 
 def _error_code(data: Any) -> tuple[str, str]:
@@ -63,7 +50,7 @@ def _error_code(data: Any) -> tuple[str, str]:
 
 
 class GraphSession:
-    """One Graph endpoint, one bearer token source, one ``requests.Session``."""
+    """One Graph endpoint, one bearer token source, one bounded HTTP session."""
 
     def __init__(
         self,
@@ -73,14 +60,14 @@ class GraphSession:
         timeout: float,
         policy: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
-        http: requests.Session | None = None,
     ):
         self.endpoint = endpoint.rstrip("/") + "/"
         self.token = token
         self.timeout = timeout
         self.policy = policy
         self.sleep = sleep
-        self.http = http or requests.Session()
+        # The endpoint is the installation's setting, not typed by a lawyer: no SSRF guard.
+        self.http = netguard.session(allow_private=True, subject=SUBJECT)
         self.requests = 0  # HTTP requests made, retries included
 
     def close(self) -> None:
@@ -110,62 +97,41 @@ class GraphSession:
         """The JSON answer (None for 204, or for an error ``ok`` accepts).
 
         ``deadline``: seconds for the whole operation, retries and waits included
-        (default: the session's timeout times the attempts).
+        (``bounded.budget``; a shorter budget already in force stays).
         """
-        end = time.monotonic() + (deadline if deadline is not None else self.timeout * 3)
-        slept = 0.0
-        attempt = 0
         refreshed = False
-        while True:
-            attempt += 1
-            retry_after = None
-            left = end - time.monotonic()
-            if left <= 0:
-                raise ProviderError(f"Microsoft Graph did not answer in time ({what}: timeout)")
+
+        def once() -> Any:
+            nonlocal refreshed
             try:
-                return self._once(method, path, params, body, headers, min(self.timeout, left), what)
+                return self._once(method, path, params, body, headers, what)
             except _Unauthorized:
                 refresh = getattr(self.token, "refused", None)
                 if refreshed or refresh is None:
                     raise
                 refresh()  # an access token revoked before its time: one fresh refresh
                 refreshed = True
-                continue
+                return self._once(method, path, params, body, headers, what)
             except GraphError as exc:
                 if ok is not None and ok(exc):
                     return None
-                failure: ProviderError = exc
-                retry_after = getattr(exc, "retry_after", None)
-                retryable = exc.status in RETRY_STATUSES
-            except requests.RequestException as exc:  # dropped, refused, timed out, cut short
-                kind = "timeout" if isinstance(exc, requests.Timeout) else "unreachable"
-                failure = ProviderError(f"Microsoft Graph is {kind} ({what}: {type(exc).__name__})")
-                retryable = True
-            if retryable and attempt < self.policy.max_attempts:
-                delay = self.policy.delay(attempt, retry_after)
-                if slept + delay <= self.policy.max_total_sleep and time.monotonic() + delay < end:
-                    log.info("graph %s: attempt %d failed (%s), retrying", what, attempt, failure)
-                    self.sleep(delay)
-                    slept += delay
-                    continue
-            raise failure
+                raise
 
-    def _once(self, method, path, params, body, headers, timeout, what) -> Any:
+        if deadline is None:
+            return retry.run(once, judge=_judge, policy=self.policy, sleep=self.sleep, what=what, provider="graph")
+        with bounded.budget(deadline):
+            return retry.run(once, judge=_judge, policy=self.policy, sleep=self.sleep, what=what, provider="graph")
+
+    def _once(self, method, path, params, body, headers, what) -> Any:
         sent = {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
         sent.update(headers or {})
         self.requests += 1
-        started = time.monotonic()
-        with self.http.request(
-            method,
-            self.url(path),
-            params=params,
-            json=body,
-            headers=sent,
-            timeout=timeout,
-            stream=True,
-            allow_redirects=False,
-        ) as response:
-            raw = _read_capped(response, started + timeout, what)
+        try:
+            response = self.http.request(method, self.url(path), params=params, json=body, headers=sent,
+                                         timeout=self.timeout, allow_redirects=False)
+        except niquests.exceptions.RequestException as exc:  # refused, reset, cut short
+            raise _Dropped(f"Microsoft Graph is unreachable ({what}: {type(exc).__name__})") from None
+        raw = response.content  # read whole by the bounded session, within its cap
         data = None
         if raw:
             try:
@@ -201,16 +167,11 @@ class _NotFoundGraph(GraphError, NotFound):
         self.retryable = False
 
 
-def _read_capped(response: requests.Response, deadline: float, what: str) -> bytes:
-    declared = response.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > MAX_BYTES:
-        raise ProviderError(f"Microsoft Graph answer too large ({what})")
-    chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > MAX_BYTES:
-            raise ProviderError(f"Microsoft Graph answer too large ({what})")
-        if time.monotonic() > deadline:
-            raise ProviderError(f"Microsoft Graph did not answer in time ({what}: timeout)")
-        chunks.append(chunk)
-    return b"".join(chunks)
+
+def _judge(exc: BaseException) -> tuple[bool, str | None] | None:
+    """For ``retry.run``: Graph's throttling and dropped exchanges are tried again."""
+    if isinstance(exc, GraphError):
+        return exc.status in RETRY_STATUSES, getattr(exc, "retry_after", None)
+    if isinstance(exc, _Dropped):
+        return True, None
+    return None

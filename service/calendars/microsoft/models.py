@@ -1,11 +1,10 @@
-"""Storage for the Microsoft provider: change subscriptions and pending sign-ins.
+"""Storage for the Microsoft provider: change subscriptions.
 
 ``microsoft_subscription``: one row per Graph subscription on a conflict calendar's
 events. The ``clientState`` Graph echoes in every notification is a fresh random secret
 per subscription; only its SHA-256 is stored, like link tokens.
-
-``microsoft_auth_flow``: one row per sign-in the lawyer started and has not finished
-(MSAL's flow with the PKCE verifier, encrypted); taken out, once, by the callback.
+(Sign-ins in flight keep nothing here: ``service.calendars.oauth_state`` and
+``service.web.oauth_binding``, as Google's.)
 """
 
 from __future__ import annotations
@@ -33,14 +32,3 @@ class MicrosoftSubscription(db.Model):
 
     calendar: Mapped[Calendar] = relationship()
 
-
-class MicrosoftAuthFlow(db.Model):
-    __tablename__ = "microsoft_auth_flow"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    state_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyer.id", ondelete="CASCADE"))
-    flow_enc: Mapped[str] = mapped_column(sa.Text)
-    binding_hash: Mapped[str | None] = mapped_column(sa.String(64))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

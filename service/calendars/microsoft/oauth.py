@@ -1,14 +1,13 @@
 """Signing in to Microsoft with MSAL for Python: the authorization code flow with PKCE,
 and the token cache that keeps the refresh token.
 
-``begin`` starts MSAL's ``initiate_auth_code_flow`` (state, nonce, PKCE verifier) and
-keeps the flow server-side, encrypted, in ``microsoft_auth_flow`` for
-``FLOW_MAX_AGE``; the lawyer is sent to ``auth_uri``. ``finish`` takes the flow out again
-(single use: a second answer with the same ``state`` finds nothing), checks that it
-comes back to the browser session that started it (``binding``: a random value kept in
-that session, only its hash stored) and to the same lawyer, and trades the code for
-tokens with ``acquire_token_by_auth_code_flow``. What is stored for the account is
-MSAL's serialized token cache, encrypted like every secret.
+``consent_url`` starts MSAL's ``initiate_auth_code_flow`` (nonce, PKCE verifier) and
+sends the lawyer to its ``auth_uri``; what the callback needs of the flow travels in the
+signed ``state`` (``service.calendars.oauth_state``, as Google's), encrypted. The web
+binds that state to the browser session that started it and spends it once
+(``service.web.oauth_binding``); ``finish`` trades the code for tokens with
+``acquire_token_by_auth_code_flow``. What is stored for the account is MSAL's serialized
+token cache, encrypted like every secret.
 
 ``TokenSource`` gives the provider access tokens from that cache
 (``acquire_token_silent_with_error``: the cached access token, or a refresh). A refused
@@ -18,24 +17,20 @@ marked broken and the lawyer reconnects.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import secrets
 import warnings
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msal
-import requests
-import sqlalchemy as sa
+import niquests
 from flask import current_app, has_app_context
 
+from service.calendars import netguard, oauth_state
 from service.calendars.base import AuthError, ProviderError
 from service.core.crypto import decrypt_json, encrypt_json
-from service.storage.extensions import db
-from service.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +38,9 @@ log = logging.getLogger(__name__)
 #: token) itself and refuses to be given them.
 SCOPES = ("Calendars.ReadWrite",)
 CALLBACK_PATH = "/oauth/microsoft/callback"
-FLOW_MAX_AGE = timedelta(minutes=15)
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 DEFAULT_TENANT = "common"
 _REFUSED = frozenset({"invalid_grant", "interaction_required", "invalid_client", "unauthorized_client"})
-
-
-class StateError(ProviderError):
-    retryable = False
 
 
 def setting(config: dict[str, Any], key: str, app_key: str, default: str) -> str:
@@ -112,33 +102,30 @@ def make_app(
             token_cache=cache,
             instance_discovery=False,
             timeout=timeout,
+            # Sign-in answers are bounded like every calendar answer (size, total time).
+            http_client=netguard.session(allow_private=True, subject="Microsoft sign-in"),
         )
-    except (ValueError, requests.RequestException) as exc:
+    except (ValueError, niquests.exceptions.RequestException) as exc:
         log.info("microsoft authority discovery failed: %s", type(exc).__name__)
         raise ProviderError("Microsoft sign-in is unreachable; try again later") from None
-
-
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 # -- the consent flow -----------------------------------------------------------------
 
 
-def new_binding() -> str:
-    """A random value the browser session keeps while the lawyer is at Microsoft."""
-    return secrets.token_urlsafe(32)
+def load_state(state: str) -> dict[str, Any]:
+    """What a consent ``state`` names (``oauth_state``); StateError if forged or expired."""
+    return oauth_state.load("microsoft", "Microsoft", state)
 
 
-def begin(lawyer_id: int, redirect: str, binding: str | None = None) -> str:
-    """Start the sign-in for ``lawyer_id``; returns the URL of Microsoft's consent page.
+def consent_url(lawyer_id: int, redirect: str, origin: str = "web") -> tuple[str, str]:
+    """The URL of Microsoft's sign-in page for ``lawyer_id``, and its ``state``.
 
-    ``binding``: the value kept in the browser session that starts it (None from the
-    CLI, where the printed link itself is the secret); the answer is then accepted only
-    in that session.
+    MSAL makes the flow (PKCE verifier, nonce); what the callback needs of it travels in
+    the signed ``state``, encrypted with ``ENCRYPTION_KEY``: the verifier never appears in
+    a URL in the clear, and nothing is stored until the answer comes back (as Google's).
+    ``origin`` as in ``oauth_state``: "web" is bound to the browser session by the caller.
     """
-    from service.calendars.microsoft.models import MicrosoftAuthFlow
-
     app = make_app({})
     try:
         with warnings.catch_warnings():
@@ -146,65 +133,29 @@ def begin(lawyer_id: int, redirect: str, binding: str | None = None) -> str:
             # instead: a cross-site POST would arrive without the session cookie
             # (SameSite=Lax), and binding the answer to that session is the point. The
             # code in the query is single-use and worthless without our client secret
-            # and the PKCE verifier, which never leave the server.
+            # and the PKCE verifier, which never leave the server unencrypted.
             warnings.filterwarnings("ignore", message="response_mode='form_post'", category=UserWarning)
             flow = app.initiate_auth_code_flow(
-                list(SCOPES), redirect_uri=redirect, state=secrets.token_urlsafe(24),
+                list(SCOPES), redirect_uri=redirect, state=secrets.token_urlsafe(8),
                 prompt="select_account", response_mode="query",
             )
     finally:
         app.http_client.close()
-    db.session.add(
-        MicrosoftAuthFlow(
-            state_hash=_hash(flow["state"]),
-            lawyer_id=lawyer_id,
-            flow_enc=encrypt_json(flow),
-            binding_hash=_hash(binding) if binding else None,
-            expires_at=utcnow() + FLOW_MAX_AGE,
-        )
-    )
-    db.session.commit()
-    return flow["auth_uri"]
+    kept = encrypt_json({"v": flow["code_verifier"], "n": flow["nonce"], "s": list(flow["scope"])})
+    state = oauth_state.make("microsoft", lawyer_id, origin, f=kept)
+    parts = urlsplit(flow["auth_uri"])
+    query = [(k, state if k == "state" else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query=urlencode(query))), state
 
 
-def take_flow(state: str, binding: str | None) -> tuple[int, dict[str, Any]]:
-    """The lawyer and MSAL flow a ``state`` was made for, removed so it serves once.
-
-    StateError if unknown, used, expired or answered in another browser session.
-    """
-    from service.calendars.microsoft.models import MicrosoftAuthFlow
-
-    row = db.session.scalar(
-        sa.select(MicrosoftAuthFlow).where(MicrosoftAuthFlow.state_hash == _hash(state))
-    )
-    if row is None:
-        db.session.rollback()
-        raise StateError("the Microsoft sign-in answer was not started here or was already used")
-    lawyer_id, flow_enc, binding_hash, expires = row.lawyer_id, row.flow_enc, row.binding_hash, row.expires_at
-    taken = db.session.execute(
-        sa.delete(MicrosoftAuthFlow).where(MicrosoftAuthFlow.id == row.id)
-    ).rowcount
-    db.session.commit()
-    if taken != 1:  # another request took it first
-        raise StateError("the Microsoft sign-in answer was not started here or was already used")
-    if expires <= utcnow():
-        raise StateError("the Microsoft sign-in link has expired; start again")
-    if binding_hash is not None and not (
-        binding and hmac.compare_digest(binding_hash, _hash(binding))
-    ):
-        raise StateError("the Microsoft sign-in answer came back to another browser session; start again")
-    return lawyer_id, decrypt_json(flow_enc)
-
-
-def purge_flows() -> int:
-    """Forget consent flows nobody finished (the worker's periodic tick)."""
-    from service.calendars.microsoft.models import MicrosoftAuthFlow
-
-    gone = db.session.execute(
-        sa.delete(MicrosoftAuthFlow).where(MicrosoftAuthFlow.expires_at <= utcnow())
-    ).rowcount
-    db.session.commit()
-    return gone or 0
+def _flow(state: str, redirect: str) -> dict[str, Any]:
+    """MSAL's flow again, from the signed and encrypted ``state``."""
+    try:
+        kept = decrypt_json(load_state(state).get("f"))
+        return {"state": state, "redirect_uri": redirect, "scope": list(kept["s"]),
+                "code_verifier": kept["v"], "nonce": kept["n"]}
+    except (ValueError, KeyError, TypeError):
+        raise oauth_state.StateError("the Microsoft sign-in answer was not started here") from None
 
 
 def _secret_from(app: msal.ConfidentialClientApplication, cache: msal.SerializableTokenCache,
@@ -233,16 +184,17 @@ def _secret_from(app: msal.ConfidentialClientApplication, cache: msal.Serializab
     }
 
 
-def finish(flow: dict[str, Any], answer: dict[str, str]) -> dict[str, Any]:
+def finish(state: str, answer: dict[str, str], redirect: str) -> dict[str, Any]:
     """Trade the callback's answer for tokens; the account's secret (the token cache)."""
+    flow = _flow(state, redirect)
     cache = msal.SerializableTokenCache()
     app = make_app({}, cache)
     try:
         result = app.acquire_token_by_auth_code_flow(flow, answer, scopes=list(SCOPES))
         return _secret_from(app, cache, result)
     except ValueError:  # MSAL: the answer does not match the flow (state, nonce)
-        raise StateError("the Microsoft sign-in answer does not match its request; start again") from None
-    except requests.RequestException:
+        raise oauth_state.StateError("the Microsoft sign-in answer does not match its request; start again") from None
+    except niquests.exceptions.RequestException:
         raise ProviderError("Microsoft sign-in is unreachable; try again later") from None
     finally:
         app.http_client.close()
@@ -263,7 +215,7 @@ def from_refresh_token(
         if result.get("error") in _REFUSED:
             raise AuthError("Microsoft refused the refresh token (revoked or expired); sign in again")
         return {**(client or {}), **_secret_from(app, cache, result)}
-    except requests.RequestException:
+    except niquests.exceptions.RequestException:
         raise ProviderError("Microsoft sign-in is unreachable; try again later") from None
     finally:
         app.http_client.close()
@@ -325,7 +277,7 @@ class TokenSource:
                 list(SCOPES), account=account, force_refresh=self._force
             )
             self._force = False
-        except requests.RequestException:
+        except niquests.exceptions.RequestException:
             raise ProviderError("Microsoft sign-in is unreachable; it will be tried again") from None
         if result is None:
             raise AuthError("the stored Microsoft authorization has no refresh token; reconnect the Microsoft account")

@@ -33,6 +33,7 @@ from flask import current_app, has_app_context
 from flask_babel import lazy_gettext
 
 from booking.intervals import Interval, merge
+from service.calendars import bounded
 from service.calendars.base import (
     CalendarProvider,
     OutgoingEvent,
@@ -48,8 +49,9 @@ from service.calendars.microsoft.events import (
     iso_utc,
     transaction_id,
 )
-from service.calendars.microsoft.http import GraphError, GraphSession, RetryPolicy
+from service.calendars.microsoft.http import GraphError, GraphSession
 from service.calendars.microsoft.oauth import TokenSource, setting
+from service.calendars.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -148,20 +150,14 @@ class MicrosoftProvider(CalendarProvider):
     # -- reading ------------------------------------------------------------------
 
     def _pages(self, path: str, params: dict[str, Any] | None, *, what: str,
-               ok: Callable[[GraphError], bool] | None = None, until: float | None = None,
+               ok: Callable[[GraphError], bool] | None = None,
                prefer: str = PREFER_UTC) -> Iterator[dict[str, Any]]:
-        """Each page of a listing, following ``@odata.nextLink``; ``until``: a
-        ``time.monotonic()`` by which every page must have come."""
+        """Each page of a listing, following ``@odata.nextLink`` (within the budget in
+        force: ``bounded.budget``)."""
         url: str | None = path
         headers = {"Prefer": prefer}
         while url:
-            deadline = None
-            if until is not None:
-                deadline = until - time.monotonic()
-                if deadline <= 0:
-                    raise ProviderError(f"Microsoft Graph did not answer in time ({what}: timeout)")
-            page = self.graph.call("GET", url, what=what, params=params, headers=headers, ok=ok,
-                                   deadline=deadline)
+            page = self.graph.call("GET", url, what=what, params=params, headers=headers, ok=ok)
             if page is None:
                 raise _FullSyncRequired
             yield page
@@ -191,7 +187,6 @@ class MicrosoftProvider(CalendarProvider):
     def busy(self, calendar_id: str, window: Interval) -> list[Interval]:
         """Busy time straight from Graph (``calendarView`` over ``window``), without the
         service's own events; the whole check stays within ``live_budget`` seconds."""
-        deadline = time.monotonic() + self.live_budget
         busy: list[Interval] = []
         free_as = self._free_show_as(calendar_id)
         params = {
@@ -201,12 +196,12 @@ class MicrosoftProvider(CalendarProvider):
             "$expand": f"singleValueExtendedProperties($filter=id eq '{UID_PROPERTY}')",
             "$top": PAGE_SIZE,
         }
-        for page in self._pages(f"{self._cal(calendar_id)}/calendarView", params, what="calendar view",
-                                until=deadline):
-            for event in page.get("value", []):
-                interval = None if is_own_event(event) else busy_interval(event, self.tz, free_as)
-                if interval is not None and interval.overlaps(window):
-                    busy.append(Interval(max(interval.start, window.start), min(interval.end, window.end)))
+        with bounded.budget(self.live_budget):
+            for page in self._pages(f"{self._cal(calendar_id)}/calendarView", params, what="calendar view"):
+                for event in page.get("value", []):
+                    interval = None if is_own_event(event) else busy_interval(event, self.tz, free_as)
+                    if interval is not None and interval.overlaps(window):
+                        busy.append(Interval(max(interval.start, window.start), min(interval.end, window.end)))
         return merge(busy)
 
     def sync(self, calendar_id: str, state: str | None, window: Interval) -> SyncResult:
