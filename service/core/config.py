@@ -44,6 +44,23 @@ def _positive_int(value: str, name: str) -> int:
     return number
 
 
+def _resolver_url(value: str, name: str) -> str:
+    """Empty (the system's resolver) or a niquests resolver URL (``dou://9.9.9.9``)."""
+    value = value.strip()
+    if not value:
+        return ""
+    from niquests.packages.urllib3.contrib.resolver import ResolverDescription
+
+    try:
+        ResolverDescription.from_url(value)
+    except Exception:  # noqa: BLE001 - any parse failure is the same mistake
+        raise ConfigError(
+            f"{name} must be empty (the system's resolver) or a resolver URL such as "
+            f"dou://9.9.9.9 or doh+cloudflare://, not {value!r}"
+        ) from None
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -121,6 +138,13 @@ SETTINGS: tuple[Setting, ...] = (
         20 * 1024 * 1024,
         "largest answer read from a calendar server (decoded); larger ones are cut off",
         _positive_int,
+    ),
+    Setting(
+        "CALENDAR_DNS_RESOLVER",
+        "",
+        "how calendar host names are looked up: empty, the system's resolver; or a resolver "
+        "URL (dou://IP[:PORT], dot://, doh+cloudflare://...); inside the read deadline",
+        _resolver_url,
     ),
     Setting(
         "CALENDAR_WEB_BUDGET_SECONDS",

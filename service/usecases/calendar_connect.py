@@ -151,9 +151,12 @@ def _provider_class(kind: str) -> type[CalendarProvider]:
 def _settings(provider: type[CalendarProvider], address: str, username: str, password: str,
               local_files: bool) -> AccountSettings:
     try:
-        return provider.settings(address, username, password, local_files=local_files)
+        with bounded.web_call():  # the address check resolves the host: inside a budget too
+            return provider.settings(address, username, password, local_files=local_files)
     except netguard.BlockedHost as exc:
         raise ConnectError(plain_error("private"), str(exc)) from None
+    except (bounded.CutOff, bounded.CalendarsBusy) as exc:
+        raise ConnectError(plain_error(str(exc)) or gettext("The calendar could not be read."), str(exc)) from None
     except ProviderError as exc:
         detail = str(exc)
         if "username and password" in detail:
