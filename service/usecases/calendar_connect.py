@@ -88,6 +88,13 @@ def _cut_off(text: str) -> str | None:
             "The calendar server gave no complete answer within %(seconds)s s and was cut "
             "off, so its busy times are not up to date. It will be tried again.",
             seconds=found.group(1))
+    found = re.search(r"kept the worker busy past its time limit of (\d+) s", text)
+    if found:
+        return gettext(
+            "Reading this calendar kept the worker busy for longer than its limit of %(seconds)s s "
+            "again and again, so it was stopped and is no longer synced on its own; its busy "
+            "times are not up to date. Check the calendar, then sync it again.",
+            seconds=found.group(1))
     if "too many calendar checks at once" in text:
         return gettext("Too many calendars are being checked at once. Please try again in a minute.")
     if "redirects too often" in text:
