@@ -117,8 +117,7 @@ def supervise(app: Flask, run_child: Callable[[int], None], stop: threading.Even
             over = [task_id for task_id, r in child.running.items() if now - r.since > stuck_after]
             if over:
                 child.kill_reason = (f"task {', '.join(map(str, over))} still running "
-                                     f"{now - child.running[over[0]].since:.0f} s after its start "
-                                     f"(limit {limit:.0f} s)")
+                                     f"{now - child.running[over[0]].since:.0f} s after it started")
             elif now - child.last_beat > (HEARTBEAT_TIMEOUT_SECONDS if child.last_beat > child.started
                                           else STARTUP_SECONDS):
                 child.kill_reason = f"no heartbeat for {now - child.last_beat:.0f} s"
