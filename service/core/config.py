@@ -161,7 +161,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "WORKER_TASK_TIME_LIMIT_SECONDS",
         120,
-        "a worker task still running after this is abandoned and retried later",
+        "a worker task still running after this is abandoned and retried later; 10 s later "
+        "its process is killed and replaced",
         _positive_int,
     ),
     Setting("WORKER_MAIL_CONCURRENCY", 2, "mail tasks the worker runs at once", _positive_int),
