@@ -8,7 +8,7 @@ imported already: a fresh child works within a fraction of a second), that repor
 through a pipe each task's start and end and a heartbeat every second, and this process:
 
 - **kills the child** (SIGTERM: it stops at once, its other tasks finished; SIGKILL after
-  ``TERM_GRACE_SECONDS``) when a task has
+  ``TERM_GRACE_SECONDS``, or at once for a silent child) when a task has
   run past its limit (``WORKER_TASK_TIME_LIMIT_SECONDS``) + the lanes' grace +
   ``KILL_GRACE_SECONDS`` (the child abandoned it and it still runs), or when the heartbeat
   stops for ``HEARTBEAT_TIMEOUT_SECONDS``; and starts a fresh child at once. A child that
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 KILL_GRACE_SECONDS = 5.0  # past the lanes' abandonment before the child is killed
 TERM_GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL when killing for a stuck task
-HEARTBEAT_TIMEOUT_SECONDS = 20.0  # no heartbeat for this long: the child is frozen
+HEARTBEAT_TIMEOUT_SECONDS = 8.0  # no heartbeat for this long: the child is frozen
 STARTUP_SECONDS = 60.0  # a new child's first heartbeat may take this long
 MAX_RESTART_DELAY = 30.0
 YOUNG_SECONDS = 10.0  # a child dying younger than this makes the next start wait
@@ -127,7 +127,8 @@ def supervise(app: Flask, run_child: Callable[[int], None], stop: threading.Even
             break
         if child.kill_reason is not None:
             log.error("worker: killing child process %s: %s", child.proc.pid, child.kill_reason)
-            _stop(child, TERM_GRACE_SECONDS)
+            # A silent child cannot run its SIGTERM handler either (the GIL is held): SIGKILL.
+            _stop(child, 0.0 if child.kill_reason.startswith("no heartbeat") else TERM_GRACE_SECONDS)
         else:
             log.error("worker: child process %s exited with code %s; starting a new one",
                       child.proc.pid, child.proc.returncode)
