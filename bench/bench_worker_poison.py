@@ -2,8 +2,8 @@
 
 Run from the repository root: ``python bench/bench_worker_poison.py [--limit S] [--kills N]``.
 A real ``flask worker`` (supervisor + lanes child) on a SQLite file, an SMTP server
-(aiosmtpd) and a hostile feed (``tests/hostile_calendar.py``, ``/poison/``: every event
-costs about a second of CPU to expand). One lawyer books a call every 2 s throughout:
+(aiosmtpd) and a hostile feed (``tests/hostile_calendar.py``, ``/big/30000/``: 4 MB of plain
+events that icalendar parses for half a minute of pure CPU, before any budget check). One lawyer books a call every 2 s throughout:
 first with no poison (the baseline), then while the poison lawyer's sync gets the lanes'
 child killed ``--kills`` times (the backoff after each kill is skipped by moving the task's
 due time to now). Printed, one JSON object per line:
@@ -143,7 +143,7 @@ def main() -> None:
             for _ in range(args.baseline):
                 book("baseline")
                 time.sleep(2)
-            in_app(env, lambda: seed_lawyer("Poison", feed_url=hostile.url("poison", "500/cal.ics")))
+            in_app(env, lambda: seed_lawyer("Poison", feed_url=hostile.url("big", "30000/cal.ics")))
             kills_seen = 0
             while kills_seen < args.kills:
                 book("poison")

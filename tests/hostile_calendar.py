@@ -11,6 +11,8 @@ Every method (GET, PROPFIND, REPORT, ...) is answered by the first path segment:
 - ``/bomb/...``      a small gzip body (``Content-Encoding: gzip``) that inflates to 256 MB.
 - ``/slow/S/...``    a good answer (``ok_body``) after sleeping S seconds.
 - ``/ok/...``        a good answer at once.
+- ``/big/N/...``     a feed of N plain events (~130 bytes each; parsing costs about 7 s of
+                     CPU per MB, all before the first event can be read).
 - ``/poison/N/...``  a small feed (N events, default 200, ~200 bytes each) that costs CPU:
                      each event repeats daily from 1470 with a COUNT just under the
                      reader's per-event cap (``icsexpand.MAX_STEPS``), so expanding it
@@ -98,6 +100,12 @@ class HostileServer:
             def _ok(self, parts) -> None:
                 self._status(200, {"Content-Type": "text/calendar", "Content-Length": str(len(OK_BODY))})
                 self.wfile.write(OK_BODY)
+
+            def _big(self, parts) -> None:
+                events = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 30000
+                body = ICS_HEAD + b"".join(EVENT % i for i in range(events)) + b"END:VCALENDAR\r\n"
+                self._status(200, {"Content-Type": "text/calendar", "Content-Length": str(len(body))})
+                self.wfile.write(body)
 
             def _poison(self, parts) -> None:
                 events = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 200

@@ -2,7 +2,9 @@
 child process and starts a fresh one, the poison task is retried with backoff and parked
 after ``POISON_KILLS`` kills, other lawyers' mail keeps flowing, and SIGTERM (or the
 supervisor's death) leaves no child behind. Real ``flask worker``, PostgreSQL, aiosmtpd and
-a hostile feed whose events cost about a second of CPU each to expand."""
+a hostile feed that costs CPU in our own parsing path: 30,000 plain events (4 MB, under
+``CALENDAR_MAX_BYTES``), which icalendar parses for half a minute before the first event
+can be read, so no budget check inside the reader can stop it."""
 
 from __future__ import annotations
 
@@ -89,7 +91,7 @@ def test_cpu_stuck_task_killed_retried_and_parked_while_other_mail_flows(tmp_pat
                          SMTP_HOST="127.0.0.1", SMTP_PORT=str(inbox.port),
                          WORKER_TASK_TIME_LIMIT_SECONDS=str(LIMIT))
         flask_cli(env, "db", "upgrade")
-        poison_lawyer, _, _ = in_app(env, lambda: seed_lawyer("Poison", feed_url=hostile.url("poison", "500/cal.ics")))
+        poison_lawyer, _, _ = in_app(env, lambda: seed_lawyer("Poison", feed_url=hostile.url("big", "30000/cal.ics")))
         _, vera_client, _ = in_app(env, lambda: seed_lawyer("Vera"))
         worker = start_worker(env, log)
         latencies: list[float] = []

@@ -88,6 +88,10 @@ def _cut_off(text: str) -> str | None:
             "The calendar server gave no complete answer within %(seconds)s s and was cut "
             "off, so its busy times are not up to date. It will be tried again.",
             seconds=found.group(1))
+    if "reading the calendar's events did not finish" in text:
+        return gettext(
+            "Reading this calendar's events took longer than allowed and was cut off, so its "
+            "busy times are not up to date. It will be tried again.")
     found = re.search(r"kept the worker busy past its time limit of (\d+) s", text)
     if found:
         return gettext(
