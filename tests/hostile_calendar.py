@@ -11,6 +11,12 @@ Every method (GET, PROPFIND, REPORT, ...) is answered by the first path segment:
 - ``/bomb/...``      a small gzip body (``Content-Encoding: gzip``) that inflates to 256 MB.
 - ``/slow/S/...``    a good answer (``ok_body``) after sleeping S seconds.
 - ``/ok/...``        a good answer at once.
+- ``/big/N/...``     a feed of N plain events (~130 bytes each; parsing costs about 7 s of
+                     CPU per MB, all before the first event can be read).
+- ``/poison/N/...``  a small feed (N events, default 200, ~200 bytes each) that costs CPU:
+                     each event repeats daily from 1470 with a COUNT just under the
+                     reader's per-event cap (``icsexpand.MAX_STEPS``), so expanding it
+                     takes about a second of pure Python, and the feed N seconds.
 
 It counts requests and, per connection, when the client hung up, so a test can see
 that the service let go. Run it alone for the bench: ``python -m tests.hostile_calendar``.
@@ -31,6 +37,15 @@ EVENT = (
     b"DTSTART:20261203T100000Z\r\nDTEND:20261203T110000Z\r\nSUMMARY:x\r\nEND:VEVENT\r\n"
 )
 OK_BODY = ICS_HEAD + (EVENT % 1) + b"END:VCALENDAR\r\n"
+POISON_EVENT = (
+    b"BEGIN:VEVENT\r\nUID:poison-%d@hostile\r\nDTSTAMP:20261201T000000Z\r\n"
+    b"DTSTART:14700101T100000Z\r\nDTEND:14700101T103000Z\r\n"
+    b"RRULE:FREQ=DAILY;COUNT=199999\r\nSUMMARY:x\r\nEND:VEVENT\r\n"
+)
+
+
+def poison_body(events: int = 200) -> bytes:
+    return ICS_HEAD + b"".join(POISON_EVENT % i for i in range(events)) + b"END:VCALENDAR\r\n"
 
 
 def _bomb(size: int = 256 * 1024**2) -> bytes:
@@ -85,6 +100,18 @@ class HostileServer:
             def _ok(self, parts) -> None:
                 self._status(200, {"Content-Type": "text/calendar", "Content-Length": str(len(OK_BODY))})
                 self.wfile.write(OK_BODY)
+
+            def _big(self, parts) -> None:
+                events = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 30000
+                body = ICS_HEAD + b"".join(EVENT % i for i in range(events)) + b"END:VCALENDAR\r\n"
+                self._status(200, {"Content-Type": "text/calendar", "Content-Length": str(len(body))})
+                self.wfile.write(body)
+
+            def _poison(self, parts) -> None:
+                events = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 200
+                body = poison_body(events)
+                self._status(200, {"Content-Type": "text/calendar", "Content-Length": str(len(body))})
+                self.wfile.write(body)
 
             def _slow(self, parts) -> None:
                 time.sleep(float(parts[1]))

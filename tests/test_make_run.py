@@ -1,5 +1,5 @@
 """``make run``'s supervisor (tools/run_local.py): Ctrl-C or killing what started it stops
-both the development server and the worker."""
+both the development server and the worker, the worker's lanes child included."""
 
 from __future__ import annotations
 
@@ -26,6 +26,25 @@ def _free_port() -> int:
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for child in _children(pid):
+        found += [child, *_descendants(child)]
+    return found
+
+
+def _lanes_child(pid: int) -> list[int]:
+    """The children of the ``flask worker`` below ``pid`` (its lanes, forked)."""
+    for child in _descendants(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except FileNotFoundError:
+            continue
+        if b"worker" in command:
+            return _children(child)
+    return []
 
 
 def _alive(pid: int) -> bool:
@@ -79,8 +98,9 @@ def test_regression_killing_the_parent_stops_server_and_worker(env):
     try:
         assert _wait(lambda: _serving(port), 60), "the server did not start"
         (supervisor,) = _children(shell.pid)
-        started = [supervisor, *_children(supervisor)]
-        assert len(started) == 3
+        assert _wait(lambda: _lanes_child(supervisor), 60), "the worker's lanes did not start"
+        started = [supervisor, *_descendants(supervisor)]
+        assert len(started) >= 4  # run_local, the server, the worker and its lanes child
         shell.kill()
         shell.wait()
         assert _wait(lambda: not any(_alive(p) for p in started), 20)
@@ -95,7 +115,8 @@ def test_ctrl_c_stops_both(env):
     port = _free_port()
     supervisor = _start(env, port, via_shell=False)
     assert _wait(lambda: _serving(port), 60), "the server did not start"
-    children = _children(supervisor.pid)
+    assert _wait(lambda: _lanes_child(supervisor.pid), 60), "the worker's lanes did not start"
+    children = _descendants(supervisor.pid)
     supervisor.send_signal(signal.SIGINT)
     supervisor.wait(timeout=20)
     assert _wait(lambda: not any(_alive(p) for p in children), 20)

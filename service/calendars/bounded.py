@@ -12,6 +12,9 @@ complete within ``CALENDAR_READ_TIMEOUT_SECONDS`` and the body may not exceed
   a read blocked on a dripping server returns at once.
 - :func:`budget` narrows the deadline of every exchange inside it: the web gives a
   whole live check or connect a few seconds in all; the worker gives a task its limit.
+- Name resolution is inside the deadline too (:func:`within`): a lookup runs in a helper
+  thread and the caller waits only for what is left, so a resolver that never answers is
+  cut off like a dripping server.
 - A cut-off exchange raises :class:`TooLarge` or :class:`TooSlow` (a ProviderError worded
   for the lawyer, shown on the calendars page), and the session refuses further requests:
   a library that would retry or fall back to other queries stops there.
@@ -23,10 +26,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import niquests
 
@@ -105,6 +108,71 @@ def remaining() -> float | None:
     return None if end is None else end - time.monotonic()
 
 
+def seconds_left() -> float:
+    """What an exchange starting now may take: the budget's rest, at most the deadline."""
+    seconds, _ = limits()
+    left = remaining()
+    return seconds if left is None else max(0.0, min(seconds, left))
+
+
+class DeadlineExceeded(OSError):
+    """Raised inside the HTTP stack: a name lookup got no answer within the deadline."""
+
+
+#: Lookups still running after their caller gave up, at most, per process: each holds a
+#: thread until the resolver itself gives up; beyond that a lookup is refused at once.
+MAX_STRANDED_LOOKUPS = 16
+_lookup_threads = threading.BoundedSemaphore(MAX_STRANDED_LOOKUPS)
+
+T = TypeVar("T")
+
+
+def within(seconds: float, work: Callable[[], T], what: str = "the name lookup") -> T:
+    """``work()`` (a DNS lookup: ``getaddrinfo`` has no timeout of its own) in a helper
+    thread, waiting at most ``seconds``; :class:`DeadlineExceeded` after that. The thread
+    is left to finish on its own (daemon); at most ``MAX_STRANDED_LOOKUPS`` run at once."""
+    if seconds <= 0 or not _lookup_threads.acquire(blocking=False):
+        raise DeadlineExceeded(f"{what}: no answer in time")
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            outcome["error"] = exc
+        finally:
+            _lookup_threads.release()
+
+    helper = threading.Thread(target=run, daemon=True, name="calendar-dns")
+    helper.start()
+    helper.join(seconds)
+    if helper.is_alive():
+        raise DeadlineExceeded(f"{what}: no answer within {_seconds(seconds)} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def in_chain(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The exception of ``kind`` somewhere in ``exc``'s chain (causes, contexts, the
+    ``args`` and ``reason`` the HTTP stack wraps errors in), if any."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return current
+        todo.extend([current.__cause__, current.__context__])
+        todo.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return None
+
+
 class SocketRegistry:
     """The sockets a session opened (kept by its resolver), by descriptor and address
     pair: shutting one down is safe even if the descriptor was closed and reused, since
@@ -113,6 +181,9 @@ class SocketRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sockets: dict[int, tuple[Any, Any]] = {}
+        #: monotonic end of the exchange in progress (set by the session; the resolver's
+        #: lookups wait no longer than this)
+        self.deadline: float | None = None
 
     def add(self, sock: socket.socket) -> None:
         try:
@@ -176,12 +247,12 @@ class BoundedSession(niquests.Session):
 
         timer = threading.Timer(end - now, expire)
         timer.daemon = True
-        self._deadline = end
+        self._deadline = self.sockets.deadline = end
         timer.start()
         try:
             return super().request(method, url, *args, **kwargs)
-        except niquests.exceptions.RequestException:
-            if expired.is_set() or time.monotonic() >= end:
+        except niquests.exceptions.RequestException as exc:
+            if expired.is_set() or time.monotonic() >= end or in_chain(exc, DeadlineExceeded):
                 self.cut_off = too_slow(self.subject, allowed)
                 raise self.cut_off from None
             raise
@@ -193,7 +264,13 @@ class BoundedSession(niquests.Session):
             raise
         finally:
             timer.cancel()
-            self._deadline = None
+            self._deadline = self.sockets.deadline = None
+
+    def close(self) -> None:
+        super().close()
+        resolver = getattr(self, "resolver", None)
+        if resolver is not None and not self._own_resolver:
+            resolver.close()  # given to us (the guarded resolver): ours to close
 
     def send(self, request: niquests.PreparedRequest, **kwargs: Any) -> niquests.Response:  # type: ignore[override]
         kwargs["stream"] = True  # the body is read here, counted

@@ -36,7 +36,7 @@ import recurring_ical_events
 from icalendar.prop import vBroken
 
 from booking.intervals import Interval, merge
-from service.calendars import icsrepair
+from service.calendars import bounded, icsrepair
 from service.calendars.base import ProviderError, is_own_uid
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,9 @@ MIN_REPEAT_MINUTES = 15
 #: that the library walks second by second).
 MAX_STEPS = 200_000
 MAX_PERIODS = 2_000_000
+
+#: The reader's words when the budget ended mid-reading (``_cut_off`` words it for the lawyer).
+READING_CUT_OFF = "reading the calendar's events did not finish within the time allowed, cut off"
 
 _UNITS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400}
 _MONTHS = {"MONTHLY": 31 * 86400, "YEARLY": 366 * 86400}
@@ -92,8 +95,14 @@ class Reading:
 
 
 def read_calendar(cal: icalendar.Calendar, window: Interval, tz: ZoneInfo) -> Reading:
+    """Each event's busy time. Inside a budget (``bounded.budget``: the web's live check,
+    a worker task) the reading stops when the budget is spent: ``MAX_STEPS`` bounds one
+    event, not a feed of hundreds of such events (each a second of CPU)."""
     reading = Reading()
     for uid, components in _events_by_uid(cal):
+        left = bounded.remaining()
+        if left is not None and left <= 0:
+            raise bounded.TooSlow(READING_CUT_OFF)
         if is_own_uid(uid):
             continue
         try:

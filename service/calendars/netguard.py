@@ -11,6 +11,11 @@ checks, both refused unless ``ALLOW_PRIVATE_CALENDAR_HOSTS`` is on:
    addresses, so the address actually connected to is checked too. That covers DNS
    rebinding (a name that resolved publicly a moment ago and privately now) and
    redirects to private hosts.
+
+Both look names up with ``CALENDAR_DNS_RESOLVER`` (a niquests resolver URL such as
+``dou://9.9.9.9`` or ``doh+cloudflare://``; empty: the system's resolver), and inside the
+exchange's deadline (``bounded.within``): a resolver that never answers is cut off like a
+slow server (``TooSlow``).
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import niquests
+from niquests.packages.urllib3.contrib.resolver import BaseResolver, ResolverDescription
 from niquests.packages.urllib3.contrib.resolver.system import SystemResolver
 
 from service.calendars import bounded
@@ -45,6 +52,19 @@ def private_hosts_allowed() -> bool:
     from flask import current_app, has_app_context
 
     return bool(has_app_context() and current_app.config.get("ALLOW_PRIVATE_CALENDAR_HOSTS"))
+
+
+def dns_resolver_url() -> str:
+    """The app's ``CALENDAR_DNS_RESOLVER``; empty (the system's resolver) outside an app."""
+    from flask import current_app, has_app_context
+
+    return str(current_app.config.get("CALENDAR_DNS_RESOLVER") or "") if has_app_context() else ""
+
+
+def base_resolver(url: str = "") -> BaseResolver:
+    """The resolver names are looked up with: ``url``'s (niquests' resolver URLs), else the
+    system's."""
+    return ResolverDescription.from_url(url).new() if url else SystemResolver()
 
 
 #: NAT64 (RFC 6052 well-known prefix): the last 32 bits are the IPv4 address reached.
@@ -140,27 +160,48 @@ def check_url(url: str, *, allow_private: bool | None = None) -> str:
 
 
 def resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, looked up within what is left of the deadline
+    (``TooSlow`` when the resolver does not answer in time)."""
+    seconds = bounded.seconds_left()
+    resolver = base_resolver(dns_resolver_url())
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+        infos = bounded.within(
+            seconds,
+            lambda: resolver.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM),
+            f"the DNS lookup of {host}",
+        )
+    except bounded.DeadlineExceeded:
+        raise bounded.too_slow(f"the calendar server {host} (DNS lookup)", round(seconds, 1)) from None
+    except (OSError, UnicodeError):
         raise ProviderError(
             f"cannot find the calendar server {host!r} (DNS lookup failed)"
         ) from None
+    finally:
+        resolver.close()
     return sorted({str(info[4][0]) for info in infos})
 
 
 class GuardedResolver(SystemResolver):
-    """The system resolver, returning only public addresses (unless allowed); the
+    """A resolver (``dns``: a niquests resolver URL; empty: the system's) returning only
+    public addresses (unless allowed), each lookup cut off at the exchange's deadline; the
     sockets it connects are noted in ``sockets`` (the session's deadline watchdog)."""
 
     def __init__(self, *patterns: str, allow_private: bool = False,
-                 sockets: bounded.SocketRegistry | None = None, **kwargs: Any):
+                 sockets: bounded.SocketRegistry | None = None, dns: str = "", **kwargs: Any):
         super().__init__(*patterns, **kwargs)
         self.allow_private = allow_private
         self.sockets = sockets if sockets is not None else bounded.SocketRegistry()
+        self.dns = dns
+        self.inner = base_resolver(dns)
 
     def recycle(self) -> GuardedResolver:
-        return GuardedResolver(allow_private=self.allow_private, sockets=self.sockets)
+        return GuardedResolver(allow_private=self.allow_private, sockets=self.sockets, dns=self.dns)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def is_available(self) -> bool:
+        return self.inner.is_available()
 
     def create_connection(self, *args: Any, **kwargs: Any) -> socket.socket:
         sock = super().create_connection(*args, **kwargs)
@@ -168,12 +209,18 @@ class GuardedResolver(SystemResolver):
         return sock
 
     def getaddrinfo(self, host, port, family, type, proto=0, flags=0, **kwargs):  # noqa: A002
-        records = super().getaddrinfo(host, port, family, type, proto, flags, **kwargs)
+        deadline = self.sockets.deadline
+        seconds = bounded.seconds_left() if deadline is None else deadline - time.monotonic()
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        records = bounded.within(
+            seconds,
+            lambda: self.inner.getaddrinfo(host, port, family, type, proto, flags, **kwargs),
+            f"the DNS lookup of {name}",
+        )
         if self.allow_private:
             return records
         public = [r for r in records if is_public(str(r[4][0]))]
         if not public:
-            name = host.decode() if isinstance(host, bytes) else str(host)
             address = str(records[0][4][0]) if records else "?"
             raise BlockedAddressError(blocked_message(name, address))
         return public
@@ -190,7 +237,7 @@ def session(
         allow_private = private_hosts_allowed()
     sockets = bounded.SocketRegistry()
     http = bounded.BoundedSession(
-        resolver=GuardedResolver(allow_private=allow_private, sockets=sockets),
+        resolver=GuardedResolver(allow_private=allow_private, sockets=sockets, dns=dns_resolver_url()),
         sockets=sockets,
         subject=subject,
     )
@@ -206,21 +253,8 @@ def session(
 
 def blocked_in(exc: BaseException) -> BlockedAddressError | None:
     """The :class:`BlockedAddressError` somewhere in ``exc``'s chain, if any."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, BlockedAddressError):
-            return current
-        todo.extend([current.__cause__, current.__context__])
-        todo.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-    return None
+    found = bounded.in_chain(exc, BlockedAddressError)
+    return found if isinstance(found, BlockedAddressError) else None
 
 
 def unreachable(

@@ -384,16 +384,38 @@ def queue_due_syncs(now: datetime) -> int:
         )
     )
     database = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    parked = _parked_calendar_ids()
     queued = 0
     for calendar in due:
         key = (database, calendar.id)
-        if _queued_at.get(key, now) > now:
+        if _queued_at.get(key, now) > now or calendar.id in parked:
             continue
         _queued_at[key] = now + interval
         queued += queue_sync(calendar)
     queued += _queue_due_probes(now, interval, database)
     db.session.commit()
     return queued
+
+
+def _parked_calendar_ids() -> set[int]:
+    """Calendars whose sync was parked for being killed too often (``outbox.killed``):
+    not queued on their own again until the lawyer asks (Sync now, or try again)."""
+    payloads = db.session.scalars(
+        sa.select(OutboxTask.payload).where(
+            OutboxTask.kind == "calendar.sync",
+            OutboxTask.status == "dead",
+            OutboxTask.kills >= outbox.POISON_KILLS,
+        )
+    )
+    return {p.get("calendar_id") for p in payloads if isinstance(p, dict)}
+
+
+@outbox.on_parked("calendar.sync")
+def _sync_parked(payload: dict[str, Any], message: str) -> None:
+    """Say on the calendar why it is no longer synced (in the parking transaction)."""
+    calendar = db.session.get(Calendar, payload.get("calendar_id"))
+    if calendar is not None:
+        calendar.last_error = message[:2000]
 
 
 #: (database, calendar id) -> when this process may queue the calendar's probe again

@@ -74,6 +74,23 @@ def check_database_url(url: str) -> None:
         )
 
 
+def _resolver_url(value: str, name: str) -> str:
+    """Empty (the system's resolver) or a niquests resolver URL (``dou://9.9.9.9``)."""
+    value = value.strip()
+    if not value:
+        return ""
+    from niquests.packages.urllib3.contrib.resolver import ResolverDescription
+
+    try:
+        ResolverDescription.from_url(value)
+    except Exception:  # noqa: BLE001 - any parse failure is the same mistake
+        raise ConfigError(
+            f"{name} must be empty (the system's resolver) or a resolver URL such as "
+            f"dou://9.9.9.9 or doh+cloudflare://, not {value!r}"
+        ) from None
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -153,6 +170,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "CALENDAR_DNS_RESOLVER",
+        "",
+        "how calendar host names are looked up: empty, the system's resolver; or a resolver "
+        "URL (dou://IP[:PORT], dot://, doh+cloudflare://...); inside the read deadline",
+        _resolver_url,
+    ),
+    Setting(
         "CALENDAR_WEB_BUDGET_SECONDS",
         8,
         "all calendar calls of one web request (live check, connect) end within this",
@@ -167,7 +191,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "WORKER_TASK_TIME_LIMIT_SECONDS",
         120,
-        "a worker task still running after this is abandoned and retried later",
+        "a worker task still running after this is abandoned and retried later; 10 s later "
+        "its process is killed and replaced",
         _positive_int,
     ),
     Setting("WORKER_MAIL_CONCURRENCY", 2, "mail tasks the worker runs at once", _positive_int),

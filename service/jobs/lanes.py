@@ -12,8 +12,11 @@ One slow or hostile calendar must not delay another lawyer's mail. So:
   limit is abandoned: the attempt is counted, the task is retried later with backoff and
   no earlier than its lease ends (``outbox.abandon``), and the lane gets a fresh thread.
   Python cannot kill a thread; an abandoned one finishes on its own (its calendar calls
-  are already cut off) and is not given more work. Too many abandoned threads alive at
-  once and the process exits, for the process manager to start a clean one.
+  are already cut off) and is not given more work. One that does not (pure CPU work,
+  e.g. a feed whose events cost seconds each to expand) is the supervisor's to end:
+  ``flask worker`` runs the lanes in a child process (``service.jobs.supervisor``) that
+  reports each task's start and end and a heartbeat through ``report``, and kills it.
+  Too many abandoned threads alive at once and the process exits, to be started afresh.
 - **The database may go away.** A lane thread that cannot reach the database logs once,
   backs off (up to ``MAX_BACKOFF`` seconds) and tries again; so does the scheduler.
 
@@ -47,6 +50,7 @@ GRACE_SECONDS = 5.0  # past the limit before a task is abandoned (its cut-offs c
 MAX_BACKOFF = 2.0  # seconds between tries while the database is away
 MAX_ABANDONED = 8  # abandoned threads alive at once before the process gives up
 IDLE_SECONDS = 0.5
+HEARTBEAT_SECONDS = 1.0
 SHUTDOWN_SECONDS = 10.0
 
 
@@ -111,9 +115,17 @@ class Slot:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+#: what the lanes tell a supervisor: ("start", task id, lease), ("end", task id), ("beat",)
+Report = Callable[..., None]
+
+
+def _no_report(*_event: object) -> None:
+    pass
+
+
 class Lane:
-    def __init__(self, app: Flask, spec: LaneSpec, stop: threading.Event):
-        self.app, self.spec, self.stop = app, spec, stop
+    def __init__(self, app: Flask, spec: LaneSpec, stop: threading.Event, report: Report = _no_report):
+        self.app, self.spec, self.stop, self.report = app, spec, stop, report
         self.size = int(app.config.get(spec.setting, 2))
         self.limit = float(app.config.get("WORKER_TASK_TIME_LIMIT_SECONDS", 120))
         self.served: dict[int | None, float] = {}
@@ -149,6 +161,7 @@ class Lane:
                 task_id, lease = claimed
                 with slot.lock:
                     slot.task = (task_id, lease, time.monotonic())
+                self.report("start", task_id, lease)
                 try:
                     with bounded.budget(self.limit):
                         outcome = outbox.run_task(task_id, lease, renew=False)
@@ -161,6 +174,7 @@ class Lane:
                 finally:
                     with slot.lock:
                         slot.task = None
+                    self.report("end", task_id)
             db.session.remove()
 
     def watch(self) -> None:
@@ -193,14 +207,18 @@ class Lane:
 
 
 def run_lanes(app: Flask, interval: float, periodic: Callable[[], None],
-              stop: threading.Event, periodic_every: float | None = None) -> None:
-    """Run the lanes and the periodic work until ``stop`` is set."""
-    lanes = [Lane(app, spec, stop) for spec in LANES]
+              stop: threading.Event, periodic_every: float | None = None,
+              report: Report = _no_report) -> None:
+    """Run the lanes and the periodic work until ``stop`` is set; ``report`` hears of
+    each task's start and end, and a heartbeat every second (from its own thread: it
+    stops only when the whole process does, e.g. a C loop holding the GIL)."""
+    lanes = [Lane(app, spec, stop, report) for spec in LANES]
     for lane in lanes:
         lane.start()
     scheduler = threading.Thread(target=_schedule, args=(app, periodic, stop, periodic_every or interval),
                                  daemon=True, name="scheduler")
     scheduler.start()
+    threading.Thread(target=_beat, args=(report, stop), daemon=True, name="heartbeat").start()
     log.info("worker started: lanes %s, task limit %.0f s",
              ", ".join(f"{lane.spec.name}×{lane.size}" for lane in lanes), lanes[0].limit)
     while not stop.wait(1.0):
@@ -212,9 +230,16 @@ def run_lanes(app: Flask, interval: float, periodic: Callable[[], None],
             os._exit(3)
     # Let running tasks finish for a while; a task still running after that keeps its
     # lease and runs again when the lease ends (the process exits, its threads with it).
+    # Abandoned threads are not waited for: they are past their limit already.
     until = time.monotonic() + SHUTDOWN_SECONDS
-    for thread in [scheduler] + [s.thread for lane in lanes for s in lane.slots if s.thread]:
+    for thread in [scheduler] + [s.thread for lane in lanes for s in lane.slots
+                                 if s.thread and not s.abandoned]:
         thread.join(timeout=max(0.0, until - time.monotonic()))
+
+
+def _beat(report: Report, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_SECONDS):
+        report("beat")
 
 
 def _schedule(app: Flask, periodic: Callable[[], None], stop: threading.Event, every: float) -> None:

@@ -2,9 +2,11 @@
 calendar sync.
 
 Several workers may run at once, on several hosts: tasks are claimed with leases, so
-each runs once at a time. ``run_forever`` (``flask worker``) runs the work in lanes with
-their own threads, fair across lawyers, with a time limit per task (``lanes``);
-``run_once`` (``flask worker --once``, tests) does what is due now, in order.
+each runs once at a time. ``run_forever`` (``flask worker``) is a supervisor
+(``supervisor``) whose child process (``run_child``) runs the work in lanes with their
+own threads, fair across lawyers, with a time limit per task (``lanes``); the supervisor
+kills and replaces a child stuck past that limit. ``run_once`` (``flask worker --once``,
+tests) does what is due now, in order.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from service.calendars import bounded
 from service.calendars.google.accounts import renew_channels  # also registers calendar.sync
 from service.calendars.microsoft.accounts import renew_subscriptions  # microsoft.subscriptions
 from service.calendars.sync import queue_due_syncs, sync_due
-from service.jobs import lanes
+from service.jobs import lanes, supervisor
 from service.storage import outbox
 from service.storage.models import utcnow
 from service.usecases import privacy
@@ -62,10 +64,7 @@ def retention_if_due() -> int:
     return privacy.run_retention(now)
 
 
-def run_forever(interval: float) -> None:
-    """Run the lanes (``service/jobs/lanes.py``) until SIGTERM or SIGINT."""
-    from flask import current_app
-
+def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def on_signal(*_args):
@@ -73,6 +72,21 @@ def run_forever(interval: float) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def run_forever(interval: float) -> None:
+    """Supervise the lanes' child process (``run_child``, see ``supervisor``) until SIGTERM
+    or SIGINT."""
+    supervisor.supervise(current_app._get_current_object(), lambda fd: run_child(interval, fd),
+                         _stop_on_signals())
+
+
+def run_child(interval: float, report_fd: int) -> None:
+    """The supervised child: run the lanes (``service/jobs/lanes.py``), reporting to the
+    supervisor through ``report_fd``, until SIGTERM or SIGINT or the supervisor is gone."""
+    stop = _stop_on_signals()
+    report = supervisor.Reporter(report_fd, stop)
     renewed_at = [float("-inf")]
 
     def periodic() -> None:
@@ -83,5 +97,5 @@ def run_forever(interval: float) -> None:
                 renew_subscriptions()
             renewed_at[0] = time.monotonic()
 
-    lanes.run_lanes(current_app._get_current_object(), interval, periodic, stop)
-    log.info("worker stopped")
+    lanes.run_lanes(current_app._get_current_object(), interval, periodic, stop, report=report)
+    log.info("worker child stopped")

@@ -542,6 +542,8 @@ class OutboxTask(db.Model):
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id"), index=True)
     status: Mapped[str] = mapped_column(sa.String(10), default="pending")  # done, dead
     attempts: Mapped[int] = mapped_column(default=0)
+    #: times the worker's supervisor killed the process running it (service.jobs.supervisor)
+    kills: Mapped[int] = mapped_column(default=0, server_default="0")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.Text)

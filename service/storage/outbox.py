@@ -29,6 +29,12 @@ LEASE = timedelta(minutes=5)  # a claimed task is retried after this if its work
 
 Handler = Callable[[dict[str, Any]], None]
 _HANDLERS: dict[str, Handler] = {}
+#: kind -> called (in the parking transaction) when a task of that kind is parked as
+#: failed for having been killed too often: payload, message
+_ON_PARKED: dict[str, Callable[[dict[str, Any], str], None]] = {}
+#: A task whose run had to be killed this often is parked as failed ("dead"): one poison
+#: task never takes the worker down again and again.
+POISON_KILLS = 3
 
 
 class PermanentError(Exception):
@@ -38,6 +44,16 @@ class PermanentError(Exception):
 def handler(kind: str) -> Callable[[Handler], Handler]:
     def register(func: Handler) -> Handler:
         _HANDLERS[kind] = func
+        return func
+
+    return register
+
+
+def on_parked(kind: str) -> Callable[[Callable[[dict[str, Any], str], None]], Callable[[dict[str, Any], str], None]]:
+    """Register what to do when a task of ``kind`` is parked for being killed too often
+    (e.g. a calendar sync: say so on the calendar, stop queueing it on its own)."""
+    def register(func: Callable[[dict[str, Any], str], None]) -> Callable[[dict[str, Any], str], None]:
+        _ON_PARKED[kind] = func
         return func
 
     return register
@@ -68,7 +84,7 @@ def revive(tasks: sa.Select | list[OutboxTask], now: datetime | None = None) -> 
     rows = list(db.session.scalars(tasks)) if isinstance(tasks, sa.Select) else tasks
     for task in rows:
         if task.status == "dead":
-            task.status, task.attempts, task.locked_until = "pending", 0, None
+            task.status, task.attempts, task.kills, task.locked_until = "pending", 0, 0, None
             task.due_at = now or utcnow()
     return len(rows)
 
@@ -335,3 +351,49 @@ def abandon(task_id: int, lease: datetime, limit_seconds: float) -> bool:
             task.due_at = max(lease, utcnow() + backoff(task.attempts))
     log.warning("outbox task %s abandoned after %.0f s; retried later", task_id, limit_seconds)
     return True
+
+
+# --- the supervisor: runs killed with their process ---------------------------------------
+
+
+def killed(task_id: int, lease: datetime, message: str) -> str | None:
+    """The process running the task was killed while it ran (stuck past its time limit,
+    or the process stopped answering or crashed with it): count an attempt and a kill,
+    and retry it later with backoff, or, after ``POISON_KILLS`` kills (or
+    ``MAX_ATTEMPTS`` attempts), park it as failed. The run is over (its process is gone),
+    so the lease is let go. Returns "parked", "retry", or None if the task is no longer
+    ours (it finished, or another worker took it over)."""
+    with write_transaction():
+        task = db.session.get(OutboxTask, task_id)
+        if task is None or task.status != "pending" or task.locked_until != lease:
+            return None
+        task.attempts += 1
+        task.kills += 1
+        task.locked_until = None
+        task.last_error = message[:2000]
+        if task.kills >= POISON_KILLS or task.attempts >= MAX_ATTEMPTS:
+            task.status = "dead"
+            hook = _ON_PARKED.get(task.kind)
+            if hook is not None:
+                hook(dict(task.payload), task.last_error)
+            outcome = "parked"
+        else:
+            task.due_at = utcnow() + backoff(task.attempts)
+            outcome = "retry"
+    log.warning("outbox task %s killed with its worker process (%d of %d): %s",
+                task_id, task.kills, POISON_KILLS, "parked as failed" if outcome == "parked" else "retried later")
+    return outcome
+
+
+def release(task_id: int, lease: datetime) -> bool:
+    """The process running the task was stopped for another task's sake: let go of the
+    lease so that the task runs again at once, with no attempt counted. (Had it already
+    done its work without recording it, it is done again: at least once, as always.)"""
+    with write_transaction():
+        released = db.session.execute(
+            sa.update(OutboxTask)
+            .where(OutboxTask.id == task_id, OutboxTask.status == "pending",
+                   OutboxTask.locked_until == lease)
+            .values(locked_until=None)
+        ).rowcount
+    return released == 1

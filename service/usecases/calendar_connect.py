@@ -89,6 +89,17 @@ def _cut_off(text: str) -> str | None:
             "The calendar server gave no complete answer within %(seconds)s s and was cut "
             "off, so its busy times are not up to date. It will be tried again.",
             seconds=found.group(1))
+    if "reading the calendar's events did not finish" in text:
+        return gettext(
+            "Reading this calendar's events took longer than allowed and was cut off, so its "
+            "busy times are not up to date. It will be tried again.")
+    found = re.search(r"kept the worker busy past its time limit of (\d+) s", text)
+    if found:
+        return gettext(
+            "Reading this calendar kept the worker busy for longer than its limit of %(seconds)s s "
+            "again and again, so it was stopped and is no longer synced on its own; its busy "
+            "times are not up to date. Check the calendar, then sync it again.",
+            seconds=found.group(1))
     if "too many calendar checks at once" in text:
         return gettext("Too many calendars are being checked at once. Please try again in a minute.")
     if "redirects too often" in text:
@@ -152,9 +163,12 @@ def _provider_class(kind: str) -> type[CalendarProvider]:
 def _settings(provider: type[CalendarProvider], address: str, username: str, password: str,
               local_files: bool) -> AccountSettings:
     try:
-        return provider.settings(address, username, password, local_files=local_files)
+        with bounded.web_call():  # the address check resolves the host: inside a budget too
+            return provider.settings(address, username, password, local_files=local_files)
     except netguard.BlockedHost as exc:
         raise ConnectError(plain_error("private"), str(exc)) from None
+    except (bounded.CutOff, bounded.CalendarsBusy) as exc:
+        raise ConnectError(plain_error(str(exc)) or gettext("The calendar could not be read."), str(exc)) from None
     except ProviderError as exc:
         detail = str(exc)
         if "username and password" in detail:
