@@ -341,6 +341,11 @@ def account():
     person = _person()
     if person.user is None:
         return redirect(url_for("admin.settings"))
+    if request.method == "POST" and request.form.get("action") == "everywhere":
+        auth.sign_out_everywhere(person.user)
+        db.session.commit()
+        auth.log_out()
+        return redirect(url_for("admin.login"))
     form = PasswordForm() if request.method == "POST" else PasswordForm(formdata=None)
     status = 200
     if request.method == "POST":
@@ -349,8 +354,7 @@ def account():
                 form.current.errors.append(gettext("The current password is wrong."))
             else:
                 user = person.user
-                user.password_hash = auth.hash_password(form.new.data)
-                user.session_version += 1
+                auth.change_password(user, form.new.data)
                 audit.record(None, "person.password_changed", audit.Subject("app_user", user.id),
                              firm_id=user.firm_id)
                 db.session.commit()
