@@ -73,6 +73,7 @@ _ERRORS.update({  # the holes of issue #12
 _ERRORS.update({
     "consent_required": lazy_gettext("Please agree to the privacy notice to book."),
     "unknown_invitation": lazy_gettext("This invitation does not exist, was used or has expired."),
+    "unknown_link": lazy_gettext("This link does not exist, was used or has expired. Ask for a new one."),
     "email_taken": lazy_gettext("This e-mail address already signs in to Counsel Hours."),
     "already_joined": lazy_gettext("This lawyer already signs in."),
     "lawyer_required": lazy_gettext("Choose the lawyer the assistant will work for."),

@@ -1,0 +1,46 @@
+"""The mail of a one-time link (outbox kind ``mail.sign_in_link``): a password reset or a
+sign-in, to the person's own address, in their language.
+
+The task carries the token encrypted (``token_enc``), never in clear text; a link used,
+replaced by a newer one or expired meanwhile is not mailed.
+"""
+
+from __future__ import annotations
+
+from flask_babel import force_locale, gettext
+
+from service.core import urls
+from service.core.crypto import decrypt
+from service.jobs.mail import new_message, send
+from service.storage import outbox
+from service.storage.extensions import db
+from service.storage.models import SignInLink, utcnow
+from service.usecases import signin
+
+ENDPOINTS = {"reset": "admin.reset_password", "signin": "admin.sign_in_link"}
+
+
+@outbox.handler("mail.sign_in_link")
+def sign_in_link_mail(payload: dict) -> None:
+    link = db.session.get(SignInLink, payload.get("link_id"))
+    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+        return
+    person = signin.link_person(link)
+    if person is None:
+        return
+    url = urls.public_url(ENDPOINTS[link.purpose], token=decrypt(payload["token_enc"]))
+    with force_locale(person.language or "en"):
+        if link.purpose == "reset":
+            message = new_message("", person.email, gettext("Your new password for Counsel Hours"))
+            message.set_content(gettext(
+                "Hello,\n\nsomeone (hopefully you) asked to reset the password of your Counsel Hours account. "
+                "Choose a new password here (the link works once, within one hour):\n%(url)s\n\n"
+                "If you did not ask for this, ignore this mail: your password stays as it is.\n", url=url))
+        else:
+            message = new_message("", person.email, gettext("Your sign-in link for Counsel Hours"))
+            message.set_content(gettext(
+                "Hello,\n\nsign-ins to your Counsel Hours account are paused after many wrong passwords. "
+                "Sign in with this link instead (it works once, within 30 minutes):\n%(url)s\n\n"
+                "If you did not ask for this, someone may be guessing your password: ignore this mail "
+                "and consider changing the password.\n", url=url))
+    send(message)
