@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from flask_babel import force_locale, gettext
 
-from service.core import urls
 from service.core.crypto import decrypt
 from service.jobs.mail import new_message, send
 from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import SignInLink, utcnow
 from service.usecases import signin
-
-ENDPOINTS = {"reset": "admin.reset_password", "signin": "admin.sign_in_link"}
 
 
 @outbox.handler("mail.sign_in_link")
@@ -28,7 +25,7 @@ def sign_in_link_mail(payload: dict) -> None:
     person = signin.link_person(link)
     if person is None:
         return
-    url = urls.public_url(ENDPOINTS[link.purpose], token=decrypt(payload["token_enc"]))
+    url = signin.link_url(link.purpose, decrypt(payload["token_enc"]))
     with force_locale(person.language or "en"):
         if link.purpose == "reset":
             message = new_message("", person.email, gettext("Your new password for Counsel Hours"))

@@ -21,6 +21,7 @@ from functools import cache
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from service.core import urls
 from service.core.crypto import encrypt
 from service.storage import outbox
 from service.storage.extensions import db
@@ -31,7 +32,7 @@ from service.usecases.errors import Refused
 PASSWORD_MIN = 10
 PURPOSES = ("reset", "signin")
 LINK_MINUTES = {"reset": 60, "signin": 30}
-#: Unused links of one person at once: older ones die when a new one is made.
+ENDPOINTS = {"reset": "admin.reset_password", "signin": "admin.sign_in_link"}
 EMAIL_MAX = 320
 
 Person = Lawyer | User
@@ -105,14 +106,15 @@ def set_password(person: Person, password: str) -> None:
 # -- mailed one-time links --------------------------------------------------------------
 
 
-def request_link(email: str, purpose: str, now: datetime) -> None:
-    """Mail a one-time ``purpose`` link to ``email`` if it signs in (the caller commits);
-    nothing otherwise — the caller answers the same either way."""
+def request_link(email: str, purpose: str, now: datetime) -> str | None:
+    """Mail a one-time ``purpose`` link to ``email`` if it signs in (the caller commits)
+    and return its URL (for the operator's CLI); None otherwise. The web answers the same
+    either way and never shows the URL."""
     if purpose not in PURPOSES:
         raise ValueError(purpose)
     person = find_person(email)
     if person is None or (purpose == "signin" and not person.password_hash):
-        return
+        return None
     owner = _owner(person)
     db.session.execute(sa.update(SignInLink).where(owner, SignInLink.used_at.is_(None))
                        .values(used_at=now))  # one live link per person: the newest
@@ -124,6 +126,11 @@ def request_link(email: str, purpose: str, now: datetime) -> None:
     outbox.enqueue("mail.sign_in_link", {"link_id": link.id, "token_enc": encrypt(token)},
                    lawyer_id=person.id if isinstance(person, Lawyer) else None)
     audit.record(None, f"person.{purpose}_link_sent", subject_of(person), firm_id=firm_of(person))
+    return link_url(purpose, token)
+
+
+def link_url(purpose: str, token: str) -> str:
+    return urls.public_url(ENDPOINTS[purpose], token=token)
 
 
 def open_link(token: str, purpose: str, now: datetime) -> tuple[SignInLink, Person]:

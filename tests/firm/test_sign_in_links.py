@@ -199,3 +199,18 @@ def test_reset_and_sign_in_mails_speak_the_persons_language(app, db, smtp, world
     (message,) = _mail(smtp, world.lawyer_a.email)
     body = message.get_body(("plain",)).get_content()
     assert "пароль" in body and "password" not in body.lower().replace("/admin/", "")
+
+
+def test_cli_reset_password_mails_the_link_and_prints_it_last(app, runner, db, smtp, world, frozen):
+    result = runner.invoke(args=["user", "reset-password", "--email", world.assistant_b.email])
+    assert result.exit_code == 0, result.output
+    printed = result.output.split()[-1]
+    assert RESET.search(printed)
+    assert _link(smtp, world.assistant_b.email) == RESET.search(printed).group(1)
+
+
+@pytest.mark.parametrize("email", ["ghost@keller.example", "", "x" * 400])
+def test_cli_reset_password_refuses_an_unknown_address_in_one_line(runner, db, world, email):
+    result = runner.invoke(args=["user", "reset-password", "--email", email])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert db.session.scalar(sa.select(sa.func.count(SignInLink.id))) == 0
