@@ -199,20 +199,12 @@ def unassign(user: User, lawyer: Lawyer) -> None:
         db.session.expire(user, ["lawyers"])
 
 
-def remove_user(user: User) -> None:
-    """The assistant or admin no longer signs in (the caller commits)."""
-    user.active = False
-    signin.end_sessions(user)
-    db.session.execute(sa.delete(Assignment).where(Assignment.user_id == user.id))
-    audit.record(None, "person.removed", audit.Subject("app_user", user.id), before={"role": user.role},
-                 firm_id=user.firm_id)
-
-
 @dataclass(frozen=True)
 class People:
     lawyers: list[Lawyer]
     users: list[User]
     invitations: list[Invitation]
+    inactive_users: list[User]
 
 
 def people(firm_id: int, now: datetime) -> People:
@@ -223,6 +215,8 @@ def people(firm_id: int, now: datetime) -> People:
         invitations=list(db.session.scalars(
             sa.select(Invitation).where(Invitation.firm_id == firm_id, Invitation.used_at.is_(None),
                                         Invitation.expires_at > now).order_by(Invitation.created_at))),
+        inactive_users=list(db.session.scalars(sa.select(User).where(User.firm_id == firm_id,
+                                                                     User.active.is_(False)).order_by(User.name))),
     )
 
 
