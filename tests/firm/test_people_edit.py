@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from service.storage.models import AdminSession, Assignment, AuditEvent, CalendarAccount, Lawyer, User
+from service.storage.models import (
+    AdminSession,
+    Assignment,
+    AuditEvent,
+    CalendarAccount,
+    Lawyer,
+    User,
+)
 from tests.admin.conftest import PASSWORD, log_in, post
 
 
