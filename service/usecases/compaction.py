@@ -16,6 +16,14 @@ one, each giving up after ``LOCK_TIMEOUT_MS`` waiting for its lock (a long trans
 holding the table) instead of queueing every booking behind it; the outbox retries
 later. Until it has run, the erased data is unreachable through the application but
 still in the files (and, as ever, in backups and the WAL archive until they expire).
+
+VACUUM FULL copies the old row versions that some open transaction might still see
+("recently dead"): one started before the erasure committed (a report, a backup's
+``pg_dump``, another database's session on the same server) keeps the erased data in
+the rewritten file — the bench saw it happen. So the erasure records its transaction id
+(``xid``, the newest of the coalesced erasures) and the task first checks that no
+session on the server has a snapshot or transaction that old; if one has, it fails with
+``ErasureStillVisible`` and the outbox retries later.
 """
 
 from __future__ import annotations
@@ -54,14 +62,23 @@ def due_at(now: datetime) -> datetime:
     return due if due > now else due + timedelta(days=1)
 
 
+class ErasureStillVisible(RuntimeError):
+    """A transaction older than the erasure is still open: VACUUM FULL would keep the data."""
+
+
 def schedule(now: datetime) -> None:
-    """Queue one compaction (in the erasure's transaction) unless one is pending already."""
+    """Queue one compaction (in the erasure's transaction), or make the pending one wait
+    for this erasure too."""
     if not enabled() or not deferred():
         return
-    pending = db.session.scalar(sa.select(OutboxTask.id).where(OutboxTask.kind == KIND,
-                                                               OutboxTask.status == "pending").limit(1))
+    xid = int(db.session.scalar(sa.text("SELECT txid_current() % 4294967296")))
+    waiting = sa.or_(OutboxTask.locked_until.is_(None), OutboxTask.locked_until <= now)  # not running now
+    pending = db.session.scalar(sa.select(OutboxTask).where(OutboxTask.kind == KIND, OutboxTask.status == "pending",
+                                                            waiting).order_by(OutboxTask.id).limit(1).with_for_update())
     if pending is None:
-        outbox.enqueue(KIND, {}, due_at=due_at(now))
+        outbox.enqueue(KIND, {"xid": xid}, due_at=due_at(now))
+    else:
+        pending.payload = {**pending.payload, "xid": xid}
 
 
 def after_erasure() -> None:
@@ -70,8 +87,18 @@ def after_erasure() -> None:
         compact()
 
 
-def compact() -> None:
-    """Compact now (see the module doc); the session holds no connection meanwhile."""
+_OLDER_SESSIONS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE pid <> pg_backend_pid() AND (
+    (backend_xmin IS NOT NULL AND age(backend_xmin) >= age(CAST(CAST(%(xid)s AS text) AS xid)))
+    OR (backend_xid IS NOT NULL AND age(backend_xid) >= age(CAST(CAST(%(xid)s AS text) AS xid))))
+"""
+
+
+def compact(xid: int | None = None, tables: tuple[str, ...] = TABLES) -> None:
+    """Compact now (see the module doc); the session holds no connection meanwhile.
+    PostgreSQL: ``xid`` is the (newest) erasure's transaction id; ``tables`` those to
+    rewrite (none: only the check for older transactions)."""
     db.session.commit()
     if db.engine.dialect.name == "sqlite":
         raw = db.engine.raw_connection()
@@ -84,12 +111,15 @@ def compact() -> None:
             raw.close()
         return
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if xid is not None and connection.exec_driver_sql(_OLDER_SESSIONS, {"xid": xid}).scalar():
+            raise ErasureStillVisible("a transaction older than the erasure is still open; compacting later")
         connection.exec_driver_sql(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
-        for table in TABLES:  # one lock at a time, each held only for its own rewrite
+        for table in tables:  # one lock at a time, each held only for its own rewrite
             connection.exec_driver_sql(f"VACUUM (FULL) {table}")
 
 
 @outbox.handler(KIND)
-def compact_task(_payload: dict) -> None:
+def compact_task(payload: dict) -> None:
     if enabled():
-        compact()
+        xid = payload.get("xid")
+        compact(xid if isinstance(xid, int) else None)

@@ -35,6 +35,28 @@ def test_erasures_on_postgresql_queue_one_compaction_not_one_vacuum_per_client(a
     else:
         (task,) = tasks
         assert task.due_at == NOW + compaction.COALESCE
+        assert task.payload["xid"] > 0  # the newest erasure's transaction: the task waits for it
+
+
+def test_compaction_waits_while_a_transaction_older_than_the_erasure_is_open(app, db, make_client):
+    """VACUUM FULL keeps row versions an open transaction may still see: run while a
+    report (or pg_dump) older than the erasure was open, it left the erased address in
+    the rewritten file. The task now refuses to run until that transaction has ended."""
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("PostgreSQL's snapshots")
+    row, _ = make_client(name="Olga Oldsnapshot", email="olga@old.example")
+    engine = db.engine
+    with engine.connect() as older:
+        older.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        older.exec_driver_sql("SELECT count(*) FROM client").scalar()  # its snapshot sees Olga
+        privacy.erase_client(db.session.get(Client, row.id), NOW)
+        task = db.session.scalar(sa.select(OutboxTask).where(OutboxTask.kind == compaction.KIND))
+        with pytest.raises(compaction.ErasureStillVisible):
+            compaction.compact_task(task.payload)
+        older.rollback()
+    from tests.firm.test_privacy import run_compaction
+
+    run_compaction(task.payload)  # the retry, once the older transaction ended
 
 
 def test_compaction_runs_at_the_configured_quiet_hour(app, db, make_client, frozen):
