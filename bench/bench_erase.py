@@ -177,7 +177,7 @@ def measure(name: str, base: dict, client_id: int, index: int, action) -> None:
     t0, retries = time.perf_counter(), 0
     while True:  # as the worker's retries would: until no transaction older than the erasure
         try:
-            compaction.compact(xid) if action is None else compaction.compact(xid, tables=())
+            compaction.compact(xid, tables=())  # only the check: no older transaction open
             break
         except compaction.ErasureStillVisible:
             retries += 1
