@@ -7,6 +7,8 @@ replaced by a newer one or expired meanwhile is not mailed.
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 from flask_babel import force_locale, gettext
 
 from service.core.crypto import decrypt
@@ -25,9 +27,13 @@ def sign_in_link_mail(payload: dict) -> None:
     person = signin.link_person(link)
     if person is None:
         return
-    url = signin.link_url(link.purpose, decrypt(payload["token_enc"]))
+    send(link_message(link.purpose, person, signin.link_url(link.purpose, decrypt(payload["token_enc"]))))
+
+
+def link_message(purpose: str, person, url: str) -> EmailMessage:
+    """The mail of a ``reset`` or ``signin`` link to ``person``, in their language."""
     with force_locale(person.language or "en"):
-        if link.purpose == "reset":
+        if purpose == "reset":
             message = new_message("", person.email, gettext("Your new password for Counsel Hours"))
             message.set_content(gettext(
                 "Hello,\n\nsomeone (hopefully you) asked to reset the password of your Counsel Hours account. "
@@ -40,4 +46,4 @@ def sign_in_link_mail(payload: dict) -> None:
                 "Sign in with this link instead (it works once, within 30 minutes):\n%(url)s\n\n"
                 "If you did not ask for this, someone may be guessing your password: ignore this mail "
                 "and consider changing the password.\n", url=url))
-    send(message)
+    return message
