@@ -46,7 +46,10 @@ def lawyer_set_password(lawyer_id: int, password: str) -> None:
     lawyer = common.lawyer(lawyer_id)
     if len(password) < 10:
         raise click.ClickException("--password must have at least 10 characters")
-    signin.set_password(lawyer, password)
+    try:
+        signin.set_password(lawyer, password)
+    except Refused as exc:
+        raise click.ClickException(f"--password: {exc.message}") from None
     db.session.commit()
     click.echo(f"Password set for lawyer {lawyer.id}")
 

@@ -81,3 +81,20 @@ def test_a_lawyers_session_row_does_not_sign_in_a_user_with_the_same_id(app, db,
         cookie["user_id"] = world.lawyer_a.id
         cookie["session_version"] = 1
     assert not _signed_in(http)
+
+
+def test_cli_set_password_refuses_an_overlong_password_in_one_line(runner, db, world):
+    """A 2,000-character password went past the length check into the hash unguarded."""
+    result = runner.invoke(args=["lawyer", "set-password", "--lawyer", str(world.lawyer_a.id),
+                                 "--password", "p" * 2000])
+    assert result.exit_code != 0 and "Traceback" not in result.output and "1000" in result.output
+
+
+def test_cli_set_password_ends_every_session_of_the_lawyer(app, runner, db, world, frozen):
+    http = _sign_in(app, world.lawyer_b.email)
+    result = runner.invoke(args=["lawyer", "set-password", "--lawyer", str(world.lawyer_b.id),
+                                 "--password", "another long password"])
+    assert result.exit_code == 0, result.output
+    assert http.get("/admin/").status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(AdminSession.id)).where(
+        AdminSession.lawyer_id == world.lawyer_b.id)) == 0
