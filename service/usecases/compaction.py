@@ -8,7 +8,7 @@ PostgreSQL: an UPDATE or DELETE leaves the old row version in the table's file; 
 VACUUM marks its space reusable but does not wipe it (``bench/bench_erase.py`` found an
 erased address still in the file afterwards), so ``VACUUM FULL`` rewrites the tables that
 held the data. It takes an ACCESS EXCLUSIVE lock for the rewrite: measured at 100,000
-bookings, about 4-5 s during which a booking waits. So it never runs in the request
+bookings, 4-11 s (a busy 2-core machine) during which a booking waits. So it never runs in the request
 (nor once per client of a retention run): the erasure queues one ``privacy.compact``
 outbox task, coalescing every erasure until it runs — 10 minutes later, or at the quiet
 hour ``ERASE_COMPACT_AT`` (``HH:MM`` UTC) — and the worker rewrites the tables one by
