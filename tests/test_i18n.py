@@ -264,7 +264,7 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
                           data={"email": clerk.email, "csrf_token": csrf_token(anonymous, "/admin/forgot")})
     pages.append(("forgot sent", sent.get_data(as_text=True)))
     for purpose in signin.PURPOSES:
-        url = signin.request_link(clerk.email, purpose, datetime.now(UTC))
+        url = signin.make_link(clerk.email, purpose, datetime.now(UTC))
         db.session.commit()
         response = anonymous.get(url.removeprefix("http://counsel.test"), headers={"Accept-Language": lang})
         pages.append((purpose, response.get_data(as_text=True)))

@@ -56,7 +56,7 @@ def user_invite(firm_id: int, email: str, role: str, lawyer_id: int | None) -> N
 @click.option("--email", required=True, help="the address a lawyer, assistant or firm admin signs in with")
 def user_reset_password(email: str) -> None:
     """Mail a one-time password-reset link (valid 1 hour); prints the link."""
-    url = signin.request_link(email, "reset", utcnow())
+    url = signin.make_link(email, "reset", utcnow())
     if url is None:
         raise click.ClickException(f"nobody active signs in with {email.strip()!r}")
     db.session.commit()

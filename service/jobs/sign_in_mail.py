@@ -1,5 +1,7 @@
-"""The mail of a one-time link (outbox kind ``mail.sign_in_link``): a password reset or a
-sign-in, to the person's own address, in their language.
+"""One-time links by mail: the web's request (outbox kind ``signin.link_request``: the
+address looked up here, off the request, so its timing tells nothing) and the mail of the
+link (``mail.sign_in_link``): a password reset or a sign-in, to the person's own address,
+in their language.
 
 The task carries the token encrypted (``token_enc``), never in clear text; a link used,
 replaced by a newer one or expired meanwhile is not mailed.
@@ -17,6 +19,14 @@ from service.storage import outbox
 from service.storage.extensions import db
 from service.storage.models import SignInLink, utcnow
 from service.usecases import signin
+
+
+@outbox.handler(signin.REQUEST_KIND)
+def link_request(payload: dict) -> None:
+    """A link asked for on the web: made (and its mail queued) if the address signs in."""
+    if payload.get("purpose") in signin.PURPOSES:
+        signin.make_link(decrypt(payload["email_enc"]), payload["purpose"], utcnow())
+        db.session.commit()
 
 
 @outbox.handler("mail.sign_in_link")

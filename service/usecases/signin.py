@@ -106,10 +106,24 @@ def set_password(person: Person, password: str) -> None:
 # -- mailed one-time links --------------------------------------------------------------
 
 
-def request_link(email: str, purpose: str, now: datetime) -> str | None:
+REQUEST_KIND = "signin.link_request"
+
+
+def request_link(email: str, purpose: str) -> None:
+    """Someone asked for a ``purpose`` link to ``email`` on the web (the caller commits).
+
+    The same work whatever the address: one outbox task carrying it encrypted; the
+    worker looks the address up and makes the link (``make_link``), so neither the
+    answer nor its timing says whether the address signs in."""
+    if purpose not in PURPOSES:
+        raise ValueError(purpose)
+    address = (email or "").strip().lower()[:EMAIL_MAX]
+    outbox.enqueue(REQUEST_KIND, {"email_enc": encrypt(address), "purpose": purpose})
+
+
+def make_link(email: str, purpose: str, now: datetime) -> str | None:
     """Mail a one-time ``purpose`` link to ``email`` if it signs in (the caller commits)
-    and return its URL (for the operator's CLI); None otherwise. The web answers the same
-    either way and never shows the URL."""
+    and return its URL (the operator's CLI prints it); None otherwise."""
     if purpose not in PURPOSES:
         raise ValueError(purpose)
     person = find_person(email)

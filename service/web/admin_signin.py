@@ -45,7 +45,7 @@ def _ask(purpose: str):
         message = gettext("Too many requests from your network. Please try again in an hour.")
         return render_template("admin/forgot.html", form=form, sent=False, purpose=purpose, error=message), 429
     if by_account:
-        signin.request_link(form.email.data, purpose, utcnow())
+        signin.request_link(form.email.data, purpose)
         db.session.commit()
     return render_template("admin/forgot.html", form=form, sent=True, purpose=purpose)
 
