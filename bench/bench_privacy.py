@@ -26,7 +26,7 @@ from flask_migrate import upgrade  # noqa: E402
 from service import create_app  # noqa: E402
 from service.storage.extensions import db  # noqa: E402
 from service.storage.models import Booking, Client, Lawyer, new_token, token_hash  # noqa: E402
-from service.usecases import privacy  # noqa: E402
+from service.usecases import compaction, privacy  # noqa: E402
 from service.usecases.clients import create_client  # noqa: E402
 
 NOW = datetime(2027, 3, 1, tzinfo=UTC)
@@ -82,7 +82,7 @@ def main() -> None:
         erased = privacy.erase_client(db.session.get(Client, target), NOW)
         total = time.perf_counter() - started
         started = time.perf_counter()
-        privacy.compact()
+        compaction.compact()
         compact = time.perf_counter() - started
         print(json.dumps({"figure": "erase_one_client_sqlite", "bookings": args.bookings, "calls": erased.calls,
                           "erase_with_compact_s": round(total, 4), "compact_alone_s": round(compact, 4),

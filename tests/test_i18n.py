@@ -250,6 +250,26 @@ def test_every_template_in_both_languages_has_no_string_of_the_other(
     assert log_in(assistant_http, clerk.email, "pw-for-the-walk-2").status_code == 302
     response = assistant_http.get("/admin/account", headers={"Accept-Language": lang})
     pages.append(("/admin/account", response.get_data(as_text=True)))
+    # Editing people; the ways back in: forgot password, the reset and sign-in links (#12, #17).
+    get(f"/admin/people/lawyers/{lawyer.id}/edit")
+    get(f"/admin/people/{clerk.id}/edit")
+    from service.jobs import sign_in_mail
+    from service.usecases import signin
+
+    anonymous = app.test_client()
+    for path in ("/admin/forgot", "/admin/reset/no-such-link"):
+        response = anonymous.get(path, headers={"Accept-Language": lang})
+        pages.append((path, response.get_data(as_text=True)))
+    sent = anonymous.post("/admin/forgot", headers={"Accept-Language": lang},
+                          data={"email": clerk.email, "csrf_token": csrf_token(anonymous, "/admin/forgot")})
+    pages.append(("forgot sent", sent.get_data(as_text=True)))
+    for purpose in signin.PURPOSES:
+        url = signin.make_link(clerk.email, purpose, datetime.now(UTC))
+        db.session.commit()
+        response = anonymous.get(url.removeprefix("http://counsel.test"), headers={"Accept-Language": lang})
+        pages.append((purpose, response.get_data(as_text=True)))
+        clerk.language = lang
+        pages.append((f"{purpose} mail", client_mail_text(sign_in_mail.link_message(purpose, clerk, url))))
     callback = client.post(f"/admin/clients/{person.id}/callback", headers={"Accept-Language": lang},
                            data={"hours": "24", "csrf_token": csrf_token(client, "/admin/")})
     pages.append(("callback", callback.get_data(as_text=True)))

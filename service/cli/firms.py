@@ -1,4 +1,5 @@
-"""``flask firm create`` and ``flask user invite``: firms and their people."""
+"""``flask firm create``, ``flask user invite`` and ``flask user reset-password``: firms
+and their people."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from flask.cli import AppGroup
 from service.cli import common
 from service.storage.extensions import db
 from service.storage.models import Firm, utcnow
-from service.usecases import firms
+from service.usecases import firms, signin
 from service.usecases.errors import Refused
 
 firm_cli = AppGroup("firm", help="Firms: groups of lawyers with assistants and admins.")
-user_cli = AppGroup("user", help="People of a firm: invitations.")
+user_cli = AppGroup("user", help="People of a firm: invitations, password resets.")
 
 
 @firm_cli.command("create")
@@ -49,3 +50,15 @@ def user_invite(firm_id: int, email: str, role: str, lawyer_id: int | None) -> N
         click.echo(f"{email} already works in the firm; now assigned to lawyer {lawyer_id} too")
         return
     click.echo(f"Invited {invited.invitation.email} as {role}; the link was mailed: {invited.url}")
+
+
+@user_cli.command("reset-password")
+@click.option("--email", required=True, help="the address a lawyer, assistant or firm admin signs in with")
+def user_reset_password(email: str) -> None:
+    """Mail a one-time password-reset link (valid 1 hour); prints the link."""
+    url = signin.make_link(email, "reset", utcnow())
+    if url is None:
+        raise click.ClickException(f"nobody active signs in with {email.strip()!r}")
+    db.session.commit()
+    click.echo(f"Password-reset link for {email.strip().lower()} mailed (valid "
+               f"{signin.LINK_MINUTES['reset']} minutes): {url}")

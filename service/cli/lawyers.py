@@ -5,13 +5,12 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
-from werkzeug.security import generate_password_hash
 
 from service.cli import common
 from service.core.zones import is_zone
 from service.storage.extensions import db
 from service.storage.models import Firm, Lawyer, User
-from service.usecases import practice
+from service.usecases import practice, signin
 from service.usecases.errors import Refused
 
 lawyer_cli = AppGroup("lawyer", help="Create and configure lawyers.")
@@ -47,8 +46,10 @@ def lawyer_set_password(lawyer_id: int, password: str) -> None:
     lawyer = common.lawyer(lawyer_id)
     if len(password) < 10:
         raise click.ClickException("--password must have at least 10 characters")
-    lawyer.password_hash = generate_password_hash(password, method="scrypt")
-    lawyer.session_version += 1
+    try:
+        signin.set_password(lawyer, password)
+    except Refused as exc:
+        raise click.ClickException(f"--password: {exc.message}") from None
     db.session.commit()
     click.echo(f"Password set for lawyer {lawyer.id}")
 

@@ -37,6 +37,17 @@ def _int(value: str, name: str) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
 
 
+def _hhmm(value: str, name: str) -> str:
+    """A wall-clock time ``HH:MM`` (24 h), or empty."""
+    value = value.strip()
+    if not value:
+        return ""
+    hour, _, minute = value.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and len(minute) == 2 and int(hour) < 24 and int(minute) < 60):
+        raise ConfigError(f"{name} must be a time like 03:00 (UTC), or empty, not {value!r}")
+    return f"{int(hour):02d}:{minute}"
+
+
 def _positive_int(value: str, name: str) -> int:
     number = _int(value, name)
     if number <= 0:
@@ -207,6 +218,13 @@ SETTINGS: tuple[Setting, ...] = (
         "after a client's erasure, VACUUM (SQLite) / VACUUM FULL of the touched tables "
         "(PostgreSQL) so the erased data leaves the database files",
         _bool,
+    ),
+    Setting(
+        "ERASE_COMPACT_AT",
+        "",
+        "PostgreSQL: the worker's VACUUM FULL after erasures runs at this time of day, HH:MM UTC "
+        "(a quiet hour: bookings wait during it); empty: 10 minutes after the first erasure",
+        _hhmm,
     ),
     Setting("RETENTION_CHECK_SECONDS", 3600, "how often the worker erases clients past retention", _int),
     Setting("JITSI_BASE_URL", "https://meet.jit.si/", "Jitsi Meet server for video calls' rooms"),

@@ -1,6 +1,7 @@
 """Keeping bearer secrets out of logs.
 
-Client links carry their token in the path (``/b/<token>``, ``/m/<token>``), the slots
+Client links carry their token in the path (``/b/<token>``, ``/m/<token>``; so do
+invitations, intake confirmations and the mailed password-reset and sign-in links), the slots
 API in the query (``?token=``), an OAuth callback its ``code``/``state``; a server's
 access log would keep them all. A filter on the access and error loggers (werkzeug's,
 gunicorn's) rewrites such lines, and ``redact`` cleans error texts we log or store.
@@ -15,7 +16,7 @@ from flask import Flask
 
 REDACTED = "[redacted]"
 
-_PATH_TOKEN = re.compile(r"(/[bm]/)[^/\s?#\"']+")
+_PATH_TOKEN = re.compile(r"(/(?:[bm]|invite|i/confirm|admin/reset|admin/signin)/)[^/\s?#\"']+")
 _QUERY_SECRET = re.compile(
     r"((?:token|code|state|access_token|refresh_token|password|secret|key)=)[^&\s\"'#]+",
     re.IGNORECASE,

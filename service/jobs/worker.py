@@ -26,6 +26,7 @@ import service.jobs.invitations  # noqa: F401 - registers mail.invitation
 import service.jobs.mail  # noqa: F401 - registers mail.booking
 import service.jobs.notify  # noqa: F401 - registers mail.status_digest
 import service.jobs.reminders  # noqa: F401 - registers reminder.client, reminder.prep
+import service.jobs.sign_in_mail  # noqa: F401 - registers mail.sign_in_link
 import service.jobs.status_letters  # noqa: F401 - registers mail.status_letter
 from service.calendars import bounded
 from service.calendars.google.accounts import renew_channels  # also registers calendar.sync

@@ -103,6 +103,8 @@ class Lawyer(db.Model):
     firm_admin: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # False: calendar events carry the title "Call: <client>" only (no agenda, no e-mail).
     calendar_agenda: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # False: deactivated by the firm admin, signs in no more (their clients' links still work).
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     firm: Mapped[Firm | None] = relationship()
     clients: Mapped[list[Client]] = relationship(back_populates="lawyer")
@@ -411,14 +413,31 @@ HOLDING_STATUSES = ("confirmed", "pending", "requested")
 
 
 class AdminSession(db.Model):
-    """A signed-in browser of the admin area; signing out deletes the row, so a copied
-    cookie stops working at once (the cookie only names the row, by a random id)."""
+    """A signed-in browser of the admin area, of a lawyer or of a firm user (exactly one of
+    ``lawyer_id``/``user_id``); signing out deletes the row, so a copied cookie stops
+    working at once (the cookie only names the row, by a random id)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sid_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    lawyer_id: Mapped[int] = mapped_column(sa.ForeignKey("lawyer.id"), index=True)
+    lawyer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lawyer.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInLink(db.Model):
+    """A mailed one-time link: ``reset`` (choose a new password) or ``signin`` (sign in
+    once, e.g. while the account is locked by failed attempts). Only its hash is stored."""
+
+    __tablename__ = "sign_in_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(sa.String(10))  # reset, signin
+    lawyer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lawyer.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OAuthStateUse(db.Model):

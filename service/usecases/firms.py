@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from werkzeug.security import generate_password_hash
 
 from service.core import urls
 from service.core.crypto import encrypt
@@ -29,7 +28,7 @@ from service.storage.models import (
     new_token,
     token_hash,
 )
-from service.usecases import audit, intakes
+from service.usecases import audit, intakes, signin
 from service.usecases.errors import Refused
 
 ROLES = ("lawyer", "assistant", "admin")
@@ -143,7 +142,7 @@ def accept(token: str, name: str, password: str, timezone: str, now: datetime) -
         raise Refused("invalid_name", "Please give your name (one line).")
     if not isinstance(password, str) or len(password) < PASSWORD_MIN:
         raise Refused("invalid_password", f"The password needs at least {PASSWORD_MIN} characters.")
-    hashed = generate_password_hash(password, method="scrypt")
+    hashed = signin.hash_password(password)
     person: Lawyer | User
     if invitation.role == "lawyer":
         if invitation.lawyer_id is not None:
@@ -200,20 +199,12 @@ def unassign(user: User, lawyer: Lawyer) -> None:
         db.session.expire(user, ["lawyers"])
 
 
-def remove_user(user: User) -> None:
-    """The assistant or admin no longer signs in (the caller commits)."""
-    user.active = False
-    user.session_version += 1
-    db.session.execute(sa.delete(Assignment).where(Assignment.user_id == user.id))
-    audit.record(None, "person.removed", audit.Subject("app_user", user.id), before={"role": user.role},
-                 firm_id=user.firm_id)
-
-
 @dataclass(frozen=True)
 class People:
     lawyers: list[Lawyer]
     users: list[User]
     invitations: list[Invitation]
+    inactive_users: list[User]
 
 
 def people(firm_id: int, now: datetime) -> People:
@@ -224,6 +215,8 @@ def people(firm_id: int, now: datetime) -> People:
         invitations=list(db.session.scalars(
             sa.select(Invitation).where(Invitation.firm_id == firm_id, Invitation.used_at.is_(None),
                                         Invitation.expires_at > now).order_by(Invitation.created_at))),
+        inactive_users=list(db.session.scalars(sa.select(User).where(User.firm_id == firm_id,
+                                                                     User.active.is_(False)).order_by(User.name))),
     )
 
 

@@ -15,7 +15,8 @@ client's data export, erasure, and retention.
   calendar write in flight cannot bring an event back). The calls stay as anonymous rows
   so the lawyer's statistics keep their counts; the audit log gets "client.erased" (it
   never held the data). Other modules erase their own rows (``ERASERS``). Then the
-  database files are compacted (``compact``) so the erased bytes are gone from them too.
+  database files are compacted (``service.usecases.compaction``: at once on SQLite, by
+  the worker on PostgreSQL) so the erased bytes are gone from them too.
 - Retention: a firm's ``retention_days``; clients without a call for that long (and
   created before then) are listed for the firm admin (``retention_due``) and erased by
   the worker (``run_retention``).
@@ -32,7 +33,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import force_locale
 
 from service.calendars import writeback
@@ -57,7 +57,7 @@ from service.storage.models import (
     token_hash,
     utcnow,
 )
-from service.usecases import audit, invites, readiness
+from service.usecases import audit, compaction, invites, readiness
 from service.usecases.errors import Refused
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,8 @@ def erase_client(client: Client, now: datetime, actor: audit.Actor | None = None
             eraser(client)
         _scrub_client(client, now)
         audit.record(actor, "client.erased", client, after={"calls": len(ids)})
-    compact()
+        compaction.schedule(now)
+    compaction.after_erasure()
     return Erased(client_id, len(bookings), deletes)
 
 
@@ -249,33 +250,6 @@ def _scrub_client(client: Client, now: datetime) -> None:
     client.token_hash, client.token_enc = _dead_token()
     client.status = "archived"
     client.erased_at = client.erased_at or now
-
-
-def compact() -> None:
-    """Make erased bytes leave the database files (``ERASE_COMPACT``, on by default).
-
-    SQLite: connections run with ``secure_delete`` (freed space is zeroed); here VACUUM
-    rebuilds the file and a TRUNCATE checkpoint empties the WAL. PostgreSQL: dead row
-    versions stay in the table files until vacuumed, so ``VACUUM FULL`` rewrites the
-    tables that held the data (a short exclusive lock). Backups and PostgreSQL's WAL
-    archive keep old data until they expire: the operator's backup retention covers that.
-    """
-    if not current_app.config.get("ERASE_COMPACT", True):
-        return
-    db.session.commit()  # the session holds no connection (nor a snapshot) meanwhile
-    if db.engine.dialect.name == "sqlite":
-        raw = db.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute("VACUUM")
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            cursor.close()
-        finally:
-            raw.close()
-        return
-    tables = ", ".join(t.__tablename__ for t in (Client, Booking, OutboxTask, Consent))
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(f"VACUUM (FULL) {tables}")
 
 
 # -- retention ------------------------------------------------------------------------

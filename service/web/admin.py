@@ -1,6 +1,7 @@
 """The lawyer's area ``/admin``: every URL of it is in this file, but for the calls from the
-lawyer's side (``service.web.admin_calls``) and the practice settings
-(``service.web.admin_settings``), which add their routes to this blueprint.
+lawyer's side (``service.web.admin_calls``), the practice settings
+(``service.web.admin_settings``) and the password-reset and sign-in links
+(``service.web.admin_signin``), which add their routes to this blueprint.
 
 Views are thin: parse, authorize (the signed-in lawyer owns what is asked for), call the
 helpers (``clients``, ``weekview``, ``status_updates``, ``calendar_admin``), render.
@@ -54,6 +55,7 @@ from service.usecases.errors import Refused
 from service.web import (
     admin_calls,
     admin_settings,
+    admin_signin,
     auth,
     error_words,
     login_throttle,
@@ -76,7 +78,7 @@ from service.web.errors import status_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-PUBLIC_ENDPOINTS = {"admin.login"}
+PUBLIC_ENDPOINTS = {"admin.login"} | admin_signin.PUBLIC
 #: Pages of the lawyer alone: an assistant never sees passwords or calendar secrets.
 LAWYER_ONLY = {"admin.settings"}
 LAWYER_ONLY_PREFIXES = ("admin.calendar", "admin.connect_", "admin.disconnect", "admin.sync_now")
@@ -158,7 +160,9 @@ def login():
         if wait is not None:
             message = gettext("Too many failed sign-ins. Please wait %(minutes)d minutes and try again.",
                               minutes=(wait + 59) // 60)
-            page = render_template("admin/login.html", form=form, error=message)
+            # The owner may be locked out by an attack spread over many addresses: a one-time
+            # link to the account's own address lets them in (and marks this browser).
+            page = render_template("admin/login.html", form=form, error=message, offer_link=True)
             return page, 429, {"Retry-After": str(wait)}
         signed_in = auth.authenticate_person(form.email.data, form.password.data)
         if signed_in is not None:
@@ -765,3 +769,4 @@ def urgent_decline(request_id: int):
 # The routes of the lawyer's calls and settings join this blueprint (their URL tables are there).
 admin_calls.register(bp)
 admin_settings.register(bp)
+admin_signin.register(bp)

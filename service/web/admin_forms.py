@@ -59,6 +59,21 @@ class LoginForm(Unsigned):
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=1000)])
 
 
+class LinkRequestForm(Unsigned):
+    """"Forgot password" and "send me a sign-in link": the address only."""
+
+    email = StringField(_l("E-mail"), validators=[InputRequired(), Length(max=320)])
+
+
+class NewPasswordForm(Unsigned):
+    new = PasswordField(_l("New password"), validators=[InputRequired(), Length(min=10, max=1000)])
+    repeat = PasswordField(_l("New password again"), validators=[InputRequired()])
+
+    def validate_repeat(self, field) -> None:
+        if field.data != self.new.data:
+            raise ValidationError(_l("The two new passwords differ."))
+
+
 class WindowRow(Form):
     weekday = SelectField(_l("Day"), choices=[], validate_choice=False)
     start = StringField(_l("From"), render_kw={"type": "time"})

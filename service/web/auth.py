@@ -1,4 +1,4 @@
-"""Sign-in to the admin area: passwords, the session, CSRF; who is signed in, for whom.
+"""Sign-in to the admin area: the session, CSRF; who is signed in, for whom.
 
 Two kinds of people sign in: a lawyer (their own ``Lawyer`` row, as before firms existed)
 and a ``User`` of a firm (an assistant or a firm admin). ``current_lawyer()`` is the
@@ -7,13 +7,15 @@ acts for (their switcher choice, re-checked against their assignments on every r
 or None for a firm admin who is not a lawyer. ``current_person()`` is who signed in,
 with their role (``Person``); role checks use it.
 
-The session cookie (Flask's signed cookie) carries the lawyer's id,
-``session_version`` and a random session id naming an ``AdminSession`` row: signing out
-deletes the row, so a copy of the cookie replayed afterwards is worthless; changing the
-password bumps the version (and deletes every row), which signs the lawyer out
-everywhere. The cookie is HttpOnly, SameSite=Lax, and Secure when ``BASE_URL`` is
-https. Admin forms are CSRF-protected with Flask-WTF; the public booking forms are not
-touched (they carry their own signed tokens and work inside third-party iframes).
+Every signed-in browser, of either kind, is one server-side ``AdminSession`` row: the
+session cookie (Flask's signed cookie) carries the person's id, ``session_version`` and
+a random session id naming the row. Signing out deletes the row, so a copy of the
+cookie replayed afterwards is worthless; "sign out everywhere", a new password and a
+deactivation delete every row of the person (``usecases.signin.end_sessions``); a row
+expires after ``SESSION_HOURS``. The cookie is HttpOnly, SameSite=Lax, and Secure when
+``BASE_URL`` is https. Admin forms are CSRF-protected with Flask-WTF; the public booking
+forms are not touched (they carry their own signed tokens and work inside third-party
+iframes).
 """
 
 from __future__ import annotations
@@ -21,21 +23,20 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.storage.extensions import db
 from service.storage.models import AdminSession, Lawyer, User, token_hash, utcnow
+from service.usecases import signin
 from service.usecases.audit import Actor
 from service.web.errors import error_response
 
 csrf = CSRFProtect()
 
-PASSWORD_MIN = 10
+PASSWORD_MIN = signin.PASSWORD_MIN
 SESSION_HOURS = 12
 
 
@@ -62,23 +63,15 @@ def init_app(app: Flask) -> None:
         return error_response(400, "csrf_failed", exc.description)
 
 
-def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
-
-
-@cache
-def _dummy_hash() -> str:
-    return hash_password(secrets.token_urlsafe(16))
+hash_password = signin.hash_password
 
 
 def authenticate(email: str, password: str) -> Lawyer | None:
-    """The lawyer with this e-mail and password, or None (same work either way)."""
-    lawyer = db.session.scalar(
-        sa.select(Lawyer).where(sa.func.lower(Lawyer.email) == email.strip().lower())
-    )
-    stored = lawyer.password_hash if lawyer is not None and lawyer.password_hash else None
-    ok = check_password_hash(stored or _dummy_hash(), password)
-    return lawyer if ok and stored else None
+    """The active lawyer with this e-mail and password, or None (same work either way)."""
+    person = signin.find_person(email)
+    lawyer = person if isinstance(person, Lawyer) else None
+    ok = signin.check_password(lawyer.password_hash if lawyer is not None else None, password)
+    return lawyer if ok else None
 
 
 def forget_request_cache() -> None:
@@ -88,32 +81,29 @@ def forget_request_cache() -> None:
     g.pop("csrf_token", None)  # Flask-WTF's signed token for the current session
 
 
-def log_in(lawyer: Lawyer) -> None:
-    """Start a session for ``lawyer`` in this browser (commits its ``AdminSession`` row)."""
+def log_in(person: Lawyer | User) -> None:
+    """Start a session for ``person`` in this browser (commits its ``AdminSession`` row)."""
     _end_server_session()
     session.clear()  # a fresh session: no fixation, a fresh CSRF secret
     forget_request_cache()
     sid = secrets.token_urlsafe(24)
     now = utcnow()
     db.session.execute(sa.delete(AdminSession).where(AdminSession.expires_at <= now))
-    db.session.add(AdminSession(sid_hash=token_hash(sid), lawyer_id=lawyer.id, created_at=now,
-                                expires_at=now + timedelta(hours=SESSION_HOURS)))
+    owner = {"lawyer_id": person.id} if isinstance(person, Lawyer) else {"user_id": person.id}
+    db.session.add(AdminSession(sid_hash=token_hash(sid), created_at=now,
+                                expires_at=now + timedelta(hours=SESSION_HOURS), **owner))
     db.session.commit()
-    session["lawyer_id"] = lawyer.id
-    session["session_version"] = lawyer.session_version
+    session["lawyer_id" if isinstance(person, Lawyer) else "user_id"] = person.id
+    session["session_version"] = person.session_version
     session["sid"] = sid
     session.permanent = True
 
 
+log_in_person = log_in
+
+
 def log_out() -> None:
-    """End this browser's session here and on the server (a copied cookie dies with it).
-    A firm user's (assistant, firm admin) sessions have no server row yet: signing out
-    ends all of that person's sessions, so a copied cookie dies too."""
-    user_id = session.get("user_id")
-    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is not None:
-        user.session_version += 1
-        db.session.commit()
+    """End this browser's session here and on the server (a copied cookie dies with it)."""
     _end_server_session()
     session.clear()
     forget_request_cache()
@@ -126,12 +116,17 @@ def _end_server_session() -> None:
         db.session.commit()
 
 
-def _server_session_alive(lawyer_id: int) -> bool:
+def _server_session_alive(person: Lawyer | User) -> bool:
+    """Whether this browser's cookie names a live session row of ``person``."""
     sid = session.get("sid")
     if not isinstance(sid, str) or not sid or len(sid) > 64:
         return False
     row = db.session.scalar(sa.select(AdminSession).where(AdminSession.sid_hash == token_hash(sid)))
-    return row is not None and row.lawyer_id == lawyer_id and row.expires_at > utcnow()
+    if row is None or row.expires_at <= utcnow():
+        return False
+    if isinstance(person, Lawyer):
+        return row.lawyer_id == person.id and row.user_id is None
+    return row.user_id == person.id and row.lawyer_id is None
 
 
 def remember_device(response, cookie_value: str) -> None:
@@ -156,8 +151,8 @@ def current_lawyer() -> Lawyer | None:
         lawyer_id, version = session.get("lawyer_id"), session.get("session_version")
         if isinstance(lawyer_id, int) and isinstance(version, int):
             found = db.session.get(Lawyer, lawyer_id)
-            if (found is not None and found.session_version == version and found.password_hash
-                    and _server_session_alive(found.id)):
+            if (found is not None and found.active and found.session_version == version
+                    and found.password_hash and _server_session_alive(found)):
                 lawyer = found
         if lawyer is None and "lawyer_id" in session:
             session.clear()
@@ -165,16 +160,14 @@ def current_lawyer() -> Lawyer | None:
     return g.lawyer
 
 
-def change_password(lawyer: Lawyer, new_password: str) -> None:
-    """Set a new password and sign out every other session (the caller commits)."""
-    lawyer.password_hash = hash_password(new_password)
-    sign_out_everywhere(lawyer)
+def change_password(person: Lawyer | User, new_password: str) -> None:
+    """Set a new password and end every session of the person (the caller commits)."""
+    signin.set_password(person, new_password)
 
 
-def sign_out_everywhere(lawyer: Lawyer) -> None:
-    """End every session of ``lawyer`` (the caller commits)."""
-    lawyer.session_version += 1
-    db.session.execute(sa.delete(AdminSession).where(AdminSession.lawyer_id == lawyer.id))
+def sign_out_everywhere(person: Lawyer | User) -> None:
+    """End every session of ``person`` (the caller commits)."""
+    signin.end_sessions(person)
 
 
 # -- people of a firm: assistants and firm admins ------------------------------------
@@ -213,27 +206,11 @@ class Person:
 
 
 def authenticate_person(email: str, password: str) -> Lawyer | User | None:
-    """The lawyer or firm user with this e-mail and password, or None (same work either way)."""
-    lawyer = authenticate(email, password)
-    if lawyer is not None:
-        return lawyer
-    user = db.session.scalar(
-        sa.select(User).where(sa.func.lower(User.email) == email.strip().lower(), User.active.is_(True))
-    )
-    stored = user.password_hash if user is not None and user.password_hash else None
-    ok = check_password_hash(stored or _dummy_hash(), password)
-    return user if ok and stored else None
-
-
-def log_in_person(person: Lawyer | User) -> None:
-    if isinstance(person, Lawyer):
-        log_in(person)
-        return
-    session.clear()
-    forget_request_cache()
-    session["user_id"] = person.id
-    session["session_version"] = person.session_version
-    session.permanent = True
+    """The active lawyer or firm user with this e-mail and password, or None (same work
+    either way)."""
+    person = signin.find_person(email)
+    ok = signin.check_password(person.password_hash if person is not None else None, password)
+    return person if ok else None
 
 
 def current_person() -> Person | None:
@@ -244,7 +221,8 @@ def current_person() -> Person | None:
         if "user_id" in session:
             found = db.session.get(User, user_id) if isinstance(user_id, int) else None
             if (found is not None and found.active and isinstance(version, int)
-                    and found.session_version == version and found.password_hash):
+                    and found.session_version == version and found.password_hash
+                    and _server_session_alive(found)):
                 person = Person(found.role, user=found)
             else:
                 session.clear()

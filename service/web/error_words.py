@@ -73,6 +73,13 @@ _ERRORS.update({  # the holes of issue #12
 _ERRORS.update({
     "consent_required": lazy_gettext("Please agree to the privacy notice to book."),
     "unknown_invitation": lazy_gettext("This invitation does not exist, was used or has expired."),
+    "invalid_person_name": lazy_gettext("The name must be one line of at most 200 visible characters, "
+                                        "without direction-changing characters."),
+    "unknown_person": lazy_gettext("Nobody with this id works in your firm."),
+    "last_admin": lazy_gettext("The firm needs at least one active firm admin."),
+    "not_yourself": lazy_gettext("You cannot deactivate yourself."),
+    "invalid_language": lazy_gettext("The language must be English or Russian."),
+    "unknown_link": lazy_gettext("This link does not exist, was used or has expired. Ask for a new one."),
     "email_taken": lazy_gettext("This e-mail address already signs in to Counsel Hours."),
     "already_joined": lazy_gettext("This lawyer already signs in."),
     "lawyer_required": lazy_gettext("Choose the lawyer the assistant will work for."),

@@ -39,6 +39,10 @@ STATUS_BY_REASON = {
     "urgent_pending": 409,
     # firms, people and privacy (service.usecases.firms, .privacy)
     "unknown_invitation": 404,
+    "unknown_link": 404,
+    "unknown_person": 404,
+    "last_admin": 409,
+    "not_yourself": 409,
     "unknown_lawyer": 404,
     "unknown_firm": 404,
     "slug_taken": 409,

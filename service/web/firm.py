@@ -1,6 +1,8 @@
-"""The firm's pages: people and invitations, the assistant's lawyer switcher, the audit
-log (and its CSV), the firm's privacy and retention settings, a client's export and
-erasure; public: the firm page ``/f/<slug>`` and the invitation link ``/invite/<token>``.
+"""The firm's pages: the assistant's lawyer switcher, the audit log (and its CSV), the
+firm's privacy and retention settings, a client's export and erasure; public: the firm
+page ``/f/<slug>`` and the invitation link ``/invite/<token>``. The firm admin's people
+pages (invitations, editing, deactivating) are ``service.web.firm_people``, registered on
+this blueprint.
 
 Every URL of this module is in this file. The admin pages share the admin area's gate
 (``admin.role_gate``): sign-in, CSRF, the role each page needs; anything a role does
@@ -14,12 +16,15 @@ from flask_babel import gettext, lazy_gettext
 
 from service.core.zones import zone_names
 from service.storage.extensions import db
-from service.storage.models import Firm, Lawyer, User, utcnow
+from service.storage.models import Firm, utcnow
 from service.usecases import audit, firms
 from service.usecases.errors import Refused
-from service.web import admin, auth, error_words
+from service.web import admin, auth, error_words, firm_people
 from service.web.admin_forms import PasswordForm
 from service.web.errors import status_of
+from service.web.firm_people import ROLE_WORDS
+from service.web.firm_people import firm_admin as _firm_admin
+from service.web.firm_people import person as _person
 
 bp = Blueprint("firm", __name__, url_prefix="/admin")
 public_bp = Blueprint("firm_public", __name__)
@@ -49,32 +54,6 @@ bp.after_request(admin.no_store)
 bp.context_processor(admin.admin_globals)
 
 
-def _person() -> auth.Person:
-    return auth.current_person()
-
-
-def _firm_admin() -> Firm:
-    """The firm the signed-in person administers; 404 for everyone else."""
-    person = _person()
-    if not person.is_firm_admin:
-        abort(404)
-    return db.session.get(Firm, person.firm_id)
-
-
-def _lawyer_of_firm(firm: Firm, lawyer_id: int) -> Lawyer:
-    lawyer = db.session.get(Lawyer, lawyer_id)
-    if lawyer is None or lawyer.firm_id != firm.id:
-        abort(404)
-    return lawyer
-
-
-def _user_of_firm(firm: Firm, user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None or user.firm_id != firm.id or not user.active:
-        abort(404)
-    return user
-
-
 # -- the assistant's switcher -----------------------------------------------------------
 
 
@@ -86,72 +65,9 @@ def act_for():
     return redirect(url_for("admin.dashboard"))
 
 
-# -- people -----------------------------------------------------------------------------
-
-
-@bp.get("/people")
-def people():
-    firm = _firm_admin()
-    return render_template("admin/people.html", firm=firm, people=firms.people(firm.id, utcnow()),
-                           roles=firms.ROLES, invited_url=None, role_words=ROLE_WORDS)
-
-
-@bp.post("/people/invite")
-def invite():
-    firm = _firm_admin()
-    raw = request.form.get("lawyer_id", "")
-    for_lawyer = _lawyer_of_firm(firm, int(raw)) if raw.isdigit() else None
-    try:
-        invited = firms.invite(firm, request.form.get("email", ""), request.form.get("role", ""), for_lawyer,
-                               utcnow())
-    except Refused as exc:
-        db.session.rollback()
-        flash(error_words.translate_error(exc), "error")
-        return render_template("admin/people.html", firm=firm, people=firms.people(firm.id, utcnow()),
-                               roles=firms.ROLES, invited_url=None, role_words=ROLE_WORDS), status_of(exc)
-    db.session.commit()
-    if invited.invitation is None:
-        flash(gettext("The assistant now works for this lawyer too."), "ok")
-    else:
-        flash(gettext("Invitation sent to %(email)s.", email=invited.invitation.email), "ok")
-    return redirect(url_for("firm.people"))
-
-
-@bp.post("/people/<int:user_id>/assign")
-def assign(user_id: int):
-    firm = _firm_admin()
-    user = _user_of_firm(firm, user_id)
-    raw = request.form.get("lawyer_id", "")
-    if not raw.isdigit():
-        abort(400, gettext("Choose a lawyer."))
-    lawyer = _lawyer_of_firm(firm, int(raw))
-    if request.form.get("action") == "remove":
-        firms.unassign(user, lawyer)
-    else:
-        firms.assign(user, lawyer)
-    db.session.commit()
-    flash(gettext("Saved."), "ok")
-    return redirect(url_for("firm.people"))
-
-
-@bp.post("/people/<int:user_id>/remove")
-def remove(user_id: int):
-    firm = _firm_admin()
-    user = _user_of_firm(firm, user_id)
-    if user.id == (_person().user.id if _person().user else None):
-        abort(409, gettext("You cannot remove yourself."))
-    firms.remove_user(user)
-    db.session.commit()
-    flash(gettext("%(email)s no longer signs in.", email=user.email), "ok")
-    return redirect(url_for("firm.people"))
-
-
 # -- the audit log ----------------------------------------------------------------------
 
 
-ROLE_WORDS = {"lawyer": lazy_gettext("lawyer"), "assistant": lazy_gettext("assistant"),
-              "admin": lazy_gettext("firm admin"), "client": lazy_gettext("the client"),
-              "system": lazy_gettext("system")}
 FIELD_WORDS = {
     "client_id": lazy_gettext("the client"), "start": lazy_gettext("start"), "status": lazy_gettext("status"),
     "windows": lazy_gettext("windows"), "duration_min": lazy_gettext("duration, min"),
@@ -166,6 +82,8 @@ FIELD_WORDS = {
     "consent_required": lazy_gettext("consent required"), "privacy_version": lazy_gettext("notice version"),
     "name": lazy_gettext("name"), "email": lazy_gettext("email"), "matter": lazy_gettext("matter"),
     "note": lazy_gettext("note"),
+    "timezone": lazy_gettext("time zone"), "firm_admin": lazy_gettext("firm admin"),
+    "active": lazy_gettext("signs in"), "lawyer_ids": lazy_gettext("works for"),
 }
 
 
@@ -341,6 +259,11 @@ def account():
     person = _person()
     if person.user is None:
         return redirect(url_for("admin.settings"))
+    if request.method == "POST" and request.form.get("action") == "everywhere":
+        auth.sign_out_everywhere(person.user)
+        db.session.commit()
+        auth.log_out()
+        return redirect(url_for("admin.login"))
     form = PasswordForm() if request.method == "POST" else PasswordForm(formdata=None)
     status = 200
     if request.method == "POST":
@@ -349,8 +272,7 @@ def account():
                 form.current.errors.append(gettext("The current password is wrong."))
             else:
                 user = person.user
-                user.password_hash = auth.hash_password(form.new.data)
-                user.session_version += 1
+                auth.change_password(user, form.new.data)
                 audit.record(None, "person.password_changed", audit.Subject("app_user", user.id),
                              firm_id=user.firm_id)
                 db.session.commit()
@@ -359,3 +281,7 @@ def account():
                 return redirect(url_for("firm.account"))
         status = 422
     return render_template("admin/account.html", password_form=form), status
+
+
+# The firm admin's people pages join this blueprint (their URL table is there).
+firm_people.register(bp)

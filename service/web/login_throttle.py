@@ -12,7 +12,13 @@ The per-account limit (a guessing attack spread over many addresses) would lock 
 owner out too, wherever they come from. So a browser that once signed in to the account
 gets a signed *device cookie* (OWASP's "device cookies"): such a browser is exempt from
 the per-account limit — it has its own small per-device limit instead — and the owner
-signs in from a new address while the attacker's fresh addresses stay locked.
+signs in from a new address while the attacker's fresh addresses stay locked. A
+brand-new browser of the owner's (no device cookie) gets in through a one-time link
+mailed to the account's own address (``usecases.signin``; offered on the "too many
+failed sign-ins" page), which also makes it a known device.
+
+Asking for such a link (or a password reset) is limited too, per address and per
+account (``link_allowed``), so the form cannot flood anybody's mailbox.
 """
 
 from __future__ import annotations
@@ -27,8 +33,10 @@ from limits import RateLimitItem, parse, storage, strategies
 
 PER_ACCOUNT_ADDRESS = parse("5 per 15 minutes")
 PER_ADDRESS = parse("30 per hour")
-PER_ACCOUNT = parse("50 per hour")  # a spread-out guessing attack on one account
+PER_ACCOUNT = parse("20 per hour")  # a spread-out guessing attack on one account (the owner: a mailed link)
 PER_DEVICE = parse("10 per 15 minutes")  # a known browser, wherever it signs in from
+LINKS_PER_ADDRESS = parse("10 per hour")  # reset / sign-in links asked from one address
+LINKS_PER_ACCOUNT = parse("3 per hour")  # links mailed to one address
 
 DEVICE_COOKIE = "ch_device"
 DEVICE_DAYS = 180
@@ -94,6 +102,18 @@ def succeeded(email: str, address: str, device: str | None = None) -> None:
     for item, ids in _keys(email, address, device):
         if item in (PER_ACCOUNT_ADDRESS, PER_DEVICE):
             _limiter().clear(item, *ids)
+
+
+def link_allowed(email: str, address: str) -> tuple[bool, bool]:
+    """Count one request for a mailed link: (address allowed, account allowed).
+
+    The account's count is kept for any typed address, signing in or not, so being
+    limited says nothing about whether the address has an account."""
+    limiter = _limiter()
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+    by_address = limiter.hit(LINKS_PER_ADDRESS, prefix, "link", "address", address)
+    by_account = by_address and limiter.hit(LINKS_PER_ACCOUNT, prefix, "link", "account", _account(email))
+    return by_address, by_account
 
 
 # -- device cookies ------------------------------------------------------------------

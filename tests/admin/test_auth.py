@@ -12,9 +12,20 @@ from tests.conftest import app_config
 
 
 def admin_rules(app):
+    """Every admin route but those open signed out: the login and the ways back in
+    (forgot password, mailed links: tests/firm/test_sign_in_links.py)."""
+    from service.web import admin
+
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("admin.") and rule.endpoint != "admin.login":
+        if rule.endpoint.startswith("admin.") and rule.endpoint not in admin.PUBLIC_ENDPOINTS:
             yield rule
+
+
+def test_only_the_login_and_the_ways_back_in_are_open_signed_out():
+    from service.web import admin
+
+    assert {"admin.login", "admin.forgot_password", "admin.reset_password",
+                                      "admin.request_sign_in_link", "admin.sign_in_link"} == admin.PUBLIC_ENDPOINTS
 
 
 def test_every_admin_route_refuses_anonymous_access(app, client, lawyer, make_client):

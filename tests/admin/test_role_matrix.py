@@ -21,9 +21,12 @@ LAWYER_ONLY = {
 }
 #: Pages of the firm's admin: 404 for assistants and for admins of other firms (their own
 #: firm's pages open, but only their firm's rows).
-FIRM_ADMIN = {"firm.people", "firm.invite", "firm.assign", "firm.remove", "firm.settings"}
-#: Pages a person opens whatever their role (their own session).
-ANYONE = {"admin.login", "admin.logout"}
+FIRM_ADMIN = {"firm.people", "firm.invite", "firm.assign", "firm.settings", "firm.edit_user", "firm.user_active",
+              "firm.edit_lawyer", "firm.lawyer_active"}
+#: Pages a person opens whatever their role (their own session; the ways back in, open
+#: signed out too: tests/firm/test_sign_in_links.py).
+ANYONE = {"admin.login", "admin.logout", "admin.forgot_password", "admin.reset_password",
+          "admin.request_sign_in_link", "admin.sign_in_link"}
 #: The audit log: the lawyer's own, the firm admin's firm-wide; never an assistant's.
 AUDIT = {"firm.audit_log", "firm.audit_csv"}
 #: One's own account (assistants and admins; a lawyer is sent to the settings page).
@@ -31,7 +34,7 @@ ACCOUNT = {"firm.account"}
 #: The switcher answers 404 unless an assistant picks a lawyer assigned to them.
 ASSISTANT_ONLY = {"firm.act_for"}
 #: Run last: they change what later requests need.
-DESTRUCTIVE = ("disconnect", "remove", "logout", "erase")
+DESTRUCTIVE = ("disconnect", "remove", "logout", "erase", "_active")
 
 # Expected answer per (persona, kind of endpoint): True allowed, False 404.
 TABLE = {
@@ -42,7 +45,7 @@ TABLE = {
     "admin_2":       (False,           False,       True,       False,         False,          True,  True),
 }
 IDS = {"client_id": "client_a", "booking_id": "booking_a", "account_id": "account_a",
-       "calendar_id": "calendar_a", "task_id": "task_a", "user_id": "assistant_b"}
+       "calendar_id": "calendar_a", "task_id": "task_a", "user_id": "assistant_b", "lawyer_id": "lawyer_b"}
 
 
 def _kind(endpoint: str, arguments: set[str]) -> int:
