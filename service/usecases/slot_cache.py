@@ -464,7 +464,10 @@ class CompiledQuery:
                 sql = example.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
                 # A parameter not given fails loudly (KeyError, or the driver's).
                 positional = sql.positiontup is not None
-                names = tuple(sql.positiontup) if positional else tuple(sql.params)
+                names = tuple(sql.positiontup) if positional else tuple(
+                    name for name in dict.fromkeys(sql.bind_names.values())
+                    if f"%({name})s" in str(sql)
+                )
                 process = _SINCE_TYPE.bind_processor(dialect) or (lambda value: value)
                 synced_type = Calendar.__table__.c.synced_at.type.dialect_impl(dialect)
                 synced = synced_type.result_processor(dialect, None) or (lambda value: value)
