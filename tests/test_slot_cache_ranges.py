@@ -20,7 +20,7 @@ from booking.intervals import Interval
 from service.storage.models import BusyBlock, Calendar, CalendarAccount, new_token
 from service.usecases import slot_cache
 from service.usecases.availability import fresh_slots_for, slots_for
-from service.usecases.slot_cache import BUSY_ROWS, BusyLists, busy_lists, splice
+from service.usecases.slot_cache import BUSY_ROWS, BusyLists, busy_lists, merge_sorted, splice
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.db_matrix
@@ -172,7 +172,7 @@ def test_a_windows_busy_rows_are_two_index_ranges_bounded_at_both_ends(app, db, 
     explain = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
     window = {"key": practice["lawyer"].id, "low": NOW, "high": NOW + 14 * 24 * HOUR,
               "near": NOW - 24 * HOUR}
-    for query, index in ((BUSY_ROWS.near, "ix_busy_lawyer_start"), (BUSY_ROWS.long, "ix_busy_long")):
+    for query, index in ((BUSY_ROWS.near, "ix_busy_window"), (BUSY_ROWS.long, "ix_busy_long")):
         sql, names, positional, process, _ = query._for(dialect)
         values = {name: process(value) if name in query.instants else value
                   for name, value in window.items()}
@@ -182,7 +182,7 @@ def test_a_windows_busy_rows_are_two_index_ranges_bounded_at_both_ends(app, db, 
         plan = " ".join(str(row[-1] if dialect.name == "sqlite" else row[0]) for row in cursor.fetchall())
         cursor.close()
         assert index in plan, plan
-        if dialect.name == "sqlite" and index == "ix_busy_lawyer_start":
+        if dialect.name == "sqlite" and index == "ix_busy_window":
             assert "start>? AND start<?" in plan, plan
 
 
@@ -218,3 +218,20 @@ def test_hit_reads_the_fingerprint_once(app, db, practice, client, frozen):
     assert body["slots"] and orm == []
     if db.engine.dialect.name == "sqlite":
         assert len(raw) == 1 and "FROM client JOIN lawyer" in raw[0], raw
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 8)), max_size=30))
+def test_merge_sorted_is_the_row_by_row_merge(drawn):
+    rows = sorted((start, start + length) for start, length in drawn)
+    merged: list[tuple] = []
+    start = end = None
+    for row_start, row_end in rows:
+        if end is not None and row_start <= end:
+            end = max(end, row_end)
+            continue
+        if end is not None and start < end:
+            merged.append((start, end))
+        start, end = row_start, row_end
+    if end is not None and start < end:
+        merged.append((start, end))
+    assert merge_sorted(rows) == merged

@@ -520,7 +520,8 @@ class Calendar(db.Model):
 #: Busy rows longer than this (``LONG_BUSY_WHERE``) are the only ones that can overlap a
 #: window while starting more than this before it: a read of a window is then two index
 #: ranges bounded at both ends, the rows starting from a day before it
-#: (``ix_busy_lawyer_start``) and the long ones before that (``ix_busy_long``, partial).
+#: (``ix_busy_window``) and the long ones before that (``ix_busy_long``, partial); both
+#: hold every column the read needs.
 LONG_BUSY = timedelta(days=1)
 #: The partial index's condition, per dialect (a query must repeat it to use the index).
 LONG_BUSY_WHERE = {
@@ -533,8 +534,8 @@ class BusyBlock(db.Model):
     """The local mirror of busy time read from a calendar; one row per interval."""
 
     __table_args__ = (
-        sa.Index("ix_busy_lawyer_start", "lawyer_id", "start"),
-        sa.Index("ix_busy_long", "lawyer_id", "start",
+        sa.Index("ix_busy_window", "lawyer_id", "start", "end", "calendar_id"),
+        sa.Index("ix_busy_long", "lawyer_id", "start", "end", "calendar_id",
                  sqlite_where=sa.text(LONG_BUSY_WHERE["sqlite"]),
                  postgresql_where=sa.text(LONG_BUSY_WHERE["postgresql"])),
     )

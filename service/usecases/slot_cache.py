@@ -37,6 +37,7 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate, count
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -280,8 +281,7 @@ class BusyLists:
 
     def _grow(self, held: BusyList | None, window: Interval,
               load: Callable[[Interval], list[Interval]]) -> BusyList:
-        # Read a little more than asked, so that "now" moving on stays covered.
-        span = Interval(window.start - BUSY_MARGIN, window.end + BUSY_MARGIN)
+        span = window
         self.loads += 1
         if held is None or span.end < held.span.start or held.span.end < span.start:
             return BusyList.of(span, load(span))
@@ -315,10 +315,6 @@ def splice(before: list[Interval], after: list[Interval]) -> list[Interval]:
         end = max(end, after[i].end)
         i += 1
     return [*before[:-1], Interval(start, end), *after[i:]]
-
-
-#: How much more than asked a shared busy list reads on each side.
-BUSY_MARGIN = timedelta(days=1)
 
 
 def busy_lists() -> BusyLists:
@@ -514,12 +510,14 @@ def _busy_rows_query(long: bool) -> Callable[[str], sa.Select]:
     def statement(dialect: str) -> sa.Select:
         starts = (block.start < sa.bindparam("near"),) if long else (
             block.start >= sa.bindparam("near"), block.start < sa.bindparam("high"))
+        # The conflict calendars as a list looked up per row: cheaper than a join.
+        conflict = sa.select(Calendar.id).where(
+            Calendar.lawyer_id == sa.bindparam("key"), Calendar.conflict.is_(True))
         return (
             sa.select(block.start, block.end)
-            .join(Calendar, Calendar.id == block.calendar_id)
             .where(
                 block.lawyer_id == sa.bindparam("key"),
-                Calendar.conflict.is_(True),
+                block.calendar_id.in_(conflict),
                 *((sa.text(LONG_BUSY_WHERE[dialect]),) if long else ()),
                 *starts,
                 block.end > sa.bindparam("low"),
@@ -547,20 +545,22 @@ class BusyRows:
         # The long rows start before ``near``, every other row from it on: in order.
         rows = self.long.rows(connection, **{k: values[k] for k in ("key", "near", "low")})
         rows += self.near.rows(connection, **values)
-        merged: list[tuple] = []
-        start = end = None
-        for row_start, row_end in rows:
-            if end is not None and row_start <= end:
-                if row_end > end:
-                    end = row_end
-                continue
-            if end is not None and start < end:
-                merged.append((start, end))
-            start, end = row_start, row_end
-        if end is not None and start < end:
-            merged.append((start, end))
         parse = _bulk_instant(connection.dialect)
-        return [Interval(parse(start), parse(end)) for start, end in merged]
+        return [Interval(parse(start), parse(end)) for start, end in merge_sorted(rows)]
+
+
+def merge_sorted(rows: list[tuple]) -> list[tuple]:
+    """Rows ``(start, end)`` sorted by start, merged (overlapping or touching rows join;
+    empty results dropped), with the per-row work in C: a row starts a new interval when
+    it starts after every earlier row has ended (``reach``, a running maximum)."""
+    if not rows:
+        return []
+    starts, ends = zip(*rows, strict=True)
+    reach = list(accumulate(ends, max))
+    cuts = [i for i, start, before in zip(count(1), starts[1:], reach, strict=False) if start > before]
+    bounds = [0, *cuts, len(rows)]
+    merged = [(starts[a], reach[b - 1]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [(start, end) for start, end in merged if start < end]
 
 
 @functools.lru_cache(maxsize=8)
