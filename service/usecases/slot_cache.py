@@ -37,7 +37,8 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
-from itertools import accumulate, count
+from itertools import accumulate, compress, count
+from operator import gt
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -557,7 +558,7 @@ def merge_sorted(rows: list[tuple]) -> list[tuple]:
         return []
     starts, ends = zip(*rows, strict=True)
     reach = list(accumulate(ends, max))
-    cuts = [i for i, start, before in zip(count(1), starts[1:], reach, strict=False) if start > before]
+    cuts = list(compress(count(1), map(gt, starts[1:], reach)))
     bounds = [0, *cuts, len(rows)]
     merged = [(starts[a], reach[b - 1]) for a, b in zip(bounds, bounds[1:], strict=False)]
     return [(start, end) for start, end in merged if start < end]
