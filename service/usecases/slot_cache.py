@@ -90,6 +90,7 @@ class Offer:
     computed_at: datetime
     pieces: tuple[Interval, ...] = ()
     views: dict[Hashable, tuple[Callable, list]] = dataclasses.field(default_factory=dict, repr=False)
+    answers: dict[Hashable, bytes] = dataclasses.field(default_factory=dict, repr=False)
 
     def missing(
         self, now: datetime, start: datetime | None = None, end: datetime | None = None
@@ -144,7 +145,7 @@ class Offer:
             else:
                 merged.append(piece)
         return dataclasses.replace(self, slots=slots, starts=[s.start for s in slots],
-                                   pieces=tuple(merged), views=views)
+                                   pieces=tuple(merged), views=views, answers={})
 
     def span(
         self, now: datetime, start: datetime | None = None, end: datetime | None = None
@@ -160,6 +161,17 @@ class Offer:
     ) -> list[Slot]:
         i, j = self.span(now, start, end)
         return self.slots[i:j]
+
+    def answer(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
+        """A whole answer built from this offer (e.g. the bytes of a JSON body for a range
+        of slots), memoised by key: a hit then only sends it."""
+        body = self.answers.get(key)
+        if body is None:
+            body = build()
+            if len(self.answers) >= _MAX_VIEWS:
+                self.answers.pop(next(iter(self.answers)), None)
+            self.answers[key] = body
+        return body
 
     def view(self, key: Hashable, build: Callable[[list[Slot]], list]) -> list:
         """``build(self.slots)`` (one item per slot, e.g. rendered JSON: a grown offer
@@ -282,7 +294,9 @@ class BusyLists:
 
     def _grow(self, held: BusyList | None, window: Interval,
               load: Callable[[Interval], list[Interval]]) -> BusyList:
-        span = window
+        # A day more on each side: the windows of clients with another call length,
+        # preparation or buffer (at most 8 h, 8 h, 4 h), or of a later hour, fall inside.
+        span = Interval(window.start - BUSY_MARGIN, window.end + BUSY_MARGIN)
         self.loads += 1
         if held is None or span.end < held.span.start or held.span.end < span.start:
             return BusyList.of(span, load(span))
@@ -299,6 +313,10 @@ class BusyLists:
         with self._lock:
             self._entries.clear()
             self._held = 0
+
+
+#: How much more than asked a shared busy list reads on each side.
+BUSY_MARGIN = timedelta(days=1)
 
 
 def splice(before: list[Interval], after: list[Interval]) -> list[Interval]:

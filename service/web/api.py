@@ -98,11 +98,15 @@ def slots():
     if offer is None:  # a paused client
         return jsonify(slots=[])
     i, j = offer.span(now, *days.instants(offer.timezone))
-    # The JSON of each slot is rendered once per offer and display zone.
-    items = offer.view(("api.slots", days.zone), lambda slots: _render(slots, days.zone))
-    return current_app.response_class(
-        '{"slots":[' + ",".join(items[i:j]) + "]}\n", mimetype="application/json"
-    )
+
+    def body() -> bytes:
+        # The JSON of each slot is rendered once per offer and display zone.
+        items = offer.view(("api.slots", days.zone), lambda slots: _render(slots, days.zone))
+        return ('{"slots":[' + ",".join(items[i:j]) + "]}\n").encode()
+
+    # The body of a range is built once per offer: a hit sends the same bytes.
+    return current_app.response_class(offer.answer(("api.slots", days.zone, i, j), body),
+                                      mimetype="application/json")
 
 
 def _day_range(now: datetime) -> availability.DayRange:
