@@ -299,7 +299,9 @@ def profile_hits(env: dict[str, str], url: str, hits: int = 2000) -> dict:
         "name": "slots_hit_profile", "hits": hits,
         "us_per_hit_profiled": round(total / hits * 1e6),
         "share_rate_limiter": share("flask_limiter", "_check_request_limit"),
-        "share_limiter_headers": share("flask_limiter", "_inject_headers"),
+        "share_limiter_headers": share("flask_limiter", "__inject_headers"),
+        "share_limit_storage": max(share("redis/client.py", "execute_command"),
+                                   share("limits/storage/memory.py", "incr")),
         "share_view": share("service/web/api.py", "slots"),
         "share_fingerprint_query": share("slot_cache.py", "row"),
     }
