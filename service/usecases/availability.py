@@ -3,11 +3,18 @@
 Offered slots come from a per-process cache (``service.usecases.slot_cache``) keyed on a
 fingerprint of everything they are computed from, read in one query at every read.
 
-"Now" is honoured exactly: an offer is computed with the horizon stretched by
-``_HORIZON_SLACK`` and read with the rules for the current instant (``Offer.span``):
-starts before ``now + notice`` and from ``now + horizon`` on are cut at every read. The
-only other use of "now" in the engine is the next-working-day notice, which depends on
-the lawyer-local date alone, and that date is part of the key. Bookings that ended more
+A miss computes only the range read (an API ``from``/``to``; the booking page reads the
+whole horizon), and a cached offer grows by the parts a later read lacks
+(``Offer.missing``): slots of a range depend on the busy time and bookings around it and
+on the day's cadence counts alone, so parts computed apart are exactly what one
+computation of their union gives (``tests/test_slot_cache_ranges.py``).
+
+"Now" is honoured exactly: a part reaching the horizon end reaches
+``slot_cache.HORIZON_SLACK`` past it, and an offer is read with the rules for the current
+instant (``Offer.span``): starts before ``now + notice`` and from ``now + horizon`` on are
+cut at every read. The only other use of "now" in the engine is the next-working-day
+notice, which depends on the lawyer-local date alone, and that date is part of the key
+(as is the next release of reserved time, the only other instant ``with_reserve`` reads). Bookings that ended more
 than ``_COUNTING_MARGIN`` ago are no longer read (nor fingerprinted): they cannot touch a
 week or month that still has slots. So moving time never leaves a stale slot offered nor
 hides a new one.
