@@ -14,9 +14,9 @@ computation of their union gives (``tests/test_slot_cache_ranges.py``).
 instant (``Offer.span``): starts before ``now + notice`` and from ``now + horizon`` on are
 cut at every read. The only other use of "now" in the engine is the next-working-day
 notice, which depends on the lawyer-local date alone, and that date is part of the key
-(as is the next release of reserved time, the only other instant ``with_reserve`` reads). Bookings that ended more
-than ``_COUNTING_MARGIN`` ago are no longer read (nor fingerprinted): they cannot touch a
-week or month that still has slots. So moving time never leaves a stale slot offered nor
+(as is the next release of reserved time, the only other instant ``with_reserve``
+reads). Bookings that ended more than ``_COUNTING_MARGIN`` ago are no longer read (nor
+fingerprinted): they cannot touch a week or month that still has slots. So moving time never leaves a stale slot offered nor
 hides a new one.
 
 Writes (``check``) never use the cache: a booking is checked against fresh data.
