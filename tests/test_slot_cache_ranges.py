@@ -235,3 +235,19 @@ def test_merge_sorted_is_the_row_by_row_merge(drawn):
     if end is not None and start < end:
         merged.append((start, end))
     assert merge_sorted(rows) == merged
+
+
+def test_an_offer_keeps_the_latest_answer_only():
+    """A hit sends memoised bytes; an offer holds one answer (its view's size again)."""
+    from service.usecases.slot_cache import Offer
+
+    offer = Offer(slots=[], starts=[], lawyer_id=1, timezone=None, notice=timedelta(0),
+                  horizon=timedelta(days=1), computed_at=NOW)
+    built = []
+
+    def build(text):
+        return lambda: built.append(text) or text.encode()
+
+    assert offer.answer("a", build("a")) == b"a" and offer.answer("a", build("x")) == b"a"
+    assert offer.answer("b", build("b")) == b"b" and list(offer.answers) == ["b"]
+    assert built == ["a", "b"]

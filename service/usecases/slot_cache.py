@@ -169,13 +169,12 @@ class Offer:
 
     def answer(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
         """A whole answer built from this offer (e.g. the bytes of a JSON body for a range
-        of slots), memoised by key: a hit then only sends it."""
+        of slots), memoised by key (the latest one only): a hit then only sends it."""
         body = self.answers.get(key)
         if body is None:
             body = build()
-            if len(self.answers) >= _MAX_VIEWS:
-                self.answers.pop(next(iter(self.answers)), None)
-            self.answers[key] = body
+            # Only the latest: as many bytes as its view's items again, not more.
+            self.answers = {key: body}
         return body
 
     def view(self, key: Hashable, build: Callable[[list[Slot]], list]) -> list:
