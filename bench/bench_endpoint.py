@@ -311,6 +311,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", metavar="URL", help="postgresql://user@host:port")
     parser.add_argument("--redis", metavar="URL", help="count rate limits here (default: local)")
+    parser.add_argument("--limits-in-memory", action="store_true",
+                        help="count rate limits per worker in memory (as before #19's bench)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument(
         "--rounds", type=int, default=1,
@@ -323,7 +325,7 @@ def main() -> None:
     now = datetime.now(UTC)
     tmp = Path(tempfile.mkdtemp(prefix="bench-endpoint-"))
     pg = TempPostgres(args.postgres) if args.postgres else None
-    limits = redis_url(args.redis)
+    limits = None if args.limits_in_memory else redis_url(args.redis)
     env = {
         **os.environ,
         "ENV": "production",
