@@ -603,7 +603,7 @@ def test_cache_is_sized_by_its_settings(app):
         assert slot_cache() is cache
 
 
-def test_clients_of_a_lawyer_share_one_busy_list(app, db, practice, frozen):
+def test_clients_of_a_lawyer_share_one_busy_list(app, db, practice, frozen, monkeypatch):
     """#19: each client of a lawyer read the same busy rows again. One list per lawyer and
     state of the mirror now serves every client; a change of the mirror reads it anew."""
     from service.usecases.slot_cache import busy_lists
@@ -620,9 +620,15 @@ def test_clients_of_a_lawyer_share_one_busy_list(app, db, practice, frozen):
     assert_cache_agrees(db, first, NOW)
     assert_cache_agrees(db, second, NOW)
     assert lists.loads == loads + 2
-    # Time moving on stays inside what was read (BUSY_MARGIN), with no read at all.
+    # Time moving on reads only the rows beyond what was read, once for both clients.
+    get, spans = lists.get, []
+    monkeypatch.setattr(lists, "get", lambda key, window, load: get(
+        key, window, lambda span: spans.append(span) or load(span)))
+    held = next(iter(lists._entries.values())).span
     assert_cache_agrees(db, first, NOW + timedelta(hours=30))
-    assert lists.loads == loads + 2
+    assert_cache_agrees(db, second, NOW + timedelta(hours=30))
+    assert len(spans) == 1 and spans[0].start == held.end
+    assert spans[0].end - spans[0].start < timedelta(days=3)
 
 
 def test_busy_list_answers_exactly_the_window_asked():

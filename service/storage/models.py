@@ -536,11 +536,27 @@ class Calendar(db.Model):
     account: Mapped[CalendarAccount] = relationship(back_populates="calendars")
 
 
+#: Busy rows longer than this (``LONG_BUSY_WHERE``) are the only ones that can overlap a
+#: window while starting more than this before it: a read of a window is then two index
+#: ranges bounded at both ends, the rows starting from a day before it
+#: (``ix_busy_window``) and the long ones before that (``ix_busy_long``, partial); both
+#: hold every column the read needs.
+LONG_BUSY = timedelta(days=1)
+#: The partial index's condition, per dialect (a query must repeat it to use the index).
+LONG_BUSY_WHERE = {
+    "sqlite": 'julianday("end") - julianday(start) > 1',
+    "postgresql": "\"end\" - start > interval '1 day'",
+}
+
+
 class BusyBlock(db.Model):
     """The local mirror of busy time read from a calendar; one row per interval."""
 
     __table_args__ = (
-        sa.Index("ix_busy_lawyer_start", "lawyer_id", "start"),
+        sa.Index("ix_busy_window", "lawyer_id", "start", "end", "calendar_id"),
+        sa.Index("ix_busy_long", "lawyer_id", "start", "end", "calendar_id",
+                 sqlite_where=sa.text(LONG_BUSY_WHERE["sqlite"]),
+                 postgresql_where=sa.text(LONG_BUSY_WHERE["postgresql"])),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     calendar_id: Mapped[int] = mapped_column(sa.ForeignKey("calendar.id"), index=True)

@@ -3,13 +3,20 @@
 Offered slots come from a per-process cache (``service.usecases.slot_cache``) keyed on a
 fingerprint of everything they are computed from, read in one query at every read.
 
-"Now" is honoured exactly: an offer is computed with the horizon stretched by
-``_HORIZON_SLACK`` and read with the rules for the current instant (``Offer.span``):
-starts before ``now + notice`` and from ``now + horizon`` on are cut at every read. The
-only other use of "now" in the engine is the next-working-day notice, which depends on
-the lawyer-local date alone, and that date is part of the key. Bookings that ended more
-than ``_COUNTING_MARGIN`` ago are no longer read (nor fingerprinted): they cannot touch a
-week or month that still has slots. So moving time never leaves a stale slot offered nor
+A miss computes only the range read (an API ``from``/``to``; the booking page reads the
+whole horizon), and a cached offer grows by the parts a later read lacks
+(``Offer.missing``): slots of a range depend on the busy time and bookings around it and
+on the day's cadence counts alone, so parts computed apart are exactly what one
+computation of their union gives (``tests/test_slot_cache_ranges.py``).
+
+"Now" is honoured exactly: a part reaching the horizon end reaches
+``slot_cache.HORIZON_SLACK`` past it, and an offer is read with the rules for the current
+instant (``Offer.span``): starts before ``now + notice`` and from ``now + horizon`` on are
+cut at every read. The only other use of "now" in the engine is the next-working-day
+notice, which depends on the lawyer-local date alone, and that date is part of the key
+(as is the next release of reserved time, the only other instant ``with_reserve``
+reads). Bookings that ended more than ``_COUNTING_MARGIN`` ago are no longer read (nor
+fingerprinted): they cannot touch a week or month that still has slots. So moving time never leaves a stale slot offered nor
 hides a new one.
 
 Writes (``check``) never use the cache: a booking is checked against fresh data.
@@ -20,7 +27,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Hashable
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -33,9 +41,6 @@ from service.storage.extensions import db
 from service.storage.models import (
     HOLDING_STATUSES,
     Booking,
-    BulkUTCDateTime,
-    BusyBlock,
-    Calendar,
     Client,
     Intake,
     token_hash,
@@ -49,9 +54,6 @@ log = logging.getLogger(__name__)
 
 # Bookings around the range are needed for cadence counting (a week, a month).
 _COUNTING_MARGIN = timedelta(days=32)
-# A cached offer reaches this far past the horizon, so it stays complete at the horizon
-# end for the rest of the lawyer's day (a local day lasts at most 25 hours).
-_HORIZON_SLACK = timedelta(days=2)
 
 
 def _data_window(client: Client | Intake, now: datetime, horizon: timedelta | None = None) -> Interval:
@@ -120,31 +122,7 @@ def calendar_busy(lawyer_id: int, window: Interval, mirror: Hashable | None = No
 def _read_busy(lawyer_id: int, window: Interval) -> list[Interval]:
     """The mirror's rows over ``window``, merged as they are read (in order of start, on
     the session's connection without the ORM: a big calendar has tens of thousands)."""
-    block = BusyBlock.__table__.c
-    rows = db.session.connection().execute(
-        sa.select(sa.type_coerce(block.start, BulkUTCDateTime), sa.type_coerce(block.end, BulkUTCDateTime))
-        .join(Calendar, Calendar.id == block.calendar_id)
-        .where(
-            block.lawyer_id == lawyer_id,
-            Calendar.conflict.is_(True),
-            block.end > window.start,
-            block.start < window.end,
-        )
-        .order_by(block.start)
-    )
-    merged: list[Interval] = []
-    start = end = None
-    for row_start, row_end in rows:
-        if end is not None and row_start <= end:
-            if row_end > end:
-                end = row_end
-            continue
-        if end is not None and start < end:
-            merged.append(Interval(start, end))
-        start, end = row_start, row_end
-    if end is not None and start < end:
-        merged.append(Interval(start, end))
-    return merged
+    return slot_cache.BUSY_ROWS.merged(db.session.connection(), lawyer_id, window)
 
 
 class AvailabilityUnknown(Refused):
@@ -159,21 +137,10 @@ class AvailabilityUnknown(Refused):
 
 
 def mirror_trusted_until(lawyer_id: int) -> datetime | None:
-    """Until when the busy mirror may be trusted: the least recent successful sync of a
-    conflict calendar plus ``CALENDAR_FRESHNESS_MINUTES``. A calendar never synced is not
-    trusted at all; None when the lawyer has no conflict calendars."""
-    synced = list(
-        db.session.scalars(
-            sa.select(Calendar.synced_at).where(
-                Calendar.lawyer_id == lawyer_id, Calendar.conflict.is_(True)
-            )
-        )
-    )
-    if not synced:
-        return None
-    if any(at is None for at in synced):
-        return datetime.min.replace(tzinfo=UTC)
-    return min(synced) + timedelta(minutes=current_app.config["CALENDAR_FRESHNESS_MINUTES"])
+    """Until when the lawyer's busy mirror may be trusted (``slot_cache.trusted_until``,
+    from the same columns as the fingerprint's), read in the session's transaction."""
+    row = slot_cache.FRESHNESS_BY_LAWYER.row(db.session.connection(), lawyer_id)
+    return slot_cache.trusted_until(row, _freshness())
 
 
 def with_reserve(
@@ -197,32 +164,28 @@ def with_reserve(
 
 def _compute(
     client: Client, now: datetime, exclude_booking_id: int | None, mirror: Hashable,
-    reserve_access: bool = False,
-) -> Offer:
+    parts: list[Interval], reserve_access: bool = False,
+) -> list[tuple[Interval, list[Slot]]]:
+    """The client's slots starting in each of ``parts`` (ranges of ``Offer.missing``),
+    with the busy rows of those ranges only (the lawyer's shared busy list)."""
     agreement = client.agreement()
     stretched = dataclasses.replace(
-        agreement, horizon_days=agreement.horizon_days + _HORIZON_SLACK.days
+        agreement, horizon_days=agreement.horizon_days + slot_cache.HORIZON_SLACK.days
     )
     rules = client.lawyer.rules()
     window = _data_window(client, now, timedelta(days=stretched.horizon_days))
     stretched, held = with_reserve(client, stretched, now, window, reserve_access)
-    slots = free_slots(
-        stretched,
-        rules,
-        client=_subject_key(client),
-        now=now,
-        busy=calendar_busy(client.lawyer_id, window, mirror) + held,
-        bookings=_subject_bookings(client, window, exclude_booking_id),
-    )
-    return Offer(
-        slots=slots,
-        starts=[slot.start for slot in slots],
-        lawyer_id=client.lawyer_id,
-        timezone=rules.timezone,
-        notice=agreement.notice,
-        horizon=timedelta(days=agreement.horizon_days),
-        computed_at=now,
-    )
+    bookings = _subject_bookings(client, window, exclude_booking_id)
+    # The busy time a call starting in the parts may touch: its preparation before, its
+    # buffer after (``free_slots`` reads no more).
+    reach = Interval(parts[0].start - agreement.prep,
+                     parts[-1].end + agreement.duration + agreement.buffer_after)
+    busy = calendar_busy(client.lawyer_id, reach, mirror) + held
+    return [
+        (part, free_slots(stretched, rules, client=_subject_key(client), now=now, busy=busy,
+                          bookings=bookings, start=part.start, end=part.end))
+        for part in parts
+    ]
 
 
 def _freshness() -> timedelta:
@@ -230,10 +193,13 @@ def _freshness() -> timedelta:
 
 
 def _offer_for(
-    client: Client, now: datetime, exclude_booking_id: int | None = None, reserve_access: bool = False
+    client: Client, now: datetime, exclude_booking_id: int | None = None, reserve_access: bool = False,
+    start: datetime | None = None, end: datetime | None = None,
 ) -> Offer | None:
-    """The offer of an active client, from the cache if current; None if not active.
-    ``AvailabilityUnknown`` when the calendar mirror can no longer be trusted."""
+    """The offer of an active client, from the cache if current, covering ``[start, end)``
+    (None: the whole horizon); None if not active. A miss computes the range asked only;
+    a later read of another range adds the slots it lacks. ``AvailabilityUnknown`` when
+    the calendar mirror can no longer be trusted."""
     db.session.flush()  # pending changes count; then read in the session's transaction
     row = slot_cache.FINGERPRINT_BY_ID.row(db.session.connection(), client.id, now - _COUNTING_MARGIN)
     key = slot_cache.key(row, now, exclude_booking_id, reserve_access)
@@ -244,13 +210,21 @@ def _offer_for(
     cache = slot_cache.slot_cache()
     offer = cache.get(key)
     if offer is None or offer.computed_at > now:
-        offer = _compute(client, now, exclude_booking_id, slot_cache.mirror_of(key), reserve_access)
+        agreement = client.agreement()
+        offer = Offer(slots=[], starts=[], lawyer_id=client.lawyer_id,
+                      timezone=client.lawyer.zone, notice=agreement.notice,
+                      horizon=timedelta(days=agreement.horizon_days), computed_at=now)
+    missing = offer.missing(now, start, end)
+    if missing:
+        offer = offer.grown(_compute(client, now, exclude_booking_id, slot_cache.mirror_of(key),
+                                     missing, reserve_access))
         cache.put(key, offer)
     return offer
 
 
-def _cached_offer(token: str, now: datetime) -> Offer | None:
-    """The offer behind a client link token if the cache holds it current, else None.
+def _cached_offer(token: str, now: datetime, days: DayRange) -> Offer | None:
+    """The offer behind a client link token if the cache holds it current and covering
+    ``days``, else None.
 
     One query on a pooled connection of ``slot_cache.fast_path_engine``, no ORM. It
     answers only for the token of an active client, which ``links.resolve`` resolves to
@@ -269,7 +243,25 @@ def _cached_offer(token: str, now: datetime) -> Offer | None:
     if key is None or not slot_cache.trusted(slot_cache.trusted_until(row, _freshness()), now):
         return None
     offer = slot_cache.slot_cache().get(key)
-    return offer if offer is not None and offer.computed_at <= now else None
+    if offer is None or offer.computed_at > now or not offer.covers(now, *days.instants(offer.timezone)):
+        return None
+    return offer
+
+
+@dataclasses.dataclass(frozen=True)
+class DayRange:
+    """Days ``first`` to ``last`` (inclusive; None: open) read in ``zone``, or else in the
+    lawyer's zone (which only the offer knows)."""
+
+    first: date | None = None
+    last: date | None = None
+    zone: ZoneInfo | None = None
+
+    def instants(self, lawyer_zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+        zone = self.zone or lawyer_zone
+        start = datetime.combine(self.first, time(), zone) if self.first else None
+        end = datetime.combine(self.last + timedelta(days=1), time(), zone) if self.last else None
+        return start, end
 
 
 @dataclasses.dataclass(frozen=True)
@@ -281,18 +273,20 @@ class LinkOffer:
     offer: Offer | None
 
 
-def offer_for_link(token: str, now: datetime) -> LinkOffer:
-    """The one door to the slots behind a booking link (client or callback link token).
+def offer_for_link(token: str, now: datetime, days: DayRange = DayRange()) -> LinkOffer:
+    """The one door to the slots behind a booking link (client or callback link token),
+    with an offer covering ``days``.
 
     A current cached offer is found with one query; anything else resolves the link
     (``Refused`` for unknown or spent links) and reads or computes the client's offer.
     ``AvailabilityUnknown`` when the calendar mirror behind it can no longer be trusted.
     """
-    offer = _cached_offer(token, now) if well_formed_token(token) else None
+    offer = _cached_offer(token, now, days) if well_formed_token(token) else None
     if offer is None:
         link = links.resolve(token, now)
         client = link.client
-        offer = _offer_for(client, now, reserve_access=link.callback is not None)
+        start, end = days.instants(client.lawyer.zone)
+        offer = _offer_for(client, now, reserve_access=link.callback is not None, start=start, end=end)
         if offer is None:
             return LinkOffer(client.lawyer_id, None)
     return LinkOffer(offer.lawyer_id, offer)
@@ -311,7 +305,7 @@ def slots_for(
     ``reserve_access``: through a callback link, which may book reserved urgent time."""
     if isinstance(client, Intake):
         return fresh_slots_for(client, now, start, end, exclude_booking_id)
-    offer = _offer_for(client, now, exclude_booking_id, reserve_access)
+    offer = _offer_for(client, now, exclude_booking_id, reserve_access, start, end)
     if offer is None:
         return []
     return offer.between(now, start, end)

@@ -23,6 +23,11 @@ moves ``synced_at`` only, so the cached offer stays valid, while ``trusted_until
 oldest conflict calendar's sync + ``CALENDAR_FRESHNESS_MINUTES``) decides at every read
 whether the mirror may be offered from at all.
 
+An offer holds the ranges computed so far (``Offer.pieces``): a miss computes the range
+read and the offer grows by the parts a later read lacks; the lawyer's merged busy list
+(``BusyLists``) is shared by all the lawyer's clients and grows the same way, reading
+only the rows of the missing parts (``BusyRows``: two index ranges bounded at both ends).
+
 The query runs on every slots read, so it is compiled once per dialect and run as driver
 SQL on a pooled connection (``CompiledQuery``; the fast path's pool: ``fast_path_engine``):
 the raw values serve as key material only.
@@ -37,6 +42,8 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate, compress, count
+from operator import gt
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -49,7 +56,11 @@ from booking.reserve import next_release
 from booking.windows import parse_windows
 from service.storage.models import (
     HOLDING_STATUSES,
+    LONG_BUSY,
+    LONG_BUSY_WHERE,
     Booking,
+    BulkUTCDateTime,
+    BusyBlock,
     Calendar,
     Client,
     DayOff,
@@ -61,10 +72,19 @@ from service.storage.models import (
 _MAX_VIEWS = 8
 
 
+#: A cached offer reaches this far past the horizon, so it stays complete at the horizon
+#: end for the rest of the lawyer's day (a local day lasts at most 25 hours).
+HORIZON_SLACK = timedelta(days=2)
+
+
 @dataclasses.dataclass(eq=False)
 class Offer:
-    """Slots computed once at ``computed_at``; ``span``/``between`` read them for any later
-    instant of the same lawyer-local day exactly as ``free_slots`` would answer then."""
+    """Slots computed at ``computed_at`` over the ranges ``pieces`` (call starts; sorted,
+    disjoint): a miss computes the range asked, not the whole horizon, and the offer grows
+    as other ranges are asked (``Offer.wanted`` / ``missing``). ``span``/``between`` read
+    it for any later instant of the same lawyer-local day exactly as ``free_slots`` would
+    answer then, for a range the pieces cover (``covers``). Never changed once cached: a
+    grown offer is a new one (``grown``)."""
 
     slots: list[Slot]
     starts: list[datetime]
@@ -73,7 +93,64 @@ class Offer:
     notice: timedelta
     horizon: timedelta
     computed_at: datetime
-    views: dict[Hashable, list] = dataclasses.field(default_factory=dict, repr=False)
+    pieces: tuple[Interval, ...] = ()
+    views: dict[Hashable, tuple[Callable, list]] = dataclasses.field(default_factory=dict, repr=False)
+    answers: dict[Hashable, bytes] = dataclasses.field(default_factory=dict, repr=False)
+
+    def missing(
+        self, now: datetime, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Interval]:
+        """The call starts a read at ``now`` of ``[start, end)`` needs that no piece covers
+        (empty: the offer answers the read). A part reaching the horizon end reaches
+        ``HORIZON_SLACK`` past it, so that later instants of the day find it covered."""
+        low, high = offered_range(now, self.notice, self.horizon, start, end)
+        gaps: list[Interval] = []
+        for piece in self.pieces:
+            if low >= high or piece.start >= high:
+                break
+            if piece.end <= low:
+                continue
+            if piece.start > low:
+                gaps.append(Interval(low, piece.start))
+            low = max(low, piece.end)
+        if low < high:
+            gaps.append(Interval(low, high))
+        if gaps and gaps[-1].end == now + self.horizon:
+            gaps[-1] = Interval(gaps[-1].start, now + self.horizon + HORIZON_SLACK)
+        return gaps
+
+    def covers(
+        self, now: datetime, start: datetime | None = None, end: datetime | None = None
+    ) -> bool:
+        return not self.missing(now, start, end)
+
+    def grown(self, parts: list[tuple[Interval, list[Slot]]]) -> Offer:
+        """A new offer with the slots of ``parts`` (ranges that no piece overlaps, each with
+        its slots) added; the memoised views are extended by building only the new slots."""
+        segments: list[tuple[Interval, list[Slot] | None]] = [(p, None) for p in self.pieces]
+        segments += [(part, slots) for part, slots in parts]
+        segments.sort(key=lambda item: item[0].start)
+        held = list(self.views.items())  # a snapshot: another request may add a view
+        slots: list[Slot] = []
+        views: dict[Hashable, tuple[Callable, list]] = {name: (build, []) for name, (build, _) in held}
+        for piece, new in segments:
+            if new is None:  # a piece held: its slots as they are
+                i, j = bisect_left(self.starts, piece.start), bisect_left(self.starts, piece.end)
+                slots += self.slots[i:j]
+                for name, (_, items) in held:
+                    views[name][1].extend(items[i:j])
+            else:
+                slots += new
+                for build, items in views.values():
+                    items.extend(build(new))
+        merged: list[Interval] = []
+        for piece, _ in segments:
+            if merged and piece.start <= merged[-1].end:
+                merged[-1] = Interval(merged[-1].start, max(merged[-1].end, piece.end))
+            else:
+                merged.append(piece)
+        return dataclasses.replace(self, slots=slots, starts=[s.start for s in slots],
+                                   pieces=tuple(merged), views=views, answers={})
 
     def span(
         self, now: datetime, start: datetime | None = None, end: datetime | None = None
@@ -90,15 +167,26 @@ class Offer:
         i, j = self.span(now, start, end)
         return self.slots[i:j]
 
+    def answer(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
+        """A whole answer built from this offer (e.g. the bytes of a JSON body for a range
+        of slots), memoised by key (the latest one only): a hit then only sends it."""
+        body = self.answers.get(key)
+        if body is None:
+            body = build()
+            # Only the latest: as many bytes as its view's items again, not more.
+            self.answers = {key: body}
+        return body
+
     def view(self, key: Hashable, build: Callable[[list[Slot]], list]) -> list:
-        """``build(self.slots)`` (one item per slot, e.g. rendered JSON), memoised by key."""
-        items = self.views.get(key)
-        if items is None:
-            items = build(self.slots)
+        """``build(self.slots)`` (one item per slot, e.g. rendered JSON: a grown offer
+        builds only its new slots), memoised by key."""
+        held = self.views.get(key)
+        if held is None:
+            held = (build, build(self.slots))
             if len(self.views) >= _MAX_VIEWS:
                 self.views.pop(next(iter(self.views)), None)
-            self.views[key] = items
-        return items
+            self.views[key] = held
+        return held[1]
 
 
 def trusted(stale_after: datetime | None, now: datetime) -> bool:
@@ -174,7 +262,11 @@ class BusyLists:
     """One merged busy list per lawyer and state of their calendar mirror, shared by all of
     the lawyer's clients in this process: a slot computation reads the mirror's rows once
     per change, not once per client. Keyed on the calendars' ``mirror_version`` values
-    (which every write of busy rows moves); bounded by entries and by intervals held."""
+    (which every write of busy rows moves); bounded by entries and by intervals held.
+
+    A list is built lazily per range: it covers one span, and a window beyond it reads only
+    the rows of the parts missing, spliced onto the list held (a window apart from it,
+    not touching, replaces it)."""
 
     def __init__(self, max_entries: int = 512, max_intervals: int = 2_000_000) -> None:
         self.max_entries, self.max_intervals = max_entries, max_intervals
@@ -192,12 +284,7 @@ class BusyLists:
             if held is not None:
                 self._entries.move_to_end(key)
         if held is None or not held.covers(window):
-            # Read a little more than asked, so that "now" moving on stays covered.
-            span = Interval(window.start - BUSY_MARGIN, window.end + BUSY_MARGIN)
-            if held is not None:
-                span = Interval(min(span.start, held.span.start), max(span.end, held.span.end))
-            held = BusyList.of(span, load(span))
-            self.loads += 1
+            held = self._grow(held, window, load)
             with self._lock:
                 old = self._entries.pop(key, None)
                 self._held += len(held.intervals) - (len(old.intervals) if old else 0)
@@ -209,6 +296,23 @@ class BusyLists:
                     self._held -= len(dropped.intervals)
         return held.within(window)
 
+    def _grow(self, held: BusyList | None, window: Interval,
+              load: Callable[[Interval], list[Interval]]) -> BusyList:
+        # A day more on each side: the windows of clients with another call length,
+        # preparation or buffer (at most 8 h, 8 h, 4 h), or of a later hour, fall inside.
+        span = Interval(window.start - BUSY_MARGIN, window.end + BUSY_MARGIN)
+        self.loads += 1
+        if held is None or span.end < held.span.start or held.span.end < span.start:
+            return BusyList.of(span, load(span))
+        merged = held.intervals
+        if span.start < held.span.start:
+            merged = splice(load(Interval(span.start, held.span.start)), merged)
+        if held.span.end < span.end:
+            merged = splice(merged, load(Interval(held.span.end, span.end)))
+        return BusyList.of(
+            Interval(min(span.start, held.span.start), max(span.end, held.span.end)), merged
+        )
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -216,7 +320,24 @@ class BusyLists:
 
 
 #: How much more than asked a shared busy list reads on each side.
-BUSY_MARGIN = timedelta(days=7)
+BUSY_MARGIN = timedelta(days=1)
+
+
+def splice(before: list[Interval], after: list[Interval]) -> list[Interval]:
+    """Two merged lists read over adjacent spans ``[a, b)`` and ``[b, c)``, as one merged
+    list over ``[a, c)``: exactly what one read of ``[a, c)`` merges.
+
+    Rows crossing ``b`` are in both lists, inside the last interval of ``before`` and the
+    first ones of ``after``; only that junction is merged (touching intervals join, as
+    in a read)."""
+    if not before or not after:
+        return before or after
+    start, end = before[-1]
+    i = 0
+    while i < len(after) and after[i].start <= end:
+        end = max(end, after[i].end)
+        i += 1
+    return [*before[:-1], Interval(start, end), *after[i:]]
 
 
 def busy_lists() -> BusyLists:
@@ -285,6 +406,17 @@ def _rows_as_text(model: type, *where: sa.ColumnElement) -> sa.ScalarSelect:
     return sa.select(sa.func.aggregate_strings(joined, ",")).where(*where).scalar_subquery()
 
 
+def _freshness(lawyer_id: sa.ColumnElement) -> tuple[sa.ScalarSelect, sa.ScalarSelect]:
+    """The freshness of a lawyer's mirror, as ``trusted_until`` reads it: "conflict
+    calendars/never synced" and the oldest sync of a conflict calendar."""
+    conflict_calendars = (Calendar.lawyer_id == lawyer_id, Calendar.conflict.is_(True))
+    counts = _joined(sa.func.count(), sa.func.count() - sa.func.count(Calendar.synced_at))
+    return (
+        sa.select(counts).where(*conflict_calendars).scalar_subquery(),
+        sa.select(sa.func.min(Calendar.synced_at)).where(*conflict_calendars).scalar_subquery(),
+    )
+
+
 def _fingerprint_query(by: str) -> sa.Select:
     """The client's and the lawyer's rows and the aggregates, for ``client.<by> = :key``.
 
@@ -298,8 +430,6 @@ def _fingerprint_query(by: str) -> sa.Select:
         Booking.status.in_([_literal(status) for status in HOLDING_STATUSES]),
         Booking.blocked_end > sa.bindparam("since", type_=_SINCE_TYPE),
     )
-
-    conflict_calendars = (Calendar.lawyer_id == client.c.lawyer_id, Calendar.conflict.is_(True))
 
     def scalar(column: sa.ColumnElement, *where: sa.ColumnElement) -> sa.ScalarSelect:
         return sa.select(column).where(*where).scalar_subquery()
@@ -320,10 +450,7 @@ def _fingerprint_query(by: str) -> sa.Select:
             _rows_as_text(Calendar, Calendar.lawyer_id == client.c.lawyer_id),
             _rows_as_text(DayOff, DayOff.lawyer_id == client.c.lawyer_id),
             _rows_as_text(ExtraWindow, ExtraWindow.client_id == client.c.id),
-            # Freshness (not key material): "conflict calendars/never synced", oldest sync.
-            scalar(_joined(sa.func.count(), sa.func.count() - sa.func.count(Calendar.synced_at)),
-                   *conflict_calendars),
-            scalar(sa.func.min(Calendar.synced_at), *conflict_calendars),
+            *_freshness(client.c.lawyer_id),  # not key material
         )
         .select_from(client.join(lawyer, lawyer.c.id == client.c.lawyer_id))
         .where(client.c[by] == sa.bindparam("key"))
@@ -331,51 +458,140 @@ def _fingerprint_query(by: str) -> sa.Select:
 
 
 class CompiledQuery:
-    """A statement with parameters ``key`` and ``since``, compiled once per dialect and run
-    on a DBAPI connection; rows come back as the driver gives them, but for the last
-    column (the oldest sync), which is converted to an aware datetime."""
+    """A statement compiled once per dialect and run on a DBAPI connection's cursor: rows
+    come back as the driver gives them. ``statement`` may depend on the dialect's name;
+    its parameters named in ``instants`` are aware datetimes, bound as ``UTCDateTime``."""
 
-    def __init__(self, statement: sa.Select) -> None:
-        self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, Callable, Callable]] = {}
+    def __init__(self, statement: sa.Select | Callable[[str], sa.Select],
+                 instants: tuple[str, ...] = ("since",)) -> None:
+        self.statement, self.instants = statement, instants
+        self._compiled: dict[str, tuple[str, tuple[str, ...], bool, Callable, Callable]] = {}
         self._lock = threading.Lock()
 
-    def _for(self, dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None, Callable, Callable]:
+    def _for(self, dialect: sa.Dialect) -> tuple[str, tuple[str, ...], bool, Callable, Callable]:
         name = f"{dialect.name}+{dialect.driver}"
         compiled = self._compiled.get(name)
         if compiled is None:
             with self._lock:
+                statement = self.statement
+                if callable(statement):
+                    statement = statement(dialect.name)
                 # Example values only let the separators of aggregate_strings be rendered.
-                example = self.statement.params(key="", since=datetime(2000, 1, 1, tzinfo=UTC))
+                example = statement.params(
+                    key="", **dict.fromkeys(self.instants, datetime(2000, 1, 1, tzinfo=UTC))
+                )
                 sql = example.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-                # A parameter other than these two fails loudly (KeyError, or the driver's).
-                order = tuple(sql.positiontup) if sql.positiontup is not None else None
+                # A parameter not given fails loudly (KeyError, or the driver's).
+                positional = sql.positiontup is not None
+                names = tuple(sql.positiontup) if positional else tuple(
+                    name for name in dict.fromkeys(sql.bind_names.values())
+                    if f"%({name})s" in str(sql)
+                )
                 process = _SINCE_TYPE.bind_processor(dialect) or (lambda value: value)
                 synced_type = Calendar.__table__.c.synced_at.type.dialect_impl(dialect)
                 synced = synced_type.result_processor(dialect, None) or (lambda value: value)
-                compiled = self._compiled[name] = (str(sql), order, process, synced)
+                compiled = self._compiled[name] = (str(sql), names, positional, process, synced)
         return compiled
 
-    def row(self, connection: sa.Connection, key: object, since: datetime) -> tuple | None:
-        """The one row for ``key`` (or None), read on ``connection`` (from a pool).
-
-        The statement runs on a cursor of the pooled DBAPI connection: SQLAlchemy's result
-        machinery would cost a cache hit several times the query itself. A driver error
-        invalidates the connection (the pool replaces it) and is raised.
-        """
-        sql, order, process, synced = self._for(connection.dialect)
-        values = {"key": key, "since": process(since)}
-        params = tuple(values[name] for name in order) if order is not None else values
+    def _execute(self, connection: sa.Connection, fetch: Callable, values: dict) -> object:
+        """``fetch(cursor)`` after running the statement with ``values`` on a cursor of the
+        connection's DBAPI connection: SQLAlchemy's result machinery would cost a cache hit
+        several times the query itself. A driver error invalidates the connection (a pool
+        replaces it) and is raised."""
+        sql, names, positional, process, _ = self._for(connection.dialect)
+        for name in self.instants:
+            values[name] = process(values[name])
+        params = tuple(values[name] for name in names)
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-            return None if row is None else (*row[:-1], synced(row[-1]))
+            cursor.execute(sql, params if positional else dict(zip(names, params, strict=True)))
+            return fetch(cursor)
         except connection.dialect.loaded_dbapi.Error:
             connection.invalidate()
             raise
         finally:
             cursor.close()
+
+    def row(self, connection: sa.Connection, key: object, since: datetime | None = None) -> tuple | None:
+        """The one row for ``key`` (or None), read on ``connection`` (e.g. from a pool); its
+        last column (the oldest sync of ``_freshness``) converted to an aware datetime."""
+        row = self._execute(connection, lambda cursor: cursor.fetchone(),
+                            {"key": key, "since": since})
+        return None if row is None else (*row[:-1], self._for(connection.dialect)[4](row[-1]))
+
+    def rows(self, connection: sa.Connection, **values: object) -> list[tuple]:
+        """Every row, as the driver gives them."""
+        return self._execute(connection, lambda cursor: cursor.fetchall(), values)
+
+
+def _busy_rows_query(long: bool) -> Callable[[str], sa.Select]:
+    """The start and end of the busy rows of a lawyer's conflict calendars that overlap
+    ``[low, high)``, by start: those starting from ``near`` (= ``low - LONG_BUSY``) on,
+    or (``long``) the long ones starting before it (``models.LONG_BUSY_WHERE``)."""
+    block = BusyBlock.__table__.c
+
+    def statement(dialect: str) -> sa.Select:
+        starts = (block.start < sa.bindparam("near"),) if long else (
+            block.start >= sa.bindparam("near"), block.start < sa.bindparam("high"))
+        # The conflict calendars as a list looked up per row: cheaper than a join.
+        conflict = sa.select(Calendar.id).where(
+            Calendar.lawyer_id == sa.bindparam("key"), Calendar.conflict.is_(True))
+        return (
+            sa.select(block.start, block.end)
+            .where(
+                block.lawyer_id == sa.bindparam("key"),
+                block.calendar_id.in_(conflict),
+                *((sa.text(LONG_BUSY_WHERE[dialect]),) if long else ()),
+                *starts,
+                block.end > sa.bindparam("low"),
+            )
+            .order_by(block.start)
+        )
+
+    return statement
+
+
+class BusyRows:
+    """A lawyer's busy time over a window, from the mirror's rows, merged as read.
+
+    Two index ranges bounded at both ends (see ``models.LONG_BUSY``), no ORM, raw driver
+    values: on SQLite the stored UTC text, which orders as the instants do, so rows are
+    merged as text and only the merged ends are parsed (``BulkUTCDateTime``)."""
+
+    def __init__(self) -> None:
+        self.near = CompiledQuery(_busy_rows_query(long=False), instants=("near", "high", "low"))
+        self.long = CompiledQuery(_busy_rows_query(long=True), instants=("near", "low"))
+
+    def merged(self, connection: sa.Connection, lawyer_id: int, window: Interval) -> list[Interval]:
+        values = {"key": lawyer_id, "low": window.start, "high": window.end,
+                  "near": window.start - LONG_BUSY}
+        # The long rows start before ``near``, every other row from it on: in order.
+        rows = self.long.rows(connection, **{k: values[k] for k in ("key", "near", "low")})
+        rows += self.near.rows(connection, **values)
+        parse = _bulk_instant(connection.dialect)
+        return [Interval(parse(start), parse(end)) for start, end in merge_sorted(rows)]
+
+
+def merge_sorted(rows: list[tuple]) -> list[tuple]:
+    """Rows ``(start, end)`` sorted by start, merged (overlapping or touching rows join;
+    empty results dropped), with the per-row work in C: a row starts a new interval when
+    it starts after every earlier row has ended (``reach``, a running maximum)."""
+    if not rows:
+        return []
+    starts, ends = zip(*rows, strict=True)
+    reach = list(accumulate(ends, max))
+    cuts = list(compress(count(1), map(gt, starts[1:], reach)))
+    bounds = [0, *cuts, len(rows)]
+    merged = [(starts[a], reach[b - 1]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [(start, end) for start, end in merged if start < end]
+
+
+@functools.lru_cache(maxsize=8)
+def _bulk_instant(dialect: sa.Dialect) -> Callable[[object], datetime]:
+    return BulkUTCDateTime().result_processor(dialect, None) or (lambda value: value)
+
+
+BUSY_ROWS = BusyRows()
 
 
 def fast_path_engine(engine: sa.Engine) -> sa.Engine:
@@ -400,6 +616,8 @@ def fast_path_engine(engine: sa.Engine) -> sa.Engine:
 
 FINGERPRINT_BY_ID = CompiledQuery(_fingerprint_query("id"))
 FINGERPRINT_BY_TOKEN_HASH = CompiledQuery(_fingerprint_query("token_hash"))
+#: The freshness columns alone, for ``key`` = a lawyer's id (an intake has no client row).
+FRESHNESS_BY_LAWYER = CompiledQuery(sa.select(*_freshness(sa.bindparam("key"))))
 
 
 @functools.lru_cache(maxsize=512)
@@ -454,9 +672,11 @@ def key(row: tuple | None, now: datetime, exclude_booking_id: int | None,
 
 
 def trusted_until(row: tuple, freshness: timedelta) -> datetime | None:
-    """Until when the calendar mirror behind a fingerprint row may be offered from: the
+    """Until when the calendar mirror behind a fingerprint row (or a
+    ``FRESHNESS_BY_LAWYER`` row: both end with ``_freshness``) may be offered from: the
     least recent sync of a conflict calendar plus ``freshness``; ``datetime.min`` when one
-    was never synced; None when the lawyer has no conflict calendar."""
+    was never synced; None when the lawyer has no conflict calendar. The one place of
+    this rule."""
     counts, oldest = row[-2], row[-1]
     calendars, never_synced = (int(part) for part in counts.split("/"))
     if calendars == 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -86,9 +86,32 @@ def _preflight_allowed(origin: str) -> bool:
 def slots():
     now = utcnow()
     token = request.args.get("token", "")
-    linked = availability.offer_for_link(token, now)  # a cache hit is one query, no ORM
+    try:
+        days = _day_range(now)
+    except AppError:
+        _resolve(token)  # an unknown token answers 404 first; CORS headers know the lawyer
+        raise
+    linked = availability.offer_for_link(token, now, days)  # a cache hit is one query, no ORM
     if request.headers.get("Origin"):
         g.api_lawyer = db.session.get(Lawyer, linked.lawyer_id)  # for the CORS headers
+    offer = linked.offer
+    if offer is None:  # a paused client
+        return jsonify(slots=[])
+    i, j = offer.span(now, *days.instants(offer.timezone))
+
+    def body() -> bytes:
+        # The JSON of each slot is rendered once per offer and display zone.
+        items = offer.view(("api.slots", days.zone), lambda slots: _render(slots, days.zone))
+        return ('{"slots":[' + ",".join(items[i:j]) + "]}\n").encode()
+
+    # The body of a range is built once per offer: a hit sends the same bytes.
+    return current_app.response_class(offer.answer(("api.slots", days.zone, i, j), body),
+                                      mimetype="application/json")
+
+
+def _day_range(now: datetime) -> availability.DayRange:
+    """``from``, ``to`` and ``tz`` of the request: days read in ``tz``, else in the
+    lawyer's zone; ``to`` is inclusive."""
     zone = parse_zone(request.args["tz"]) if "tz" in request.args else None
     first = parse_day(request.args.get("from"), "from") if "from" in request.args else None
     last = parse_day(request.args.get("to"), "to") if "to" in request.args else None
@@ -99,19 +122,7 @@ def slots():
         last = None
     if first and first < (now - timedelta(days=MAX_RANGE_DAYS)).date():
         first = None
-    offer = linked.offer
-    if offer is None:  # a paused client
-        return jsonify(slots=[])
-    # Dates are read in the requested zone (else the lawyer's); ``to`` is inclusive.
-    day_zone = zone or offer.timezone
-    start = datetime.combine(first, time(), day_zone) if first else None
-    end = datetime.combine(last + timedelta(days=1), time(), day_zone) if last else None
-    i, j = offer.span(now, start, end)
-    # The JSON of each slot is rendered once per offer and display zone.
-    items = offer.view(("api.slots", zone), lambda slots: _render(slots, zone))
-    return current_app.response_class(
-        '{"slots":[' + ",".join(items[i:j]) + "]}\n", mimetype="application/json"
-    )
+    return availability.DayRange(first, last, zone)
 
 
 def _render(slots: list[Slot], zone: ZoneInfo | None) -> list[str]:
