@@ -97,7 +97,6 @@ class ICSProvider(CalendarProvider):
         self.allow_private = (
             netguard.private_hosts_allowed() if allow_private is None else allow_private
         )
-        self._http: niquests.Session | None = None
         self.requests = 0
 
     # -- the provider interface ------------------------------------------------------
@@ -150,11 +149,6 @@ class ICSProvider(CalendarProvider):
             warnings=icsread.warnings_by_key(reading.warnings),
         )
 
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
-
     # -- fetching --------------------------------------------------------------------
 
     def describe(self) -> str:
@@ -200,18 +194,6 @@ class ICSProvider(CalendarProvider):
             ) from None
         return Fetched(text, {"mtime_ns": stat.st_mtime_ns, "size": stat.st_size})
 
-    def _session(self) -> niquests.Session:
-        if self._http is None:
-            self._http = netguard.session(
-                allow_private=self.allow_private, subject=f"the calendar feed at {self.describe()}"
-            )
-            self._http.hooks["response"].append(self._count)
-        return self._http
-
-    def _count(self, response: niquests.Response, **_: Any) -> niquests.Response:
-        self.requests += 1
-        return response
-
     def _get(self, validators: dict[str, Any]) -> Fetched:
         url = netguard.check_url(self.source, allow_private=self.allow_private)
         where = self.describe()
@@ -220,16 +202,20 @@ class ICSProvider(CalendarProvider):
             headers["If-None-Match"] = validators["etag"]
         if validators.get("last_modified"):
             headers["If-Modified-Since"] = validators["last_modified"]
+        subject = f"the calendar feed at {where}"
         try:
-            with self._session().get(
-                url, headers=headers, timeout=TIMEOUT, stream=True
-            ) as response:
+            # one open connection per feed server, reused by the next GET (netguard.POOL)
+            with (
+                netguard.POOL.lend(url, allow_private=self.allow_private, subject=subject) as http,
+                http.get(url, headers=headers, timeout=TIMEOUT, stream=True) as response,
+            ):
+                self.requests += 1 + len(response.history)
                 if response.status_code == 304:
                     return Fetched(None, validators)
                 _raise_for_status(response.status_code, where)
                 body = response.content  # read within the size cap and deadline (bounded)
         except niquests.exceptions.RequestException as exc:
-            raise netguard.unreachable(exc, f"the calendar feed at {where}") from None
+            raise netguard.unreachable(exc, subject) from None
         found = {
             "etag": response.headers.get("ETag"),
             "last_modified": response.headers.get("Last-Modified"),
