@@ -472,8 +472,9 @@ def test_keyed_rows_cover_every_column_that_matters():
         ExtraWindow: {"id", "client_id"},
         # Which rows a calendar has is what matters (mirror_version moves with them);
         # synced_at is freshness, read by the same query outside the key (trusted_until).
+        # busy_reach_minutes (a bound for reading the rows) moves only with mirror_version.
         Calendar: {"account_id", "lawyer_id", "remote_id", "name", "write_to", "sync_state",
-                   "last_error", "synced_at", "read_warnings"},
+                   "last_error", "synced_at", "read_warnings", "busy_reach_minutes"},
     }
     for model, columns in KEYED_ROWS.items():
         assert set(model.__table__.c.keys()) == set(columns) | inert[model]

@@ -513,6 +513,9 @@ class Calendar(db.Model):
     read_warnings: Mapped[dict | None] = mapped_column(sa.JSON)
     #: Moves with every write of this calendar's busy rows (``storage.busy_mirror``).
     mirror_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: No busy row of this calendar is longer (an upper bound, raised by every write:
+    #: ``storage.busy_mirror``), so a read over one slot is bounded at both ends.
+    busy_reach_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
 
     account: Mapped[CalendarAccount] = relationship(back_populates="calendars")
 

@@ -123,26 +123,30 @@ def _subject_bookings(
     ]
 
 
-def calendar_busy(lawyer_id: int, window: Interval, mirror: Hashable | None = None) -> list[Interval]:
+def calendar_busy(
+    lawyer_id: int, window: Interval, mirror: Hashable | None = None, *, reach: timedelta | None = None
+) -> list[Interval]:
     """Busy time from the local mirror of the lawyer's conflict calendars, merged.
 
     With ``mirror`` (``slot_cache.mirror_of`` the client's cache key: the state of the
     lawyer's calendars read in this transaction) the list is shared by every client of
     the lawyer in this process until a calendar's mirror moves; without it (writes, and
-    the tests' reference) the rows are read afresh.
+    the tests' reference) the rows are read afresh. ``reach``: no row of the lawyer's
+    conflict calendars is longer (``Calendar.busy_reach_minutes``): the read is bounded
+    at both ends of the index, as a booking's read over its slot is.
     """
     if mirror is None:
-        return _read_busy(lawyer_id, window)
+        return _read_busy(lawyer_id, window, reach)
     return slot_cache.busy_lists().get(
         (lawyer_id, mirror), window, lambda span: _read_busy(lawyer_id, span)
     )
 
 
-def _read_busy(lawyer_id: int, window: Interval) -> list[Interval]:
+def _read_busy(lawyer_id: int, window: Interval, reach: timedelta | None = None) -> list[Interval]:
     """The mirror's rows over ``window``, merged as they are read (in order of start, on
     the session's connection without the ORM: a big calendar has tens of thousands)."""
     block = BusyBlock.__table__.c
-    rows = db.session.connection().execute(
+    query = (
         sa.select(sa.type_coerce(block.start, BulkUTCDateTime), sa.type_coerce(block.end, BulkUTCDateTime))
         .join(Calendar, Calendar.id == block.calendar_id)
         .where(
@@ -153,6 +157,9 @@ def _read_busy(lawyer_id: int, window: Interval) -> list[Interval]:
         )
         .order_by(block.start)
     )
+    if reach is not None:
+        query = query.where(block.start >= window.start - reach)
+    rows = db.session.connection().execute(query)
     merged: list[Interval] = []
     start = end = None
     for row_start, row_end in rows:

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -132,6 +132,11 @@ class _Calendars:
     def mirror_state(self) -> set[tuple[int, int]]:
         return {(c.id, c.mirror_version) for c in self.conflict}
 
+    @property
+    def reach(self) -> timedelta:
+        """No busy row of the conflict calendars is longer (``Calendar.busy_reach_minutes``)."""
+        return timedelta(minutes=max((c.busy_reach_minutes for c in self.conflict), default=0))
+
 
 def _calendars_of(lawyer_id: int) -> _Calendars:
     found = lawyer_calendars(lawyer_id)
@@ -172,7 +177,7 @@ def _fresh_busy(
     except SlotRefused as exc:
         raise refused(exc) from None
     blocked = Interval(slot.prep_start, slot.blocked_end)
-    mirrored = availability.calendar_busy(subject.lawyer_id, blocked)
+    mirrored = availability.calendar_busy(subject.lawyer_id, blocked, reach=calendars.reach)
     if mirrored:
         return _Busy(calendars, mirrored, [])
     return _Busy(calendars, mirrored, _live_busy(subject, blocked, calendars))
