@@ -9,7 +9,8 @@ booking is ``usecases.bookings.book`` of an offered slot by its own client: the 
 check before it asks the feed with ``If-None-Match``.
 
 Prints one JSON object per line: the median booking of each, their ratio (goal <= 1.5),
-the feed's full downloads during the bookings (0 expected), and, for scale, one booking
+the feed's full downloads during the bookings (0 expected) and the connections they opened
+(0 expected: the sync's stays open, ``netguard.POOL``), and, for scale, one booking
 right after the feed changed (downloaded and read for the slot's range).
 """
 
@@ -53,10 +54,16 @@ def feed_text(events, extra: str = "") -> bytes:
 
 class Feed:
     def __init__(self, body: bytes) -> None:
-        self.body, self.downloads, self.not_modified = body, 0, 0
+        self.body, self.downloads, self.not_modified, self.connections = body, 0, 0, 0
         feed = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps connections open, as feed servers do
+
+            def setup(self) -> None:
+                feed.connections += 1
+                super().setup()
+
             def do_GET(self) -> None:  # noqa: N802
                 tag = '"' + hashlib.sha256(feed.body).hexdigest()[:16] + '"'
                 if self.headers.get("If-None-Match") == tag:
@@ -146,7 +153,7 @@ def main() -> None:
 
         book_all("none")  # warm-up of code paths, not counted
         none = statistics.median(book_all("none")[1:] or [0])
-        downloads = feed.downloads
+        downloads, connections = feed.downloads, feed.connections
         with_feed = statistics.median(book_all("feed"))
         full_downloads = feed.downloads - downloads
         for name, value in (("none", none), ("feed_50000", with_feed)):
@@ -156,7 +163,8 @@ def main() -> None:
         print(json.dumps({"figure": "booking_feed_ratio", "events": EVENTS,
                           "ratio": round(ratio, 2), "goal": f"<= {GOAL}", "met": ratio <= GOAL,
                           "feed_full_downloads": full_downloads,
-                          "feed_not_modified": feed.not_modified}), flush=True)
+                          "feed_not_modified": feed.not_modified,
+                          "feed_connections_opened": feed.connections - connections}), flush=True)
         feed.body = feed_text(events, extra="-moved")  # the feed changed since the sync
         client = db.session.get(Client, clients["feed"][0])
         slot = availability.slots_for(client, NOW)[-1]
