@@ -181,6 +181,37 @@ def test_bookings_reuse_the_feed_connection(client, make_client, frozen, db, fee
     assert feed.connections == 1
 
 
+def test_a_burst_of_bookings_asks_an_unchanged_feed_once(app, client, make_client, frozen, db, feed):
+    """A 304 a moment ago stands for the next booking's live check (FEED_LIVE_REUSE_SECONDS);
+    after the window the feed is asked again."""
+    app.config["FEED_LIVE_REUSE_SECONDS"] = 5
+    booked_client, token = make_client(max_per_week=5)
+    connect_synced_feed(db, booked_client.lawyer, feed)
+    for start in (SLOT, "2026-03-04T14:00:00+00:00"):
+        answer = client.post("/api/v1/bookings", json={**booking(token), "start": start})
+        assert answer.status_code == 201, answer.get_json()
+    assert feed.conditional == 1
+    frozen.tick(6)
+    answer = client.post("/api/v1/bookings", json={**booking(token), "start": "2026-03-09T09:00:00+00:00"})
+    assert answer.status_code == 201, answer.get_json()
+    assert feed.conditional == 2 and feed.downloads == 1
+
+
+def test_a_changed_feed_is_asked_again_within_the_reuse_window(app, client, make_client, frozen, db, feed):
+    """The reuse is keyed by the validators of the last sync: once a sync stored new ones,
+    the next live check asks the feed (and a download is honoured as always)."""
+    app.config["FEED_LIVE_REUSE_SECONDS"] = 5
+    booked_client, token = make_client(max_per_week=5)
+    calendar = connect_synced_feed(db, booked_client.lawyer, feed)
+    assert client.post("/api/v1/bookings", json=booking(token)).status_code == 201
+    feed.body = feed_text(("away@example.com", "20260305T110000Z", "20260305T120000Z"))  # moved
+    assert sync.sync_calendar(db.session.get(Calendar, calendar.id), utcnow())["ok"]
+    answer = client.post("/api/v1/bookings", json={**booking(token), "start": "2026-03-04T14:00:00+00:00"})
+    assert answer.status_code == 201, answer.get_json()
+    assert feed.conditional == 3  # the first booking, the sync, this booking
+    assert feed.not_modified == 2 and feed.downloads == 2
+
+
 def test_a_cut_off_session_is_not_reused(db, make_lawyer, frozen, feed):
     """A session cut off by its deadline refuses every later request: it must not go
     back to the pool, or every later read of that server would fail."""

@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -119,8 +121,13 @@ class ICSProvider(CalendarProvider):
         previous = _load_state(state)
         covered = previous.get("until")
         still_covered = covered is not None and datetime.fromisoformat(covered) >= window.end
+        seen = _UNCHANGED.key(self.source, previous) if still_covered and not self._is_file() else None
+        if seen is not None and _UNCHANGED.recent(seen):
+            return None  # answered 304 a moment ago: the mirror is current
         fetched = self._fetch(previous if still_covered else {})
         if fetched.text is None:
+            if seen is not None:
+                _UNCHANGED.note(seen)
             return None
         if still_covered and previous.get("sha256") == _digest(fetched.text):
             return None
@@ -223,6 +230,45 @@ class ICSProvider(CalendarProvider):
         charset = "charset" in response.headers.get("Content-Type", "")
         text = body.decode((charset and response.encoding) or "utf-8", errors="replace")
         return Fetched(text, {k: v for k, v in found.items() if v})
+
+
+class _RecentlyUnchanged:
+    """When each feed (URL and stored validators) last answered a live check with 304, in
+    this process: a burst of bookings of one lawyer asks the feed once per
+    ``FEED_LIVE_REUSE_SECONDS``. Keyed by a digest (no feed URL, a secret, is kept)."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._at: dict[str, float] = {}
+
+    @staticmethod
+    def key(source: str, validators: dict[str, Any]) -> str:
+        parts = (source, validators.get("etag"), validators.get("last_modified"), validators.get("sha256"))
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    @staticmethod
+    def _window() -> float:
+        from flask import current_app, has_app_context
+
+        return float(current_app.config.get("FEED_LIVE_REUSE_SECONDS", 0)) if has_app_context() else 0.0
+
+    def recent(self, key: str) -> bool:
+        window = self._window()
+        with self._lock:
+            at = self._at.get(key)
+        return window > 0 and at is not None and 0 <= time.monotonic() - at < window
+
+    def note(self, key: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._at) >= self.LIMIT:
+                self._at.clear()
+            self._at[key] = now
+
+
+_UNCHANGED = _RecentlyUnchanged()
 
 
 def _raise_for_status(status: int, where: str) -> None:
