@@ -172,6 +172,7 @@ def main() -> None:
                               "feed_not_modified": feed.not_modified - asked,
                               "feed_connections_opened": feed.connections - connections}), flush=True)
         feed.body = feed_text(events, extra="-moved")  # the feed changed since the sync
+        app.config["FEED_LIVE_REUSE_SECONDS"] = 0  # (a 304 of a moment ago would stand)
         client = db.session.get(Client, clients["feed"][0])
         slot = availability.slots_for(client, NOW)[-1]
         db.session.commit()
