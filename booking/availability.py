@@ -328,6 +328,41 @@ def check_start(
     The reasons are checked from the most to the least fundamental: time (past, notice,
     horizon), the day, the agreed windows and step, cadence and caps, busy time.
     """
+    _, day = _shape(agreement, lawyer, now, start)
+    tz = lawyer.timezone
+    call_start = to_utc(start, "start")
+
+    bookings = list(bookings)
+    refusal = _Counts(bookings, client, tz).refusal(day, agreement, lawyer)
+    if refusal is not None:
+        raise SlotRefused(*refusal)
+
+    slot = _slot(call_start, agreement)
+    collisions = _blocks(busy, bookings, slot.prep_start, slot.blocked_end)
+    if collisions:
+        first = min(collisions)
+        raise SlotRefused(
+            "busy",
+            f"the call with its preparation ({_show(slot.prep_start, tz)} to"  # pragma: no mutate
+            f" {_show(slot.blocked_end, tz)}) collides with busy time from"  # pragma: no mutate
+            f" {_show(first.start, tz)} to {_show(first.end, tz)}",  # pragma: no mutate
+        )
+    return slot
+
+
+def check_shape(agreement: Agreement, lawyer: LawyerRules, *, now: datetime, start: datetime) -> Slot:
+    """The rules of ``check_start`` that need no bookings and no busy time (time, day,
+    agreed windows and step): the slot at ``start``, or ``SlotRefused``. A booking asks
+    this before it asks the lawyer's calendar servers, so that a start that cannot be
+    offered anyway never reaches them; ``check_start`` applies the same rules first."""
+    _shape(agreement, lawyer, now, start)
+    return _slot(to_utc(start, "start"), agreement)
+
+
+def _shape(
+    agreement: Agreement, lawyer: LawyerRules, now: datetime, start: datetime
+) -> tuple[_Rules, date]:
+    """Time, day, windows and step (``check_start``'s first rules); the day of ``start``."""
     rules = _Rules.build(agreement, lawyer, now)
     tz = lawyer.timezone
     call_start = to_utc(start, "start")
@@ -357,20 +392,4 @@ def check_start(
             f"calls start every {_show_delta(rules.step)} from the window start;"  # pragma: no mutate
             f" {_show(call_start, tz)} is not one of them",  # pragma: no mutate
         )
-
-    bookings = list(bookings)
-    refusal = _Counts(bookings, client, tz).refusal(day, agreement, lawyer)
-    if refusal is not None:
-        raise SlotRefused(*refusal)
-
-    slot = _slot(call_start, agreement)
-    collisions = _blocks(busy, bookings, slot.prep_start, slot.blocked_end)
-    if collisions:
-        first = min(collisions)
-        raise SlotRefused(
-            "busy",
-            f"the call with its preparation ({_show(slot.prep_start, tz)} to"  # pragma: no mutate
-            f" {_show(slot.blocked_end, tz)}) collides with busy time from"  # pragma: no mutate
-            f" {_show(first.start, tz)} to {_show(first.end, tz)}",  # pragma: no mutate
-        )
-    return slot
+    return rules, day

@@ -72,6 +72,8 @@ def app_config(tmp_path, **overrides) -> dict:
         "BASE_URL": "http://counsel.test",
         "SMTP_HOST": "",
         "ALLOW_PRIVATE_CALENDAR_HOSTS": True,
+        # Every live check asks the feed (a test that counts them may turn reuse on).
+        "FEED_LIVE_REUSE_SECONDS": 0,
     }
     config.update(overrides)
     return config

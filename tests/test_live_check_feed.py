@@ -1,7 +1,8 @@
 """The live check before a booking asks an iCal feed with a conditional GET (#19).
 
 The feed server counts full downloads: a booking while the feed is unchanged costs one
-``304 Not Modified`` and no download; a changed feed is downloaded and honoured.
+``304 Not Modified`` and no download; a changed feed is downloaded and honoured. It keeps
+connections open (HTTP/1.1) and counts them: the reads of one feed share one connection.
 """
 
 from __future__ import annotations
@@ -36,16 +37,24 @@ OVER_SLOT = ("court@example.com", "20260304T123000Z", "20260304T143000Z")
 
 
 class CountingFeed:
-    """Serves ``body`` with an ETag, answers If-None-Match with 304, counts both."""
+    """Serves ``body`` with an ETag, answers If-None-Match with 304, counts both, and the
+    TCP connections it accepted (kept open between requests, as feed servers do)."""
 
     def __init__(self) -> None:
         self.body = feed_text(AWAY)
         self.downloads = 0
         self.not_modified = 0
         self.conditional = 0
+        self.connections = 0
         feed = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                feed.connections += 1
+                super().setup()
+
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 data = feed.body.encode()
                 tag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
@@ -54,6 +63,7 @@ class CountingFeed:
                 if self.headers.get("If-None-Match") == tag:
                     feed.not_modified += 1
                     self.send_response(304)
+                    self.send_header("ETag", tag)
                     self.end_headers()
                     return
                 feed.downloads += 1
@@ -157,6 +167,63 @@ def test_mirror_answers_for_an_unchanged_feed(db, make_lawyer, frozen, feed):
         Interval(window.start, datetime(2026, 3, 4, 14, 30, tzinfo=UTC))
     ]
     assert feed.not_modified == 1 and feed.downloads == 1
+
+
+def test_bookings_reuse_the_feed_connection(client, make_client, frozen, db, feed):
+    """Regression (#19): each live check opened a new session, so a new TCP connection
+    (and TLS handshake) per booking; now the sync's connection serves every later read."""
+    booked_client, token = make_client(max_per_week=5)
+    connect_synced_feed(db, booked_client.lawyer, feed)
+    for start in (SLOT, "2026-03-04T14:00:00+00:00", "2026-03-09T09:00:00+00:00"):
+        answer = client.post("/api/v1/bookings", json={**booking(token), "start": start})
+        assert answer.status_code == 201, answer.get_json()
+    assert feed.not_modified == 3 and feed.downloads == 1
+    assert feed.connections == 1
+
+
+def test_a_burst_of_bookings_asks_an_unchanged_feed_once(app, client, make_client, frozen, db, feed):
+    """A 304 a moment ago stands for the next booking's live check (FEED_LIVE_REUSE_SECONDS);
+    after the window the feed is asked again."""
+    app.config["FEED_LIVE_REUSE_SECONDS"] = 5
+    booked_client, token = make_client(max_per_week=5)
+    connect_synced_feed(db, booked_client.lawyer, feed)
+    for start in (SLOT, "2026-03-04T14:00:00+00:00"):
+        answer = client.post("/api/v1/bookings", json={**booking(token), "start": start})
+        assert answer.status_code == 201, answer.get_json()
+    assert feed.conditional == 1
+    frozen.tick(6)
+    answer = client.post("/api/v1/bookings", json={**booking(token), "start": "2026-03-09T09:00:00+00:00"})
+    assert answer.status_code == 201, answer.get_json()
+    assert feed.conditional == 2 and feed.downloads == 1
+
+
+def test_a_changed_feed_is_asked_again_within_the_reuse_window(app, client, make_client, frozen, db, feed):
+    """The reuse is keyed by the validators of the last sync: once a sync stored new ones,
+    the next live check asks the feed (and a download is honoured as always)."""
+    app.config["FEED_LIVE_REUSE_SECONDS"] = 5
+    booked_client, token = make_client(max_per_week=5)
+    calendar = connect_synced_feed(db, booked_client.lawyer, feed)
+    assert client.post("/api/v1/bookings", json=booking(token)).status_code == 201
+    feed.body = feed_text(("away@example.com", "20260305T110000Z", "20260305T120000Z"))  # moved
+    assert sync.sync_calendar(db.session.get(Calendar, calendar.id), utcnow())["ok"]
+    answer = client.post("/api/v1/bookings", json={**booking(token), "start": "2026-03-04T14:00:00+00:00"})
+    assert answer.status_code == 201, answer.get_json()
+    assert feed.conditional == 3  # the first booking, the sync, this booking
+    assert feed.not_modified == 2 and feed.downloads == 2
+
+
+def test_a_cut_off_session_is_not_reused(db, make_lawyer, frozen, feed):
+    """A session cut off by its deadline refuses every later request: it must not go
+    back to the pool, or every later read of that server would fail."""
+    from service.calendars import bounded, netguard
+
+    with netguard.POOL.lend(feed.url, allow_private=True, subject="the feed") as http:
+        assert http.get(feed.url).status_code == 200
+        http.cut_off = bounded.too_slow("the feed", 1)  # as a watchdog leaves it
+    with netguard.POOL.lend(feed.url, allow_private=True, subject="the feed") as fresh:
+        assert fresh is not http and fresh.cut_off is None
+        assert fresh.get(feed.url).status_code == 200
+    assert feed.connections == 2
 
 
 def test_synced_busy_time_over_the_slot_still_refuses(client, make_client, frozen, db, feed):

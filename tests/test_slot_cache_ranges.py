@@ -172,22 +172,23 @@ def test_a_windows_busy_rows_are_two_index_ranges_bounded_at_both_ends(app, db, 
     explain = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
     window = {"key": practice["lawyer"].id, "low": NOW, "high": NOW + 14 * 24 * HOUR,
               "near": NOW - 24 * HOUR}
-    for query, index in ((BUSY_ROWS.near, "ix_busy_window"), (BUSY_ROWS.long, "ix_busy_long")):
-        sql, names, positional, process, _ = query._for(dialect)
-        values = {name: process(value) if name in query.instants else value
-                  for name, value in window.items()}
-        params = tuple(values[n] for n in names) if positional else {n: values[n] for n in names}
-        cursor = connection.connection.cursor()
-        cursor.execute(explain + sql, params)
-        plan = " ".join(str(row[-1] if dialect.name == "sqlite" else row[0]) for row in cursor.fetchall())
-        cursor.close()
-        assert index in plan, plan
-        if dialect.name == "sqlite" and index == "ix_busy_window":
-            assert "start>? AND start<?" in plan, plan
+    query = BUSY_ROWS.query  # one statement, a branch per index
+    sql, names, positional, process, _ = query._for(dialect)
+    values = {name: process(value) if name in query.instants else value
+              for name, value in window.items()}
+    params = tuple(values[n] for n in names) if positional else {n: values[n] for n in names}
+    cursor = connection.connection.cursor()
+    cursor.execute(explain + sql, params)
+    plan = " ".join(str(row[-1] if dialect.name == "sqlite" else row[0]) for row in cursor.fetchall())
+    cursor.close()
+    assert "ix_busy_window" in plan and "ix_busy_long" in plan, plan
+    if dialect.name == "sqlite":
+        assert "start>? AND start<?" in plan, plan
 
 
 def test_hit_reads_the_fingerprint_once(app, db, practice, client, frozen):
-    """A cached answer is one statement (the fingerprint), no ORM, no busy rows."""
+    """A cached answer is one statement (the fingerprint), no ORM, no busy rows; the
+    driver's own trace agrees with the engine's events on SQLite."""
     url = f"/api/v1/slots?token={practice['token']}&from=2026-03-09&to=2026-03-13"
     assert client.get(url).status_code == 200  # the miss
     db.session.commit()
@@ -215,7 +216,8 @@ def test_hit_reads_the_fingerprint_once(app, db, practice, client, frozen):
     finally:
         for target, name, fn in hooks:
             sa.event.remove(target, name, fn)
-    assert body["slots"] and orm == []
+    # The raw fast path still fires the engine's cursor events: one statement, the fingerprint.
+    assert body["slots"] and len(orm) == 1 and "FROM client JOIN lawyer" in orm[0], orm
     if db.engine.dialect.name == "sqlite":
         assert len(raw) == 1 and "FROM client JOIN lawyer" in raw[0], raw
 

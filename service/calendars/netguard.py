@@ -23,7 +23,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -249,6 +252,66 @@ def session(
         http.verify = bundle
     http.max_redirects = MAX_REDIRECTS
     return http
+
+
+class SessionPool:
+    """Guarded sessions kept per (process, server, ``allow_private``), so repeated reads of
+    one server (a booking's conditional GET of a feed, every few seconds) reuse an open
+    connection instead of a new TCP (and TLS) handshake each time.
+
+    A session is lent to one caller at a time (its deadline watchdog shuts down only its
+    own sockets), given back only after a clean exchange (never once cut off), and
+    dropped after ``IDLE_SECONDS`` unused. Each is an ordinary :func:`session`: the
+    resolver checks every new connection's address as before.
+    """
+
+    IDLE_SECONDS = 60.0
+    PER_SERVER = 4
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[tuple, list[tuple[float, bounded.BoundedSession]]] = {}
+
+    @contextmanager
+    def lend(self, url: str, *, allow_private: bool, subject: str) -> Iterator[bounded.BoundedSession]:
+        parts = urlsplit(url)
+        key = (os.getpid(), parts.scheme.lower(), parts.hostname, parts.port, allow_private, subject)
+        now = time.monotonic()
+        http = None
+        with self._lock:
+            idle = self._idle.get(key, [])
+            while idle and http is None:
+                used, candidate = idle.pop()
+                if now - used <= self.IDLE_SECONDS:
+                    http = candidate
+                else:
+                    candidate.close()
+        if http is None:
+            http = session(allow_private=allow_private, subject=subject)
+        clean = False
+        try:
+            yield http
+            clean = http.cut_off is None
+        finally:
+            if clean:
+                with self._lock:
+                    idle = self._idle.setdefault(key, [])
+                    if len(idle) < self.PER_SERVER:
+                        idle.append((time.monotonic(), http))
+                        http = None
+            if http is not None:
+                http.close()
+
+    def clear(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for sessions in idle.values():
+            for _, http in sessions:
+                http.close()
+
+
+#: The process's pool (``SessionPool``), used by the iCal feed provider.
+POOL = SessionPool()
 
 
 def blocked_in(exc: BaseException) -> BlockedAddressError | None:

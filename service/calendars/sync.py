@@ -17,12 +17,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from booking.intervals import Interval, merge
 from service.calendars.base import AuthError, CalendarProvider, ProviderError, SyncResult, load
 from service.core.crypto import decrypt_json, encrypt_json
 from service.storage import outbox
-from service.storage.db_setup import write_transaction
+from service.storage.db_setup import end_read_transaction, write_transaction
 from service.storage.extensions import db
 from service.storage.models import (
     BusyBlock,
@@ -495,8 +496,22 @@ def conflict_calendars(lawyer_id: int) -> list[Calendar]:
     )
 
 
+def lawyer_calendars(lawyer_id: int) -> list[Calendar]:
+    """Every calendar of the lawyer with its account, in one query (a booking reads them
+    once: its conflict sources for the live check, its destinations for the writes)."""
+    return list(
+        db.session.scalars(
+            sa.select(Calendar)
+            .options(joinedload(Calendar.account))
+            .where(Calendar.lawyer_id == lawyer_id)
+            .order_by(Calendar.account_id, Calendar.id)
+        )
+    )
+
+
 def live_busy(
-    lawyer: Lawyer, interval: Interval, *, mirror_counted: bool = False
+    lawyer: Lawyer, interval: Interval, *, mirror_counted: bool = False,
+    calendars: list[Calendar] | None = None,
 ) -> list[Interval]:
     """Busy time in ``interval`` asked of the calendar servers now (one time-range query
     per conflict calendar), for the check right before a booking is confirmed.
@@ -505,14 +520,15 @@ def live_busy(
     304) is read from the mirror that sync wrote; with ``mirror_counted`` (the caller's
     own check reads the mirror in its transaction, as a booking's does) not at all.
 
-    Raises ProviderError if any conflict calendar cannot be asked.
+    ``calendars``: the lawyer's conflict calendars with their accounts, if the caller has
+    read them (``lawyer_calendars``). Raises ProviderError if any cannot be asked.
     """
     targets: list[tuple[int, int, str, str, str | None]] = []
     # (account id, calendar id, remote id, name, sync state)
     providers: dict[int, CalendarProvider] = {}
     busy: list[Interval] = []
     try:
-        for calendar in conflict_calendars(lawyer.id):
+        for calendar in conflict_calendars(lawyer.id) if calendars is None else calendars:
             if calendar.account_id not in providers:
                 try:
                     providers[calendar.account_id] = provider_for(calendar.account)
@@ -525,7 +541,8 @@ def live_busy(
                 (calendar.account_id, calendar.id, calendar.remote_id, calendar.name,
                  calendar.sync_state)
             )
-        db.session.commit()  # no transaction stays open during the network calls
+        # no transaction stays open during the network calls (what was read stays loaded)
+        end_read_transaction(commit_changes=True)
         unchanged: list[int] = []  # calendars whose server says: as the last sync saw it
         for account_id, calendar_id, remote_id, name, state in targets:
             try:

@@ -131,9 +131,12 @@ def destinations(lawyer_id: int) -> list[Calendar]:
     )
 
 
-def enqueue_writes(booking: Booking) -> None:
-    """Record the writes of both events (inside the caller's transaction)."""
-    if not destinations(booking.lawyer_id):
+def enqueue_writes(booking: Booking, has_destinations: bool | None = None) -> None:
+    """Record the writes of both events (inside the caller's transaction).
+    ``has_destinations``: whether the lawyer has a destination calendar, if known."""
+    if has_destinations is None:
+        has_destinations = bool(destinations(booking.lawyer_id))
+    if not has_destinations:
         return
     for which in EVENTS:
         outbox.enqueue(

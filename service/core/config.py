@@ -194,6 +194,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "FEED_LIVE_REUSE_SECONDS",
+        5,
+        "a feed that answered a booking's live check with 304 this recently is not asked "
+        "again by the next booking in this process (its mirror counts); 0: ask every time",
+        _int,
+    ),
+    Setting(
         "CALENDAR_WEB_SLOTS",
         2,
         "web requests per host that may wait on calendar servers at once (the rest: 503 at once)",

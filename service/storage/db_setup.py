@@ -48,14 +48,22 @@ def is_sqlite() -> bool:
 
 
 @contextmanager
-def write_transaction() -> Iterator[None]:
+def write_transaction(*, keep_loaded: bool = False) -> Iterator[None]:
     """Run the block in one transaction that serialises writers for the lawyer.
 
     On SQLite the transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time,
     others wait on the busy timeout). On PostgreSQL callers lock the rows they decide on
     (``SELECT ... FOR UPDATE``). Commits on success, rolls back on any exception.
+
+    ``keep_loaded``: the objects the session holds stay loaded across the start and the
+    commit (no re-SELECT of what was just read or written; a booking re-reads under its
+    lock only what it decides on). The read transaction before it is ended as by
+    ``end_read_transaction``; with pending changes it is rolled back as usual.
     """
-    db.session.rollback()  # start from a fresh transaction
+    if keep_loaded and not _pending():
+        end_read_transaction()
+    else:
+        db.session.rollback()  # start from a fresh transaction
     token = _immediate.set(True)
     try:
         db.session.connection()  # begins now, taking the write lock on SQLite
@@ -63,7 +71,30 @@ def write_transaction() -> Iterator[None]:
         _immediate.reset(token)
     try:
         yield
-        db.session.commit()
+        if keep_loaded:
+            end_read_transaction(commit_changes=True)
+        else:
+            db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+
+
+def _pending() -> bool:
+    session = db.session
+    return bool(session.new or session.dirty or session.deleted)
+
+
+def end_read_transaction(*, commit_changes: bool = False) -> None:
+    """End the session's transaction (e.g. before network calls, so none stays open)
+    without expiring the objects it loaded: they keep the values read. Only for a
+    transaction that wrote nothing, unless ``commit_changes``."""
+    session = db.session()  # the request's Session behind the scoped_session
+    if not commit_changes and _pending():
+        raise RuntimeError("end_read_transaction with unflushed changes")
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous

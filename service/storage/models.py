@@ -532,7 +532,6 @@ class Calendar(db.Model):
     read_warnings: Mapped[dict | None] = mapped_column(sa.JSON)
     #: Moves with every write of this calendar's busy rows (``storage.busy_mirror``).
     mirror_version: Mapped[int] = mapped_column(default=0, server_default="0")
-
     account: Mapped[CalendarAccount] = relationship(back_populates="calendars")
 
 

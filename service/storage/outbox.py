@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -66,8 +68,16 @@ def enqueue(
     lawyer_id: int | None = None,
     booking_id: int | None = None,
     due_at: datetime | None = None,
-) -> OutboxTask:
-    """Add a task to the current transaction (it runs only if the transaction commits)."""
+) -> OutboxTask | None:
+    """Add a task to the current transaction (it runs only if the transaction commits).
+    Inside ``batched()`` the task is written with the block's others (returns None)."""
+    batch = _batch.get()
+    if batch is not None:
+        now = utcnow()
+        batch.append({"kind": kind, "payload": payload, "lawyer_id": lawyer_id,
+                      "booking_id": booking_id, "status": "pending", "attempts": 0,
+                      "due_at": due_at or now, "created_at": now})
+        return None
     task = OutboxTask(
         kind=kind,
         payload=payload,
@@ -77,6 +87,27 @@ def enqueue(
     )
     db.session.add(task)
     return task
+
+
+_batch: ContextVar[list[dict[str, Any]] | None] = ContextVar("outbox_batch", default=None)
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """The tasks enqueued inside the block are written at its end with one
+    ``INSERT ... VALUES`` (same transaction; nothing is written if the block raises).
+    Inside another ``batched()`` block they join that one's."""
+    if _batch.get() is not None:
+        yield
+        return
+    rows: list[dict[str, Any]] = []
+    token = _batch.set(rows)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if rows:
+        db.session.execute(sa.insert(OutboxTask.__table__).values(rows))
 
 
 def revive(tasks: sa.Select | list[OutboxTask], now: datetime | None = None) -> int:

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from booking import reserve
+from booking.availability import check_shape as check_shape_rules
 from booking.availability import check_start, free_slots
 from booking.intervals import Interval
 from booking.model import Agreement, BookedCall, Slot
@@ -61,23 +62,42 @@ def _data_window(client: Client | Intake, now: datetime, horizon: timedelta | No
     return Interval(now - _COUNTING_MARGIN, now + horizon + _COUNTING_MARGIN)
 
 
-def lawyer_bookings(
+def lawyer_booking_rows(
     lawyer_id: int, window: Interval, exclude_booking_id: int | None = None
-) -> list[BookedCall]:
-    booking = Booking.__table__.c
-    query = sa.select(
-        booking.start, booking.end, booking.blocked_start, booking.blocked_end, booking.client_id
-    ).where(
-        booking.lawyer_id == lawyer_id,
-        booking.status.in_(HOLDING_STATUSES),
-        booking.blocked_end > window.start,
-        booking.blocked_start < window.end,
+) -> list[sa.Row]:
+    """The lawyer's bookings that hold time around ``window``, one query: times, client,
+    status and hold (a booking's own transaction sees its expired holds here) and the
+    intake the client came from (an intake's cadence counts its visitors together)."""
+    booking, client = Booking.__table__.c, Client.__table__.c
+    query = (
+        sa.select(
+            booking.id, booking.start, booking.end, booking.blocked_start, booking.blocked_end,
+            booking.client_id, booking.status, booking.hold_until, client.intake_id,
+        )
+        .select_from(Booking.__table__.outerjoin(Client.__table__, client.id == booking.client_id))
+        .where(
+            booking.lawyer_id == lawyer_id,
+            booking.status.in_(HOLDING_STATUSES),
+            booking.blocked_end > window.start,
+            booking.blocked_start < window.end,
+        )
     )
     if exclude_booking_id is not None:
         query = query.where(booking.id != exclude_booking_id)
+    return list(db.session.execute(query))
+
+
+def held_rows(subject: Client | Intake, now: datetime) -> list[sa.Row]:
+    """``lawyer_booking_rows`` over what ``check`` needs for a booking at ``now``."""
+    return lawyer_booking_rows(subject.lawyer_id, _data_window(subject, now))
+
+
+def lawyer_bookings(
+    lawyer_id: int, window: Interval, exclude_booking_id: int | None = None
+) -> list[BookedCall]:
     return [
-        BookedCall(start, end, Interval(blocked_start, blocked_end), client_id)
-        for start, end, blocked_start, blocked_end, client_id in db.session.execute(query)
+        BookedCall(row.start, row.end, Interval(row.blocked_start, row.blocked_end), row.client_id)
+        for row in lawyer_booking_rows(lawyer_id, window, exclude_booking_id)
     ]
 
 
@@ -87,21 +107,22 @@ def _subject_key(subject: Client | Intake) -> object:
 
 
 def _subject_bookings(
-    subject: Client | Intake, window: Interval, exclude_booking_id: int | None = None
+    subject: Client | Intake, window: Interval, exclude_booking_id: int | None = None,
+    rows: list[sa.Row] | None = None,
 ) -> list[BookedCall]:
-    """Every booking of the lawyer; an intake's bookings all carry the intake's key."""
-    calls = lawyer_bookings(subject.lawyer_id, window, exclude_booking_id)
-    if not isinstance(subject, Intake) or not calls:
-        return calls
-    from_intake = set(
-        db.session.scalars(
-            sa.select(Client.id).where(
-                Client.intake_id == subject.id, Client.id.in_({c.client for c in calls})
-            )
-        )
-    )
+    """Every booking of the lawyer (``rows``: already read by ``lawyer_booking_rows``); an
+    intake's bookings all carry the intake's key."""
+    if rows is None:
+        rows = lawyer_booking_rows(subject.lawyer_id, window, exclude_booking_id)
+    intake = subject.id if isinstance(subject, Intake) else None
     key = _subject_key(subject)
-    return [dataclasses.replace(c, client=key) if c.client in from_intake else c for c in calls]
+    return [
+        BookedCall(
+            row.start, row.end, Interval(row.blocked_start, row.blocked_end),
+            key if intake is not None and row.intake_id == intake else row.client_id,
+        )
+        for row in rows
+    ]
 
 
 def calendar_busy(lawyer_id: int, window: Interval, mirror: Hashable | None = None) -> list[Interval]:
@@ -110,7 +131,8 @@ def calendar_busy(lawyer_id: int, window: Interval, mirror: Hashable | None = No
     With ``mirror`` (``slot_cache.mirror_of`` the client's cache key: the state of the
     lawyer's calendars read in this transaction) the list is shared by every client of
     the lawyer in this process until a calendar's mirror moves; without it (writes, and
-    the tests' reference) the rows are read afresh.
+    the tests' reference, a booking's read over its slot) the rows are read afresh, bounded
+    at both ends of the index either way (``slot_cache.BusyRows``).
     """
     if mirror is None:
         return _read_busy(lawyer_id, window)
@@ -338,6 +360,17 @@ def fresh_slots_for(
     )
 
 
+def check_shape(
+    subject: Client | Intake, now: datetime, start: datetime, reserve_access: bool = False
+) -> Slot:
+    """The slot at ``start`` if its time, day, window and step are agreed (no bookings, no
+    busy time read), or ``SlotRefused``: what a booking asks before it asks the lawyer's
+    calendar servers (``booking.availability.check_shape``)."""
+    window = _data_window(subject, now)
+    agreement, _ = with_reserve(subject, subject.agreement(), now, window, reserve_access)
+    return check_shape_rules(agreement, subject.lawyer.rules(), now=now, start=start)
+
+
 def check(
     client: Client | Intake,
     now: datetime,
@@ -345,22 +378,29 @@ def check(
     exclude_booking_id: int | None = None,
     extra_busy: list[Interval] | None = None,
     reserve_access: bool = False,
+    *,
+    rows: list[sa.Row] | None = None,
+    mirror: bool = True,
 ) -> Slot:
     """The slot at ``start`` or ``SlotRefused`` saying why it cannot be booked.
 
-    Busy time is only compared with the slot itself (``check_start``), so only the
-    mirror's rows around it are read (#19: a 50,000-event calendar costs a booking no
-    more than an empty one)."""
+    Busy time is only compared with the slot's blocked time (``check_start``), so only
+    the mirror's rows over it are read (#19: a 50,000-event calendar costs a booking no
+    more than an empty one), and none with ``mirror`` False (the lawyer has no conflict
+    calendar). ``rows``: the lawyer's bookings, if the caller has read them
+    (``lawyer_booking_rows``) in this transaction."""
     window = _data_window(client, now)
     agreement, held = with_reserve(client, client.agreement(), now, window, reserve_access)
-    around = agreement.prep + agreement.duration + agreement.buffer_after + timedelta(days=1)
+    busy = held + list(extra_busy or ())
+    if mirror:
+        blocked = Interval(start - agreement.prep, start + agreement.duration + agreement.buffer_after)
+        busy = calendar_busy(client.lawyer_id, blocked) + busy
     return check_start(
         agreement,
         client.lawyer.rules(),
         client=_subject_key(client),
         now=now,
-        busy=calendar_busy(client.lawyer_id, Interval(start - around, start + around))
-        + held + list(extra_busy or ()),
-        bookings=_subject_bookings(client, window, exclude_booking_id),
+        busy=busy,
+        bookings=_subject_bookings(client, window, exclude_booking_id, rows),
         start=start,
     )

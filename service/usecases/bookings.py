@@ -25,7 +25,7 @@ from booking.model import Slot
 from booking.walltime import week_start
 from service.calendars import bounded
 from service.calendars.base import ProviderError
-from service.calendars.sync import live_busy
+from service.calendars.sync import lawyer_calendars, live_busy
 from service.core.crypto import encrypt
 from service.core.names import name_problem
 from service.core.urls import manage_url
@@ -120,6 +120,125 @@ def _booking_transaction(lawyer_id: int) -> Iterator[None]:
         raise Refused("slot_busy", "This time has just been booked. Please choose another.") from None
 
 
+@dataclass(frozen=True)
+class _Calendars:
+    """The lawyer's calendars as a booking reads them, once, before its transaction."""
+
+    conflict: list[Calendar]  # with their accounts: the live check's sources
+    has_destinations: bool
+    writes_to_google: bool
+
+    @property
+    def mirror_state(self) -> set[tuple[int, int]]:
+        return {(c.id, c.mirror_version) for c in self.conflict}
+
+
+def _calendars_of(lawyer_id: int) -> _Calendars:
+    found = lawyer_calendars(lawyer_id)
+    destinations = [c for c in found if c.write_to]
+    return _Calendars(
+        conflict=[c for c in found if c.conflict],
+        has_destinations=bool(destinations),
+        writes_to_google=any(c.account.kind == "google" for c in destinations),
+    )
+
+
+@dataclass(frozen=True)
+class _Busy:
+    """The busy time a booking gathered before its transaction, for its one check."""
+
+    calendars: _Calendars
+    mirrored: list[Interval]  # the mirror over the slot, read with ``calendars``' versions
+    live: list[Interval]  # asked of the calendar servers
+
+
+def _fresh_busy(
+    subject: Client | Intake, now: datetime, start: datetime, reserve_access: bool = False
+) -> _Busy:
+    """The lawyer's busy time over the slot at ``start``: the mirror's, then, if that is
+    free, the calendar servers' (the live check). Both are fed into the booking's one
+    check inside its transaction, which re-reads the mirror only if it moved meanwhile.
+
+    A start whose time, window or step is not agreed is refused first, from the
+    agreement alone (``availability.check_shape``), and a slot the mirror already shows
+    busy is refused by the check without asking: a stream of bad requests never turns
+    into requests to the lawyer's calendar server.
+    """
+    calendars = _calendars_of(subject.lawyer_id)
+    if not calendars.conflict:
+        return _Busy(calendars, [], [])
+    try:
+        slot = availability.check_shape(subject, now, start, reserve_access)
+    except SlotRefused as exc:
+        raise refused(exc) from None
+    blocked = Interval(slot.prep_start, slot.blocked_end)
+    mirrored = availability.calendar_busy(subject.lawyer_id, blocked)
+    if mirrored:
+        return _Busy(calendars, mirrored, [])
+    return _Busy(calendars, mirrored, _live_busy(subject, blocked, calendars))
+
+
+def _live_busy(subject: Client | Intake, blocked: Interval, calendars: _Calendars) -> list[Interval]:
+    """The live check: busy time over ``blocked`` asked of the lawyer's calendar servers
+    now (an unchanged feed's 304 adds nothing: the mirror counts)."""
+    try:
+        with bounded.web_call():  # a strict budget, well under the server's timeout
+            return live_busy(subject.lawyer, blocked, mirror_counted=True, calendars=calendars.conflict)
+    except ProviderError:
+        raise Refused("calendar_unavailable",
+            "The lawyer's calendar cannot be checked right now; please try again shortly.",
+        ) from None
+
+
+@dataclass(frozen=True)
+class _Locked:
+    """What a new booking's transaction read under the lawyer's lock."""
+
+    rows: list[sa.Row]  # the lawyer's bookings (``availability.held_rows``)
+    mirror_moved: bool  # a conflict calendar's mirror changed since ``_fresh_busy``
+
+
+@contextmanager
+def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Busy) -> Iterator[_Locked]:
+    """The transaction of a new booking (#19: the fewest statements). The objects read
+    before it stay loaded. One statement takes the lawyer's lock (PostgreSQL; SQLite's
+    ``BEGIN IMMEDIATE`` serialises anyway) and re-reads whether the link is still active
+    and the versions of the lawyer's conflict calendars' mirrors; one reads the lawyer's
+    bookings, expired unconfirmed holds among them released first. A lost race is a 409."""
+    try:
+        with write_transaction(keep_loaded=True):
+            kind = type(subject)
+            active = kind.active if kind is Intake else kind.status == "active"
+            calendar = Calendar.__table__.c
+            query = (
+                sa.select(active, calendar.id, calendar.mirror_version)
+                .join(Lawyer, Lawyer.id == kind.lawyer_id)
+                .outerjoin(Calendar.__table__,
+                           sa.and_(calendar.lawyer_id == Lawyer.id, calendar.conflict.is_(True)))
+                .where(kind.id == subject.id)
+            )
+            if db.engine.dialect.name == "postgresql":
+                query = query.with_for_update(of=Lawyer)
+            found = db.session.execute(query).all()
+            if not found or not found[0][0]:
+                raise _no_longer_active(subject)
+            mirrors = {(row.id, row.mirror_version) for row in found if row.id is not None}
+            rows = availability.held_rows(subject, now)
+            expired = {r.id for r in rows if r.status == intake_holds.PENDING and r.hold_until <= now}
+            if expired:  # their slots are free again
+                intake_holds.release_expired(subject.lawyer_id, now)
+                rows = [r for r in rows if r.id not in expired]
+            yield _Locked(rows, mirror_moved=mirrors != busy.calendars.mirror_state)
+    except IntegrityError:
+        raise Refused("slot_busy", "This time has just been booked. Please choose another.") from None
+
+
+def _no_longer_active(subject: Client | Intake) -> Refused:
+    if isinstance(subject, Intake):
+        return Refused("unknown_intake", "This booking page is no longer available.")
+    return Refused("unknown_client", "This booking link is no longer active.")
+
+
 def _checked(subject: Client | Intake, now: datetime, start: datetime, **kwargs) -> Slot:
     """The slot at ``start`` or a 409 saying why it cannot be booked."""
     try:
@@ -128,34 +247,15 @@ def _checked(subject: Client | Intake, now: datetime, start: datetime, **kwargs)
         raise refused(exc) from None
 
 
-def _live_busy(
-    client: Client | Intake, now: datetime, start: datetime, exclude_booking_id: int | None = None,
-    reserve_access: bool = False,
-) -> list[Interval]:
-    """Fresh busy time from the lawyer's calendar servers for the slot at ``start``.
-
-    A start that is not offered anyway is refused first, from local data, so a stream of
-    bad requests never turns into requests to the lawyer's calendar server.
-    """
-    if intake_holds.expired_holds(client.lawyer_id, now):
-        release_holds(client.lawyer_id)  # their slots count as free from now on
-    slot = _checked(client, now, start, exclude_booking_id=exclude_booking_id, reserve_access=reserve_access)
-    slot_blocked = Interval(slot.prep_start, slot.blocked_end)
-    has_calendars = db.session.scalar(
-        sa.select(sa.func.count(Calendar.id)).where(
-            Calendar.lawyer_id == client.lawyer_id, Calendar.conflict.is_(True)
-        )
-    )
-    if not has_calendars:
-        return []
-    try:
-        with bounded.web_call():  # a strict budget, well under the server's timeout
-            # the booking's own check reads the mirror (extra_busy is added to it)
-            return live_busy(client.lawyer, slot_blocked, mirror_counted=True)
-    except ProviderError:
-        raise Refused("calendar_unavailable",
-            "The lawyer's calendar cannot be checked right now; please try again shortly.",
-        ) from None
+def _checked_new(subject: Client | Intake, now: datetime, start: datetime, busy: _Busy,
+                 locked: _Locked, reserve_access: bool = False) -> Slot:
+    """A new booking's one engine check, in its transaction: the bookings read under the
+    lock, the live busy time, and the mirror as read before unless it moved since."""
+    if locked.mirror_moved:
+        return _checked(subject, now, start, extra_busy=busy.live, reserve_access=reserve_access,
+                        rows=locked.rows)
+    return _checked(subject, now, start, extra_busy=busy.mirrored + busy.live,
+                    reserve_access=reserve_access, rows=locked.rows, mirror=False)
 
 
 class AlreadyBooked(Refused):
@@ -213,24 +313,29 @@ def book(
 
 def _book(client: Client, start: datetime, contact: Contact, now: datetime,
           callback: CallbackLink | None, consent: privacy.Notice | None) -> tuple[Booking, str]:
-    live = _live_busy(client, now, start, reserve_access=callback is not None)
-    client_id, lawyer_id = client.id, client.lawyer_id
+    reserve_access = callback is not None
+    busy = _fresh_busy(client, now, start, reserve_access)
     manage_token = new_token()
-    with _booking_transaction(lawyer_id):
-        client = db.session.get(Client, client_id)
-        if client is None or client.status != "active":
-            raise Refused("unknown_client", "This booking link is no longer active.")
+    with _new_booking_transaction(client, now, busy) as locked:
         if callback is not None:
-            callback = db.session.get(CallbackLink, callback.id)
-            if callback_links.is_spent(callback.used_at, callback.expires_at, now):
-                raise Refused("link_spent", "This callback link has already been used or has expired.")
-            callback.used_at = now
-        slot = _checked(client, now, start, extra_busy=live, reserve_access=callback is not None)
-        booking = _insert_booking(
-            client, slot, contact, manage_token, now, callback.id if callback else None
-        )
+            _spend(callback, now)
+        slot = _checked_new(client, now, start, busy, locked, reserve_access)
+        booking = _insert_booking(client, slot, contact, manage_token, now, busy.calendars,
+                                  callback.id if callback else None)
         privacy.record_consent(client, consent, now)
     return booking, manage_token
+
+
+def _spend(callback: CallbackLink, now: datetime) -> None:
+    """Use up the single-use callback link: one statement that claims it only if no other
+    booking has (``expires_at`` never changes: checked as loaded)."""
+    claimed = not callback_links.is_spent(None, callback.expires_at, now) and db.session.execute(
+        sa.update(CallbackLink)
+        .where(CallbackLink.id == callback.id, CallbackLink.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount == 1
+    if not claimed:
+        raise Refused("link_spent", "This callback link has already been used or has expired.")
 
 
 def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime,
@@ -240,15 +345,15 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
     One transaction: the slot is checked against the lawyer's bookings and the intake's
     own caps, the client gets a copy of the intake's agreement, the booking is inserted.
     """
-    live = _live_busy(intake, now, start)
-    intake_id, lawyer_id = intake.id, intake.lawyer_id
+    busy = _fresh_busy(intake, now, start)
+    lawyer_id = intake.lawyer_id
     manage_token = new_token()
-    with _booking_transaction(lawyer_id):
-        intake = db.session.get(Intake, intake_id)
-        if intake is None or not intake.active:
-            raise Refused("unknown_intake", "This booking page is no longer available.")
-        intake_holds.check_capacity(intake.id, now)
-        slot = _checked(intake, now, start, extra_busy=live)
+    with _new_booking_transaction(intake, now, busy) as locked:
+        intake_holds.check_capacity(intake.id, now, waiting=sum(
+            1 for r in locked.rows
+            if r.intake_id == intake.id and r.status == intake_holds.PENDING and r.hold_until > now
+        ))
+        slot = _checked_new(intake, now, start, busy, locked)
         client_token = new_token()
         client = Client(
             lawyer_id=lawyer_id,
@@ -264,11 +369,13 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
             created_at=now,
             **intake.client_agreement(),
         )
+        client.lawyer = intake.lawyer
         db.session.add(client)
         db.session.flush()
-        audit.record(None, "client.created", client, after={"intake_id": intake.id})
-        booking = _insert_booking(client, slot, contact, manage_token, now, follow_up=False)
-        intake_holds.hold(booking, now)  # held until the visitor confirms the address
+        audit.record(None, "client.created", client, after={"intake_id": intake.id},
+                     firm_id=intake.lawyer.firm_id)
+        # held until the visitor confirms the address
+        booking = _insert_booking(client, slot, contact, manage_token, now, busy.calendars, hold=True)
         privacy.record_consent(client, consent, now)
     return booking, manage_token
 
@@ -301,17 +408,25 @@ def _insert_booking(
     contact: Contact,
     manage_token: str,
     now: datetime,
+    calendars: _Calendars | None = None,
     callback_link_id: int | None = None,
-    follow_up: bool = True,
+    hold: bool = False,
 ) -> Booking:
+    """One INSERT of the booking with its channel, one of its follow-up tasks
+    (``followup.enqueue``; with ``hold``, the intake's confirmation instead), the audit row.
+    ``calendars``: as read before the transaction (None: read now)."""
+    if calendars is None:
+        calendars = _calendars_of(client.lawyer_id)
     booking = Booking(
         uid=secrets.token_hex(16),
         lawyer_id=client.lawyer_id,
-        client_id=client.id,
+        client=client,
         start=slot.start,
         end=slot.end,
         blocked_start=slot.prep_start,
         blocked_end=slot.blocked_end,
+        status="confirmed",
+        sequence=0,
         name=contact.name,
         email=contact.email,
         agenda=contact.agenda,
@@ -320,12 +435,16 @@ def _insert_booking(
         callback_link_id=callback_link_id,
         created_at=now,
     )
+    channels.apply(booking, contact.channel or channels.default_choice(client),
+                   writes_to_google=calendars.writes_to_google)
+    booked = _when(booking)
     db.session.add(booking)
-    db.session.flush()
-    channels.apply(booking, contact.channel or channels.default_choice(client))
-    if follow_up:
-        _follow_up(booking, "booked")
-    audit.record(None, "booking.booked", booking, after=_when(booking))
+    if hold:
+        intake_holds.hold(booking, now)
+    else:
+        db.session.flush()
+        followup.enqueue(booking, "booked", new=True, has_destinations=calendars.has_destinations)
+    audit.record(None, "booking.booked", booking, after=booked, firm_id=client.lawyer.firm_id)
     return booking
 
 
@@ -369,11 +488,12 @@ def reschedule(booking: Booking, start: datetime, now: datetime, *, lawyer_side:
     and a move is a new booking of the time."""
     booking_id = booking.id
     _check_changeable(booking, now, lawyer_side)
-    live = _live_busy(booking.client, now, start, exclude_booking_id=booking.id)
+    busy = _fresh_busy(booking.client, now, start)
     with _booking_transaction(booking.lawyer_id):
         booking = db.session.get(Booking, booking_id)
         _check_changeable(booking, now, lawyer_side)
-        slot = _checked(booking.client, now, start, exclude_booking_id=booking.id, extra_busy=live)
+        slot = _checked(booking.client, now, start, exclude_booking_id=booking.id, extra_busy=busy.live,
+                        mirror=bool(busy.calendars.conflict))
         before = _when(booking)
         booking.start, booking.end = slot.start, slot.end
         booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end

@@ -125,8 +125,9 @@ def default_choice(client: Client) -> Choice:
     return Choice("phone", None)
 
 
-def apply(booking: Booking, choice: Choice) -> None:
-    """Set the booking's channel and its details (a video link, the phone number)."""
+def apply(booking: Booking, choice: Choice, *, writes_to_google: bool | None = None) -> None:
+    """Set the booking's channel and its details (a video link, the phone number).
+    ``writes_to_google``: whether the lawyer's destination is a Google calendar, if known."""
     previous = booking.channel if booking.id else None
     booking.channel = choice.channel
     if choice.client_tz:
@@ -136,11 +137,13 @@ def apply(booking: Booking, choice: Choice) -> None:
         if choice.phone and booking.client is not None:
             booking.client.phone = choice.phone
     if choice.channel == "video" and (previous != "video" or not booking.video_provider):
-        _video_link(booking)
+        _video_link(booking, writes_to_google)
 
 
-def _video_link(booking: Booking) -> None:
-    if _writes_to_google(booking.lawyer_id):
+def _video_link(booking: Booking, writes_to_google: bool | None = None) -> None:
+    if writes_to_google is None:
+        writes_to_google = _writes_to_google(booking.lawyer_id)
+    if writes_to_google:
         booking.video_provider, booking.join_url = "meet", None  # Google makes it
     else:
         booking.video_provider, booking.join_url = "jitsi", jitsi_url()

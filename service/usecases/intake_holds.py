@@ -71,31 +71,34 @@ def _release(booking: Booking, now: datetime) -> None:
         client.status = "archived"
 
 
-def check_capacity(intake_id: int, now: datetime) -> None:
-    """Refuse a new hold while the intake already has its maximum of unconfirmed ones."""
+def check_capacity(intake_id: int, now: datetime, waiting: int | None = None) -> None:
+    """Refuse a new hold while the intake already has its maximum of unconfirmed ones.
+    ``waiting``: how many it has, if the caller has counted them under the lawyer's lock."""
     limit = int(current_app.config["INTAKE_MAX_UNCONFIRMED"])
-    waiting = db.session.scalar(
-        sa.select(sa.func.count(Booking.id))
-        .join(Client, Client.id == Booking.client_id)
-        .where(Client.intake_id == intake_id, Booking.status == PENDING, Booking.hold_until > now)
-    )
+    if waiting is None:
+        waiting = db.session.scalar(
+            sa.select(sa.func.count(Booking.id))
+            .join(Client, Client.id == Booking.client_id)
+            .where(Client.intake_id == intake_id, Booking.status == PENDING, Booking.hold_until > now)
+        )
     if waiting >= limit:
         raise Refused("intake_busy",
                       "Too many bookings are waiting for confirmation here; please try again later.")
 
 
 def hold(booking: Booking, now: datetime) -> None:
-    """Turn a just-inserted intake booking into a pending hold with a confirmation mail
-    (same transaction)."""
+    """Turn an intake booking (added, or just inserted) into a pending hold with a
+    confirmation mail (same transaction; the tasks in one INSERT)."""
     token = new_token()
     booking.status = PENDING
     booking.hold_until = now + timedelta(minutes=hold_minutes())
     booking.confirm_token_hash = token_hash(token)
     db.session.flush()
-    outbox.enqueue("mail.intake_confirm", {"booking_id": booking.id, "token_enc": encrypt(token)},
-                   lawyer_id=booking.lawyer_id, booking_id=booking.id)
-    outbox.enqueue("booking.release_hold", {"booking_id": booking.id},
-                   lawyer_id=booking.lawyer_id, booking_id=booking.id, due_at=booking.hold_until)
+    with outbox.batched():
+        outbox.enqueue("mail.intake_confirm", {"booking_id": booking.id, "token_enc": encrypt(token)},
+                       lawyer_id=booking.lawyer_id, booking_id=booking.id)
+        outbox.enqueue("booking.release_hold", {"booking_id": booking.id},
+                       lawyer_id=booking.lawyer_id, booking_id=booking.id, due_at=booking.hold_until)
 
 
 def find_by_confirm_token(token: str) -> Booking | None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from service.core import urls
 from service.storage.extensions import db
-from service.storage.models import Intake
+from service.storage.models import Intake, Lawyer
 from service.usecases.errors import Refused
 
 SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
@@ -21,7 +22,9 @@ def valid_slug(slug: object) -> bool:
 def find(slug: str) -> Intake | None:
     if not valid_slug(slug):
         return None
-    return db.session.scalar(sa.select(Intake).where(Intake.slug == slug))
+    lawyer = joinedload(Intake.lawyer)  # with what a page or a booking reads next
+    query = sa.select(Intake).options(lawyer.joinedload(Lawyer.firm), lawyer.joinedload(Lawyer.days_off))
+    return db.session.execute(query.where(Intake.slug == slug)).unique().scalar_one_or_none()
 
 
 def resolve(slug: str) -> Intake:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Load, joinedload
 
 from booking import callback_links
 from service.storage.extensions import db
-from service.storage.models import Booking, CallbackLink, Client, token_hash
+from service.storage.models import Booking, CallbackLink, Client, Lawyer, token_hash
 from service.usecases.errors import Refused
 
 
@@ -64,16 +66,30 @@ def find_by_manage_token(token: str) -> Booking | None:
     return db.session.scalar(sa.select(Booking).where(Booking.manage_token_hash == token_hash(token)))
 
 
+def with_agreement(client: Any) -> list[Any]:
+    """Load options: with the client, its lawyer and firm, its agreement's extra windows
+    and the lawyer's days off, in the same query (what a page or a booking reads next)."""
+    lawyer = client.joinedload(Client.lawyer)
+    return [lawyer.joinedload(Lawyer.firm), lawyer.joinedload(Lawyer.days_off),
+            client.joinedload(Client.extra_windows)]
+
+
+def _one(query: sa.Select) -> Any:
+    return db.session.execute(query).unique().scalar_one_or_none()
+
+
 def find_client(token: str) -> Client | None:
     if not well_formed_token(token):
         return None
-    return db.session.scalar(sa.select(Client).where(Client.token_hash == token_hash(token)))
+    return _one(sa.select(Client).options(*with_agreement(Load(Client)))
+                .where(Client.token_hash == token_hash(token)))
 
 
 def find_callback(token: str) -> CallbackLink | None:
     if not well_formed_token(token):
         return None
-    return db.session.scalar(sa.select(CallbackLink).where(CallbackLink.token_hash == token_hash(token)))
+    return _one(sa.select(CallbackLink).options(*with_agreement(joinedload(CallbackLink.client)))
+                .where(CallbackLink.token_hash == token_hash(token)))
 
 
 def find_replaced(token: str) -> Client | None:

@@ -49,13 +49,14 @@ def key(start: datetime) -> str:
     return start.isoformat()
 
 
-def schedule(booking: Booking, now: datetime | None = None) -> None:
-    """Bring the booking's reminder tasks in line with its state (caller's transaction)."""
+def schedule(booking: Booking, now: datetime | None = None, *, new: bool = False) -> None:
+    """Bring the booking's reminder tasks in line with its state (caller's transaction).
+    ``new``: the booking was inserted in this transaction, so it has no tasks to read."""
     now = now or utcnow()
     current = key(booking.start)
     confirmed = booking.status == "confirmed"
     have: set[tuple[str, str | None]] = set()
-    tasks = db.session.scalars(
+    tasks = () if new else db.session.scalars(
         sa.select(OutboxTask).where(OutboxTask.booking_id == booking.id, OutboxTask.kind.in_(KINDS))
     )
     for task in tasks:

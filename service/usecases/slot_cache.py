@@ -503,8 +503,11 @@ class CompiledQuery:
             values[name] = process(values[name])
         params = tuple(values[name] for name in names)
         cursor = connection.connection.cursor()
+        bound = params if positional else dict(zip(names, params, strict=True))
+        # The engine's cursor events still see the statement (tracing, statement counts).
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, bound, None, False)
         try:
-            cursor.execute(sql, params if positional else dict(zip(names, params, strict=True)))
+            cursor.execute(sql, bound)
             return fetch(cursor)
         except connection.dialect.loaded_dbapi.Error:
             connection.invalidate()
@@ -524,31 +527,28 @@ class CompiledQuery:
         return self._execute(connection, lambda cursor: cursor.fetchall(), values)
 
 
-def _busy_rows_query(long: bool) -> Callable[[str], sa.Select]:
+def _busy_rows_query(dialect: str) -> sa.CompoundSelect:
     """The start and end of the busy rows of a lawyer's conflict calendars that overlap
-    ``[low, high)``, by start: those starting from ``near`` (= ``low - LONG_BUSY``) on,
-    or (``long``) the long ones starting before it (``models.LONG_BUSY_WHERE``)."""
+    ``[low, high)``, by start, in one statement of two index ranges bounded at both ends:
+    the rows starting from ``near`` (= ``low - LONG_BUSY``) on, and the long ones starting
+    before it (``models.LONG_BUSY_WHERE``, their partial index)."""
     block = BusyBlock.__table__.c
+    # The conflict calendars as a list looked up per row: cheaper than a join.
+    conflict = sa.select(Calendar.id).where(
+        Calendar.lawyer_id == sa.bindparam("key"), Calendar.conflict.is_(True))
 
-    def statement(dialect: str) -> sa.Select:
-        starts = (block.start < sa.bindparam("near"),) if long else (
-            block.start >= sa.bindparam("near"), block.start < sa.bindparam("high"))
-        # The conflict calendars as a list looked up per row: cheaper than a join.
-        conflict = sa.select(Calendar.id).where(
-            Calendar.lawyer_id == sa.bindparam("key"), Calendar.conflict.is_(True))
-        return (
-            sa.select(block.start, block.end)
-            .where(
-                block.lawyer_id == sa.bindparam("key"),
-                block.calendar_id.in_(conflict),
-                *((sa.text(LONG_BUSY_WHERE[dialect]),) if long else ()),
-                *starts,
-                block.end > sa.bindparam("low"),
-            )
-            .order_by(block.start)
+    def branch(*starts: sa.ColumnElement) -> sa.Select:
+        return sa.select(block.start, block.end).where(
+            block.lawyer_id == sa.bindparam("key"),
+            block.calendar_id.in_(conflict),
+            *starts,
+            block.end > sa.bindparam("low"),
         )
 
-    return statement
+    near = branch(block.start >= sa.bindparam("near"), block.start < sa.bindparam("high"))
+    long = branch(sa.text(LONG_BUSY_WHERE[dialect]), block.start < sa.bindparam("near"))
+    return sa.union_all(long, near).order_by(sa.literal_column("1"))
+
 
 
 class BusyRows:
@@ -559,15 +559,12 @@ class BusyRows:
     merged as text and only the merged ends are parsed (``BulkUTCDateTime``)."""
 
     def __init__(self) -> None:
-        self.near = CompiledQuery(_busy_rows_query(long=False), instants=("near", "high", "low"))
-        self.long = CompiledQuery(_busy_rows_query(long=True), instants=("near", "low"))
+        self.query = CompiledQuery(_busy_rows_query, instants=("near", "high", "low"))
 
     def merged(self, connection: sa.Connection, lawyer_id: int, window: Interval) -> list[Interval]:
         values = {"key": lawyer_id, "low": window.start, "high": window.end,
                   "near": window.start - LONG_BUSY}
-        # The long rows start before ``near``, every other row from it on: in order.
-        rows = self.long.rows(connection, **{k: values[k] for k in ("key", "near", "low")})
-        rows += self.near.rows(connection, **values)
+        rows = self.query.rows(connection, **values)
         parse = _bulk_instant(connection.dialect)
         return [Interval(parse(start), parse(end)) for start, end in merge_sorted(rows)]
 

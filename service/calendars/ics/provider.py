@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -97,7 +99,6 @@ class ICSProvider(CalendarProvider):
         self.allow_private = (
             netguard.private_hosts_allowed() if allow_private is None else allow_private
         )
-        self._http: niquests.Session | None = None
         self.requests = 0
 
     # -- the provider interface ------------------------------------------------------
@@ -120,8 +121,13 @@ class ICSProvider(CalendarProvider):
         previous = _load_state(state)
         covered = previous.get("until")
         still_covered = covered is not None and datetime.fromisoformat(covered) >= window.end
+        seen = _UNCHANGED.key(self.source, previous) if still_covered and not self._is_file() else None
+        if seen is not None and _UNCHANGED.recent(seen):
+            return None  # answered 304 a moment ago: the mirror is current
         fetched = self._fetch(previous if still_covered else {})
         if fetched.text is None:
+            if seen is not None:
+                _UNCHANGED.note(seen)
             return None
         if still_covered and previous.get("sha256") == _digest(fetched.text):
             return None
@@ -149,11 +155,6 @@ class ICSProvider(CalendarProvider):
             requests=self.requests,
             warnings=icsread.warnings_by_key(reading.warnings),
         )
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
 
     # -- fetching --------------------------------------------------------------------
 
@@ -200,18 +201,6 @@ class ICSProvider(CalendarProvider):
             ) from None
         return Fetched(text, {"mtime_ns": stat.st_mtime_ns, "size": stat.st_size})
 
-    def _session(self) -> niquests.Session:
-        if self._http is None:
-            self._http = netguard.session(
-                allow_private=self.allow_private, subject=f"the calendar feed at {self.describe()}"
-            )
-            self._http.hooks["response"].append(self._count)
-        return self._http
-
-    def _count(self, response: niquests.Response, **_: Any) -> niquests.Response:
-        self.requests += 1
-        return response
-
     def _get(self, validators: dict[str, Any]) -> Fetched:
         url = netguard.check_url(self.source, allow_private=self.allow_private)
         where = self.describe()
@@ -220,16 +209,20 @@ class ICSProvider(CalendarProvider):
             headers["If-None-Match"] = validators["etag"]
         if validators.get("last_modified"):
             headers["If-Modified-Since"] = validators["last_modified"]
+        subject = f"the calendar feed at {where}"
         try:
-            with self._session().get(
-                url, headers=headers, timeout=TIMEOUT, stream=True
-            ) as response:
+            # one open connection per feed server, reused by the next GET (netguard.POOL)
+            with (
+                netguard.POOL.lend(url, allow_private=self.allow_private, subject=subject) as http,
+                http.get(url, headers=headers, timeout=TIMEOUT, stream=True) as response,
+            ):
+                self.requests += 1 + len(response.history)
                 if response.status_code == 304:
                     return Fetched(None, validators)
                 _raise_for_status(response.status_code, where)
                 body = response.content  # read within the size cap and deadline (bounded)
         except niquests.exceptions.RequestException as exc:
-            raise netguard.unreachable(exc, f"the calendar feed at {where}") from None
+            raise netguard.unreachable(exc, subject) from None
         found = {
             "etag": response.headers.get("ETag"),
             "last_modified": response.headers.get("Last-Modified"),
@@ -237,6 +230,45 @@ class ICSProvider(CalendarProvider):
         charset = "charset" in response.headers.get("Content-Type", "")
         text = body.decode((charset and response.encoding) or "utf-8", errors="replace")
         return Fetched(text, {k: v for k, v in found.items() if v})
+
+
+class _RecentlyUnchanged:
+    """When each feed (URL and stored validators) last answered a live check with 304, in
+    this process: a burst of bookings of one lawyer asks the feed once per
+    ``FEED_LIVE_REUSE_SECONDS``. Keyed by a digest (no feed URL, a secret, is kept)."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._at: dict[str, float] = {}
+
+    @staticmethod
+    def key(source: str, validators: dict[str, Any]) -> str:
+        parts = (source, validators.get("etag"), validators.get("last_modified"), validators.get("sha256"))
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    @staticmethod
+    def _window() -> float:
+        from flask import current_app, has_app_context
+
+        return float(current_app.config.get("FEED_LIVE_REUSE_SECONDS", 0)) if has_app_context() else 0.0
+
+    def recent(self, key: str) -> bool:
+        window = self._window()
+        with self._lock:
+            at = self._at.get(key)
+        return window > 0 and at is not None and 0 <= time.monotonic() - at < window
+
+    def note(self, key: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._at) >= self.LIMIT:
+                self._at.clear()
+            self._at[key] = now
+
+
+_UNCHANGED = _RecentlyUnchanged()
 
 
 def _raise_for_status(status: int, where: str) -> None:

@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0021_cache_busy_long'
-down_revision = '0010_steer'
+down_revision = '0017_people_sessions'
 branch_labels = None
 depends_on = None
 

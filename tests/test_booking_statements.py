@@ -1,0 +1,170 @@
+"""A booking costs at most 10 SQL statements and one availability check (#19).
+
+Counted with SQLAlchemy's ``before_cursor_execute`` hook on every engine, over the whole
+POST of a real booking: a client link's form, an intake's form and the JSON API, each
+with no calendar and with an iCal feed connected (synced; the live check's conditional GET
+answers 304). Transaction control is not counted: PostgreSQL's driver begins transactions
+without a statement, and SQLite's ``BEGIN`` / ``BEGIN IMMEDIATE`` are counted apart (at
+most two per booking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from booking import availability as engine
+from service.storage.models import Booking, Intake, OutboxTask
+from service.usecases import availability
+from tests.test_live_check_feed import CountingFeed, connect_synced_feed
+from tests.test_pages import form_token
+
+pytestmark = pytest.mark.db_matrix
+
+SLOT = "2026-03-04T13:00:00+00:00"  # Wed 14:00 Berlin: offered by the default agreement
+LIMIT = 10
+CONTACT = {"name": "Boris", "email": "boris@client.example", "agenda": "Draft settlement, clause 4"}
+
+
+class Statements:
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+        self.begins = 0
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.strip().upper().startswith("BEGIN"):
+            self.begins += 1
+        else:
+            self.sql.append(statement)
+
+    def __str__(self) -> str:
+        return "\n".join(s.split("\n")[0][:120] for s in self.sql)
+
+
+@contextmanager
+def counted() -> Iterator[Statements]:
+    seen = Statements()
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+
+
+@pytest.fixture
+def feed() -> Iterator[CountingFeed]:
+    server = CountingFeed()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["no_calendar", "feed"])
+def calendar(request, db, feed):
+    """Connects a synced feed to a lawyer (or nothing); says which."""
+
+    def connect(lawyer) -> None:
+        if request.param == "feed":
+            connect_synced_feed(db, lawyer, feed)
+
+    connect.kind = request.param
+    connect.feed = feed
+    return connect
+
+
+def assert_booked(db, response, seen: Statements, calendar) -> None:
+    assert response.status_code in (200, 201, 303), response.get_data(as_text=True)[:500]
+    assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 1
+    assert len(seen.sql) <= LIMIT, f"{len(seen.sql)} statements:\n{seen}"
+    assert seen.begins <= 2
+    if calendar.kind == "feed":
+        assert calendar.feed.not_modified == 1 and calendar.feed.downloads == 1  # the sync's
+
+
+def test_json_api_booking_issues_at_most_10_statements(client, make_client, frozen, db, calendar):
+    booked, token = make_client()
+    calendar(booked.lawyer)
+    db.session.remove()  # the request starts with an empty session, as in production
+    with counted() as seen:
+        response = client.post("/api/v1/bookings", json={"token": token, "start": SLOT, **CONTACT})
+    assert_booked(db, response, seen, calendar)
+    assert response.status_code == 201
+
+
+def test_client_link_booking_issues_at_most_10_statements(client, make_client, frozen, db, calendar):
+    booked, token = make_client()
+    calendar(booked.lawyer)
+    data = {"form_token": form_token(client.get(f"/b/{token}").get_data(as_text=True)), "start": SLOT,
+            **CONTACT}
+    db.session.remove()
+    with counted() as seen:
+        response = client.post(f"/b/{token}", data=data)
+    assert_booked(db, response, seen, calendar)
+
+
+def test_intake_booking_issues_at_most_10_statements(client, make_lawyer, frozen, db, calendar):
+    lawyer = make_lawyer()
+    db.session.add(Intake(lawyer=lawyer, slug="first", title="First consultation", windows="wed 14:00-16:00",
+                          duration_min=30, prep_min=30, notice_hours=24, horizon_days=30))
+    db.session.commit()
+    calendar(lawyer)
+    data = {"form_token": form_token(client.get("/i/first").get_data(as_text=True)), "start": SLOT,
+            **CONTACT}
+    db.session.remove()
+    with counted() as seen:
+        response = client.post("/i/first", data=data)
+    assert_booked(db, response, seen, calendar)
+    kinds = sorted(db.session.scalars(sa.select(OutboxTask.kind)))
+    assert kinds == ["booking.release_hold", "mail.intake_confirm"]  # written in one INSERT
+
+
+def test_outbox_tasks_of_a_booking_are_one_insert(client, make_client, frozen, db):
+    """The follow-up tasks (mails, reminders) were five INSERTs; now one INSERT ... VALUES."""
+    _, token = make_client()
+    db.session.remove()
+    with counted() as seen:
+        response = client.post("/api/v1/bookings", json={"token": token, "start": SLOT, **CONTACT})
+    assert response.status_code == 201
+    inserts = [s for s in seen.sql if s.lstrip().upper().startswith("INSERT INTO OUTBOX_TASK")]
+    assert len(inserts) == 1
+    tasks = db.session.scalars(sa.select(OutboxTask).order_by(OutboxTask.id)).all()
+    assert [t.kind for t in tasks] == [
+        "reminder.client", "reminder.client", "reminder.prep", "mail.booking", "mail.booking"
+    ]
+    assert all(t.status == "pending" and t.attempts == 0 and t.booking_id == 1 for t in tasks)
+
+
+@pytest.fixture
+def engine_checks(monkeypatch) -> list[str]:
+    """Every call of the engine's check of one start (``booking.availability.check_start``)."""
+    calls: list[str] = []
+    real = engine.check_start
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["start"].isoformat())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(availability, "check_start", counting)
+    return calls
+
+
+def test_a_booking_checks_availability_once(client, make_client, frozen, db, calendar, engine_checks):
+    """Regression: a booking ran the engine's check twice, before its live check and again
+    in its transaction; now only in the transaction, with the live result fed in."""
+    booked, token = make_client()
+    calendar(booked.lawyer)
+    response = client.post("/api/v1/bookings", json={"token": token, "start": SLOT, **CONTACT})
+    assert response.status_code == 201, response.get_json()
+    assert engine_checks == [SLOT]
+
+
+def test_a_refused_booking_checks_availability_once(client, make_client, frozen, db, calendar, engine_checks):
+    booked, token = make_client()
+    calendar(booked.lawyer)
+    assert client.post("/api/v1/bookings", json={"token": token, "start": SLOT, **CONTACT}).status_code == 201
+    engine_checks.clear()
+    again = client.post("/api/v1/bookings", json={"token": token, "start": SLOT, **CONTACT})
+    assert again.status_code == 409
+    assert engine_checks == [SLOT]
