@@ -2,9 +2,11 @@
 child process and starts a fresh one, the poison task is retried with backoff and parked
 after ``POISON_KILLS`` kills, other lawyers' mail keeps flowing, and SIGTERM (or the
 supervisor's death) leaves no child behind. Real ``flask worker``, PostgreSQL, aiosmtpd and
-a hostile feed that costs CPU in our own parsing path: 30,000 plain events (4 MB, under
-``CALENDAR_MAX_BYTES``), which icalendar parses for half a minute before the first event
-can be read, so no budget check inside the reader can stop it."""
+a hostile feed that costs CPU in our own parsing path: 150,000 plain events (20 MB, under
+the test's ``CALENDAR_MAX_BYTES``), which icalendar parses for well over the kill time
+(limit + 10 s) before the first event can be read, so no budget check inside the reader
+can stop it. (30,000 events parsed in 5 s on a quiet machine: the task ended before the
+supervisor had to act.)"""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from tests.test_worker_isolation import (  # noqa: F401 - inbox is a fixture
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 LIMIT = 2  # WORKER_TASK_TIME_LIMIT_SECONDS
+POISON_EVENTS = 150_000  # ~20 MB: icalendar parses it for far longer than LIMIT + 10 s
 MAIL_BOUND_SECONDS = 10
 
 
@@ -88,10 +91,10 @@ def test_cpu_stuck_task_killed_retried_and_parked_while_other_mail_flows(tmp_pat
     log = tmp_path / "worker.log"
     with HostileServer() as hostile, pg.fresh_database("ch_supervisor") as db_url:
         env = server_env(db_url, tmp_path / "instance", ALLOW_PRIVATE_CALENDAR_HOSTS="true",
-                         SMTP_HOST="127.0.0.1", SMTP_PORT=str(inbox.port),
+                         CALENDAR_MAX_BYTES=str(64 * 1024**2), SMTP_HOST="127.0.0.1", SMTP_PORT=str(inbox.port),
                          WORKER_TASK_TIME_LIMIT_SECONDS=str(LIMIT))
         flask_cli(env, "db", "upgrade")
-        poison_lawyer, _, _ = in_app(env, lambda: seed_lawyer("Poison", feed_url=hostile.url("big", "30000/cal.ics")))
+        poison_lawyer, _, _ = in_app(env, lambda: seed_lawyer("Poison", feed_url=hostile.url("big", f"{POISON_EVENTS}/cal.ics")))
         _, vera_client, _ = in_app(env, lambda: seed_lawyer("Vera"))
         worker = start_worker(env, log)
         latencies: list[float] = []
