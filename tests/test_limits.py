@@ -160,3 +160,22 @@ def test_limit_keys_never_hold_the_link_token(app, make_client):
         key = limits.token_key()
     assert token not in key and key.startswith("token:")
 
+
+
+def test_regression_answers_under_the_limit_carry_no_rate_limit_headers(client, make_client):
+    """#19: the X-RateLimit-* headers cost the limit storage one more round trip on every
+    answer (a third of a cached slots answer under Redis); only a 429 says when to retry."""
+    _, token = make_client()
+    answer = client.get(f"/api/v1/slots?token={token}")
+    assert answer.status_code == 200
+    assert not [name for name in answer.headers.keys() if name.lower().startswith("x-ratelimit")]
+    assert "Retry-After" not in answer.headers
+
+
+def test_retry_after_is_within_the_broken_limits_window(client, make_client):
+    _, token = make_client()
+    for _ in range(3):
+        api_book(client, token)
+    limited = api_book(client, token)
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
