@@ -37,7 +37,7 @@ from hypothesis import settings
 
 from service import create_app
 from service.storage.extensions import db as _db
-from tests import pg
+from tests import fast_routing, pg
 
 pytest_plugins = ["pytester"]
 
@@ -58,6 +58,9 @@ freezegun.configure(
         "_pytest.timing", "icalendar", "recurring_ical_events", "x_wr_timezone", "dateutil"
     ]
 )
+
+# One compiled URL builder per rule for the session, not one per app (tests/fast_routing.py).
+fast_routing.install()
 
 #: A fixed "now" for tests: Monday 2 March 2026, 08:00 UTC (09:00 in Berlin).
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
