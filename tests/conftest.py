@@ -37,7 +37,7 @@ from hypothesis import settings
 
 from service import create_app
 from service.storage.extensions import db as _db
-from tests import fast_routing, pg
+from tests import compile_once, pg
 
 pytest_plugins = ["pytester"]
 
@@ -59,8 +59,8 @@ freezegun.configure(
     ]
 )
 
-# One compiled URL builder per rule for the session, not one per app (tests/fast_routing.py).
-fast_routing.install()
+# URL builders and templates compiled once per process, not once per app (tests/compile_once.py).
+compile_once.install()
 
 #: A fixed "now" for tests: Monday 2 March 2026, 08:00 UTC (09:00 in Berlin).
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

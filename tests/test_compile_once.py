@@ -1,5 +1,5 @@
-"""The session-wide URL builder cache (tests/fast_routing.py) builds exactly the URLs that
-werkzeug's own per-app builders build."""
+"""The per-process compile cache (tests/compile_once.py) builds exactly the URLs and
+renders exactly the pages that werkzeug and Jinja build and render without it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 from werkzeug.routing import converters
 
 from service import create_app
-from tests import fast_routing
+from tests import compile_once
 from tests.conftest import app_config
 
 SAMPLES = {
@@ -40,11 +40,11 @@ def _urls(app) -> dict:
 
 def test_cached_builders_build_the_same_urls_as_werkzeugs(tmp_path, monkeypatch):
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
-    fast_routing.uninstall()
+    compile_once.uninstall()
     try:
         plain = _urls(create_app(app_config(tmp_path)))
     finally:
-        fast_routing.install()
+        compile_once.install()
     first = _urls(create_app(app_config(tmp_path)))
     second = _urls(create_app(app_config(tmp_path)))  # from the cache
     assert len(plain) > 50
@@ -63,3 +63,46 @@ def test_an_app_with_its_own_rules_gets_its_own_builders(tmp_path, monkeypatch):
     with apps[0].test_request_context(), apps[1].test_request_context():
         rules = [next(r for r in a.url_map.iter_rules() if r.endpoint == "t") for a in apps]
         assert [r.build({})[1] for r in rules] == ["/t/one", "/t/two"]
+
+
+def _pages(tmp_path, token: str) -> list[str]:
+    app = create_app(app_config(tmp_path))
+    client = app.test_client()
+    paths = ["/admin/", f"/b/{token}", "/b/unknown-token", "/nowhere"]
+    return [client.get(p, headers={"Accept-Language": lang}).get_data(as_text=True)
+            for p in paths for lang in ("en", "ru")]
+
+
+def test_cached_templates_render_the_same_pages_as_jinjas(tmp_path, frozen, make_client):
+    _client, token = make_client()
+    fast = compile_once.TEMPLATES
+    compile_once.uninstall()
+    try:
+        plain = _pages(tmp_path, token)
+    finally:
+        compile_once.install()
+    fast.clear()
+    first = _pages(tmp_path, token)
+    compiled = len(fast.code)
+    second = _pages(tmp_path, token)  # every template from the cache
+    assert compiled >= 3 and len(fast.code) == compiled
+    assert 'data-slot-start="' in first[2]
+    assert first == plain and second == plain
+
+
+def test_template_code_is_shared_only_between_like_environments():
+    """Another source or other settings (here autoescape) compile again."""
+    from jinja2 import DictLoader, Environment
+
+    cache = compile_once.SharedTemplateCode()
+    sources = {"page.html": "{{ x }}"}
+
+    def render(**settings) -> str:
+        env = Environment(loader=DictLoader(sources), bytecode_cache=cache, **settings)
+        return env.get_template("page.html").render(x="<b>")
+
+    assert render(autoescape=True) == "&lt;b&gt;"
+    assert render(autoescape=False) == "<b>"
+    assert render(autoescape=True) == "&lt;b&gt;" and len(cache.code) == 2
+    sources["page.html"] = "[{{ x }}]"
+    assert render(autoescape=False) == "[<b>]"
