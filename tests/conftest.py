@@ -11,8 +11,8 @@ Which databases a test runs on (the ``db_url`` fixture, behind ``app``):
 - Every other test (pages, forms, CLI wording, i18n, headers...) runs on the first database
   of ``TEST_DATABASES`` only: SQLite by default.
 - The schema is migrated once per session: a template SQLite file, copied for each test, and
-  one PostgreSQL database, emptied before each test (``TRUNCATE ... RESTART IDENTITY``, so
-  ids start at 1 again).
+  one PostgreSQL database, emptied before each test as ``TRUNCATE ... RESTART IDENTITY``
+  would, so ids start at 1 again (``tests/pg.truncate_all``: only the tables holding rows).
 - Tests marked ``migrations`` get a bare database (a new SQLite file; on PostgreSQL the
   session's second database, reset to an empty ``public`` schema), which the ``app`` fixture
   migrates as a deployment would.
