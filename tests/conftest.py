@@ -11,8 +11,8 @@ Which databases a test runs on (the ``db_url`` fixture, behind ``app``):
 - Every other test (pages, forms, CLI wording, i18n, headers...) runs on the first database
   of ``TEST_DATABASES`` only: SQLite by default.
 - The schema is migrated once per session: a template SQLite file, copied for each test, and
-  one PostgreSQL database, emptied before each test (``TRUNCATE ... RESTART IDENTITY``, so
-  ids start at 1 again).
+  one PostgreSQL database, emptied before each test as ``TRUNCATE ... RESTART IDENTITY``
+  would, so ids start at 1 again (``tests/pg.truncate_all``: only the tables holding rows).
 - Tests marked ``migrations`` get a bare database (a new SQLite file; on PostgreSQL the
   session's second database, reset to an empty ``public`` schema), which the ``app`` fixture
   migrates as a deployment would.
@@ -37,7 +37,7 @@ from hypothesis import settings
 
 from service import create_app
 from service.storage.extensions import db as _db
-from tests import pg
+from tests import compile_once, pg
 
 pytest_plugins = ["pytester"]
 
@@ -58,6 +58,9 @@ freezegun.configure(
         "_pytest.timing", "icalendar", "recurring_ical_events", "x_wr_timezone", "dateutil"
     ]
 )
+
+# URL builders and templates compiled once per process, not once per app (tests/compile_once.py).
+compile_once.install()
 
 #: A fixed "now" for tests: Monday 2 March 2026, 08:00 UTC (09:00 in Berlin).
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

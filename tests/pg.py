@@ -54,14 +54,48 @@ def fresh_database(prefix: str = "ch_test") -> Iterator[str]:
 
 
 def truncate_all(connection) -> None:
-    """Empty every application table (not ``alembic_version``) on a SQLAlchemy connection."""
+    """Empty every application table (not ``alembic_version``) and restart its sequences,
+    on a SQLAlchemy connection in a transaction: ``TRUNCATE ... RESTART IDENTITY``.
+
+    TRUNCATE makes new files for every table it names, 0.3-1 s for the ~30 tables before
+    each PostgreSQL test, while most tests leave most tables empty. So, as a superuser (the
+    local test server): find the tables that hold rows (one query) and DELETE from those
+    with triggers off (``session_replication_role = replica``, as TRUNCATE skips row
+    triggers such as the audit trail's append-only guard, and foreign keys, since every
+    table is emptied), then restart only the sequences that handed out a value.
+    """
     tables = connection.exec_driver_sql(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
         "AND tablename <> 'alembic_version'"
     ).scalars().all()
-    if tables:
-        names = ", ".join(f'"{t}"' for t in tables)
+    if not tables:
+        return
+    if connection.exec_driver_sql("SELECT current_setting('is_superuser')").scalar() != "on":
+        names = ", ".join(_quoted(t) for t in tables)
         connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        return
+    probe = " UNION ALL ".join(
+        f"SELECT {_literal(t)} WHERE EXISTS (SELECT 1 FROM {_quoted(t)})" for t in tables
+    )
+    full = connection.exec_driver_sql(probe).scalars().all()
+    if full:
+        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        for table in full:
+            connection.exec_driver_sql(f"DELETE FROM {_quoted(table)}")
+        connection.exec_driver_sql("SET LOCAL session_replication_role = DEFAULT")
+    connection.exec_driver_sql(
+        "SELECT setval((quote_ident(schemaname) || '.' || quote_ident(sequencename))::regclass, "
+        "start_value, false) "
+        "FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"
+    )
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
 
 
 def reset_schema(url: str) -> None:

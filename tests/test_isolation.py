@@ -25,3 +25,28 @@ def test_database_starts_empty_with_ids_from_one(db, make_lawyer, make_client, t
     client, _ = make_client()
     assert (client.lawyer_id, client.id) == (1, 1)
     assert db.session.scalar(sa.select(sa.func.count(Client.id))) == 1
+
+
+@pytest.mark.postgres
+def test_emptying_postgres_restarts_used_sequences_and_empties_guarded_tables(db_url, app, db, make_client):
+    """tests/pg.truncate_all DELETEs only the tables with rows (triggers off, like TRUNCATE) and
+    restarts only the sequences that were used, also by an insert that was rolled back."""
+    from service.storage.models import AuditEvent, Lawyer
+    from tests import pg
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    make_client()
+    db.session.add(AuditEvent(actor_kind="system", action="test.kept"))  # DELETE is refused
+    db.session.commit()
+    db.session.add(Lawyer(name="Rolled back", email="gone@counsel.example", timezone="UTC"))
+    db.session.flush()
+    db.session.rollback()
+    db.session.remove()
+    with db.engine.begin() as connection:
+        pg.truncate_all(connection)
+    counts = [db.session.scalar(sa.text(f'SELECT count(*) FROM "{t.name}"'))
+              for t in db.metadata.sorted_tables]
+    assert sum(counts) == 0
+    client, _ = make_client()
+    assert (client.lawyer_id, client.id) == (1, 1)
