@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 
 from service.calendars.google.events import event_id
+from service.calendars.google.provider import GoogleProvider
 from service.jobs import mail
 from service.storage.models import Booking, OutboxTask
 from service.usecases import bookings
@@ -64,8 +65,11 @@ def test_a_move_keeps_the_meet_link(db, make_client, lawyer, account, fake):
     assert db.session.get(Booking, booking.id).join_url == link and fake.meetings_made == 1
 
 
-def test_the_clients_mail_waits_for_the_meet_link_then_falls_back_to_jitsi(db, make_client, lawyer, account, fake):
+def test_the_clients_mail_waits_for_the_meet_link_then_falls_back_to_jitsi(db, make_client, lawyer, account, fake,
+                                                                           monkeypatch):
     """Google unreachable: the invite is not sent without a link; after a while it goes with Jitsi."""
+    # Every call to the stopped stand-in is retried; 20 s of backoff per run made this test 45 s.
+    monkeypatch.setattr(GoogleProvider, "max_total_sleep", 0.2)
     client, _ = make_client(lawyer=lawyer)
     booking = _book(client)
     fake.stop()
