@@ -38,7 +38,7 @@ run: install translations
 test: install-dev translations test-zones
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python tools/test_in_two.py $(PYTEST_ARGS)
 
 # booking/ must never depend on the server's own zone: its tests (seconds) under zones far
 # from UTC and from each other, with and without DST, at whole, half and 45-minute offsets.
