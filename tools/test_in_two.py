@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     running = []
     for name, command in groups.items():
-        log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - closed once printed
         running.append((name, subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT), log))
     print(f"pytest in two processes: {', '.join(groups)} ({len(heavy)} heavy paths)", flush=True)
     status = 0
