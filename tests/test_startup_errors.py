@@ -42,8 +42,11 @@ def _free_port() -> int:
 
 
 def _env(tmp_path: Path, settings: dict[str, str]) -> dict[str, str]:
+    # Under `make test` the inner `make run` would see MAKELEVEL and print `make[1]: ***`:
+    # run it as a person at a shell does.
     env = {k: v for k, v in os.environ.items()
-           if k not in ("SECRET_KEY", "ENCRYPTION_KEY", "ENV", "DATABASE_URL", "FLASK_APP")}
+           if k not in ("SECRET_KEY", "ENCRYPTION_KEY", "ENV", "DATABASE_URL", "FLASK_APP",
+                        "MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     env.update(INSTANCE_PATH=str(tmp_path / "instance"), PORT=str(_free_port()),
                PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
     env.update(settings)
