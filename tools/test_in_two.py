@@ -5,8 +5,8 @@ Xandikos, Chromium, SMTP), so on this project's two cores two sessions side by s
 in well under the time of one. They share nothing: each has its own temporary folder,
 its own PostgreSQL databases (random names) and its own ports.
 
-- The first process takes the heavy part: the directories of calendar servers and
-  providers, the browser tests and every module marked ``slow``.
+- The first process takes the heavy part: the calendar servers' directory, the browser
+  tests and every module marked ``slow`` (gunicorn, the worker, outages).
 - The second takes everything else (``--ignore`` of the first one's paths).
 
 Each one's output is kept in a file and printed whole when it ends, the first to end
@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
-HEAVY_DIRS = ("calendars_tests", "google", "microsoft", "browser")
+HEAVY_DIRS = ("calendars_tests", "browser")
 HEAVY_MARKS = ("pytest.mark.slow", "require_chromium(")
 
 
@@ -46,8 +46,8 @@ def main(argv: list[str]) -> int:
         return subprocess.call([*pytest, *argv], cwd=ROOT)
     heavy = heavy_paths()
     groups = {
-        "heavy part": [*pytest, *heavy],
-        "the rest": [*pytest, "tests", *(f"--ignore={p}" for p in heavy)],
+        "heavy part": [*pytest, "--durations=15", *heavy],
+        "the rest": [*pytest, "--durations=15", "tests", *(f"--ignore={p}" for p in heavy)],
     }
     started = time.monotonic()
     running = []
