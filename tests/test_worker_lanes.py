@@ -121,3 +121,48 @@ def test_a_flood_of_one_lawyers_mail_never_starves_another(app, db, make_lawyer)
     outbox.run_task(third_id, None)
     fourth_id, _ = outbox.claim_next(("calendar.put",), served, other_than=True)
     assert fourth_id == newer.id  # though the flooding lawyer's next mails were due earlier
+
+
+def test_regression_a_task_cut_off_by_the_database_does_not_hold_its_lawyers_lane(app, db, make_lawyer,
+                                                                                    monkeypatch):
+    """The database went away while a lane held a claimed task, before anything was
+    recorded: the lease stayed for its 5 minutes, and with it every other task of that
+    lawyer in the lane (one per lawyer at a time) — a booking's mail after the outage
+    waited minutes (seen in CI's 20 s outage test). Now the lane gives the lease up once
+    the database is back, and the task runs again at once with no attempt counted."""
+    import sqlalchemy as sa
+
+    ran: list[str] = []
+    monkeypatch.setitem(outbox._HANDLERS, "test.fast", lambda payload: ran.append(payload["name"]))
+    lawyer = make_lawyer()
+    cut = outbox.enqueue("test.fast", {"name": "cut"}, lawyer_id=lawyer.id)
+    db.session.commit()
+    real_run_task = outbox.run_task
+    failed_once: list[int] = []
+
+    def database_goes_away_once(task_id, lease=None, **kwargs):
+        if task_id == cut.id and not failed_once:
+            failed_once.append(task_id)
+            raise sa.exc.OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+        return real_run_task(task_id, lease, **kwargs)
+
+    monkeypatch.setattr(outbox, "run_task", database_goes_away_once)
+    stop = threading.Event()
+    worker = threading.Thread(target=lanes.run_lanes, args=(app, 0.1, lambda: None, stop), daemon=True)
+    worker.start()
+    try:
+        assert wait_for(lambda: failed_once)
+        after = outbox.enqueue("test.fast", {"name": "after"}, lawyer_id=lawyer.id)
+        db.session.commit()
+
+        def state(task_id):
+            db.session.rollback()
+            return db.session.get(OutboxTask, task_id)
+
+        assert wait_for(lambda: state(after.id).status == "done", 10), "the lawyer's lane stayed held"
+        assert wait_for(lambda: state(cut.id).status == "done", 10)
+        assert state(cut.id).attempts == 1  # the cut run counted nothing
+    finally:
+        stop.set()
+        worker.join(20)
+    assert sorted(ran) == ["after", "cut"]

@@ -26,6 +26,7 @@ run in the sync lane under the same rules as pushed ones.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -171,11 +172,30 @@ class Lane:
                         self.failed += 1
                 except Exception as exc:  # noqa: BLE001 - recorded by the lease's end
                     backoff.failed(exc)
+                    if database_away(exc):
+                        self._let_go(task_id, lease)
                 finally:
                     with slot.lock:
                         slot.task = None
                     self.report("end", task_id)
             db.session.remove()
+
+    def _let_go(self, task_id: int, lease: datetime) -> None:
+        """The database went away while the task was ours and nothing was recorded: once it
+        is back, give the lease up so the task runs again at once. Kept until the lease's
+        end, it held back every other task of that lawyer in this lane (one task per
+        lawyer at a time) for minutes after the database returned."""
+        while not self.stop.is_set() and outbox.utcnow() < lease:
+            try:
+                outbox.release(task_id, lease)
+                return
+            except Exception as exc:  # noqa: BLE001 - the lease's end lets go anyway
+                if not database_away(exc):
+                    log.warning("could not let go of task %s: %s", task_id, type(exc).__name__)
+                    return
+                with contextlib.suppress(Exception):  # the session is discarded either way
+                    db.session.remove()
+                self.stop.wait(MAX_BACKOFF)
 
     def watch(self) -> None:
         """Abandon tasks past their time limit; give the lane a fresh thread for each."""
