@@ -235,3 +235,15 @@ def in_app(env: dict[str, str], work: Callable[[], Any]) -> Any:
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def wait_for(condition, seconds: float = 15.0, every: float = 0.05):
+    """``condition()``'s first true value within ``seconds`` (polled every ``every``),
+    else its value at the end."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    return condition()

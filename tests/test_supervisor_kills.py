@@ -18,6 +18,7 @@ from service.core.crypto import encrypt_json
 from service.jobs import lanes, supervisor
 from service.storage import outbox
 from service.storage.models import Calendar, CalendarAccount, OutboxTask, utcnow
+from tests import servers
 
 
 @pytest.fixture
@@ -66,12 +67,7 @@ def beating(fd, stop=None):
 
 
 def wait_for(condition, seconds=20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
+    return servers.wait_for(condition, seconds)
 
 
 def first_child_only(marker, first, later=beating):

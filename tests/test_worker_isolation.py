@@ -18,7 +18,16 @@ from tests import pg
 from tests.calendar_servers import USER, start_server, unique
 from tests.hostile_calendar import HostileServer
 from tests.mail.conftest import Inbox, _free_port
-from tests.servers import ROOT, Gunicorn, flask_cli, in_app, request, server_env, stored_uids
+from tests.servers import (
+    ROOT,
+    Gunicorn,
+    flask_cli,
+    in_app,
+    request,
+    server_env,
+    stored_uids,
+    wait_for,
+)
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -99,16 +108,6 @@ def stop_worker(worker: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(10)
-
-
-def wait_for(condition, seconds: float, every: float = 0.05):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    return condition()
 
 
 def test_dripping_calendars_never_delay_another_lawyers_mail(tmp_path, inbox):

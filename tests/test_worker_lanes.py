@@ -4,13 +4,13 @@ lease honoured) while other work goes on; one task per lawyer per lane at a time
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from service.jobs import lanes
 from service.storage import outbox
 from service.storage.models import OutboxTask
+from tests.servers import wait_for
 
 
 @pytest.fixture
@@ -32,15 +32,6 @@ def handlers(monkeypatch):
     monkeypatch.setattr(lanes, "GRACE_SECONDS", 0.2)
     yield ran
     release.set()
-
-
-def wait_for(condition, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_task_past_its_time_limit_is_abandoned_and_retried_later(app, db, make_lawyer, handlers):
