@@ -26,7 +26,6 @@ run in the sync lane under the same rules as pushed ones.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -76,6 +75,15 @@ def database_away(exc: BaseException) -> bool:
     )
 
 
+def discard_session() -> None:
+    """Roll back and drop the thread's session after a failure (each step may fail too)."""
+    for cleanup in (db.session.rollback, db.session.remove):
+        try:
+            cleanup()
+        except Exception as failure:  # noqa: BLE001 - the session is discarded either way
+            log.debug("session cleanup failed: %s", type(failure).__name__)
+
+
 class Backoff:
     """Log the first failure of a run of them, then sleep longer each time (capped)."""
 
@@ -92,11 +100,7 @@ class Backoff:
         else:
             log.debug("%s: still failing (%s)", self.what, type(exc).__name__)
         self.failures += 1
-        for cleanup in (db.session.rollback, db.session.remove):
-            try:
-                cleanup()
-            except Exception as failure:  # noqa: BLE001 - the session is discarded either way
-                log.debug("session cleanup failed: %s", type(failure).__name__)
+        discard_session()
         self.stop.wait(min(MAX_BACKOFF, 0.25 * 2 ** self.failures))
 
     def ok(self) -> None:
@@ -193,8 +197,7 @@ class Lane:
                 if not database_away(exc):
                     log.warning("could not let go of task %s: %s", task_id, type(exc).__name__)
                     return
-                with contextlib.suppress(Exception):  # the session is discarded either way
-                    db.session.remove()
+                discard_session()
                 self.stop.wait(MAX_BACKOFF)
 
     def watch(self) -> None:
