@@ -159,8 +159,8 @@ def client_callback_link(token: str, hours: int, quiet: bool) -> None:
     Prints a ready-to-send message in the client's language, then the link as the last word.
     """
     client = find_client(token)
-    if client is None or client.status != "active":
-        raise click.ClickException("no active client with that token")
+    if client is None or not client.takes_bookings:
+        raise click.ClickException("no active client with that token (or their lawyer is deactivated)")
     if not 1 <= hours <= clients.CALLBACK_MAX_HOURS:
         raise click.ClickException(f"--hours must be between 1 and {clients.CALLBACK_MAX_HOURS}")
     link, link_token = clients.create_callback(client, hours, utcnow())

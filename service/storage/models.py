@@ -313,6 +313,13 @@ class Client(AgreementTerms, db.Model):
         back_populates="client", cascade="all, delete-orphan"
     )
 
+    @property
+    def takes_bookings(self) -> bool:
+        """Whether the link offers and takes calls: the client is active and so is the
+        lawyer (a deactivated lawyer's links rest like paused ones). The one place of this
+        rule; the slot cache's key and a new booking's transaction read the same two columns."""
+        return self.status == "active" and self.lawyer.active
+
     def agreement(self) -> Agreement:
         return self.terms(
             tuple(DateWindow(w.day, w.start, w.end) for w in self.extra_windows)
@@ -606,6 +613,11 @@ class Intake(AgreementTerms, db.Model):
     @property
     def status(self) -> str:
         return "active" if self.active else "paused"
+
+    @property
+    def takes_bookings(self) -> bool:
+        """Published, and its lawyer active (see ``Client.takes_bookings``)."""
+        return self.active and self.lawyer.active
 
     def agreement(self) -> Agreement:
         return self.terms()

@@ -342,7 +342,7 @@ def fresh_slots_for(
     reserve_access: bool = False,
 ) -> list[Slot]:
     """``slots_for`` computed from scratch, without the cache (also the tests' reference)."""
-    if client.status != "active":
+    if not client.takes_bookings:
         return []
     if not slot_cache.trusted(mirror_trusted_until(client.lawyer_id), now):
         raise AvailabilityUnknown()

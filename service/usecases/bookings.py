@@ -208,7 +208,8 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
     try:
         with write_transaction(keep_loaded=True):
             kind = type(subject)
-            active = kind.active if kind is Intake else kind.status == "active"
+            # ``takes_bookings``, re-read under the lock: the link's and the lawyer's state
+            active = sa.and_(kind.active if kind is Intake else kind.status == "active", Lawyer.active)
             calendar = Calendar.__table__.c
             query = (
                 sa.select(active, calendar.id, calendar.mirror_version)
@@ -520,7 +521,7 @@ def change_refusal(booking: Booking, now: datetime) -> changes.ChangeRefusal | N
 
 
 def _check_changeable(booking: Booking, now: datetime, lawyer_side: bool = True) -> None:
-    if not lawyer_side and booking.client.status != "active":
+    if not lawyer_side and not booking.client.takes_bookings:
         raise Refused("client_inactive",
                       "Your booking link is paused; please write to your lawyer to change this call.")
     refusal = change_refusal(booking, now)

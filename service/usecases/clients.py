@@ -242,7 +242,7 @@ def regenerate_link(client: Client) -> str:
 
 def create_callback(client: Client, hours: int, now: datetime) -> tuple[CallbackLink, str]:
     """A single-use link valid ``hours`` hours (the caller commits)."""
-    if client.status != "active":
+    if not client.takes_bookings:
         raise ValueError(gettext("Only active clients can get a callback link."))
     if not 1 <= hours <= CALLBACK_MAX_HOURS:
         raise ValueError(gettext("A callback link is valid between 1 hour and 14 days."))

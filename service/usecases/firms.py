@@ -221,8 +221,9 @@ def people(firm_id: int, now: datetime) -> People:
 
 
 def public_listing(firm: Firm) -> list[tuple[Lawyer, list[Intake]]]:
-    """The firm's lawyers with their active public intakes, for ``/f/<slug>``."""
-    lawyers = db.session.scalars(sa.select(Lawyer).where(Lawyer.firm_id == firm.id).order_by(Lawyer.name))
+    """The firm's active lawyers with their active public intakes, for ``/f/<slug>``."""
+    lawyers = db.session.scalars(sa.select(Lawyer).where(Lawyer.firm_id == firm.id, Lawyer.active.is_(True))
+                                 .order_by(Lawyer.name))
     listing = []
     for lawyer in lawyers:
         offered = list(db.session.scalars(sa.select(Intake).where(Intake.lawyer_id == lawyer.id,

@@ -30,7 +30,7 @@ def find(slug: str) -> Intake | None:
 def resolve(slug: str) -> Intake:
     """The active intake published under ``slug``, or a 404 Refused."""
     intake = find(slug)
-    if intake is None or not intake.active:
+    if intake is None or not intake.takes_bookings:
         raise Refused("unknown_intake", "This booking page does not exist.")
     return intake
 

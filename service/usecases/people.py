@@ -5,20 +5,23 @@ deactivates or reactivates them.
 Never another firm's people (the caller passes the admin's firm; a person of another
 firm is ``unknown_person``), never passwords, e-mail addresses or calendar connections
 of others (nothing here touches them). Deactivating ends every session of the person
-at once; a deactivated person signs in no more (their clients' links keep working).
+at once; a deactivated person signs in no more, and a deactivated lawyer's client links
+and intake pages offer no times and take no bookings (``Client.takes_bookings``) until
+the lawyer is reactivated; calls already booked stay, for an assistant to keep or move.
 The firm always keeps one active admin. Each change is audited with before/after.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from service.core.names import name_problem
 from service.core.zones import is_zone
 from service.storage.extensions import db
-from service.storage.models import Assignment, Firm, Lawyer, User
+from service.storage.models import Assignment, Booking, Firm, Lawyer, User
 from service.usecases import audit, signin
 from service.usecases.errors import Refused
 
@@ -119,6 +122,13 @@ def edit_user(firm: Firm, user: User, *, name: str, language: str, role: str, la
     _keep_an_admin(firm)
     db.session.expire(user, ["lawyers"])
     _audit_change("person.edited", audit.Subject("app_user", user.id), before, user_snapshot(user), firm)
+
+
+def calls_ahead(lawyer: Lawyer, now: datetime) -> int:
+    """How many confirmed calls the lawyer still has from ``now`` on (what deactivating
+    leaves in place)."""
+    return db.session.scalar(sa.select(sa.func.count(Booking.id)).where(
+        Booking.lawyer_id == lawyer.id, Booking.status == "confirmed", Booking.end > now)) or 0
 
 
 def set_active(firm: Firm, person: Lawyer | User, active: bool, me: Lawyer | User | None) -> None:

@@ -379,6 +379,7 @@ KEYED_ROWS: dict[type, tuple[str, ...]] = {
 _FRESHNESS_COLUMNS = 2
 # The row: every client column, every lawyer column, then the aggregates.
 _STATUS = list(Client.__table__.c.keys()).index("status")
+_LAWYER_ACTIVE = len(Client.__table__.c) + list(Lawyer.__table__.c.keys()).index("active")
 _TIMEZONE = len(Client.__table__.c) + list(Lawyer.__table__.c.keys()).index("timezone")
 _RESERVE = len(Client.__table__.c) + list(Lawyer.__table__.c.keys()).index("reserve_windows")
 _SINCE_TYPE = Booking.__table__.c.blocked_end.type
@@ -649,9 +650,10 @@ def next_reserve_release(text: str, zone: ZoneInfo, now: datetime, release: time
 
 def key(row: tuple | None, now: datetime, exclude_booking_id: int | None,
         reserve_access: bool = False) -> tuple | None:
-    """The cache key of a fingerprint row at ``now``; None unless the client is active.
+    """The cache key of a fingerprint row at ``now``; None unless the link takes bookings
+    (``Client.takes_bookings``: the client and its lawyer active).
     ``reserve_access``: the offer of a callback link, which may book reserved time."""
-    if row is None or row[_STATUS] != "active":
+    if row is None or row[_STATUS] != "active" or not row[_LAWYER_ACTIVE]:
         return None
     values = tuple(row)[:-_FRESHNESS_COLUMNS]
     # The last ones are the aggregated strings of KEYED_ROWS, in no particular order.

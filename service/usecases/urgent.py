@@ -27,7 +27,7 @@ MAIL_KIND = "mail.urgent_request"  # the lawyer is told at once (service.jobs.st
 def ask(client: Client, deadline_day: date, reason: str, now: datetime) -> UrgentRequest:
     """Record the request (the caller commits); the deadline is the end of that day in
     the lawyer's zone."""
-    if client.status != "active":
+    if not client.takes_bookings:
         raise Refused("unknown_client", "This booking link is no longer active.")
     reason = (reason or "").replace("\r\n", "\n").replace("\x00", "").strip()
     if not reason or len(reason) > REASON_MAX:

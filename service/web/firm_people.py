@@ -16,7 +16,7 @@ No page shows or takes another person's password, e-mail address or calendar sec
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext, ngettext
 
 from service.core.zones import zone_names
 from service.storage.extensions import db
@@ -179,7 +179,15 @@ def _set_active(firm: Firm, target: Lawyer | User):
         flash(error_words.translate_error(exc), "error")
         return _people_page(firm, status_of(exc))
     db.session.commit()
-    if action == "deactivate":
+    if action == "deactivate" and isinstance(target, Lawyer):
+        flash(ngettext("%(name)s no longer signs in; every session of theirs has ended. Their clients' "
+                       "links and intake pages offer no times until they are reactivated. %(num)d call "
+                       "already booked stays as it is.",
+                       "%(name)s no longer signs in; every session of theirs has ended. Their clients' "
+                       "links and intake pages offer no times until they are reactivated. %(num)d calls "
+                       "already booked stay as they are.",
+                       staff.calls_ahead(target, utcnow()), name=target.name or target.email), "ok")
+    elif action == "deactivate":
         flash(gettext("%(name)s no longer signs in; every session of theirs has ended.",
                       name=target.name or target.email), "ok")
     else:
