@@ -99,6 +99,14 @@ class OutgoingEvent:
     #: ``put_event`` then returns its join link.
     conference_request: str | None = None
 
+    def description_with_client(self) -> str:
+        """The description with the client named at its end, for calendars written
+        without attendees (Google, Outlook: an attendee would be mailed on every change)."""
+        if not self.attendee_email:
+            return self.description
+        who = f"{self.attendee_name} <{self.attendee_email}>" if self.attendee_name else self.attendee_email
+        return f"{self.description}\n\nClient: {who}".strip()
+
 
 class CalendarProvider(ABC):
     """Base class of all providers. ``kind`` names it in the database and the CLI."""

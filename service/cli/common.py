@@ -6,6 +6,9 @@ input exits non-zero with a one-line error (``click.ClickException``) and writes
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 from email_validator import EmailNotValidError, validate_email
 
@@ -43,3 +46,25 @@ def one_line(value: str, option: str = "--name") -> str:
 def at_least(value: int | None, option: str, minimum: int = 0) -> None:
     if value is not None and value < minimum:
         raise click.ClickException(f"{option} must be at least {minimum}, not {value}")
+
+
+MAX_TOKEN_FILE = 64 * 1024
+
+
+def read_token_file(path: str) -> dict:
+    """A ``--token-file`` (Google's authorized-user JSON, Microsoft's ``{"refresh_token":
+    ...}``): a JSON object of at most 64 KiB with a non-empty ``refresh_token``."""
+    try:
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_TOKEN_FILE + 1)
+    except OSError as exc:
+        raise click.ClickException(f"--token-file {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_TOKEN_FILE:
+        raise click.ClickException(f"--token-file {path} is too large for a token file")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise click.ClickException(f"--token-file {path} is not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("refresh_token"), str) or not data["refresh_token"]:
+        raise click.ClickException(f'--token-file {path} has no "refresh_token"')
+    return data

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import click
 from flask import current_app
 
@@ -61,16 +58,7 @@ def add_google(
 
 
 def _read_token_file(path: str) -> dict:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise click.ClickException(f"--token-file {path}: {exc.strerror or exc}") from None
-    except ValueError:
-        raise click.ClickException(f"--token-file {path} is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("refresh_token"), str):
-        raise click.ClickException(
-            f"--token-file {path} has no refresh_token (expected an authorized-user JSON)"
-        )
+    data = common.read_token_file(path)
     cfg = current_app.config
     data.setdefault("client_id", cfg.get("GOOGLE_CLIENT_ID") or None)
     data.setdefault("client_secret", cfg.get("GOOGLE_CLIENT_SECRET") or None)

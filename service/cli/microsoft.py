@@ -3,9 +3,6 @@ connect Microsoft 365 / Outlook from the shell, and choose what counts as free."
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import click
 
 from service.calendars import oauth_state
@@ -17,8 +14,6 @@ from service.cli.calendars import calendar_cli
 from service.storage.extensions import db
 from service.storage.models import Calendar
 from service.usecases import calendar_connect
-
-MAX_TOKEN_FILE = 64 * 1024
 
 
 @click.command("add-microsoft")
@@ -48,7 +43,7 @@ def add_microsoft(lawyer_id: int, token_file: str | None, calendars: tuple[str, 
             f"to connect Microsoft 365 / Outlook (valid {oauth_state.STATE_MAX_AGE // 60} min, once): {url}"
         )
         return
-    refresh_token = _read_token_file(token_file)
+    refresh_token = common.read_token_file(token_file)["refresh_token"]
     try:
         secret = oauth.from_refresh_token(refresh_token)
         result = connect(lawyer, secret, calendars, write_to)
@@ -62,23 +57,6 @@ def add_microsoft(lawyer_id: int, token_file: str | None, calendars: tuple[str, 
         f"{verb} {account.label} for lawyer {lawyer.id}: busy time from {busy}; calls written to "
         f"{result.names.get(result.write_to, result.write_to)}; account id {account.id}"
     )
-
-
-def _read_token_file(path: str) -> str:
-    try:
-        with Path(path).open("rb") as handle:
-            raw = handle.read(MAX_TOKEN_FILE + 1)
-    except OSError as exc:
-        raise click.ClickException(f"--token-file {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_TOKEN_FILE:
-        raise click.ClickException(f"--token-file {path} is too large for a token file")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise click.ClickException(f"--token-file {path} is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("refresh_token"), str) or not data["refresh_token"]:
-        raise click.ClickException(f'--token-file {path} has no "refresh_token"')
-    return data["refresh_token"]
 
 
 @click.command("microsoft-show-as")

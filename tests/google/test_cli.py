@@ -111,7 +111,18 @@ def test_bad_token_files(runner, db, lawyer, tmp_path, token_file):
     )
     assert garbled.exit_code != 0 and "is not JSON" in garbled.output
     wrong = add_google(runner, "--lawyer", str(lawyer.id), "--token-file", token_file({"a": 1}))
-    assert wrong.exit_code != 0 and "no refresh_token" in wrong.output
+    assert wrong.exit_code != 0 and 'no "refresh_token"' in wrong.output
+    assert counts(db) == (0, 0, 0)
+
+
+def test_regression_a_huge_google_token_file_is_refused_unread(runner, db, lawyer, tmp_path):
+    """Google's reader read the whole file (Microsoft's was capped): one bounded reader now."""
+    huge = tmp_path / "huge.json"
+    with huge.open("w") as handle:  # valid JSON, 2 MiB: json.loads would take it
+        handle.write('{"refresh_token": "r", "pad": "' + "x" * (2 << 20) + '"}')
+    result = add_google(runner, "--lawyer", str(lawyer.id), "--token-file", str(huge))
+    assert result.exit_code != 0 and "too large for a token file" in result.output
+    assert len(result.output.strip().splitlines()) == 1
     assert counts(db) == (0, 0, 0)
 
 

@@ -131,14 +131,7 @@ def event_body(event: OutgoingEvent) -> dict[str, Any]:
     Attendees are deliberately not added: the service sends the client its own invite,
     and Google would otherwise mail them on every change the lawyer makes.
     """
-    description = event.description
-    if event.attendee_email:
-        who = (
-            f"{event.attendee_name} <{event.attendee_email}>"
-            if event.attendee_name
-            else event.attendee_email
-        )
-        description = f"{description}\n\nClient: {who}".strip()
+    description = event.description_with_client()
     body: dict[str, Any] = {
         "summary": event.summary,
         "description": description,

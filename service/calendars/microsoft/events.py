@@ -131,14 +131,7 @@ def event_body(event: OutgoingEvent, *, teams: bool = False) -> dict[str, Any]:
     and Outlook would otherwise mail them on every change the lawyer makes. ``teams``:
     the call gets a Teams meeting (the account allows ``teamsForBusiness``).
     """
-    description = event.description
-    if event.attendee_email:
-        who = (
-            f"{event.attendee_name} <{event.attendee_email}>"
-            if event.attendee_name
-            else event.attendee_email
-        )
-        description = f"{description}\n\nClient: {who}".strip()
+    description = event.description_with_client()
     body: dict[str, Any] = {
         "subject": event.summary,
         "body": {"contentType": "text", "content": description},
