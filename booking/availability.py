@@ -338,16 +338,23 @@ def check_start(
         raise SlotRefused(*refusal)
 
     slot = _slot(call_start, agreement)
-    collisions = _blocks(busy, bookings, slot.prep_start, slot.blocked_end)
+    refuse_collision("busy", "collides with busy time", slot, _blocks(busy, bookings, slot.prep_start,
+                                                                      slot.blocked_end), tz)
+    return slot
+
+
+def refuse_collision(code: str, what: str, slot: Slot, collisions: list[Interval], tz: ZoneInfo) -> None:
+    """``SlotRefused(code)`` naming the first of ``collisions`` (blocks overlapping the
+    slot with its preparation), if there is one: "the call with its preparation (…)
+    ``what`` from … to …"."""
     if collisions:
         first = min(collisions)
         raise SlotRefused(
-            "busy",
+            code,
             f"the call with its preparation ({_show(slot.prep_start, tz)} to"  # pragma: no mutate
-            f" {_show(slot.blocked_end, tz)}) collides with busy time from"  # pragma: no mutate
+            f" {_show(slot.blocked_end, tz)}) {what} from"  # pragma: no mutate
             f" {_show(first.start, tz)} to {_show(first.end, tz)}",  # pragma: no mutate
         )
-    return slot
 
 
 def check_shape(agreement: Agreement, lawyer: LawyerRules, *, now: datetime, start: datetime) -> Slot:

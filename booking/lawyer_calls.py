@@ -17,7 +17,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from booking.availability import SlotRefused, _blocks, _Rules, _show, _slot, check_start
+from booking.availability import (
+    SlotRefused,
+    _blocks,
+    _Rules,
+    _show,
+    _slot,
+    check_start,
+    refuse_collision,
+)
 from booking.intervals import Interval
 from booking.model import Agreement, BookedCall, LawyerRules, Slot
 from booking.walltime import to_utc
@@ -58,23 +66,9 @@ def check_lawyer_start(
             if exc.reason != "busy":
                 raise
             slot = _slot(call_start, agreement)
-    clash = _blocks((), bookings, slot.prep_start, slot.blocked_end)
-    if clash:
-        first = min(clash)
-        raise SlotRefused(
-            "other_booking",
-            f"the call with its preparation ({_show(slot.prep_start, tz)} to"  # pragma: no mutate
-            f" {_show(slot.blocked_end, tz)}) overlaps another call booked from"  # pragma: no mutate
-            f" {_show(first.start, tz)} to {_show(first.end, tz)}",  # pragma: no mutate
-        )
+    refuse_collision("other_booking", "overlaps another call booked", slot,
+                     _blocks((), bookings, slot.prep_start, slot.blocked_end), tz)
     if not over_busy:
-        collisions = _blocks(busy, (), slot.prep_start, slot.blocked_end)
-        if collisions:
-            first = min(collisions)
-            raise SlotRefused(
-                "busy",
-                f"the call with its preparation ({_show(slot.prep_start, tz)} to"  # pragma: no mutate
-                f" {_show(slot.blocked_end, tz)}) collides with busy time in your calendar from"  # pragma: no mutate
-                f" {_show(first.start, tz)} to {_show(first.end, tz)}",  # pragma: no mutate
-            )
+        refuse_collision("busy", "collides with busy time in your calendar", slot,
+                         _blocks(busy, (), slot.prep_start, slot.blocked_end), tz)
     return slot
