@@ -305,11 +305,6 @@ def google_available() -> bool:
     return bool(config.get("GOOGLE_CLIENT_ID") and config.get("GOOGLE_CLIENT_SECRET"))
 
 
-def google_consent_url(lawyer: Lawyer) -> str:
-    """Where to send the lawyer to allow access; Google returns to /oauth/google/callback."""
-    return google_consent(lawyer)[0]
-
-
 def google_consent(lawyer: Lawyer) -> tuple[str, str]:
     """The consent URL and its ``state`` (which the web binds to the browser session)."""
     if not google_available():
