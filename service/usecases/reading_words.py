@@ -10,12 +10,23 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
 from service.usecases import wording
 
 #: At most this many warnings are shown per calendar (the rest are counted).
 SHOWN = 10
+
+#: The readers' own reasons, stored in English with each warning (``ReadWarning.detail``),
+#: in the lawyer's language. Any other detail is a library's message about malformed
+#: data: it is shown as such, quoted, after words of the lawyer's language.
+OWN_REASONS = {
+    "no DTSTART": lazy_gettext("it has no start time (DTSTART)"),
+    "its end time cannot be read": lazy_gettext("its end time cannot be read"),
+    "its start time cannot be read": lazy_gettext("its start time cannot be read"),
+    "its start and end times cannot be read": lazy_gettext("its start and end times cannot be read"),
+}
+_CANNOT_READ = "cannot read "  # + the iCalendar property names (``icsexpand._read_event``)
 
 
 def reading_warnings(stored: dict | None, tz: ZoneInfo) -> list[str]:
@@ -38,7 +49,7 @@ def _sentence(warning: dict, tz: ZoneInfo) -> str:
             "treated as busy from %(start)s to %(end)s.",
             name=name, minutes=int(warning.get("minutes") or 0), start=start, end=end,
         )
-    reason = warning.get("detail") or gettext("unknown error")
+    reason = _reason(warning.get("detail") or "")
     if start and end:
         return gettext(
             "Could not read event «%(name)s»: %(reason)s. Treated as busy from %(start)s to %(end)s.",
@@ -49,6 +60,16 @@ def _sentence(warning: dict, tz: ZoneInfo) -> str:
         "correct it in your calendar.",
         name=name, reason=reason,
     )
+
+
+def _reason(detail: str) -> str:
+    if detail in OWN_REASONS:
+        return str(OWN_REASONS[detail])
+    if detail.startswith(_CANNOT_READ):
+        return gettext("its %(names)s cannot be read", names=detail[len(_CANNOT_READ):])
+    if not detail:
+        return gettext("unknown error")
+    return gettext("its data is malformed (“%(detail)s”)", detail=detail)
 
 
 def _when(text: str | None, tz: ZoneInfo) -> str:
