@@ -386,16 +386,27 @@ def queue_due_syncs(now: datetime) -> int:
     )
     database = current_app.config["SQLALCHEMY_DATABASE_URI"]
     parked = _parked_calendar_ids()
+    wanted = [c.id for c in due if _queued_at.get((database, c.id), now) <= now and c.id not in parked]
     queued = 0
-    for calendar in due:
-        key = (database, calendar.id)
-        if _queued_at.get(key, now) > now or calendar.id in parked:
-            continue
-        _queued_at[key] = now + interval
-        queued += queue_sync(calendar)
+    for calendar_id in wanted:
+        queued += _queue_alone(calendar_id)
+        # Only once it is queued: a tick that failed (the database away, a write refused)
+        # tries again at the next tick, not an interval later.
+        _queued_at[(database, calendar_id)] = now + interval
     queued += _queue_due_probes(now, interval, database)
     db.session.commit()
     return queued
+
+
+def _queue_alone(calendar_id: int, *, probe: bool = False) -> bool:
+    """``queue_sync`` for the scheduler, in a transaction of its own that takes the write
+    lock first. On SQLite a transaction that read and then writes is refused at once
+    ("database is locked", no busy wait) when another process committed in between, and
+    the scheduler's reads race the lanes' commits at every tick."""
+    db.session.commit()  # the scheduler's reads end here
+    with write_transaction(keep_loaded=True):
+        calendar = db.session.get(Calendar, calendar_id)
+        return calendar is not None and queue_sync(calendar, probe=probe)
 
 
 def _parked_calendar_ids() -> set[int]:
@@ -447,10 +458,8 @@ def _queue_due_probes(now: datetime, interval: timedelta, database: str) -> int:
         key = (database, calendar_id)
         if _probe_at.get(key, now) > now:
             continue
-        _probe_at[key] = now + step
-        calendar = db.session.get(Calendar, calendar_id)
-        if calendar is not None:
-            queued += queue_sync(calendar, probe=True)
+        queued += _queue_alone(calendar_id, probe=True)
+        _probe_at[key] = now + step  # once queued, as the syncs' (``queue_due_syncs``)
     return queued
 
 
