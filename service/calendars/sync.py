@@ -389,24 +389,14 @@ def queue_due_syncs(now: datetime) -> int:
     wanted = [c.id for c in due if _queued_at.get((database, c.id), now) <= now and c.id not in parked]
     queued = 0
     for calendar_id in wanted:
-        queued += _queue_alone(calendar_id)
+        calendar = db.session.get(Calendar, calendar_id)
+        queued += calendar is not None and queue_sync(calendar)
         # Only once it is queued: a tick that failed (the database away, a write refused)
         # tries again at the next tick, not an interval later.
         _queued_at[(database, calendar_id)] = now + interval
     queued += _queue_due_probes(now, interval, database)
     db.session.commit()
     return queued
-
-
-def _queue_alone(calendar_id: int, *, probe: bool = False) -> bool:
-    """``queue_sync`` for the scheduler, in a transaction of its own that takes the write
-    lock first. On SQLite a transaction that read and then writes is refused at once
-    ("database is locked", no busy wait) when another process committed in between, and
-    the scheduler's reads race the lanes' commits at every tick."""
-    db.session.commit()  # the scheduler's reads end here
-    with write_transaction(keep_loaded=True):
-        calendar = db.session.get(Calendar, calendar_id)
-        return calendar is not None and queue_sync(calendar, probe=probe)
 
 
 def _parked_calendar_ids() -> set[int]:
@@ -458,7 +448,8 @@ def _queue_due_probes(now: datetime, interval: timedelta, database: str) -> int:
         key = (database, calendar_id)
         if _probe_at.get(key, now) > now:
             continue
-        queued += _queue_alone(calendar_id, probe=True)
+        calendar = db.session.get(Calendar, calendar_id)
+        queued += calendar is not None and queue_sync(calendar, probe=True)
         _probe_at[key] = now + step  # once queued, as the syncs' (``queue_due_syncs``)
     return queued
 
@@ -603,28 +594,35 @@ def mirror_fresh(lawyer: Lawyer, now: datetime) -> bool:
 
 def queue_sync(calendar: Calendar, *, probe: bool = False) -> bool:
     """Queue one ``calendar.sync`` task unless one is already waiting (push storms).
-    ``probe``: the task asks the server first and syncs only if the calendar moved."""
-    waiting = db.session.scalars(
-        sa.select(OutboxTask).where(
-            OutboxTask.kind == "calendar.sync",
-            OutboxTask.status == "pending",
-            OutboxTask.lawyer_id == calendar.lawyer_id,
-            OutboxTask.locked_until.is_(None),
-        )
-    )
-    for task in waiting:
-        if task.payload.get("calendar_id") != calendar.id:
-            continue
-        if task.payload.get("probe") and not probe:  # a sync is asked for: it may not wait
-            task.payload = {"calendar_id": calendar.id}
-            db.session.commit()
-            return True
-        return False
-    payload: dict[str, Any] = {"calendar_id": calendar.id}
-    if probe:
-        payload["probe"] = True
-    outbox.enqueue("calendar.sync", payload, lawyer_id=calendar.lawyer_id)
+    ``probe``: the task asks the server first and syncs only if the calendar moved.
+
+    Commits (the caller's changes too). The look for a waiting task and the insert run in
+    one transaction that takes the write lock first: on SQLite a transaction that read and
+    then writes is refused at once ("database is locked", no busy wait) when another
+    process committed in between, and the scheduler's and the push hooks' reads race the
+    lanes' commits all the time."""
+    calendar_id, lawyer_id = calendar.id, calendar.lawyer_id
     db.session.commit()
+    with write_transaction(keep_loaded=True):
+        waiting = db.session.scalars(
+            sa.select(OutboxTask).where(
+                OutboxTask.kind == "calendar.sync",
+                OutboxTask.status == "pending",
+                OutboxTask.lawyer_id == lawyer_id,
+                OutboxTask.locked_until.is_(None),
+            )
+        )
+        for task in waiting:
+            if task.payload.get("calendar_id") != calendar_id:
+                continue
+            if task.payload.get("probe") and not probe:  # a sync is asked for: it may not wait
+                task.payload = {"calendar_id": calendar_id}
+                return True
+            return False
+        payload: dict[str, Any] = {"calendar_id": calendar_id}
+        if probe:
+            payload["probe"] = True
+        outbox.enqueue("calendar.sync", payload, lawyer_id=lawyer_id)
     return True
 
 

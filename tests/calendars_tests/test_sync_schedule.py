@@ -3,7 +3,6 @@ of the tick before (#19: freshness measured end to end, ``bench/bench_freshness.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 
 from service.calendars import sync
 from service.storage.models import Calendar, CalendarAccount, OutboxTask
+from tests.sqlite_snapshot import commit_between
 
 from .test_sync_db import NOW
 
@@ -41,33 +41,14 @@ def pending_syncs(db) -> list[dict]:
     )]
 
 
-def sqlite_file(db) -> str:
-    return db.engine.url.database
-
-
 def test_regression_tick_refused_by_sqlite_when_a_lane_committed_between_its_read_and_write(db, make_lawyer):
     """The scheduler read the due calendars, a lane committed (a claim), and the scheduler's
-    insert of the sync task was refused at once: SQLite does not let a transaction that
-    read an older snapshot write ("database is locked", no busy wait). The bench's newly
-    connected Google calendar then waited an interval (300 s) for its first sync."""
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's snapshot rule")
-    lawyer = make_lawyer()
-    calendar = conflict_calendar(db, lawyer, "google", synced_at=None)
-    lane = sqlite3.connect(sqlite_file(db), isolation_level=None)
-    committed = []
-
-    @sa.event.listens_for(db.engine, "after_cursor_execute")
-    def lane_commits(_conn, _cursor, statement, *_args):
-        if not committed and statement.lstrip().upper().startswith("SELECT") and "FROM calendar" in statement:
-            lane.execute("UPDATE lawyer SET max_per_day = 3")  # another process commits
-            committed.append(statement)
-
-    try:
+    insert of the sync task was refused at once ("database is locked", see
+    ``tests/sqlite_snapshot.py``). The bench's newly connected Google calendar then waited
+    an interval (300 s) for its first sync."""
+    calendar = conflict_calendar(db, make_lawyer(), "google", synced_at=None)
+    with commit_between(db.engine, "calendar") as committed:
         assert sync.queue_due_syncs(NOW) == 1
-    finally:
-        sa.event.remove(db.engine, "after_cursor_execute", lane_commits)
-        lane.close()
     assert committed
     assert pending_syncs(db) == [{"calendar_id": calendar.id}]
 
