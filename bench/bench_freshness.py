@@ -12,8 +12,9 @@ database on that server), with the default ``SYNC_INTERVAL_SECONDS`` and
 30-minute calls) and one conflict calendar, connected with ``flask calendar add-...``
 and synced by the worker:
 
-- **CalDAV**: a Radicale calendar. Each round waits a random part of a probe interval,
-  then the lawyer's own client PUTs an event over an offered slot.
+- **CalDAV**: a Radicale calendar. Each round waits a random part of a probe interval
+  (one round in each equal part of it, in random order), then the lawyer's own client
+  PUTs an event over an offered slot.
 - **Google**: the Google stand-in (``tests/google_fake.py``), BASE_URL https so a push
   channel is opened. Each round adds an event in the stand-in and delivers the push
   notification to gunicorn's ``/hooks/google`` as Google would (a POST with the channel's
@@ -181,10 +182,15 @@ def figure(source: str, seconds: list[float | None], **extra) -> dict:
 
 def caldav_rounds(poller: Poller, token: str, calendar_url: str, rounds: int, rng: random.Random) -> list:
     days, seconds = Rounds(poller, token), []
-    for index in range(rounds):
+    # A random moment relative to the worker's probe schedule (the last round's sync set
+    # it): one in each equal part of a probe period, in random order, so that a few rounds
+    # also see a change made just after a probe (the longest wait).
+    period = DEFAULTS["CALDAV_PROBE_SECONDS"] + WORKER_INTERVAL
+    waits = [(part + rng.random()) * period / rounds for part in range(rounds)]
+    rng.shuffle(waits)
+    for index, pause in enumerate(waits):
         day, start, end = days.next_slot()
-        # A random moment relative to the worker's probe schedule.
-        time.sleep(rng.uniform(0, DEFAULTS["CALDAV_PROBE_SECONDS"] + WORKER_INTERVAL))
+        time.sleep(pause)
         stamp = "%Y%m%dT%H%M%SZ"
         put_ics(calendar_url, f"fresh-{index}.ics",
                 event_ics(f"fresh-{index}@bench", start.astimezone(UTC).strftime(stamp),
