@@ -386,13 +386,14 @@ def queue_due_syncs(now: datetime) -> int:
     )
     database = current_app.config["SQLALCHEMY_DATABASE_URI"]
     parked = _parked_calendar_ids()
+    wanted = [c.id for c in due if _queued_at.get((database, c.id), now) <= now and c.id not in parked]
     queued = 0
-    for calendar in due:
-        key = (database, calendar.id)
-        if _queued_at.get(key, now) > now or calendar.id in parked:
-            continue
-        _queued_at[key] = now + interval
-        queued += queue_sync(calendar)
+    for calendar_id in wanted:
+        calendar = db.session.get(Calendar, calendar_id)
+        queued += calendar is not None and queue_sync(calendar)
+        # Only once it is queued: a tick that failed (the database away, a write refused)
+        # tries again at the next tick, not an interval later.
+        _queued_at[(database, calendar_id)] = now + interval
     queued += _queue_due_probes(now, interval, database)
     db.session.commit()
     return queued
@@ -447,10 +448,9 @@ def _queue_due_probes(now: datetime, interval: timedelta, database: str) -> int:
         key = (database, calendar_id)
         if _probe_at.get(key, now) > now:
             continue
-        _probe_at[key] = now + step
         calendar = db.session.get(Calendar, calendar_id)
-        if calendar is not None:
-            queued += queue_sync(calendar, probe=True)
+        queued += calendar is not None and queue_sync(calendar, probe=True)
+        _probe_at[key] = now + step  # once queued, as the syncs' (``queue_due_syncs``)
     return queued
 
 
@@ -594,28 +594,35 @@ def mirror_fresh(lawyer: Lawyer, now: datetime) -> bool:
 
 def queue_sync(calendar: Calendar, *, probe: bool = False) -> bool:
     """Queue one ``calendar.sync`` task unless one is already waiting (push storms).
-    ``probe``: the task asks the server first and syncs only if the calendar moved."""
-    waiting = db.session.scalars(
-        sa.select(OutboxTask).where(
-            OutboxTask.kind == "calendar.sync",
-            OutboxTask.status == "pending",
-            OutboxTask.lawyer_id == calendar.lawyer_id,
-            OutboxTask.locked_until.is_(None),
-        )
-    )
-    for task in waiting:
-        if task.payload.get("calendar_id") != calendar.id:
-            continue
-        if task.payload.get("probe") and not probe:  # a sync is asked for: it may not wait
-            task.payload = {"calendar_id": calendar.id}
-            db.session.commit()
-            return True
-        return False
-    payload: dict[str, Any] = {"calendar_id": calendar.id}
-    if probe:
-        payload["probe"] = True
-    outbox.enqueue("calendar.sync", payload, lawyer_id=calendar.lawyer_id)
+    ``probe``: the task asks the server first and syncs only if the calendar moved.
+
+    Commits (the caller's changes too). The look for a waiting task and the insert run in
+    one transaction that takes the write lock first: on SQLite a transaction that read and
+    then writes is refused at once ("database is locked", no busy wait) when another
+    process committed in between, and the scheduler's and the push hooks' reads race the
+    lanes' commits all the time."""
+    calendar_id, lawyer_id = calendar.id, calendar.lawyer_id
     db.session.commit()
+    with write_transaction(keep_loaded=True):
+        waiting = db.session.scalars(
+            sa.select(OutboxTask).where(
+                OutboxTask.kind == "calendar.sync",
+                OutboxTask.status == "pending",
+                OutboxTask.lawyer_id == lawyer_id,
+                OutboxTask.locked_until.is_(None),
+            )
+        )
+        for task in waiting:
+            if task.payload.get("calendar_id") != calendar_id:
+                continue
+            if task.payload.get("probe") and not probe:  # a sync is asked for: it may not wait
+                task.payload = {"calendar_id": calendar_id}
+                return True
+            return False
+        payload: dict[str, Any] = {"calendar_id": calendar_id}
+        if probe:
+            payload["probe"] = True
+        outbox.enqueue("calendar.sync", payload, lawyer_id=lawyer_id)
     return True
 
 

@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from service.calendars.google import accounts
 from service.calendars.google.models import GoogleChannel
 from service.storage.models import OutboxTask
+from tests.sqlite_snapshot import commit_between
 
 
 def connected(db, lawyer, fake):
@@ -50,3 +51,13 @@ def test_google_push_is_rate_limited_per_channel(app, client, db, lawyer, fake):
         **fake.notification(channel.channel_id), "X-Goog-Channel-ID": f"forged-{n}"}).status_code
         for n in range(12)]
     assert 429 in forged and all(code in (403, 429) for code in forged)
+
+
+def test_regression_push_refused_when_a_lane_committed_during_the_hook(client, db, lawyer, fake):
+    """The hook read the channel, the worker committed meanwhile, and on SQLite the hook's
+    insert of the sync was refused: a 503, and Google retries only after its backoff."""
+    channel = connected(db, lawyer, fake)
+    with commit_between(db.engine, "google_channel") as committed:
+        response = client.post("/hooks/google", headers=fake.notification(channel.channel_id))
+    assert committed and response.status_code == 204
+    assert sync_tasks(db) == 1
