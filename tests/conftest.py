@@ -10,6 +10,9 @@ Which databases a test runs on (the ``db_url`` fixture, behind ``app``):
   unsure whether a test exercises the database, mark it.
 - Every other test (pages, forms, CLI wording, i18n, headers...) runs on the first database
   of ``TEST_DATABASES`` only: SQLite by default.
+- Tests marked ``sqlite_only`` pin a behaviour of SQLite itself (e.g. its refusal of a
+  write after another process committed, ``tests/sqlite_snapshot.py``): they run on SQLite
+  always, never skipped for another database.
 - The schema is migrated once per session: a template SQLite file, copied for each test, and
   one PostgreSQL database, emptied before each test as ``TRUNCATE ... RESTART IDENTITY``
   would, so ids start at 1 again (``tests/pg.truncate_all``: only the tables holding rows).
@@ -94,7 +97,9 @@ def pytest_generate_tests(metafunc):
     """``db_url``: every backend for a ``db_matrix`` test, the first one (SQLite) for the rest."""
     if "db_url" in metafunc.fixturenames:
         backends = _backends()
-        if metafunc.definition.get_closest_marker("db_matrix") is None:
+        if metafunc.definition.get_closest_marker("sqlite_only") is not None:
+            backends = ["sqlite"]
+        elif metafunc.definition.get_closest_marker("db_matrix") is None:
             backends = backends[:1]
         metafunc.parametrize("db_url", backends, indirect=True)
 

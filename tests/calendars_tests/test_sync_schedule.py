@@ -14,6 +14,8 @@ from tests.sqlite_snapshot import commit_between
 
 from .test_sync_db import NOW
 
+pytestmark = pytest.mark.sqlite_only  # the failed tick's trigger is SQLite's snapshot rule
+
 
 @pytest.fixture(autouse=True)
 def _fresh_schedule():
@@ -63,8 +65,6 @@ def test_regression_due_calendar_skipped_for_an_interval_after_a_failed_tick(db,
     """A tick whose queueing failed had already noted the calendar as queued: its sync
     waited a whole SYNC_INTERVAL_SECONDS (its probe a CALDAV_PROBE_SECONDS) instead of
     the next tick, a second later."""
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("the failure is a SQLite trigger")
     calendar = conflict_calendar(db, make_lawyer(), kind, None if synced_ago is None else NOW - synced_ago)
     with db.engine.begin() as connection:
         connection.exec_driver_sql(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
@@ -53,6 +54,7 @@ def test_google_push_is_rate_limited_per_channel(app, client, db, lawyer, fake):
     assert 429 in forged and all(code in (403, 429) for code in forged)
 
 
+@pytest.mark.sqlite_only
 def test_regression_push_refused_when_a_lane_committed_during_the_hook(client, db, lawyer, fake):
     """The hook read the channel, the worker committed meanwhile, and on SQLite the hook's
     insert of the sync was refused: a 503, and Google retries only after its backoff."""
