@@ -41,7 +41,6 @@ import itertools
 import json
 import random
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -62,7 +61,7 @@ from service.jobs import lanes  # noqa: E402
 from tests.calendar_servers import USER, Radicale, event_ics, put_ics, unique  # noqa: E402
 from tests.google_fake import FakeGoogle  # noqa: E402
 from tests.microsoft_fake import FakeMicrosoft  # noqa: E402
-from tests.servers import Gunicorn, flask_cli, in_app, request, server_env  # noqa: E402
+from tests.servers import Gunicorn, flask_cli, in_app, request, server_env, stop_process  # noqa: E402
 
 TZ = ZoneInfo("Europe/Berlin")
 EVERY_DAY = ",".join(f"{d} 07:00-21:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
@@ -343,13 +342,8 @@ def run(args: argparse.Namespace, folder: Path) -> None:
         print(json.dumps({"bench": "freshness", "figure": "run", "seconds": round(time.monotonic() - started, 1),
                           "slots_requests": poller.requests}), flush=True)
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait(10)
+        if worker is not None:
+            stop_process(worker, 30, kill_wait=10)
         if web is not None:
             web.stop()
         microsoft.stop()

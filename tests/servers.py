@@ -25,6 +25,18 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def stop_process(process: subprocess.Popen, seconds: float, kill_wait: float = 5) -> None:
+    """SIGTERM a server or worker still running, wait ``seconds`` for it, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(kill_wait)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -111,13 +123,8 @@ class Gunicorn:
         return "".join(p.read_text() for p in (self.error_log, self.access_log) if p.exists())
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        if self.process:
+            stop_process(self.process, 15)
 
     def __enter__(self) -> Gunicorn:
         return self.start()

@@ -5,7 +5,6 @@ Radicale, and a hostile calendar server on loopback)."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from tests.servers import (
     in_app,
     request,
     server_env,
+    stop_process,
     stored_uids,
     wait_for,
 )
@@ -101,13 +101,7 @@ def start_worker(env, log: Path) -> subprocess.Popen:
 
 
 def stop_worker(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(40)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(10)
+    stop_process(worker, 40, kill_wait=10)
 
 
 def test_dripping_calendars_never_delay_another_lawyers_mail(tmp_path, inbox):

@@ -14,6 +14,7 @@ import icalendar
 import pytest
 from icalendar.error import GloballyUniqueTZIDGuessed
 
+from service.calendars import sync
 from service.calendars.caldav.provider import CalDAVProvider
 from tests.calendar_servers import PASSWORD, USER, CalendarServer, start_server
 
@@ -88,3 +89,13 @@ def split_by_uid(text: str) -> list[tuple[str, str]]:
             obj.add_component(component)
         objects.append((uid, obj.to_ical().decode()))
     return objects
+
+
+@pytest.fixture
+def fresh_schedule() -> Iterator[None]:
+    """The scheduler's per-process notes of what it queued when, empty before and after."""
+    sync._probe_at.clear()
+    sync._queued_at.clear()
+    yield
+    sync._probe_at.clear()
+    sync._queued_at.clear()

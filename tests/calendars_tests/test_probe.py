@@ -17,16 +17,7 @@ from tests.calendar_servers import unique
 
 from .test_sync_db import NOW, at, connect_calendar, mirror, put
 
-pytestmark = pytest.mark.db_matrix
-
-
-@pytest.fixture(autouse=True)
-def _fresh_schedule():
-    sync._probe_at.clear()
-    sync._queued_at.clear()
-    yield
-    sync._probe_at.clear()
-    sync._queued_at.clear()
+pytestmark = [pytest.mark.db_matrix, pytest.mark.usefixtures("fresh_schedule")]
 
 
 def synced_calendar(db, lawyer, server) -> tuple[Calendar, str]:

@@ -14,16 +14,7 @@ from tests.sqlite_snapshot import commit_between
 
 from .test_sync_db import NOW
 
-pytestmark = pytest.mark.sqlite_only  # the failed tick's trigger is SQLite's snapshot rule
-
-
-@pytest.fixture(autouse=True)
-def _fresh_schedule():
-    sync._probe_at.clear()
-    sync._queued_at.clear()
-    yield
-    sync._probe_at.clear()
-    sync._queued_at.clear()
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.usefixtures("fresh_schedule")]  # the trigger: SQLite's snapshot rule
 
 
 def conflict_calendar(db, lawyer, kind: str, synced_at) -> Calendar:
