@@ -106,3 +106,63 @@ def test_template_code_is_shared_only_between_like_environments():
     assert render(autoescape=True) == "&lt;b&gt;" and len(cache.code) == 2
     sources["page.html"] = "[{{ x }}]"
     assert render(autoescape=False) == "[<b>]"
+
+
+def test_shared_statements_run_the_same_sql_as_sqlalchemys(tmp_path, frozen, make_client):
+    """Apps whose engines share compiled statements send the database exactly the SQL and
+    parameters that engines with their own caches send."""
+    import sqlalchemy as sa
+
+    _client, token = make_client()
+    sent: list[tuple[str, str]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        sent.append((statement, repr(parameters)))
+
+    def run() -> list[tuple[str, str]]:
+        sent.clear()
+        _pages(tmp_path, token)
+        return list(sent)
+
+    shared = compile_once.STATEMENTS
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        compile_once.uninstall()
+        try:
+            plain = run()
+        finally:
+            compile_once.install()
+        shared.clear()
+        first = run()
+        compiled = len(shared)
+        second = run()  # every statement from the shared cache
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    assert compiled >= 3 and len(shared) == compiled
+    assert any("FROM client" in statement for statement, _ in plain)
+    assert first == plain and second == plain
+
+
+def test_statements_are_shared_only_between_like_dialects(tmp_path):
+    """Another paramstyle (a dialect setting) compiles again and gets its own SQL."""
+    import sqlalchemy as sa
+
+    table = sa.table("t", sa.column("x"))
+    query = sa.select(table.c.x).where(table.c.x == sa.bindparam("x"))
+    shared = compile_once.STATEMENTS
+    shared.clear()
+    sent: list[str] = []
+    engines = [sa.create_engine(f"sqlite:///{tmp_path / 'a.db'}"),
+               sa.create_engine(f"sqlite:///{tmp_path / 'b.db'}"),
+               sa.create_engine(f"sqlite:///{tmp_path / 'c.db'}", paramstyle="named")]
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            connection.exec_driver_sql("INSERT INTO t VALUES (7)")
+            assert connection.execute(query, {"x": 7}).scalars().all() == [7]
+        engine.dispose()
+    assert len(shared) == 2
+    assert [s for s in sent if s.startswith("SELECT")] == [
+        "SELECT t.x \nFROM t \nWHERE t.x = ?", "SELECT t.x \nFROM t \nWHERE t.x = ?",
+        "SELECT t.x \nFROM t \nWHERE t.x = :x"]
