@@ -6,7 +6,12 @@ a hostile feed that costs CPU in our own parsing path: 150,000 plain events (20 
 the test's ``CALENDAR_MAX_BYTES``), which icalendar parses for well over the kill time
 (limit + 10 s) before the first event can be read, so no budget check inside the reader
 can stop it. (30,000 events parsed in 5 s on a quiet machine: the task ended before the
-supervisor had to act.)"""
+supervisor had to act.)
+
+Two real kills: the first is retried with backoff, and before the second the task's count
+is set to one short of ``POISON_KILLS``, so the second kill parks it (kills in between
+would show nothing new: each costs ~15 s of a CPU-bound child; the counting itself is
+tests/test_supervisor_kills.py's)."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from service.storage import outbox
 from tests import pg
 from tests.hostile_calendar import HostileServer
 from tests.servers import flask_cli, in_app, server_env
@@ -67,12 +73,16 @@ def sync_task():
         "due_at": task.due_at, "locked": task.locked_until is not None, "error": task.last_error}
 
 
-def due_now(task_id: int) -> None:
-    """Fast-forward the backoff the kill set (the test does not wait minutes)."""
+def due_now(task_id: int, kills: int | None = None) -> None:
+    """Fast-forward the backoff the kill set (the test does not wait minutes), and with
+    ``kills`` the kills before it (as if the supervisor had killed it that often)."""
     from service.storage.extensions import db
     from service.storage.models import OutboxTask, utcnow
 
-    db.session.get(OutboxTask, task_id).due_at = utcnow()
+    task = db.session.get(OutboxTask, task_id)
+    task.due_at = utcnow()
+    if kills is not None:
+        task.kills = task.attempts = kills
     db.session.commit()
 
 
@@ -108,7 +118,7 @@ def test_cpu_stuck_task_killed_retried_and_parked_while_other_mail_flows(tmp_pat
                 latencies.append(time.time() - booked_at)
 
             booking = 0
-            for kill in range(1, 4):
+            for kill in (1, outbox.POISON_KILLS):
                 # The poison sync runs; Vera's client books meanwhile, once early and once
                 # just before the supervisor kills the child (limit + 5 + 5 s).
                 assert wait_for(lambda: (in_app(env, sync_task) or {}).get("locked"), 60), log.read_text()[-3000:]
@@ -123,12 +133,12 @@ def test_cpu_stuck_task_killed_retried_and_parked_while_other_mail_flows(tmp_pat
                 kills.append(time.monotonic() - started)
                 task = in_app(env, sync_task)
                 assert worker.poll() is None, log.read_text()[-3000:]
-                if kill < 3:
+                if kill < outbox.POISON_KILLS:
                     assert task["status"] == "pending" and not task["locked"]
                     assert task["due_at"] > datetime.now(UTC) + timedelta(seconds=5)  # backoff
-                    in_app(env, lambda task=task: due_now(task["id"]))
+                    in_app(env, lambda task=task: due_now(task["id"], kills=outbox.POISON_KILLS - 1))
             parked = in_app(env, sync_task)
-            book_and_time(booking)  # the fourth child works as ever
+            book_and_time(booking)  # the third child works as ever
             spawned = children(log)
             assert worker.poll() is None
         finally:
@@ -138,12 +148,12 @@ def test_cpu_stuck_task_killed_retried_and_parked_while_other_mail_flows(tmp_pat
     print(json.dumps({"figure": "other_lawyer_mail_latency_during_kills_s",
                       "max": round(max(latencies), 2), "all": [round(x, 2) for x in latencies]}))
     print(json.dumps({"figure": "poison_task_start_to_kill_recorded_s", "all": [round(x, 2) for x in kills]}))
-    assert parked["status"] == "dead" and parked["kills"] == 3
+    assert parked["status"] == "dead" and parked["kills"] == outbox.POISON_KILLS
     assert "time limit of 2 s" in parked["error"]
     assert error and "kept the worker busy past its time limit" in error
     assert max(latencies) < MAIL_BOUND_SECONDS, latencies
-    assert len(spawned) == 4, text[-3000:]  # three kills, three fresh children
-    assert text.count("killing child process") == 3
+    assert len(spawned) == 3, text[-3000:]  # two kills, two fresh children
+    assert text.count("killing child process") == 2
     assert not [pid for pid in spawned if alive(pid)]  # SIGTERM left no child behind
     assert "Traceback" not in text, text[-3000:]
 
