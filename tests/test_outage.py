@@ -1,5 +1,9 @@
-"""A calendar server dies during 100 bookings: every booking stands, every event is written
-exactly once after the server returns, none duplicated (gunicorn, PostgreSQL, Radicale)."""
+"""A calendar server dies during 50 bookings: every booking stands, every event is written
+exactly once after the server returns, none duplicated (gunicorn, PostgreSQL, Radicale).
+
+The server dies after the third batch of ten, while the worker writes their events; the
+two batches after it are booked with the server away (the test had seven such batches,
+each alike: its bookings' writes fail until the server is back)."""
 
 from __future__ import annotations
 
@@ -80,7 +84,7 @@ def make_due_now(env) -> None:
     in_app(env, work)
 
 
-def test_calendar_server_killed_during_100_bookings(tmp_path):
+def test_calendar_server_killed_during_50_bookings(tmp_path):
     radicale = start_server("radicale", tmp_path / "radicale")
     calendar_url = radicale.make_calendar(unique("office"))
     try:
@@ -89,14 +93,14 @@ def test_calendar_server_killed_during_100_bookings(tmp_path):
                              RATELIMIT_BOOKING="10000/minute", RATELIMIT_BOOKING_TOKEN="10000/minute")
             with Gunicorn(env, workers=4, log_dir=tmp_path) as gunicorn:
                 token, slots = seed(env, radicale, calendar_url)
-                starts = slots[::2][:100]  # a call + prep every hour: none overlaps another
-                assert len(starts) == 100
+                starts = slots[::2][:50]  # a call + prep every hour: none overlaps another
+                assert len(starts) == 50
                 worker = subprocess.Popen(
                     [sys.executable, "-m", "flask", "--app", "service", "worker", "--interval", "0.2"],
                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 try:
                     replies = []
-                    for batch in range(10):
+                    for batch in range(5):
                         if batch == 3:  # the calendar server dies mid-way, without warning
                             radicale.process.send_signal(signal.SIGKILL)
                             radicale.process.wait(10)
@@ -108,9 +112,9 @@ def test_calendar_server_killed_during_100_bookings(tmp_path):
                 finally:
                     worker.send_signal(signal.SIGTERM)
                     worker.wait(30)
-                assert Counter(r.status for r in replies) == {201: 100}
+                assert Counter(r.status for r in replies) == {201: 50}
                 booked, tasks = outbox_state(env)
-                assert len(booked) == 100
+                assert len(booked) == 50
                 assert tasks[("calendar.put", "pending")] > 0  # the outage left work behind
 
                 radicale.start()  # the server returns, with what it had stored
@@ -120,11 +124,11 @@ def test_calendar_server_killed_during_100_bookings(tmp_path):
                     booked, tasks = outbox_state(env)
                     if not tasks[("calendar.put", "pending")]:
                         break
-                assert tasks[("calendar.put", "done")] == 200, tasks
+                assert tasks[("calendar.put", "done")] == 100, tasks
                 assert not tasks[("calendar.put", "dead")]
     finally:
         radicale.stop()
     uids = stored_uids(radicale, calendar_url)
     expected = {f"{uid}-{which}{OWN_UID_SUFFIX}" for uid in booked for which in ("call", "prep")}
-    assert len(uids) == len(set(uids)) == 200  # none duplicated
+    assert len(uids) == len(set(uids)) == 100  # none duplicated
     assert set(uids) == expected  # every event written
