@@ -35,10 +35,16 @@ run: install translations
 	@echo "Serving on http://127.0.0.1:$(PORT) with a worker for mail and calendars (Ctrl-C or kill stops both)"
 	$(RUN_ENV) exec $(BIN)/python tools/run_local.py $(PORT)
 
+# The test runs keep Python's compiled modules (__pycache__, gitignored) even where the
+# environment says PYTHONDONTWRITEBYTECODE: otherwise each pytest process compiled and
+# assertion-rewrote every module again (10 s of CPU to collect the suite), and so did every
+# server and worker process the tests start.
+WRITE_BYTECODE := env -u PYTHONDONTWRITEBYTECODE
+
 test: install-dev translations test-zones
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python tools/test_in_two.py $(PYTEST_ARGS)
+	$(WRITE_BYTECODE) $(BIN)/python tools/test_in_two.py $(PYTEST_ARGS)
 
 # booking/ must never depend on the server's own zone: its tests (seconds) under zones far
 # from UTC and from each other, with and without DST, at whole, half and 45-minute offsets.
@@ -47,7 +53,7 @@ BOOKING_TEST_ZONES := UTC America/Sao_Paulo Asia/Kathmandu Pacific/Chatham
 test-zones: install-dev
 	@logs=$$(mktemp -d); for zone in $(BOOKING_TEST_ZONES); do \
 	  log=$$logs/$$(echo $$zone | tr / _); \
-	  ( TZ=$$zone $(BIN)/python -m pytest -q -p no:cacheprovider tests/booking > $$log 2>&1; \
+	  ( TZ=$$zone $(WRITE_BYTECODE) $(BIN)/python -m pytest -q -p no:cacheprovider tests/booking > $$log 2>&1; \
 	    echo $$? > $$log.rc ) & \
 	done; wait; status=0; for zone in $(BOOKING_TEST_ZONES); do \
 	  log=$$logs/$$(echo $$zone | tr / _); echo "tests/booking with TZ=$$zone"; cat $$log; \
