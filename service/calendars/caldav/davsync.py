@@ -10,18 +10,17 @@ How a sync goes, cheapest first:
 - **ctag/etag** otherwise: an unchanged ``CS:getctag`` means nothing changed; else one
   depth-1 PROPFIND lists every href's ETag, and the difference to the stored ETags is
   loaded with calendar-multiget.
-- **full**: one time-range REPORT (the objects with occurrences in the window, with
-  their data), after reading the token or ctag, so that nothing changed in between is
-  missed (at worst it is fetched again next time). A server that refuses so large an
-  answer (Radicale: HTTP 400 past ``max_expand_occurrence`` VEVENTs in one answer,
-  10,000 by default) is asked for its ETag listing instead, and the objects are loaded
-  by calendar-multiget, ``BATCH`` at a time, as an incremental sync does.
+- **full**: the objects with occurrences in the window, with their data, by time-range
+  REPORTs page by page (``timerange``: each page sized to stay within the server's
+  limits and ours, halved when the server refuses one as too large), after reading the
+  token or ctag, so that nothing changed in between is missed (at worst it is fetched
+  again next time). Where even a small page is refused, the objects are listed by ETag
+  and loaded by calendar-multiget, ``BATCH`` at a time, as an incremental sync does.
 
 The window slides forward with time. Busy time is computed a day beyond it; when the
 asked window reaches past what was computed, the objects in the new stretch are fetched
-with one more time-range REPORT. Time-range REPORTs ask for a day more on each side than
-needed, because servers place floating and all-day events in UTC and Radicale puts
-recurring instances an hour off across DST; the exact clipping happens client-side.
+with time-range REPORTs too. Every object is read whole over the busy window, once,
+however many pages it came back in; the exact clipping happens client-side.
 """
 
 from __future__ import annotations
@@ -30,9 +29,9 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
@@ -40,14 +39,15 @@ from caldav.lib import error as dav_error
 
 from booking.intervals import Interval, merge
 from service.calendars import icsread
-from service.calendars.base import NotFound, ProviderError, SyncResult
+from service.calendars.base import SyncResult
+from service.calendars.caldav import timerange
+from service.calendars.caldav.answers import check, key_of
 
 log = logging.getLogger(__name__)
 
 BATCH = 100  # hrefs per calendar-multiget
 MAX_PAGES = 50  # truncated sync-collection replies followed (RFC 6578 section 3.6)
 LOOKAHEAD = timedelta(days=1)
-QUERY_MARGIN = timedelta(days=1)
 STATE_VERSION = 1
 
 VALID_SYNC_TOKEN = "{DAV:}valid-sync-token"  # noqa: S105 - an XML element name
@@ -73,11 +73,6 @@ class InvalidToken(Exception):
 
 class SyncUnsupported(Exception):
     """The server refused the sync-collection REPORT itself."""
-
-
-def key_of(href: str) -> str:
-    """The mirror key of an object: its unquoted path (servers vary in quoting)."""
-    return unquote(urlsplit(str(href)).path)
 
 
 @dataclass
@@ -224,7 +219,7 @@ class CalendarSync:
             if response.status in (400, 403, 405, 501):
                 raise SyncUnsupported
             if response.status >= 300:
-                _check(response, "sync", self.url)
+                check(response, "sync", self.url)
             result = response.parse_sync_collection()
             for item in result.changed:
                 if not item.href.endswith("/"):  # iCloud lists the collection itself
@@ -257,7 +252,7 @@ class CalendarSync:
 
     def _collection_state(self) -> tuple[str | None, str | None]:
         response = self.client.propfind(self.url, props=_PROPFIND_STATE, depth=0)
-        _check(response, "read the calendar's sync state", self.url)
+        check(response, "read the calendar's sync state", self.url)
         for result in response.results or []:
             if key_of(result.href).rstrip("/") == key_of(self.url).rstrip("/"):
                 props = result.properties
@@ -266,7 +261,7 @@ class CalendarSync:
 
     def _list_etags(self) -> dict[str, str]:
         response = self.client.propfind(self.url, props=_PROPFIND_ETAGS, depth=1)
-        _check(response, "list the calendar's events", self.url)
+        check(response, "list the calendar's events", self.url)
         etags = {}
         for result in response.results or []:
             if result.href.endswith("/") or result.properties.get("{DAV:}resourcetype"):
@@ -275,7 +270,7 @@ class CalendarSync:
         return etags
 
     def _time_range(self, start: datetime, end: datetime) -> dict[str, str]:
-        return time_range(self.client, self.url, start, end, self.all_objects)
+        return timerange.time_range(self.client, self.url, start, end, self.all_objects)
 
     def all_objects(self) -> dict[str, str]:
         loaded, _missing = self._multiget(sorted(self._list_etags()))
@@ -294,7 +289,7 @@ class CalendarSync:
                 f"<D:prop><D:getetag/><C:calendar-data/></D:prop>{hrefs}</C:calendar-multiget>"
             )
             response = self.client.report(self.url, body, depth=None)
-            _check(response, "load changed events", self.url)
+            check(response, "load changed events", self.url)
             for item in response.parse_calendar_query():
                 key = key_of(item.href)
                 if item.status == 404 or not item.calendar_data:
@@ -315,32 +310,6 @@ class CalendarSync:
         return changed, warnings
 
 
-def time_range(
-    client: Any, url: str, start: datetime, end: datetime, everything: Any
-) -> dict[str, str]:
-    """The objects with occurrences in [start, end): one time-range REPORT with their data.
-
-    A server that refuses so large an answer (Radicale: HTTP 400 past
-    ``max_expand_occurrence`` VEVENTs in one answer, 10,000 by default) or fails it with
-    a 5xx (Xandikos does on an object it cannot expand itself) is asked for every object
-    instead (``everything()``: the ETag listing, metadata only, then calendar-multiget),
-    which the reader then clips and sorts out: one object the server cannot read never
-    makes the calendar unreadable, and no calendar is too big to sync.
-    """
-    url = str(client.calendar(url=url).url)  # absolute, as the client resolves it
-    response = client.report(url, _time_range_query(start, end), depth=1)
-    if response.status in TOO_LARGE or response.status >= 500:
-        log.warning("%s refused its time-range REPORT (HTTP %s): reading every object",
-                    url, response.status)
-        return everything()
-    _check(response, "list the events in the sync window", url)
-    return {
-        key_of(item.href): item.calendar_data
-        for item in response.parse_calendar_query()
-        if item.calendar_data
-    }
-
-
 def read_object(
     key: str, data: str, window: Interval, tz: ZoneInfo
 ) -> tuple[list[Interval], list[icsread.ReadWarning]]:
@@ -354,40 +323,6 @@ def read_object(
         return [], [icsread.ReadWarning(name, name, "unreadable", str(exc)[:300])]
     busy = merge(i for spans in reading.busy.values() for i in spans)
     return busy, reading.warnings
-
-
-# Answers of a server that refuses to send so much in one REPORT (Radicale: 400).
-TOO_LARGE = (400, 413, 507)
-
-
-def _utc_stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _time_range_query(start: datetime, end: datetime) -> str:
-    """A calendar-query REPORT for the VEVENTs overlapping ``[start, end)`` widened by
-    ``QUERY_MARGIN``, asking for each object's ETag and iCalendar text."""
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        '<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
-        "<D:prop><D:getetag/><C:calendar-data/></D:prop>"
-        '<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">'
-        f'<C:time-range start="{_utc_stamp(start - QUERY_MARGIN)}"'
-        f' end="{_utc_stamp(end + QUERY_MARGIN)}"/>'
-        "</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"
-    )
-
-
-def _check(response: Any, doing: str, url: str) -> None:
-    host = urlsplit(url).hostname
-    if response.status == 404:
-        raise NotFound(
-            f"the calendar {url} no longer exists on the CalDAV server {host} (HTTP 404)"
-        )
-    if response.status >= 300:
-        raise ProviderError(
-            f"the CalDAV server {host} answered HTTP {response.status} when asked to {doing}"
-        )
 
 
 def _text(value: Any) -> str | None:

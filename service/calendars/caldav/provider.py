@@ -42,7 +42,7 @@ from service.calendars.base import (
     RemoteCalendar,
     SyncResult,
 )
-from service.calendars.caldav import davsync
+from service.calendars.caldav import davsync, timerange
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class CalDAVProvider(CalendarProvider):
             syncer = davsync.CalendarSync(
                 self.client(), calendar_id, self.tz, lambda: self.requests
             )
-            objects = davsync.time_range(
+            objects = timerange.time_range(
                 self.client(), syncer.url, window.start, window.end, syncer.all_objects
             )
             busy: list[Interval] = []
