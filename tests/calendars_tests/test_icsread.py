@@ -86,3 +86,46 @@ def test_two_calendars_in_one_file_are_both_read():
 def test_window_must_cover_occurrence_to_report_it():
     end = WINDOW.start + timedelta(days=1)
     assert icsread.busy_intervals(ics("utc_times"), Interval(WINDOW.start, end), BERLIN) == []
+
+
+def _zones(cal) -> int:
+    return sum(1 for c in cal.subcomponents if c.name == "VTIMEZONE")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_a_zone_parsed_before_is_cut_out_with_the_same_busy_time(name, monkeypatch):
+    """Every CalDAV object carries its own VTIMEZONE: a copy parsed once is not parsed
+    again, and nothing read from the file changes."""
+    monkeypatch.setattr(icsread, "_parsed_zones", {})
+    first, second = icsread.parse(ics(name)), icsread.parse(ics(name))
+    assert _zones(second) == 0 or "BEGIN:VTIMEZONE\r\n" not in ics(name)
+    assert _zones(first) >= _zones(second)
+    assert icsread.busy_intervals(second, WINDOW, BERLIN) == EXPECTED[name]
+    assert icsread.busy_intervals(ics(name), WINDOW, BERLIN) == EXPECTED[name]
+
+
+def _office(uid: str, tzid: str, body: str = "") -> str:
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n"
+        f"BEGIN:VTIMEZONE\r\nTZID:{tzid}\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+        "TZOFFSETFROM:+0300\r\nTZOFFSETTO:+0300\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
+        f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20270101T000000Z\r\n"
+        f"DTSTART;TZID={tzid}:20270302T100000\r\nDTEND;TZID={tzid}:20270302T110000\r\n"
+        f"{body}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+def test_a_custom_zone_cut_out_of_later_objects_still_places_their_events():
+    office = Interval(datetime(2027, 3, 2, 7, tzinfo=UTC), datetime(2027, 3, 2, 8, tzinfo=UTC))
+    for uid in ("a@example.com", "b@example.com"):
+        cal = icsread.parse(_office(uid, "Counsel Office Time A"))
+        assert icsread.busy_intervals(cal, WINDOW, BERLIN) == [office]
+    assert _zones(cal) == 0
+
+
+def test_a_zone_in_an_object_that_failed_to_parse_is_parsed_next_time():
+    broken = _office("c@example.com", "Counsel Office Time B", "BEGIN:VALARM\r\n")
+    with pytest.raises(CalendarDataError):
+        icsread.parse(broken)
+    cal = icsread.parse(_office("d@example.com", "Counsel Office Time B"))
+    assert _zones(cal) == 1
