@@ -235,3 +235,19 @@ def test_synced_busy_time_over_the_slot_still_refuses(client, make_client, froze
     assert answer.status_code == 409
     assert answer.get_json()["error"]["code"] == "slot_busy"
     assert feed.conditional == 0  # refused from local data, before any live check
+
+
+def test_regression_busy_time_touching_the_slot_skipped_the_live_check(client, make_client, frozen, db, feed):
+    """Regression (#19): on SQLite the mirror's read over the slot also returned a busy row
+    ending exactly where the slot's preparation begins (its text compared greater than
+    the bound's), and a booking took any row read there for "refused anyway" and skipped
+    the live check: a feed changed since the sync was never asked."""
+    booked_client, token = make_client()
+    touching = ("lunch@example.com", "20260304T113000Z", "20260304T123000Z")  # until prep starts
+    feed.body = feed_text(AWAY, touching)
+    connect_synced_feed(db, booked_client.lawyer, feed)
+    feed.body = feed_text(AWAY, touching, OVER_SLOT)  # called to court since the sync
+    answer = client.post("/api/v1/bookings", json=booking(token))
+    assert feed.conditional == 1 and feed.downloads == 2
+    assert answer.status_code == 409
+    assert answer.get_json()["error"]["code"] == "slot_busy"

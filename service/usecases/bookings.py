@@ -173,7 +173,7 @@ def _fresh_busy(
         raise refused(exc) from None
     blocked = Interval(slot.prep_start, slot.blocked_end)
     mirrored = availability.calendar_busy(subject.lawyer_id, blocked)
-    if mirrored:
+    if any(span.overlaps(blocked) for span in mirrored):  # a row only touching it: not busy
         return _Busy(calendars, mirrored, [])
     return _Busy(calendars, mirrored, _live_busy(subject, blocked, calendars))
 
