@@ -54,6 +54,10 @@ def feed_text(events, extra: str = "") -> bytes:
 
 
 class Feed:
+    """The feed over HTTP/1.1 with an ETag. The tag is computed once per body, as a feed
+    server keeps it (hashing 6.7 MB on every request cost this process 3.9 ms of CPU per
+    conditional GET, charged to the booking waiting for the 304)."""
+
     def __init__(self, body: bytes) -> None:
         self.body, self.downloads, self.not_modified, self.connections = body, 0, 0, 0
         feed = self
@@ -66,7 +70,7 @@ class Feed:
                 super().setup()
 
             def do_GET(self) -> None:  # noqa: N802
-                tag = '"' + hashlib.sha256(feed.body).hexdigest()[:16] + '"'
+                tag = feed.tag
                 if self.headers.get("If-None-Match") == tag:
                     feed.not_modified += 1
                     self.send_response(304)
@@ -86,6 +90,14 @@ class Feed:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/feed.ics"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def body(self) -> bytes:
+        return self._body
+
+    @body.setter
+    def body(self, body: bytes) -> None:
+        self._body, self.tag = body, '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
 
 def main() -> None:
