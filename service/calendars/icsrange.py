@@ -22,7 +22,7 @@ anything not read with certainty) is kept as it was: the result is the text with
 those events' lines, and the busy time of the range read from it is the busy time read
 from the whole text (property tests check it). An event of plain lines is read with
 one regular expression (``_START_FIRST``); one with folded lines, a VALARM, names in
-lower case or with spaces, or a UID that other lines may carry, line by line.
+lower case or with spaces, line by line.
 """
 
 from __future__ import annotations
@@ -98,18 +98,15 @@ def near(text: str, window: Interval) -> str:
         # A fold or blank lines after the END line: the reader's unfolding could join them.
         if end >= 0 and not starts((" ", "\t", "\r", "\n"), end):
             lines = text[body:close]  # from the BEGIN line's break to the END line's
-            if shared:
-                found = None  # UIDs to read: ``_plain``
+            found = start_first(lines)
+            if found is None:
+                found = end_first(lines)
+                if found is not None:
+                    found = _swapped(found.groups())
             else:
-                found = start_first(lines)
-                if found is None:
-                    found = end_first(lines)
-                    if found is not None:
-                        found = _swapped(found.groups())
-                else:
-                    found = found.groups()
+                found = found.groups()
             if found is not None:
-                cut = seen(*found)
+                cut = not (shared and _uid_shared(lines, shared)) and seen(*found)
             else:
                 reading = plain(lines, shared) if not_plain(lines) is None else by_lines(lines)
                 cut = reading is not _KEEP and outside(*reading, shared)
@@ -126,9 +123,22 @@ def _swapped(groups: tuple) -> tuple:
     return groups[4:] + groups[:4]
 
 
+def _uid_shared(lines: str, shared: frozenset[str]) -> bool:
+    """Whether the plain event's UID (or what cannot be told from one) is one other
+    lines may carry too."""
+    count = lines.count("\nUID")
+    if not count:
+        return False
+    at = lines.find("\nUID:")
+    if count > 1 or at < 0:
+        return True  # two UIDs, or "UID;X=..:", "UIDX:": keep
+    stop = lines.find("\n", at + 1)
+    return _uid_key(_squeeze(lines[at + 5 : len(lines) if stop < 0 else stop])) in shared
+
+
 def _plain(lines: str, shared: frozenset[str]) -> _Reading | None:
-    """The reading of an event whose every line name is plain (``_NOT_PLAIN``), its UID
-    read when other lines may carry one (``shared``)."""
+    """The reading of an event whose every line name is plain (``_NOT_PLAIN``) and that
+    ``_START_FIRST`` does not read (no DTEND, a margin property)."""
     found = _WHEN.findall(lines)
     if len(found) != lines.count("\nDTSTART") + lines.count("\nDTEND"):
         return _KEEP  # a DTSTART or DTEND not in the plain form
@@ -150,16 +160,9 @@ def _plain(lines: str, shared: frozenset[str]) -> _Reading | None:
             end = when
     if start is None:
         return _KEEP
-    uid = None
-    if shared:  # a UID that other lines may carry: read it (else any UID is unique)
-        count = lines.count("\nUID")
-        at = lines.find("\nUID:") if count == 1 else -1
-        if count > 1 or (count and at < 0):
-            return _KEEP
-        if at >= 0:
-            stop = lines.find("\n", at + 1)
-            uid = _uid_key(_squeeze(lines[at + 5 : len(lines) if stop < 0 else stop]))
-    return start, end, uid, False
+    if shared and _uid_shared(lines, shared):
+        return _KEEP
+    return start, end, None, False
 
 
 def _squeeze(text: str) -> str:
