@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from booking.intervals import Interval
+from service.storage.busy_merged import merge_sorted
 from service.storage.models import BusyBlock, Calendar, CalendarAccount, new_token
 from service.usecases import slot_cache
 from service.usecases.availability import fresh_slots_for, slots_for
-from service.usecases.slot_cache import BUSY_ROWS, BusyLists, busy_lists, merge_sorted, splice
+from service.usecases.slot_cache import BUSY_ROWS, BusyLists, busy_lists, splice
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.db_matrix

@@ -572,6 +572,20 @@ class BusyBlock(db.Model):
     end: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class BusyMerged(db.Model):
+    """A lawyer's busy time merged from the rows that count (``storage.busy_merged``), and
+    the state of the lawyer's calendar mirror it was merged from (``stamp``): it may stand
+    for the rows only while that state is the current one."""
+
+    lawyer_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("lawyer.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    #: ``busy_merged.stamp`` of the mirror merged; NULL: not merged yet.
+    stamp: Mapped[str | None] = mapped_column(sa.Text)
+    #: The merged intervals, ``busy_merged.encode``d (little-endian int64 microseconds).
+    blocks: Mapped[bytes] = mapped_column(sa.LargeBinary, default=b"")
+
+
 class OutboxTask(db.Model):
     """Work to do after commit (calendar writes, mail), retried until done."""
 

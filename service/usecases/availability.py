@@ -130,14 +130,17 @@ def calendar_busy(lawyer_id: int, window: Interval, mirror: Hashable | None = No
 
     With ``mirror`` (``slot_cache.mirror_of`` the client's cache key: the state of the
     lawyer's calendars read in this transaction) the list is shared by every client of
-    the lawyer in this process until a calendar's mirror moves; without it (writes, and
-    the tests' reference, a booking's read over its slot) the rows are read afresh, bounded
-    at both ends of the index either way (``slot_cache.BusyRows``).
+    the lawyer in this process until a calendar's mirror moves, and is the writers' merged
+    busy time when that was merged from this very state (``slot_cache.MergedBusy``: one
+    small row); without it (writes, and the tests' reference, a booking's read over its
+    slot) the rows are read afresh, bounded at both ends of the index either way
+    (``slot_cache.BusyRows``).
     """
     if mirror is None:
         return _read_busy(lawyer_id, window)
     return slot_cache.busy_lists().get(
-        (lawyer_id, mirror), window, lambda span: _read_busy(lawyer_id, span)
+        (lawyer_id, mirror), window, lambda span: _read_busy(lawyer_id, span),
+        lambda: slot_cache.MERGED_BUSY.whole(db.session.connection(), lawyer_id, mirror),
     )
 
 

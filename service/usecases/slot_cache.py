@@ -42,8 +42,6 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
-from itertools import accumulate, compress, count
-from operator import gt
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -54,13 +52,22 @@ from booking.intervals import Interval
 from booking.model import Slot, Window
 from booking.reserve import next_release
 from booking.windows import parse_windows
+from service.storage import busy_merged
+from service.storage.busy_merged import (
+    MIRROR_COLUMNS,
+    bulk_instant,
+    counted,
+    joined,
+    literal,
+    merge_sorted,
+)
 from service.storage.models import (
     HOLDING_STATUSES,
     LONG_BUSY,
     LONG_BUSY_WHERE,
     Booking,
-    BulkUTCDateTime,
     BusyBlock,
+    BusyMerged,
     Calendar,
     Client,
     DayOff,
@@ -264,9 +271,11 @@ class BusyLists:
     per change, not once per client. Keyed on the calendars' ``mirror_version`` values
     (which every write of busy rows moves); bounded by entries and by intervals held.
 
-    A list is built lazily per range: it covers one span, and a window beyond it reads only
-    the rows of the parts missing, spliced onto the list held (a window apart from it,
-    not touching, replaces it)."""
+    A new list is the lawyer's whole merged busy time if the writers' merged form is of
+    this state of the mirror (``whole``, ``MergedBusy``). Otherwise it is built lazily per
+    range: it covers one span, and a window beyond it reads only the rows of the parts
+    missing, spliced onto the list held (a window apart from it, not touching, replaces
+    it)."""
 
     def __init__(self, max_entries: int = 512, max_intervals: int = 2_000_000) -> None:
         self.max_entries, self.max_intervals = max_entries, max_intervals
@@ -276,13 +285,19 @@ class BusyLists:
         self.loads = 0
 
     def get(self, key: Hashable, window: Interval,
-            load: Callable[[Interval], list[Interval]]) -> list[Interval]:
-        """The busy intervals overlapping ``window``; ``load(span)`` reads and merges the
+            load: Callable[[Interval], list[Interval]],
+            whole: Callable[[], list[Interval] | None] = lambda: None) -> list[Interval]:
+        """The busy intervals overlapping ``window``; with no list held, ``whole()`` is the
+        whole merged busy time if known (else None); ``load(span)`` reads and merges the
         rows over a span when the list held does not cover the window."""
         with self._lock:
             held = self._entries.get(key)
             if held is not None:
                 self._entries.move_to_end(key)
+        if held is None:
+            merged = whole()
+            if merged is not None:
+                held = BusyList.of(ALL_TIME, merged)
         if held is None or not held.covers(window):
             held = self._grow(held, window, load)
             with self._lock:
@@ -321,6 +336,8 @@ class BusyLists:
 
 #: How much more than asked a shared busy list reads on each side.
 BUSY_MARGIN = timedelta(days=1)
+#: The span of a lawyer's whole merged busy time.
+ALL_TIME = Interval(datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
 
 
 def splice(before: list[Interval], after: list[Interval]) -> list[Interval]:
@@ -373,7 +390,7 @@ def slot_cache() -> SlotCache:
 KEYED_ROWS: dict[type, tuple[str, ...]] = {
     DayOff: ("first_day", "last_day"),
     ExtraWindow: ("day", "start", "end"),
-    Calendar: ("id", "conflict", "mirror_version"),
+    Calendar: MIRROR_COLUMNS,
 }
 # After the keyed rows: the freshness of the conflict calendars, outside the key.
 _FRESHNESS_COLUMNS = 2
@@ -385,33 +402,16 @@ _RESERVE = len(Client.__table__.c) + list(Lawyer.__table__.c.keys()).index("rese
 _SINCE_TYPE = Booking.__table__.c.blocked_end.type
 
 
-def _literal(text: str) -> sa.ColumnElement:
-    """A string constant written into the SQL (the statement's only parameters are
-    ``key`` and ``since``)."""
-    return sa.literal_column("'" + text.replace("'", "''") + "'", sa.String)
-
-
-def _joined(*values: sa.ColumnElement) -> sa.ColumnElement:
-    """The values as text, joined by "/"."""
-    texts = [sa.cast(value, sa.String) for value in values]
-    joined = texts[0]
-    for text in texts[1:]:
-        joined = joined + _literal("/") + text
-    return joined
-
-
 def _rows_as_text(model: type, *where: sa.ColumnElement) -> sa.ScalarSelect:
     """The ``KEYED_ROWS`` values of ``model``'s rows as one string: "a/b,a/b,..."."""
-    table = model.__table__
-    joined = _joined(*(table.c[name] for name in KEYED_ROWS[model]))
-    return sa.select(sa.func.aggregate_strings(joined, ",")).where(*where).scalar_subquery()
+    return busy_merged.rows_as_text(model.__table__, KEYED_ROWS[model], *where)
 
 
 def _freshness(lawyer_id: sa.ColumnElement) -> tuple[sa.ScalarSelect, sa.ScalarSelect]:
     """The freshness of a lawyer's mirror, as ``trusted_until`` reads it: "conflict
     calendars/never synced" and the oldest sync of a conflict calendar."""
     conflict_calendars = (Calendar.lawyer_id == lawyer_id, Calendar.conflict.is_(True))
-    counts = _joined(sa.func.count(), sa.func.count() - sa.func.count(Calendar.synced_at))
+    counts = joined(sa.func.count(), sa.func.count() - sa.func.count(Calendar.synced_at))
     return (
         sa.select(counts).where(*conflict_calendars).scalar_subquery(),
         sa.select(sa.func.min(Calendar.synced_at)).where(*conflict_calendars).scalar_subquery(),
@@ -428,7 +428,7 @@ def _fingerprint_query(by: str) -> sa.Select:
     client, lawyer = Client.__table__, Lawyer.__table__
     relevant = (
         Booking.lawyer_id == client.c.lawyer_id,
-        Booking.status.in_([_literal(status) for status in HOLDING_STATUSES]),
+        Booking.status.in_([literal(status) for status in HOLDING_STATUSES]),
         Booking.blocked_end > sa.bindparam("since", type_=_SINCE_TYPE),
     )
 
@@ -440,15 +440,16 @@ def _fingerprint_query(by: str) -> sa.Select:
             client,
             lawyer,
             scalar(
-                _joined(
+                joined(
                     sa.func.count(),
                     sa.func.coalesce(sa.func.max(Booking.id), sa.literal_column("0")),
                     sa.func.coalesce(sa.func.sum(Booking.sequence), sa.literal_column("0")),
                 ),
                 *relevant,
             ),
-            # The keyed rows; the calendars first (``mirror_of``).
-            _rows_as_text(Calendar, Calendar.lawyer_id == client.c.lawyer_id),
+            # The keyed rows; the calendars first (``mirror_of``), the state of the mirror
+            # as the merged busy time is stamped with it.
+            busy_merged.mirror_state(client.c.lawyer_id),
             _rows_as_text(DayOff, DayOff.lawyer_id == client.c.lawyer_id),
             _rows_as_text(ExtraWindow, ExtraWindow.client_id == client.c.id),
             *_freshness(client.c.lawyer_id),  # not key material
@@ -534,14 +535,10 @@ def _busy_rows_query(dialect: str) -> sa.CompoundSelect:
     the rows starting from ``near`` (= ``low - LONG_BUSY``) on, and the long ones starting
     before it (``models.LONG_BUSY_WHERE``, their partial index)."""
     block = BusyBlock.__table__.c
-    # The conflict calendars as a list looked up per row: cheaper than a join.
-    conflict = sa.select(Calendar.id).where(
-        Calendar.lawyer_id == sa.bindparam("key"), Calendar.conflict.is_(True))
 
     def branch(*starts: sa.ColumnElement) -> sa.Select:
         return sa.select(block.start, block.end).where(
-            block.lawyer_id == sa.bindparam("key"),
-            block.calendar_id.in_(conflict),
+            *counted(block, sa.bindparam("key")),
             *starts,
             block.end > sa.bindparam("low"),
         )
@@ -566,30 +563,32 @@ class BusyRows:
         values = {"key": lawyer_id, "low": window.start, "high": window.end,
                   "near": window.start - LONG_BUSY}
         rows = self.query.rows(connection, **values)
-        parse = _bulk_instant(connection.dialect)
+        parse = bulk_instant(connection.dialect)
         return [Interval(parse(start), parse(end)) for start, end in merge_sorted(rows)]
 
 
-def merge_sorted(rows: list[tuple]) -> list[tuple]:
-    """Rows ``(start, end)`` sorted by start, merged (overlapping or touching rows join;
-    empty results dropped), with the per-row work in C: a row starts a new interval when
-    it starts after every earlier row has ended (``reach``, a running maximum)."""
-    if not rows:
-        return []
-    starts, ends = zip(*rows, strict=True)
-    reach = list(accumulate(ends, max))
-    cuts = list(compress(count(1), map(gt, starts[1:], reach)))
-    bounds = [0, *cuts, len(rows)]
-    merged = [(starts[a], reach[b - 1]) for a, b in zip(bounds, bounds[1:], strict=False)]
-    return [(start, end) for start, end in merged if start < end]
-
-
-@functools.lru_cache(maxsize=8)
-def _bulk_instant(dialect: sa.Dialect) -> Callable[[object], datetime]:
-    return BulkUTCDateTime().result_processor(dialect, None) or (lambda value: value)
-
-
 BUSY_ROWS = BusyRows()
+
+
+class MergedBusy:
+    """A lawyer's busy time as the writers keep it merged (``storage.busy_merged``): one
+    row of a few KB instead of thousands of busy rows, read only if it was merged from
+    the state of the mirror the reader keyed on (``mirror_of``); None otherwise."""
+
+    def __init__(self) -> None:
+        merged = BusyMerged.__table__.c
+        self.query = CompiledQuery(
+            sa.select(merged.blocks).where(merged.lawyer_id == sa.bindparam("key"),
+                                           merged.stamp == sa.bindparam("stamp")),
+            instants=(),
+        )
+
+    def whole(self, connection: sa.Connection, lawyer_id: int, mirror: tuple[str, ...]) -> list[Interval] | None:
+        rows = self.query.rows(connection, key=lawyer_id, stamp=busy_merged.stamp_of(mirror))
+        return busy_merged.decode(rows[0][0]) if rows else None
+
+
+MERGED_BUSY = MergedBusy()
 
 
 def fast_path_engine(engine: sa.Engine) -> sa.Engine:
