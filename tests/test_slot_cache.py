@@ -18,6 +18,7 @@ from service.storage.extensions import db as _db
 from service.storage.models import (
     Booking,
     BusyBlock,
+    BusyMerged,
     Calendar,
     CalendarAccount,
     DayOff,
@@ -620,10 +621,22 @@ def test_clients_of_a_lawyer_share_one_busy_list(app, db, practice, frozen, monk
     assert_cache_agrees(db, first, NOW)
     assert_cache_agrees(db, second, NOW)
     assert lists.loads == loads + 2
-    # Time moving on reads only the rows beyond what was read, once for both clients.
+    # The list held is the lawyer's whole merged busy time: time moving on reads nothing.
     get, spans = lists.get, []
-    monkeypatch.setattr(lists, "get", lambda key, window, load: get(
-        key, window, lambda span: spans.append(span) or load(span)))
+    monkeypatch.setattr(lists, "get", lambda key, window, load, whole: get(
+        key, window, lambda span: spans.append(span) or load(span), whole))
+    assert_cache_agrees(db, first, NOW + timedelta(hours=30))
+    assert spans == [] and lists.loads == loads + 2
+    # Without a current merged form, the rows of the range read; time moving on reads only
+    # the rows beyond what was read, once for both clients.
+    db.session.commit()
+    with db.engine.begin() as connection:
+        connection.execute(sa.update(BusyMerged.__table__).values(stamp=None))
+    lists.clear()
+    slot_cache().clear()
+    assert_cache_agrees(db, first, NOW)
+    assert spans
+    spans.clear()
     held = next(iter(lists._entries.values())).span
     assert_cache_agrees(db, first, NOW + timedelta(hours=30))
     assert_cache_agrees(db, second, NOW + timedelta(hours=30))

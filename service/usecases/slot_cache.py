@@ -294,12 +294,8 @@ class BusyLists:
             held = self._entries.get(key)
             if held is not None:
                 self._entries.move_to_end(key)
-        if held is None:
-            merged = whole()
-            if merged is not None:
-                held = BusyList.of(ALL_TIME, merged)
         if held is None or not held.covers(window):
-            held = self._grow(held, window, load)
+            held = self._grow(held, window, load, whole)
             with self._lock:
                 old = self._entries.pop(key, None)
                 self._held += len(held.intervals) - (len(old.intervals) if old else 0)
@@ -312,11 +308,16 @@ class BusyLists:
         return held.within(window)
 
     def _grow(self, held: BusyList | None, window: Interval,
-              load: Callable[[Interval], list[Interval]]) -> BusyList:
+              load: Callable[[Interval], list[Interval]],
+              whole: Callable[[], list[Interval] | None]) -> BusyList:
+        self.loads += 1
+        if held is None:
+            merged = whole()
+            if merged is not None:
+                return BusyList.of(ALL_TIME, merged)
         # A day more on each side: the windows of clients with another call length,
         # preparation or buffer (at most 8 h, 8 h, 4 h), or of a later hour, fall inside.
         span = Interval(window.start - BUSY_MARGIN, window.end + BUSY_MARGIN)
-        self.loads += 1
         if held is None or span.end < held.span.start or held.span.end < span.start:
             return BusyList.of(span, load(span))
         merged = held.intervals
