@@ -6,8 +6,12 @@ clients with the agreement of ``bench_endpoint`` (90-day horizon, 10 windows a w
 of 1-3 h placed as ``bench_endpoint`` places them (an empty SQLite database each). For each size it measures, best
 of several rounds:
 
-- ``miss_first``: a miss of a lawyer's first client (busy rows read from the database);
+- ``miss_first``: a miss of a lawyer's first client (the lawyer's busy time read from the
+  database: the merged form the writers keep, ``storage.busy_merged``);
 - ``miss_next``: a miss of another client of the same lawyer, whose busy list is shared;
+- ``miss_first_rows``: the first client's miss when the merged form is not current (its
+  stamp cleared in between, as a writer that skipped it would leave it): the busy rows
+  are read and merged, as every miss did before the merged form;
 
 each for the 14 days a client's page or widget asks first (``range: "14d"``: a miss
 computes and reads that range only) and for the whole horizon (``range: "horizon"``).
@@ -15,7 +19,9 @@ Times are the best of several rounds, in CPU time of the thread (SQLite runs in 
 shared machine the wall clock, printed beside, mostly measures other processes; with
 ``--postgres`` the server's work is not in it, use the wall figures there).
 Prints one JSON object per line with the ratios to the empty calendar and the goal
-(miss with 50,000 busy events <= 3 x a miss with none, #19). ``--postgres URL`` runs on a
+(miss with 50,000 busy events <= 3 x a miss with none, #19), the rows path's ratio to the
+merged one in the same rounds, and ``merged_write``: what a writer's commit pays to merge
+the lawyer's busy time anew (``busy_merged.refresh`` with the stamp cleared). ``--postgres URL`` runs on a
 temporary database of that server instead of SQLite.
 """
 
@@ -77,7 +83,7 @@ def build(size: int, folder: Path, postgres: str | None = None):
                           windows=WINDOWS, duration_min=30, prep_min=30, buffer_min=10,
                           notice_hours=24, horizon_days=HORIZON_DAYS, step_min=15,
                           language="en")[0]
-            for i in range((ROUNDS * 2 + 2) * len(RANGES))
+            for i in range((ROUNDS * 3 + 2) * len(RANGES))
         ]
         account = CalendarAccount(lawyer_id=lawyer.id, kind="ics", label="court.ics", config={})
         db.session.add(account)
@@ -95,19 +101,33 @@ def build(size: int, folder: Path, postgres: str | None = None):
     return app, ids
 
 
+def _set_stamp(stamp: str | None) -> str | None:
+    """Set the lawyer's merged form's stamp (None: not current); returns the one held."""
+    import sqlalchemy as sa
+
+    from service.storage.extensions import db
+    from service.storage.models import BusyMerged
+
+    held = db.session.scalar(sa.select(BusyMerged.stamp))
+    db.session.execute(sa.update(BusyMerged).values(stamp=stamp))
+    db.session.commit()
+    return held
+
+
 def measure(app, ids, length: timedelta | None) -> dict[str, float]:
     from service.storage.extensions import db
     from service.storage.models import Client
     from service.usecases import availability
     from service.usecases.slot_cache import busy_lists, slot_cache
 
-    first, nxt = [], []
+    first, nxt, rows = [], [], []
     end = NOW + length if length else None
     with app.app_context():
         for _ in range(ROUNDS):
-            for out in (first, nxt):
-                if out is first:
+            for out in (first, nxt, rows):
+                if out is not nxt:
                     busy_lists().clear()
+                held = _set_stamp(None) if out is rows else None
                 slot_cache().clear()
                 client = db.session.get(Client, ids.pop())
                 assert client.lawyer is not None  # loaded: only the miss is timed
@@ -118,18 +138,47 @@ def measure(app, ids, length: timedelta | None) -> dict[str, float]:
                 out.append((time.thread_time() - cpu, time.perf_counter() - started))
                 gc.enable()
                 db.session.commit()
+                if out is rows:
+                    _set_stamp(held)
     # CPU time of this thread (SQLite runs in it): on a shared machine the wall clock
     # mostly measures the other processes; both are printed, ratios are of CPU time.
     return {"miss_first": min(first)[0], "miss_next": min(nxt)[0],
-            "wall_first": min(w for _, w in first), "wall_next": min(w for _, w in nxt)}
+            "miss_first_rows": min(rows)[0],
+            "wall_first": min(w for _, w in first), "wall_next": min(w for _, w in nxt),
+            "wall_first_rows": min(w for _, w in rows)}
+
+
+def merged_write(app) -> dict[str, float]:
+    """The best CPU and wall time of merging the lawyer's busy time anew in a commit."""
+    from service.storage import busy_merged
+    from service.storage.extensions import db
+    from service.storage.models import Lawyer
+
+    cpu_times, walls = [], []
+    with app.app_context():
+        lawyer_id = db.session.scalar(db.select(Lawyer.id))
+        for _ in range(ROUNDS):
+            _set_stamp(None)
+            gc.collect()
+            gc.disable()
+            started, cpu = time.perf_counter(), time.thread_time()
+            assert busy_merged.refresh(db.session.connection(), [lawyer_id]) == 1
+            db.session.commit()
+            cpu_times.append(time.thread_time() - cpu)
+            walls.append(time.perf_counter() - started)
+            gc.enable()
+    return {"merge_cpu": min(cpu_times), "merge_wall": min(walls)}
 
 
 def main() -> None:
+    global ROUNDS
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", metavar="URL", help="postgresql://user@host:port")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="best of this many (7)")
     args = parser.parse_args()
+    ROUNDS = args.rounds
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         for size in SIZES:
@@ -140,6 +189,11 @@ def main() -> None:
                 pg = TempPostgres(args.postgres)
             try:
                 app, ids = build(size, Path(folder), pg.url if pg else None)
+                written = merged_write(app)
+                print(json.dumps({"figure": "merged_write", "busy_events": size,
+                                  "database": "postgresql" if pg else "sqlite",
+                                  **{k: round(v * 1000, 2) for k, v in written.items()},
+                                  "unit": "ms"}), flush=True)
                 for name, length in RANGES.items():
                     results[size, name] = measure(app, ids, length)
                     print(json.dumps({"figure": "slots_miss", "busy_events": size, "range": name,
@@ -163,6 +217,12 @@ def main() -> None:
                 print(json.dumps({"figure": f"slots_{what}_ratio", "busy_events": size, "range": name,
                                   "ratio": round(ratio, 2), "goal": f"<= {GOAL}" if goal else None,
                                   "met": ratio <= GOAL if goal else None}), flush=True)
+            measured = results[size, name]
+            print(json.dumps({"figure": "slots_miss_first_rows_ratio", "busy_events": size,
+                              "range": name,
+                              "ratio": round(measured["miss_first_rows"] / base["miss_first"], 2),
+                              "rows_over_merged": round(measured["miss_first_rows"]
+                                                        / measured["miss_first"], 2)}), flush=True)
 
 
 if __name__ == "__main__":

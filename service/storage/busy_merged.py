@@ -134,27 +134,41 @@ def decode(blob: bytes | memoryview) -> list[Interval]:
     return list(map(Interval, instants[::2], instants[1::2]))
 
 
-def _claim(dialect: str) -> sa.Insert:
-    """The lawyer's row, locked until commit: inserted if missing (stamp NULL: never
-    current), else updated to itself; returns the stamp held."""
+@functools.lru_cache(maxsize=4)
+def _statements(dialect: str) -> tuple[sa.Insert, sa.Select, sa.Select, sa.Update]:
+    """``refresh``'s statements, built once per dialect:
+
+    - the claim: the lawyer's row, locked until commit, inserted if missing (stamp NULL:
+      never current) or else updated to itself; returns the stamp held;
+    - the state of the lawyer's mirror now;
+    - every counted row of the lawyer by start, as the driver gives them;
+    - the new stamp and blocks.
+    """
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_MERGED)
-    return (
-        insert.values(lawyer_id=sa.bindparam("lawyer_id"), stamp=None, blocks=b"")
+    lawyer_id = sa.bindparam("lawyer_id")
+    claim = (
+        insert.values(lawyer_id=lawyer_id, stamp=None, blocks=b"")
         .on_conflict_do_update(index_elements=[_MERGED.c.lawyer_id],
                                set_={"stamp": _MERGED.c.stamp})
         .returning(_MERGED.c.stamp)
     )
+    raw = sa.types.NullType()
+    rows = (
+        sa.select(sa.type_coerce(_BLOCK.start, raw), sa.type_coerce(_BLOCK.end, raw))
+        .where(*counted(_BLOCK, lawyer_id))
+        .order_by(_BLOCK.start)
+    )
+    write = (
+        sa.update(_MERGED).where(_MERGED.c.lawyer_id == sa.bindparam("of"))
+        .values(stamp=sa.bindparam("new_stamp"), blocks=sa.bindparam("new_blocks"))
+    )
+    return claim, sa.select(mirror_state(lawyer_id)), rows, write
 
 
 def merged_rows(connection: sa.Connection, lawyer_id: int) -> list[Interval]:
     """Every counted row of the lawyer, merged (as the driver gives them, parsed once
     merged): what the merged row holds."""
-    raw = sa.types.NullType()
-    query = (
-        sa.select(sa.type_coerce(_BLOCK.start, raw), sa.type_coerce(_BLOCK.end, raw))
-        .where(*counted(_BLOCK, sa.bindparam("lawyer_id")))
-        .order_by(_BLOCK.start)
-    )
+    query = _statements(connection.dialect.name)[2]
     rows = connection.execute(query, {"lawyer_id": lawyer_id}).all()
     parse = bulk_instant(connection.dialect)
     return [Interval(parse(start), parse(end)) for start, end in merge_sorted(rows)]
@@ -165,17 +179,13 @@ def refresh(connection: sa.Connection, lawyer_ids: Iterable[int]) -> int:
     statements when it is, the merge of every counted row when it is not. Returns how
     many were merged anew."""
     merged = 0
-    claim = _claim(connection.dialect.name)
-    state = sa.select(mirror_state(sa.bindparam("lawyer_id")))
+    claim, state, _, write = _statements(connection.dialect.name)
     for lawyer_id in sorted(set(lawyer_ids)):  # one order of locks for every writer
         held = connection.execute(claim, {"lawyer_id": lawyer_id}).scalar()
         current = stamp(connection.execute(state, {"lawyer_id": lawyer_id}).scalar())
         if held == current:
             continue
         blocks = encode(merged_rows(connection, lawyer_id))
-        connection.execute(
-            sa.update(_MERGED).where(_MERGED.c.lawyer_id == lawyer_id)
-            .values(stamp=current, blocks=blocks)
-        )
+        connection.execute(write, {"of": lawyer_id, "new_stamp": current, "new_blocks": blocks})
         merged += 1
     return merged

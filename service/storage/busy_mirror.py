@@ -134,7 +134,11 @@ def _statements(state: ORMExecuteState) -> None:
 
 def _refresh(session: Session) -> None:
     """Before a commit: the merged busy time of the lawyers noted, made current in the
-    transaction (pending changes flushed first, which may note more)."""
+    transaction (pending changes flushed first, which may note more). A savepoint's
+    release leaves it to the commit of the transaction around it, which takes the row
+    locks last (``busy_merged``)."""
+    if session.in_nested_transaction():
+        return
     if session.new or session.dirty or session.deleted:
         session.flush()
     lawyers = session.info.pop(_MOVED, None)

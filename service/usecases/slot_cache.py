@@ -24,9 +24,11 @@ oldest conflict calendar's sync + ``CALENDAR_FRESHNESS_MINUTES``) decides at eve
 whether the mirror may be offered from at all.
 
 An offer holds the ranges computed so far (``Offer.pieces``): a miss computes the range
-read and the offer grows by the parts a later read lacks; the lawyer's merged busy list
-(``BusyLists``) is shared by all the lawyer's clients and grows the same way, reading
-only the rows of the missing parts (``BusyRows``: two index ranges bounded at both ends).
+read and the offer grows by the parts a later read lacks. The lawyer's merged busy list
+(``BusyLists``) is shared by all the lawyer's clients: the whole busy time as the writers
+keep it merged (``MergedBusy``, one small row, when it was merged from the state of the
+mirror in the key), else grown the same way as offers, reading only the rows of the
+missing parts (``BusyRows``: two index ranges bounded at both ends).
 
 The query runs on every slots read, so it is compiled once per dialect and run as driver
 SQL on a pooled connection (``CompiledQuery``; the fast path's pool: ``fast_path_engine``):
