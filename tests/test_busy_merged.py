@@ -230,6 +230,25 @@ def test_a_writer_that_skips_the_merge_leaves_it_stale_not_wrong(app, db, practi
     assert merged_for(db, client) == reference(db, practice["lawyer"].id)
 
 
+def test_a_list_grown_from_rows_gives_way_to_the_merged_form(app, db, practice, frozen):
+    """The merged form made current while the state of the mirror stays the same (a sync
+    that changed nothing, after a writer that skipped the merge): the next read beyond
+    the list held from rows takes the merged form instead of reading more rows."""
+    calendar, client = practice["calendars"][0], practice["client"]
+    db.session.add(BusyBlock(**_row(calendar, 30, 2)))
+    db.session.commit()
+    with db.engine.begin() as connection:  # as a writer that skipped the merge leaves it
+        connection.execute(sa.update(BusyMerged.__table__).values(stamp=None))
+    key = (client.lawyer_id, keyed_mirror(db, client))
+    assert slots_for(client, NOW, NOW, NOW + 7 * 24 * HOUR) == fresh_slots_for(client, NOW, NOW, NOW + 7 * 24 * HOUR)
+    assert busy_lists()._entries[key].span != ALL_TIME  # read from the rows
+    db.session.get(Calendar, calendar.id).synced_at = NOW + HOUR  # nothing else changed
+    db.session.commit()
+    assert keyed_mirror(db, client) == key[1]
+    assert slots_for(client, NOW) == fresh_slots_for(client, NOW)
+    assert busy_lists()._entries[key].span == ALL_TIME
+
+
 @pytest.fixture
 def feed():
     server = CountingFeed()

@@ -273,8 +273,8 @@ class BusyLists:
     per change, not once per client. Keyed on the calendars' ``mirror_version`` values
     (which every write of busy rows moves); bounded by entries and by intervals held.
 
-    A new list is the lawyer's whole merged busy time if the writers' merged form is of
-    this state of the mirror (``whole``, ``MergedBusy``). Otherwise it is built lazily per
+    A list is the lawyer's whole merged busy time if the writers' merged form is of this
+    state of the mirror (``whole``, ``MergedBusy``). Otherwise it is built lazily per
     range: it covers one span, and a window beyond it reads only the rows of the parts
     missing, spliced onto the list held (a window apart from it, not touching, replaces
     it)."""
@@ -289,9 +289,9 @@ class BusyLists:
     def get(self, key: Hashable, window: Interval,
             load: Callable[[Interval], list[Interval]],
             whole: Callable[[], list[Interval] | None] = lambda: None) -> list[Interval]:
-        """The busy intervals overlapping ``window``; with no list held, ``whole()`` is the
-        whole merged busy time if known (else None); ``load(span)`` reads and merges the
-        rows over a span when the list held does not cover the window."""
+        """The busy intervals overlapping ``window``. When the list held does not cover the
+        window (or there is none), ``whole()`` is the whole merged busy time if known (else
+        None), and ``load(span)`` otherwise reads and merges the rows over a span."""
         with self._lock:
             held = self._entries.get(key)
             if held is not None:
@@ -313,10 +313,9 @@ class BusyLists:
               load: Callable[[Interval], list[Interval]],
               whole: Callable[[], list[Interval] | None]) -> BusyList:
         self.loads += 1
-        if held is None:
-            merged = whole()
-            if merged is not None:
-                return BusyList.of(ALL_TIME, merged)
+        merged = whole()  # a list grown from rows, too, gives way once the merged form is current
+        if merged is not None:
+            return BusyList.of(ALL_TIME, merged)
         # A day more on each side: the windows of clients with another call length,
         # preparation or buffer (at most 8 h, 8 h, 4 h), or of a later hour, fall inside.
         span = Interval(window.start - BUSY_MARGIN, window.end + BUSY_MARGIN)
