@@ -7,10 +7,16 @@ client each, migrates, starts gunicorn on 127.0.0.1 and drives it from a second 
 Every POST asks for a distinct free slot, spread over the lawyers, so it measures
 successful bookings. Then ``/healthz`` and one client's week of slots, for scale.
 Prints one JSON object per line; the last one holds the ratios. Bounded: about 40 s.
+
+``--profile`` instead books in process (Flask's test client, the same seeded PostgreSQL
+database, no gunicorn): first ``--bookings`` bookings timed by CPU (this process's and the
+PostgreSQL backend's, from ``/proc``), then as many under cProfile; prints the CPU per
+booking and the top functions by cumulative and by own time.
 """
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
@@ -132,7 +138,138 @@ def line(name: str, raw: dict, client: str, **extra) -> dict:
     return out
 
 
+def backend_cpu(conn) -> float:
+    """CPU seconds the PostgreSQL backend of ``conn`` has used (utime + stime)."""
+    pid = conn.exec_driver_sql("select pg_backend_pid()").scalar()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def profile_bookings(env: dict[str, str], pairs: list[tuple[str, str]], count: int, rounds: int,
+                     sampled: int) -> None:
+    """CPU per booking in process against CPU per ``/healthz`` (``count`` bookings and ten
+    times as many ``/healthz``, interleaved in ``rounds`` so that both see the same
+    background load), then where ``sampled`` more bookings spend their CPU."""
+    import sqlalchemy as sa
+
+    from service import create_app
+    from service.storage.extensions import db
+
+    config = {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "BASE_URL")}
+    app = create_app({**config, "ENV": "production", "RATELIMIT_ENABLED": False})  # as the servers'
+    http = app.test_client()
+    todo = iter(pairs)
+
+    def book() -> None:
+        token, start = next(todo)
+        response = http.post("/api/v1/bookings", json={
+            "token": token, "start": start, "name": "Load Test", "email": "load@client.example",
+            "agenda": "Benchmark call"})
+        assert response.status_code == 201, response.get_data(as_text=True)
+
+    def health() -> None:
+        assert http.get("/healthz").status_code == 200
+
+    def backend() -> float:
+        with app.app_context(), db.engine.connect() as conn:  # the pool's one connection
+            return backend_cpu(conn)
+
+    for _ in range(20):  # warm: imports, compiled statements, the pool's connection
+        book()
+        health()
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(" ".join(statement.split())[:160])
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    book()
+    sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+    print(json.dumps({"name": "booking_statements", "count": len(statements), "sql": statements}),
+          flush=True)
+    app_cpu = pg_cpu = health_cpu = 0.0
+    per_round = max(1, count // rounds)
+    for _ in range(rounds):
+        cpu, pg = time.process_time(), backend()
+        for _ in range(per_round):
+            book()
+        pg_cpu += backend() - pg
+        app_cpu += time.process_time() - cpu
+        cpu = time.process_time()
+        for _ in range(per_round * 10):
+            health()
+        health_cpu += time.process_time() - cpu
+    booked = per_round * rounds
+    print(json.dumps({
+        "name": "booking_cpu", "bookings": booked, "rounds": rounds, "database": "postgresql",
+        "app_cpu_ms_per_booking": round(app_cpu / booked * 1000, 3),
+        "postgres_cpu_ms_per_booking": round(pg_cpu / booked * 1000, 3),
+        "app_cpu_ms_per_healthz": round(health_cpu / (booked * 10) * 1000, 3),
+        "booking_app_cpu_over_healthz": round(app_cpu / (health_cpu / 10), 2),
+        "booking_cpu_over_healthz": round((app_cpu + pg_cpu) / (health_cpu / 10), 2),
+        "note": "in process (test client), no gunicorn; the goal's 10 % of /healthz is about 10 here",
+    }), flush=True)
+    if not sampled:
+        return
+    samples = sample_cpu(book, sampled)
+    print(json.dumps({"name": "booking_profile", "bookings": sampled, "samples": samples["total"],
+                      "note": "share of CPU samples (SIGPROF every 1 ms of CPU) with the function on the stack",
+                      "inclusive": samples["inclusive"], "own": samples["own"]}), flush=True)
+
+
+def sample_cpu(work, times: int, every: float = 0.001) -> dict:
+    """Where ``work`` spends its CPU: a sampling profiler (SIGPROF each ``every`` s of CPU
+    time) over ``times`` calls; the shares of samples per function, inclusive (on the
+    stack) and own (on top). Unlike cProfile it does not slow down small calls more."""
+    import signal
+    from collections import Counter
+
+    inclusive: Counter = Counter()
+    own: Counter = Counter()
+    total = 0
+
+    def name(frame) -> str:
+        path = frame.f_code.co_filename
+        for marker in ("site-packages/", "/work/", "python3.11/"):
+            if marker in path:
+                path = path.split(marker, 1)[1]
+        return f"{path}:{frame.f_code.co_name}"
+
+    def on_sample(_signum, frame) -> None:
+        nonlocal total
+        total += 1
+        own[name(frame)] += 1
+        seen = set()
+        while frame is not None:
+            seen.add(name(frame))
+            frame = frame.f_back
+        inclusive.update(seen)
+
+    previous = signal.signal(signal.SIGPROF, on_sample)
+    signal.setitimer(signal.ITIMER_PROF, every, every)
+    try:
+        for _ in range(times):
+            work()
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+    def top(counter: Counter, n: int) -> dict[str, float]:
+        return {k: round(v / total, 3) for k, v in counter.most_common(n)}
+
+    return {"total": total, "inclusive": top(inclusive, 70), "own": top(own, 40)}
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", action="store_true", help="profile bookings in process instead")
+    parser.add_argument("--bookings", type=int, default=300, help="--profile: bookings timed by CPU")
+    parser.add_argument("--rounds", type=int, default=5, help="--profile: interleaved rounds of those")
+    parser.add_argument("--sampled", type=int, default=300, help="--profile: bookings sampled (0: none)")
+    args = parser.parse_args()
     name = f"ch_bench_{secrets.token_hex(4)}"
     try:
         with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
@@ -149,6 +286,9 @@ def main() -> int:
 
         flask_cli(env, "db", "upgrade")
         pairs, first_token = seed(env)
+        if args.profile:
+            profile_bookings(env, pairs, args.bookings, args.rounds, args.sampled)
+            return 0
         pairs_file = tmp / "bookings.txt"
         pairs_file.write_text("".join(f"{t} {s}\n" for t, s in pairs))
         gunicorn.start(migrate=False)
