@@ -48,7 +48,7 @@ def is_sqlite() -> bool:
 
 
 @contextmanager
-def write_transaction(*, keep_loaded: bool = False) -> Iterator[None]:
+def write_transaction(*, keep_loaded: bool = False, continue_read: bool = False) -> Iterator[None]:
     """Run the block in one transaction that serialises writers for the lawyer.
 
     On SQLite the transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time,
@@ -59,8 +59,17 @@ def write_transaction(*, keep_loaded: bool = False) -> Iterator[None]:
     commit (no re-SELECT of what was just read or written; a booking re-reads under its
     lock only what it decides on). The read transaction before it is ended as by
     ``end_read_transaction``; with pending changes it is rolled back as usual.
+
+    ``continue_read`` (with ``keep_loaded``): on PostgreSQL the read transaction goes on
+    as the write transaction, with no COMMIT, pool check-in, ping and BEGIN between (#19),
+    for a caller that has done no network I/O since it began (no transaction is held
+    open across a call to another server); its statements see fresh rows anyway (READ
+    COMMITTED), and the caller's locks decide. SQLite always starts afresh: its write
+    lock comes with ``BEGIN IMMEDIATE``.
     """
-    if keep_loaded and not _pending():
+    if keep_loaded and continue_read and not is_sqlite() and not _pending():
+        pass  # the transaction in progress (or the next one) is the write transaction
+    elif keep_loaded and not _pending():
         end_read_transaction()
     else:
         db.session.rollback()  # start from a fresh transaction

@@ -107,7 +107,12 @@ def batched() -> Iterator[None]:
     finally:
         _batch.reset(token)
     if rows:
-        db.session.execute(sa.insert(OutboxTask.__table__).values(rows))
+        # One INSERT ... VALUES of every row ("insertmanyvalues": it takes RETURNING), from
+        # a statement compiled once; ``insert().values(rows)`` was compiled anew each time.
+        db.session.connection().execute(_INSERT_TASKS, rows).all()
+
+
+_INSERT_TASKS = sa.insert(OutboxTask.__table__).returning(OutboxTask.__table__.c.id)
 
 
 def revive(tasks: sa.Select | list[OutboxTask], now: datetime | None = None) -> int:

@@ -62,12 +62,7 @@ def _data_window(client: Client | Intake, now: datetime, horizon: timedelta | No
     return Interval(now - _COUNTING_MARGIN, now + horizon + _COUNTING_MARGIN)
 
 
-def lawyer_booking_rows(
-    lawyer_id: int, window: Interval, exclude_booking_id: int | None = None
-) -> list[sa.Row]:
-    """The lawyer's bookings that hold time around ``window``, one query: times, client,
-    status and hold (a booking's own transaction sees its expired holds here) and the
-    intake the client came from (an intake's cadence counts its visitors together)."""
+def _booking_rows_query(excluding: bool) -> sa.Select:
     booking, client = Booking.__table__.c, Client.__table__.c
     query = (
         sa.select(
@@ -76,15 +71,29 @@ def lawyer_booking_rows(
         )
         .select_from(Booking.__table__.outerjoin(Client.__table__, client.id == booking.client_id))
         .where(
-            booking.lawyer_id == lawyer_id,
+            booking.lawyer_id == sa.bindparam("lawyer_id"),
             booking.status.in_(HOLDING_STATUSES),
-            booking.blocked_end > window.start,
-            booking.blocked_start < window.end,
+            booking.blocked_end > sa.bindparam("window_start", type_=booking.blocked_end.type),
+            booking.blocked_start < sa.bindparam("window_end", type_=booking.blocked_start.type),
         )
     )
+    return query.where(booking.id != sa.bindparam("excluded")) if excluding else query
+
+
+# Built once (#19: building a statement cost a booking more than running it).
+_BOOKING_ROWS = {excluding: _booking_rows_query(excluding) for excluding in (False, True)}
+
+
+def lawyer_booking_rows(
+    lawyer_id: int, window: Interval, exclude_booking_id: int | None = None
+) -> list[sa.Row]:
+    """The lawyer's bookings that hold time around ``window``, one query: times, client,
+    status and hold (a booking's own transaction sees its expired holds here) and the
+    intake the client came from (an intake's cadence counts its visitors together)."""
+    params = {"lawyer_id": lawyer_id, "window_start": window.start, "window_end": window.end}
     if exclude_booking_id is not None:
-        query = query.where(booking.id != exclude_booking_id)
-    return list(db.session.execute(query))
+        params["excluded"] = exclude_booking_id
+    return list(db.session.connection().execute(_BOOKING_ROWS[exclude_booking_id is not None], params))
 
 
 def held_rows(subject: Client | Intake, now: datetime) -> list[sa.Row]:

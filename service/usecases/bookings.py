@@ -8,8 +8,9 @@ writes, mail) in the outbox in the same transaction.
 
 from __future__ import annotations
 
+import functools
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ from service.calendars.sync import lawyer_calendars, live_busy
 from service.core.crypto import encrypt
 from service.core.names import name_problem
 from service.core.urls import manage_url
+from service.storage import inserts
 from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
 from service.storage.models import (
@@ -150,44 +152,50 @@ class _Busy:
     calendars: _Calendars
     mirrored: list[Interval]  # the mirror over the slot, read with ``calendars``' versions
     live: list[Interval]  # asked of the calendar servers
+    asked: bool = False  # the calendar servers were asked (the read transaction was ended)
+
+
+_UNAVAILABLE = "The lawyer's calendar cannot be checked right now; please try again shortly."
 
 
 def _fresh_busy(
-    subject: Client | Intake, now: datetime, start: datetime, reserve_access: bool = False
+    subject: Client | Intake, now: datetime, start: datetime, reserve_access: bool = False, *,
+    shape: Callable[[], Slot] | None = None, over_busy: bool = False, unavailable: str = _UNAVAILABLE,
 ) -> _Busy:
     """The lawyer's busy time over the slot at ``start``: the mirror's, then, if that is
     free, the calendar servers' (the live check). Both are fed into the booking's one
     check inside its transaction, which re-reads the mirror only if it moved meanwhile.
 
     A start whose time, window or step is not agreed is refused first, from the
-    agreement alone (``availability.check_shape``), and a slot the mirror already shows
-    busy is refused by the check without asking: a stream of bad requests never turns
-    into requests to the lawyer's calendar server.
+    agreement alone (``availability.check_shape``, or ``shape``: the lawyer's side), and
+    a slot the mirror already shows busy is refused by the check without asking: a
+    stream of bad requests never turns into requests to the lawyer's calendar server.
+    ``over_busy``: the lawyer books over busy time; none is read. ``unavailable``: the
+    refusal's message when a calendar server cannot be asked.
     """
     calendars = _calendars_of(subject.lawyer_id)
-    if not calendars.conflict:
+    if not calendars.conflict or over_busy:
         return _Busy(calendars, [], [])
     try:
-        slot = availability.check_shape(subject, now, start, reserve_access)
+        slot = shape() if shape is not None else availability.check_shape(subject, now, start, reserve_access)
     except SlotRefused as exc:
         raise refused(exc) from None
     blocked = Interval(slot.prep_start, slot.blocked_end)
     mirrored = availability.calendar_busy(subject.lawyer_id, blocked)
     if any(span.overlaps(blocked) for span in mirrored):  # a row only touching it: not busy
         return _Busy(calendars, mirrored, [])
-    return _Busy(calendars, mirrored, _live_busy(subject, blocked, calendars))
+    return _Busy(calendars, mirrored, _live_busy(subject, blocked, calendars, unavailable), asked=True)
 
 
-def _live_busy(subject: Client | Intake, blocked: Interval, calendars: _Calendars) -> list[Interval]:
+def _live_busy(subject: Client | Intake, blocked: Interval, calendars: _Calendars,
+               unavailable: str) -> list[Interval]:
     """The live check: busy time over ``blocked`` asked of the lawyer's calendar servers
     now (an unchanged feed's 304 adds nothing: the mirror counts)."""
     try:
         with bounded.web_call():  # a strict budget, well under the server's timeout
             return live_busy(subject.lawyer, blocked, mirror_counted=True, calendars=calendars.conflict)
     except ProviderError:
-        raise Refused("calendar_unavailable",
-            "The lawyer's calendar cannot be checked right now; please try again shortly.",
-        ) from None
+        raise Refused("calendar_unavailable", unavailable) from None
 
 
 @dataclass(frozen=True)
@@ -199,32 +207,26 @@ class _Locked:
 
 
 @contextmanager
-def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Busy) -> Iterator[_Locked]:
+def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Busy, *,
+                             lawyer_side: bool = False, window: Interval | None = None) -> Iterator[_Locked]:
     """The transaction of a new booking (#19: the fewest statements). The objects read
     before it stay loaded. One statement takes the lawyer's lock (PostgreSQL; SQLite's
     ``BEGIN IMMEDIATE`` serialises anyway) and re-reads whether the link is still active
-    and the versions of the lawyer's conflict calendars' mirrors; one reads the lawyer's
-    bookings, expired unconfirmed holds among them released first. A lost race is a 409."""
+    (``lawyer_side``: whether the client is not archived) and the versions of the
+    lawyer's conflict calendars' mirrors; one reads the lawyer's bookings (over
+    ``window``; by default what ``availability.check`` needs), expired unconfirmed holds
+    among them released first. A lost race is a 409."""
     try:
-        with write_transaction(keep_loaded=True):
-            kind = type(subject)
-            # ``takes_bookings``, re-read under the lock: the link's and the lawyer's state
-            active = sa.and_(kind.active if kind is Intake else kind.status == "active", Lawyer.active)
-            calendar = Calendar.__table__.c
-            query = (
-                sa.select(active, calendar.id, calendar.mirror_version)
-                .join(Lawyer, Lawyer.id == kind.lawyer_id)
-                .outerjoin(Calendar.__table__,
-                           sa.and_(calendar.lawyer_id == Lawyer.id, calendar.conflict.is_(True)))
-                .where(kind.id == subject.id)
-            )
-            if db.engine.dialect.name == "postgresql":
-                query = query.with_for_update(of=Lawyer)
-            found = db.session.execute(query).all()
-            if not found or not found[0][0]:
+        with write_transaction(keep_loaded=True, continue_read=not busy.asked):
+            query = _lock_query(type(subject), db.engine.dialect.name == "postgresql")
+            found = db.session.connection().execute(query, {"subject_id": subject.id}).all()
+            if not found or not (found[0][1] and _open(subject, found[0][0], lawyer_side)):
                 raise _no_longer_active(subject)
             mirrors = {(row.id, row.mirror_version) for row in found if row.id is not None}
-            rows = availability.held_rows(subject, now)
+            if window is None:
+                rows = availability.held_rows(subject, now)
+            else:
+                rows = availability.lawyer_booking_rows(subject.lawyer_id, window)
             expired = {r.id for r in rows if r.status == intake_holds.PENDING and r.hold_until <= now}
             if expired:  # their slots are free again
                 intake_holds.release_expired(subject.lawyer_id, now)
@@ -232,6 +234,32 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
             yield _Locked(rows, mirror_moved=mirrors != busy.calendars.mirror_state)
     except IntegrityError:
         raise Refused("slot_busy", "This time has just been booked. Please choose another.") from None
+
+
+def _open(subject: Client | Intake, state: object, lawyer_side: bool) -> bool:
+    """Whether ``subject`` takes a new booking, from its state read under the lock (an
+    intake's ``active``, a client's ``status``): the lawyer books for paused clients too.
+    A deactivated lawyer's practice takes none (``_lock_query`` reads that beside it)."""
+    if isinstance(subject, Intake):
+        return bool(state)
+    return state != "archived" if lawyer_side else state == "active"
+
+
+@functools.cache
+def _lock_query(kind: type[Client] | type[Intake], lock: bool) -> sa.Select:
+    """The link's state (``_open``), whether the lawyer is active, and the lawyer's
+    conflict calendars with their mirrors' versions; with ``lock`` (PostgreSQL) taking the lawyer's row lock. Built
+    once per kind (#19: building a statement cost a booking more than running it)."""
+    state = kind.active if kind is Intake else kind.status
+    calendar = Calendar.__table__.c
+    query = (
+        sa.select(state, Lawyer.active, calendar.id, calendar.mirror_version)
+        .join(Lawyer, Lawyer.id == kind.lawyer_id)
+        .outerjoin(Calendar.__table__,
+                   sa.and_(calendar.lawyer_id == Lawyer.id, calendar.conflict.is_(True)))
+        .where(kind.id == sa.bindparam("subject_id"))
+    )
+    return query.with_for_update(of=Lawyer) if lock else query
 
 
 def _no_longer_active(subject: Client | Intake) -> Refused:
@@ -251,12 +279,18 @@ def _checked(subject: Client | Intake, now: datetime, start: datetime, **kwargs)
 def _checked_new(subject: Client | Intake, now: datetime, start: datetime, busy: _Busy,
                  locked: _Locked, reserve_access: bool = False) -> Slot:
     """A new booking's one engine check, in its transaction: the bookings read under the
-    lock, the live busy time, and the mirror as read before unless it moved since."""
-    if locked.mirror_moved:
-        return _checked(subject, now, start, extra_busy=busy.live, reserve_access=reserve_access,
-                        rows=locked.rows)
-    return _checked(subject, now, start, extra_busy=busy.mirrored + busy.live,
+    lock and the busy time of ``busy_in_transaction``."""
+    return _checked(subject, now, start, extra_busy=busy_in_transaction(subject, start, busy, locked),
                     reserve_access=reserve_access, rows=locked.rows, mirror=False)
+
+
+def busy_in_transaction(subject: Client | Intake, start: datetime, busy: _Busy, locked: _Locked) -> list[Interval]:
+    """The busy time a new booking's one check weighs (client's side and lawyer's): the
+    live busy time, and the mirror over the slot as read before the transaction, re-read
+    in it if a conflict calendar's mirror moved since."""
+    if not locked.mirror_moved:
+        return busy.mirrored + busy.live
+    return availability.calendar_busy(subject.lawyer_id, subject.agreement().blocked(start)) + busy.live
 
 
 class AlreadyBooked(Refused):
@@ -412,15 +446,19 @@ def _insert_booking(
     calendars: _Calendars | None = None,
     callback_link_id: int | None = None,
     hold: bool = False,
+    booked_by: str = "client",
+    outside_terms: bool = False,
 ) -> Booking:
-    """One INSERT of the booking with its channel, one of its follow-up tasks
-    (``followup.enqueue``; with ``hold``, the intake's confirmation instead), the audit row.
-    ``calendars``: as read before the transaction (None: read now)."""
+    """One INSERT of the booking with its channel (``inserts.insert_object``: no flush),
+    one of its follow-up tasks (``followup.enqueue``; with ``hold``, the intake's
+    confirmation instead), the audit row. ``calendars``: as read before the transaction
+    (None: read now)."""
     if calendars is None:
         calendars = _calendars_of(client.lawyer_id)
     booking = Booking(
         uid=secrets.token_hex(16),
         lawyer_id=client.lawyer_id,
+        client_id=client.id,
         client=client,
         start=slot.start,
         end=slot.end,
@@ -435,17 +473,18 @@ def _insert_booking(
         manage_token_enc=encrypt(manage_token),
         callback_link_id=callback_link_id,
         created_at=now,
+        booked_by=booked_by,
+        outside_terms=outside_terms,
     )
     channels.apply(booking, contact.channel or channels.default_choice(client),
                    writes_to_google=calendars.writes_to_google)
-    booked = _when(booking)
-    db.session.add(booking)
-    if hold:
-        intake_holds.hold(booking, now)
+    confirm_token = intake_holds.make_pending(booking, now) if hold else None
+    inserts.insert_object(booking)
+    if confirm_token is not None:
+        intake_holds.enqueue_confirmation(booking, confirm_token)
     else:
-        db.session.flush()
         followup.enqueue(booking, "booked", new=True, has_destinations=calendars.has_destinations)
-    audit.record(None, "booking.booked", booking, after=booked, firm_id=client.lawyer.firm_id)
+    audit.record(None, "booking.booked", booking, after=_when(booking), firm_id=client.lawyer.firm_id)
     return booking
 
 

@@ -86,14 +86,19 @@ def check_capacity(intake_id: int, now: datetime, waiting: int | None = None) ->
                       "Too many bookings are waiting for confirmation here; please try again later.")
 
 
-def hold(booking: Booking, now: datetime) -> None:
-    """Turn an intake booking (added, or just inserted) into a pending hold with a
-    confirmation mail (same transaction; the tasks in one INSERT)."""
+def make_pending(booking: Booking, now: datetime) -> str:
+    """Make a new intake booking, before it is inserted, a pending hold; returns the
+    confirmation token for ``enqueue_confirmation``."""
     token = new_token()
     booking.status = PENDING
     booking.hold_until = now + timedelta(minutes=hold_minutes())
     booking.confirm_token_hash = token_hash(token)
-    db.session.flush()
+    return token
+
+
+def enqueue_confirmation(booking: Booking, token: str) -> None:
+    """The inserted hold's confirmation mail and its release when it runs out (same
+    transaction; the tasks in one INSERT)."""
     with outbox.batched():
         outbox.enqueue("mail.intake_confirm", {"booking_id": booking.id, "token_enc": encrypt(token)},
                        lawyer_id=booking.lawyer_id, booking_id=booking.id)

@@ -93,14 +93,14 @@ def test_calendar_connections_people_and_exports_are_recorded(app, runner, db, w
 
 
 def test_the_database_refuses_to_change_or_delete_audit_rows(db, world):
-    event = audit.record(audit.SYSTEM, "test.thing", world.client_a)
+    event_id = audit.record(audit.SYSTEM, "test.thing", world.client_a)
     db.session.commit()
     for statement in (sa.update(AuditEvent).values(action="forged"), sa.delete(AuditEvent)):
         with pytest.raises(DBAPIError, match="append-only"):
             db.session.execute(statement)
             db.session.commit()
         db.session.rollback()
-    assert db.session.get(AuditEvent, event.id).action == "test.thing"
+    assert db.session.get(AuditEvent, event_id).action == "test.thing"
 
 
 def test_the_log_is_shown_to_its_lawyer_and_firm_admin_and_exported_as_csv(app, db, world, frozen):
