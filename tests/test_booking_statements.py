@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from booking import availability as engine
 from service.storage.models import Booking, Intake, OutboxTask
-from service.usecases import availability
+from service.usecases import availability, steer
+from tests.conftest import NOW
 from tests.test_live_check_feed import CountingFeed, connect_synced_feed
 from tests.test_pages import form_token
 
@@ -168,3 +170,49 @@ def test_a_refused_booking_checks_availability_once(client, make_client, frozen,
     again = client.post("/api/v1/bookings", json={"token": token, "start": SLOT, **CONTACT})
     assert again.status_code == 409
     assert engine_checks == [SLOT]
+
+
+@pytest.fixture
+def lawyer_checks(monkeypatch) -> dict[str, int]:
+    """How often the lawyer side's engine check (``check_lawyer_start``) runs and the
+    lawyer's bookings are read (``availability.lawyer_booking_rows``)."""
+    counts = {"checks": 0, "reads": 0}
+    real_check, real_rows = steer.check_lawyer_start, availability.lawyer_booking_rows
+
+    def check(*args, **kwargs):
+        counts["checks"] += 1
+        return real_check(*args, **kwargs)
+
+    def rows(*args, **kwargs):
+        counts["reads"] += 1
+        return real_rows(*args, **kwargs)
+
+    monkeypatch.setattr(steer, "check_lawyer_start", check)
+    monkeypatch.setattr(availability, "lawyer_booking_rows", rows)
+    return counts
+
+
+def test_regression_a_lawyer_side_booking_checks_availability_once(make_client, frozen, db, calendar,
+                                                                    lawyer_checks):
+    """Regression: the lawyer's booking ran the whole check (bookings and a month of busy
+    time read) before its live check and again in its transaction; now as the client's:
+    the agreement alone first, then one check in the transaction."""
+    booked, _ = make_client()
+    calendar(booked.lawyer)
+    booking = steer.book_for_client(booked, datetime.fromisoformat(SLOT), "Clause 4", NOW)
+    assert booking.booked_by == "lawyer"
+    assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 1
+    assert lawyer_checks == {"checks": 1, "reads": 1}
+    if calendar.kind == "feed":
+        assert calendar.feed.not_modified == 1 and calendar.feed.downloads == 1  # asked, unchanged
+
+
+def test_regression_a_lawyer_side_move_checks_availability_once(make_client, frozen, db, calendar,
+                                                                 lawyer_checks):
+    booked, _ = make_client()
+    calendar(booked.lawyer)
+    booking = steer.book_for_client(booked, datetime.fromisoformat(SLOT), "Clause 4", NOW)
+    lawyer_checks.update(checks=0, reads=0)
+    moved = steer.move(booking, datetime.fromisoformat(SLOT) + timedelta(minutes=30), NOW)
+    assert moved.start == datetime.fromisoformat(SLOT) + timedelta(minutes=30)
+    assert lawyer_checks == {"checks": 1, "reads": 1}

@@ -2,10 +2,13 @@
 a past call went, list calls. The admin pages and the CLI call these and nothing else.
 
 Writes reuse the client side's machinery in ``service.usecases.bookings``: the same
-serialised transaction (``_booking_transaction``: the database's no-overlap guard firing
-is answered as a refusal), the same insert and the same follow-up (``_follow_up``:
-calendar writes and mails as outbox rows in that transaction), so whatever is added
-there (reminders, call channels) applies to the lawyer's calls as well.
+busy time gathered before the transaction (the mirror over the slot, then the live
+check: ``_fresh_busy``), the same serialised transaction with one availability check
+in it (``_new_booking_transaction``, ``_booking_transaction``: the database's
+no-overlap guard firing is answered as a refusal), the same insert and the same
+follow-up (``_follow_up``: calendar writes and mails as outbox rows in that
+transaction), so whatever is added there (reminders, call channels) applies to the
+lawyer's calls as well.
 
 Overrides (``Override``): ``terms`` books outside the agreement (windows, step, notice,
 horizon, days off, cadence, caps); ``busy`` books over busy time of the lawyer's own
@@ -21,14 +24,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from booking.availability import SlotRefused
+from booking.availability import SlotRefused, check_shape
 from booking.intervals import Interval
 from booking.lawyer_calls import check_lawyer_start
-from booking.model import Slot
-from service.calendars.base import ProviderError
-from service.calendars.sync import live_busy
+from booking.model import BookedCall, Slot
 from service.storage.extensions import db
-from service.storage.models import Booking, Calendar, Client, Lawyer, new_token
+from service.storage.models import Booking, Client, Lawyer, new_token
 from service.usecases import audit, availability, bookings, change_requests
 from service.usecases.errors import Refused
 
@@ -78,24 +79,23 @@ def find_booking(uid: str) -> Booking:
     return own_booking(None, uid)  # type: ignore[arg-type]
 
 
-def _slot(
-    client: Client,
-    now: datetime,
-    start: datetime,
-    override: Override,
-    exclude_booking_id: int | None = None,
-    extra_busy: list[Interval] | None = None,
-) -> Slot:
+def _window(client: Client, now: datetime, start: datetime) -> Interval:
+    """The lawyer's bookings read for a call at ``start``: what the client's check reads,
+    and a month around ``start`` (outside the terms it may lie beyond the horizon)."""
     window = availability._data_window(client, now)
-    window = Interval(min(window.start, start - timedelta(days=32)), max(window.end, start + timedelta(days=32)))
+    return Interval(min(window.start, start - timedelta(days=32)), max(window.end, start + timedelta(days=32)))
+
+
+def _check(client: Client, now: datetime, start: datetime, override: Override, *,
+           busy: list[Interval] = (), booked: list[BookedCall] = ()) -> Slot:
     try:
         return check_lawyer_start(
             client.agreement(),
             client.lawyer.rules(),
             client=client.id,
             now=now,
-            busy=availability.calendar_busy(client.lawyer_id, window) + list(extra_busy or ()),
-            bookings=availability._subject_bookings(client, window, exclude_booking_id),
+            busy=busy,
+            bookings=booked,
             start=start,
             outside_terms=override.terms,
             over_busy=override.busy,
@@ -104,46 +104,41 @@ def _slot(
         raise bookings.refused(exc) from None
 
 
-def _live(client: Client, now: datetime, start: datetime, override: Override,
-          exclude_booking_id: int | None = None) -> list[Interval]:
-    """Fresh busy time from the calendar servers, unless the lawyer books over busy time.
+def _shape(client: Client, now: datetime, start: datetime, override: Override) -> Slot:
+    """The slot at ``start`` from the agreement alone (outside the terms: from its bounds),
+    with no bookings and no busy time read: what is asked before a calendar server is."""
+    if override.terms:
+        return _check(client, now, start, override)  # with no data: the past and the bounds
+    return check_shape(client.agreement(), client.lawyer.rules(), now=now, start=start)
 
-    The local check runs first, so a refused start never reaches a calendar server.
-    """
-    slot = _slot(client, now, start, override, exclude_booking_id)
-    if override.busy:
-        return []
-    has_calendars = db.session.scalar(
-        sa.select(sa.func.count(Calendar.id)).where(
-            Calendar.lawyer_id == client.lawyer_id, Calendar.conflict.is_(True)
-        )
+
+def _fresh_busy(client: Client, now: datetime, start: datetime, override: Override) -> bookings._Busy:
+    """The client side's ``_fresh_busy`` with the lawyer's shape and overrides: the mirror
+    over the slot, then the calendar servers if it is free; nothing over busy time."""
+    return bookings._fresh_busy(
+        client, now, start, shape=lambda: _shape(client, now, start, override), over_busy=override.busy,
+        unavailable="Your calendar cannot be checked right now; try again shortly, or book over busy time.",
     )
-    if not has_calendars:
-        return []
-    try:
-        return live_busy(client.lawyer, Interval(slot.prep_start, slot.blocked_end))
-    except ProviderError:
-        raise Refused(
-            "calendar_unavailable",
-            "Your calendar cannot be checked right now; try again shortly, or book over busy time.",
-        ) from None
 
 
 def book_for_client(
     client: Client, start: datetime, agenda: object, now: datetime, override: Override = NO_OVERRIDE
 ) -> Booking:
-    """Book a call for ``client`` at ``start``; the client gets the invite and a manage link."""
+    """Book a call for ``client`` at ``start``; the client gets the invite and a manage link.
+
+    As a client's booking (``bookings.book``): busy time gathered first, then one check
+    in the transaction, against the bookings read under the lawyer's lock."""
     if client.status == "archived":
         raise Refused("unknown_client", "This client is archived.")
     contact = bookings.validate_contact(client.name, client.email, agenda)
-    live = _live(client, now, start, override)
-    client_id = client.id
-    with bookings._booking_transaction(client.lawyer_id):
-        client = db.session.get(Client, client_id)
-        slot = _slot(client, now, start, override, extra_busy=live)
-        booking = bookings._insert_booking(client, slot, contact, new_token(), now)
-        booking.booked_by = "lawyer"
-        booking.outside_terms = override.terms
+    busy = _fresh_busy(client, now, start, override)
+    window = _window(client, now, start)
+    with bookings._new_booking_transaction(client, now, busy, lawyer_side=True, window=window) as locked:
+        slot = _check(client, now, start, override,
+                      busy=bookings.busy_in_transaction(client, start, busy, locked),
+                      booked=availability._subject_bookings(client, window, rows=locked.rows))
+        booking = bookings._insert_booking(client, slot, contact, new_token(), now, busy.calendars,
+                                           booked_by="lawyer", outside_terms=override.terms)
     return booking
 
 
@@ -161,11 +156,16 @@ def move(
     reason = checked_reason(reason, required=False)
     _check_open(booking, now)
     booking_id = booking.id
-    live = _live(booking.client, now, start, override, exclude_booking_id=booking_id)
+    busy = _fresh_busy(booking.client, now, start, override)
     with bookings._booking_transaction(booking.lawyer_id):
         booking = db.session.get(Booking, booking_id)
         _check_open(booking, now)
-        slot = _slot(booking.client, now, start, override, exclude_booking_id=booking_id, extra_busy=live)
+        client = booking.client
+        mirror = busy.calendars.conflict and not override.busy
+        window = _window(client, now, start)
+        slot = _check(client, now, start, override, busy=busy.live + (
+            availability.calendar_busy(client.lawyer_id, client.agreement().blocked(start)) if mirror else []
+        ), booked=availability._subject_bookings(client, window, exclude_booking_id=booking_id))
         before = bookings._when(booking)
         booking.start, booking.end = slot.start, slot.end
         booking.blocked_start, booking.blocked_end = slot.prep_start, slot.blocked_end
