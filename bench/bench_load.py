@@ -7,11 +7,14 @@ client each, migrates, starts gunicorn on 127.0.0.1 and drives it from a second 
 Every POST asks for a distinct free slot, spread over the lawyers, so it measures
 successful bookings. Then ``/healthz`` and one client's week of slots, for scale.
 Prints one JSON object per line; the last one holds the ratios. Bounded: about 40 s.
+``--rounds N`` splits each phase's time into N runs, interleaved (bookings, ``/healthz``,
+slots, N times), so that all three see the same background load on a shared machine.
 
 ``--profile`` instead books in process (Flask's test client, the same seeded PostgreSQL
-database, no gunicorn): first ``--bookings`` bookings timed by CPU (this process's and the
-PostgreSQL backend's, from ``/proc``), then as many under cProfile; prints the CPU per
-booking and the top functions by cumulative and by own time.
+database, no gunicorn): ``--bookings`` bookings timed by CPU (this process's and the
+PostgreSQL backend's, from ``/proc``) against ten times as many ``/healthz`` in
+``--rounds`` interleaved rounds; the statements of one booking; then where ``--sampled``
+more bookings spend their CPU (a sampling profiler: shares by layer and by function).
 """
 
 from __future__ import annotations
@@ -125,6 +128,16 @@ def run_threads(base: str, seconds: int, make_request) -> dict:
     }
 
 
+def merged(runs: list[dict]) -> dict:
+    """The runs of one endpoint as one: counts and time added up; p50 the median of the
+    runs' p50, p99 and max the worst run's (percentiles cannot be added up)."""
+    total = {k: sum(r[k] for r in runs) for k in ("requests", "duration_us", "created", "conflicts", "ok",
+                                                  "other", "socket_errors") if k in runs[0]}
+    return total | {"p50_us": statistics.median(r["p50_us"] for r in runs),
+                    "p90_us": max(r["p90_us"] for r in runs), "p99_us": max(r["p99_us"] for r in runs),
+                    "max_us": max(r["max_us"] for r in runs)}
+
+
 def line(name: str, raw: dict, client: str, **extra) -> dict:
     seconds = raw["duration_us"] / 1e6
     good = raw.get("created") or raw.get("ok", 0)
@@ -216,8 +229,10 @@ def profile_bookings(env: dict[str, str], pairs: list[tuple[str, str]], count: i
         return
     samples = sample_cpu(book, sampled)
     print(json.dumps({"name": "booking_profile", "bookings": sampled, "samples": samples["total"],
-                      "note": "share of CPU samples (SIGPROF every 1 ms of CPU) with the function on the stack",
-                      "inclusive": samples["inclusive"], "own": samples["own"]}), flush=True)
+                      "note": "shares of CPU samples (SIGPROF): by the layer and the function on top of "
+                              "the stack (own), by the functions on the stack (inclusive)",
+                      "layers": samples["layers"], "inclusive": samples["inclusive"], "own": samples["own"]}),
+          flush=True)
 
 
 def sample_cpu(work, times: int, every: float = 0.001) -> dict:
@@ -230,12 +245,14 @@ def sample_cpu(work, times: int, every: float = 0.001) -> dict:
     inclusive: Counter = Counter()
     own: Counter = Counter()
     total = 0
+    root = str(ROOT) + "/"
 
     def name(frame) -> str:
         path = frame.f_code.co_filename
-        for marker in ("site-packages/", "/work/", "python3.11/"):
-            if marker in path:
-                path = path.split(marker, 1)[1]
+        if "site-packages/" in path:
+            path = path.split("site-packages/", 1)[1]
+        elif path.startswith(root):
+            path = path[len(root):]
         return f"{path}:{frame.f_code.co_name}"
 
     def on_sample(_signum, frame) -> None:
@@ -258,18 +275,33 @@ def sample_cpu(work, times: int, every: float = 0.001) -> dict:
         signal.signal(signal.SIGPROF, previous)
 
     def top(counter: Counter, n: int) -> dict[str, float]:
-        return {k: round(v / total, 3) for k, v in counter.most_common(n)}
+        return {k: round(v / max(total, 1), 3) for k, v in counter.most_common(n)}
 
-    return {"total": total, "inclusive": top(inclusive, 70), "own": top(own, 40)}
+    layers: Counter = Counter()
+    for where, count in own.items():
+        layers[next((layer for prefix, layer in LAYERS if where.startswith(prefix)), "other")] += count
+    return {"total": total, "layers": top(layers, 20), "inclusive": top(inclusive, 70), "own": top(own, 40)}
+
+
+#: Where a sample's own time is spent, by the file on top of the stack.
+LAYERS = (
+    ("sqlalchemy/orm/", "sqlalchemy orm"), ("sqlalchemy/", "sqlalchemy core"), ("psycopg", "psycopg"),
+    ("service/", "service and booking"), ("booking/", "service and booking"),
+    ("werkzeug/", "flask and werkzeug"), ("flask", "flask and werkzeug"),
+    ("cryptography/", "cryptography"), ("email_validator/", "email_validator"), ("json/", "json"),
+)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", action="store_true", help="profile bookings in process instead")
     parser.add_argument("--bookings", type=int, default=300, help="--profile: bookings timed by CPU")
-    parser.add_argument("--rounds", type=int, default=5, help="--profile: interleaved rounds of those")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="interleaved runs of bookings, /healthz and slots, each its share of the time "
+                             "(default 1); --profile: rounds of bookings and /healthz (default 5)")
     parser.add_argument("--sampled", type=int, default=300, help="--profile: bookings sampled (0: none)")
     args = parser.parse_args()
+    args.rounds = args.rounds or (5 if args.profile else 1)
     name = f"ch_bench_{secrets.token_hex(4)}"
     try:
         with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
@@ -289,34 +321,44 @@ def main() -> int:
         if args.profile:
             profile_bookings(env, pairs, args.bookings, args.rounds, args.sampled)
             return 0
-        pairs_file = tmp / "bookings.txt"
-        pairs_file.write_text("".join(f"{t} {s}\n" for t, s in pairs))
         gunicorn.start(migrate=False)
         try:
             use_wrk = shutil.which("wrk") is not None
             client = "wrk" if use_wrk else "python-threads"
             here = Path(__file__).resolve().parent
-            if use_wrk:
-                booked = run_wrk(gunicorn.url, str(here / "wrk_bookings.lua"), BOOKING_SECONDS,
-                                 {"BOOKINGS_FILE": str(pairs_file)})
-            else:
-                def make(i):
-                    token, start = pairs[i % len(pairs)]
-                    body = json.dumps({"token": token, "start": start, "name": "Load Test",
-                                       "email": "load@client.example", "agenda": "Benchmark call"})
-                    return "POST", "/api/v1/bookings", body
-                booked = run_threads(gunicorn.url, BOOKING_SECONDS, make)
-            rows = in_app(env, lambda: _count_bookings())
-            bookings = line("bookings", booked, client, rows=rows, distinct_slots=len(pairs))
             slots_path = f"/api/v1/slots?token={first_token}"
-            if use_wrk:
-                health = run_wrk(gunicorn.url + "/healthz", str(here / "wrk_report.lua"), BASELINE_SECONDS)
-                slot_list = run_wrk(gunicorn.url + slots_path, str(here / "wrk_report.lua"), BASELINE_SECONDS)
-            else:
-                health = run_threads(gunicorn.url, BASELINE_SECONDS, lambda i: ("GET", "/healthz", None))
-                slot_list = run_threads(gunicorn.url, BASELINE_SECONDS, lambda i: ("GET", slots_path, None))
-            healthz = line("healthz", health, client)
-            slots = line("slots", slot_list, client, note="one client, 30-day horizon, 14 h windows daily, the same request repeated")
+            runs: dict[str, list[dict]] = {"bookings": [], "healthz": [], "slots": []}
+            chunk = len(pairs) // args.rounds
+            for turn in range(args.rounds):  # interleaved: each sees the same background load
+                mine = pairs[turn * chunk:(turn + 1) * chunk]  # distinct slots, every lawyer's
+                seconds = max(1, round(BOOKING_SECONDS / args.rounds))
+                baseline = max(1, round(BASELINE_SECONDS / args.rounds))
+                if use_wrk:
+                    pairs_file = tmp / f"bookings-{turn}.txt"
+                    pairs_file.write_text("".join(f"{t} {s}\n" for t, s in mine))
+                    runs["bookings"].append(run_wrk(gunicorn.url, str(here / "wrk_bookings.lua"), seconds,
+                                                    {"BOOKINGS_FILE": str(pairs_file)}))
+                    runs["healthz"].append(run_wrk(gunicorn.url + "/healthz", str(here / "wrk_report.lua"),
+                                                   baseline))
+                    runs["slots"].append(run_wrk(gunicorn.url + slots_path, str(here / "wrk_report.lua"),
+                                                 baseline))
+                else:
+                    def make(i, mine=mine):
+                        token, start = mine[i % len(mine)]
+                        body = json.dumps({"token": token, "start": start, "name": "Load Test",
+                                           "email": "load@client.example", "agenda": "Benchmark call"})
+                        return "POST", "/api/v1/bookings", body
+                    runs["bookings"].append(run_threads(gunicorn.url, seconds, make))
+                    runs["healthz"].append(run_threads(gunicorn.url, baseline,
+                                                       lambda i: ("GET", "/healthz", None)))
+                    runs["slots"].append(run_threads(gunicorn.url, baseline,
+                                                     lambda i: ("GET", slots_path, None)))
+            booked, health, slot_list = (merged(runs[k]) for k in ("bookings", "healthz", "slots"))
+            rows = in_app(env, lambda: _count_bookings())
+            bookings = line("bookings", booked, client, rows=rows, distinct_slots=len(pairs),
+                            rounds=args.rounds)
+            healthz = line("healthz", health, client, rounds=args.rounds)
+            slots = line("slots", slot_list, client, rounds=args.rounds, note="one client, 30-day horizon, 14 h windows daily, the same request repeated")
         finally:
             gunicorn.stop()
         print(json.dumps({
@@ -326,7 +368,7 @@ def main() -> int:
             "bookings_p99_over_healthz_p99": round(bookings["p99_ms"] / max(healthz["p99_ms"], 0.01), 1),
         }), flush=True)
         # Requests still in flight when wrk stops are booked but not counted by it.
-        counted = bookings["created"] <= rows <= bookings["created"] + CONNECTIONS
+        counted = bookings["created"] <= rows <= bookings["created"] + CONNECTIONS * args.rounds
         return 0 if bookings["other"] == 0 and bookings["socket_errors"] == 0 and counted else 1
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
