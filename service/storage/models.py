@@ -542,6 +542,16 @@ class Calendar(db.Model):
     account: Mapped[CalendarAccount] = relationship(back_populates="calendars")
 
 
+#: How many calendars the lawyer has connected: read with the lawyer only where asked
+#: for (``links.with_agreement``), so that a booking for a lawyer with none reads no
+#: calendars (``bookings._calendars_of``; #19). Not a column: a count over ``calendar``.
+Lawyer.calendar_count = sa.orm.column_property(
+    sa.select(sa.func.count(Calendar.id)).where(Calendar.lawyer_id == Lawyer.id)
+    .correlate_except(Calendar).scalar_subquery(),
+    deferred=True,
+)
+
+
 #: Busy rows longer than this (``LONG_BUSY_WHERE``) are the only ones that can overlap a
 #: window while starting more than this before it: a read of a window is then two index
 #: ranges bounded at both ends, the rows starting from a day before it

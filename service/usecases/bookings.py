@@ -135,8 +135,12 @@ class _Calendars:
         return {(c.id, c.mirror_version) for c in self.conflict}
 
 
-def _calendars_of(lawyer_id: int) -> _Calendars:
-    found = lawyer_calendars(lawyer_id)
+def _calendars_of(lawyer: Lawyer) -> _Calendars:
+    """The lawyer's calendars, in one query, or none if the lawyer was read with a count
+    of none (``links.with_agreement``: no query then)."""
+    if sa.inspect(lawyer).dict.get("calendar_count") == 0:
+        return _Calendars(conflict=[], has_destinations=False, writes_to_google=False)
+    found = lawyer_calendars(lawyer.id)
     destinations = [c for c in found if c.write_to]
     return _Calendars(
         conflict=[c for c in found if c.conflict],
@@ -173,7 +177,7 @@ def _fresh_busy(
     ``over_busy``: the lawyer books over busy time; none is read. ``unavailable``: the
     refusal's message when a calendar server cannot be asked.
     """
-    calendars = _calendars_of(subject.lawyer_id)
+    calendars = _calendars_of(subject.lawyer)
     if not calendars.conflict or over_busy:
         return _Busy(calendars, [], [])
     try:
@@ -454,7 +458,7 @@ def _insert_booking(
     confirmation instead), the audit row. ``calendars``: as read before the transaction
     (None: read now)."""
     if calendars is None:
-        calendars = _calendars_of(client.lawyer_id)
+        calendars = _calendars_of(client.lawyer)
     booking = Booking(
         uid=secrets.token_hex(16),
         lawyer_id=client.lawyer_id,

@@ -68,11 +68,12 @@ def find_by_manage_token(token: str) -> Booking | None:
 
 
 def with_agreement(client: Any) -> list[Any]:
-    """Load options: with the client, its lawyer and firm, its agreement's extra windows
-    and the lawyer's days off, in the same query (what a page or a booking reads next)."""
+    """Load options: with the client, its lawyer and firm, its agreement's extra windows,
+    the lawyer's days off and how many calendars the lawyer has, in the same query (what
+    a page or a booking reads next)."""
     lawyer = client.joinedload(Client.lawyer)
     return [lawyer.joinedload(Lawyer.firm), lawyer.joinedload(Lawyer.days_off),
-            client.joinedload(Client.extra_windows)]
+            lawyer.undefer(Lawyer.calendar_count), client.joinedload(Client.extra_windows)]
 
 
 def _one(query: sa.Select) -> Any:
