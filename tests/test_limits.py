@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
-from flask import Blueprint
+import random
+import secrets
+import shutil
+import subprocess
+import time
 
+import pytest
+import redis
+from flask import Blueprint
+from limits import parse
+from limits.storage import storage_from_string
+
+from service import create_app
 from service.core.config import ConfigError
 from service.storage.models import token_hash
 from service.web import formtoken, limits
 from tests.conftest import app_config
+from tests.servers import free_port, require_redis
 
 # The limiter's in-memory storage expires counters from a timer thread that freezegun
 # does not freeze, so these tests run on the real clock and book a past start: every
@@ -179,3 +190,126 @@ def test_retry_after_is_within_the_broken_limits_window(client, make_client):
     limited = api_book(client, token)
     assert limited.status_code == 429
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
+
+
+# -- counted in Redis, shared by processes, in batches ------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_prefix():
+    """A fresh counter namespace in the local Redis, emptied afterwards."""
+    require_redis(REDIS_URL)
+    prefix = f"ch-test-{secrets.token_hex(4)}"
+    yield prefix
+    store = redis.Redis.from_url(REDIS_URL)
+    keys = list(store.scan_iter(match=f"*{prefix}*"))
+    if keys:
+        store.delete(*keys)
+
+
+def _counters(count: int, batch: int = 50) -> list[limits.SharedCounter]:
+    """``count`` processes' counters: each its own Redis connections, one shared counter."""
+    return [limits.SharedCounter(storage_from_string(REDIS_URL), batch) for _ in range(count)]
+
+
+def test_two_app_instances_sharing_redis_refuse_past_the_limit(app, db, db_url, tmp_path, make_client,
+                                                               redis_prefix):
+    """Two apps (two workers, or two hosts) on one Redis: one limit for the address."""
+    shared = {"RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": redis_prefix,
+              "RATELIMIT_SLOTS": "5/minute"}
+    _, token = make_client()
+    apps = [create_app(app_config(tmp_path, DATABASE_URL=db_url, **shared)) for _ in range(2)]
+    browsers = [a.test_client() for a in apps]
+    codes = [browsers[i % 2].get(f"/api/v1/slots?token={token}").status_code for i in range(8)]
+    assert codes == [200] * 5 + [429] * 3
+    for other in apps:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_batched_counting_never_grants_more_than_the_limit_across_processes(redis_prefix):
+    """Three processes hit one address in a random order: at most the limit is granted,
+    at most (processes - 1) x (batch - 1) fewer, with one round trip per batch."""
+    item = parse("1000/minute")  # batches of 10 (1/100 of the limit)
+    counters = _counters(3)
+    assert {c.batch(item) for c in counters} == {10}
+    rng = random.Random(19)
+    granted = [0, 0, 0]
+    for _ in range(1300):
+        who = rng.randrange(3)
+        granted[who] += counters[who].hit(item, redis_prefix, "slots", "198.51.100.7")
+    assert 1000 - 2 * 9 <= sum(granted) <= 1000
+    assert all(granted)  # every process had its share
+    trips = sum(c.round_trips for c in counters)
+    assert trips <= 1000 // 10 + 3 * 3, trips  # a batch each, and a window end each
+    # Full: refused without asking Redis again, and another address has its own budget.
+    assert not any(c.hit(item, redis_prefix, "slots", "198.51.100.7") for c in counters)
+    assert sum(c.round_trips for c in counters) == trips
+    assert counters[0].hit(item, redis_prefix, "slots", "198.51.100.8")
+
+
+def test_a_batch_never_outlives_its_window_in_redis(redis_prefix):
+    """A batch is spent only while its window lives in Redis: a later window starts its
+    own count, so hits left over never add to the next window's limit."""
+    item = parse("1000/hour")
+    first, second = _counters(2)
+    assert first.hit(item, redis_prefix, "s", "a") and second.hit(item, redis_prefix, "s", "a")
+    key = "LIMITS:" + item.key_for(redis_prefix, "s", "a")
+    # At most this (PTTL counts whole milliseconds, measured after asking).
+    expires = time.time() + (redis.Redis.from_url(REDIS_URL).pttl(key) + 1) / 1000
+    for counter in (first, second):  # the one that opened the window, and the one that joined
+        assert counter.reset_at(item, redis_prefix, "s", "a") <= expires
+
+
+def test_small_limits_are_counted_one_request_at_a_time(redis_prefix):
+    """The default limits (10 or 120 a minute) are exact across processes: batch 1."""
+    item = parse("120/minute")
+    counters = _counters(4)
+    granted = sum(counters[i % 4].hit(item, redis_prefix, "slots", "x") for i in range(130))
+    assert granted == 120
+    assert {c.batch(item) for c in counters} == {1}
+
+
+@pytest.mark.parametrize("app_overrides", [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
+                                            "RATELIMIT_SLOTS": "3/minute"}])
+def test_redis_down_still_limits_in_memory(client, make_client):
+    _, token = make_client()
+    codes = [client.get(f"/api/v1/slots?token={token}").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_limits_go_back_to_redis_when_it_answers_again(redis_prefix, tmp_path):
+    """Down: counted in memory; up again (asked after 1 s): counted in Redis again."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    limiter = limits.Limiter(f"redis://127.0.0.1:{port}/0", redis_prefix, batch=50)
+    item = parse("5/minute")
+    assert limiter.hit(item, "slots", "a")  # Redis is not there: memory
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        store = redis.Redis(port=port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                store.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        time.sleep(1.1)  # the first retry is after 1 s
+        assert limiter.hit(item, "slots", "a")
+        assert store.get("LIMITS:" + item.key_for(redis_prefix, "slots", "a")) == b"1"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_endpoints_without_limits_never_touch_the_storage(app, client):
+    counter = app.extensions["counsel_limiter"].primary
+    before = counter.round_trips
+    assert [client.get("/healthz").status_code for _ in range(3)] == [200] * 3
+    assert counter.round_trips == before
