@@ -508,9 +508,8 @@ def test_api_range_and_zone_match_the_engine(app, db, practice, client, frozen):
 
 
 def test_fast_path_reads_on_the_pools_connections(app, db, practice, client, frozen):
-    """A cache hit reads its one query on a connection checked out of a pool (the app's
-    own on SQLite, the fast path's autocommit pool elsewhere) and gives it back: no
-    connection lives outside a pool."""
+    """A cache hit reads its one query on a connection checked out of a pool (the fast
+    path's own autocommit pool) and gives it back: no connection lives outside a pool."""
     token = practice["token"]
     expected = api_starts(client, token)
     pool_engine = fast_path_engine(db.engine)

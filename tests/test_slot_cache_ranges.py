@@ -187,12 +187,9 @@ def test_a_windows_busy_rows_are_two_index_ranges_bounded_at_both_ends(app, db, 
         assert "start>? AND start<?" in plan, plan
 
 
-def test_hit_reads_the_fingerprint_once(app, db, practice, client, frozen):
-    """A cached answer is one statement (the fingerprint), no ORM, no busy rows; the
-    driver's own trace agrees with the engine's events on SQLite."""
-    url = f"/api/v1/slots?token={practice['token']}&from=2026-03-09&to=2026-03-13"
-    assert client.get(url).status_code == 200  # the miss
-    db.session.commit()
+def _statements_of(db, request) -> tuple[object, list[str], list[str]]:
+    """``request()``'s answer and the statements it ran: as the engines' cursor events saw
+    them, and (SQLite) as the driver's own trace did."""
     engine = slot_cache.fast_path_engine(db.engine)
     orm, raw = [], []
 
@@ -213,14 +210,34 @@ def test_hit_reads_the_fingerprint_once(app, db, practice, client, frozen):
     for target, name, fn in hooks:
         sa.event.listen(target, name, fn)
     try:
-        body = client.get(url).get_json()
+        answer = request()
     finally:
         for target, name, fn in hooks:
             sa.event.remove(target, name, fn)
-    # The raw fast path still fires the engine's cursor events: one statement, the fingerprint.
-    assert body["slots"] and len(orm) == 1 and "FROM client JOIN lawyer" in orm[0], orm
-    if db.engine.dialect.name == "sqlite":
-        assert len(raw) == 1 and "FROM client JOIN lawyer" in raw[0], raw
+    return answer, orm, raw
+
+
+def test_hit_reads_the_fingerprint_once(app, db, practice, client, frozen, make_client):
+    """A cached answer is one statement (the fingerprint), no ORM, no busy rows; the
+    driver's own trace agrees with the engine's events on SQLite. On SQLite, while nothing
+    has been written since this connection last read the fingerprint, the statement is
+    ``PRAGMA data_version`` alone (it reads no table)."""
+    url = f"/api/v1/slots?token={practice['token']}&from=2026-03-09&to=2026-03-13"
+    assert client.get(url).status_code == 200  # the miss
+    db.session.commit()
+    hits = slot_cache.slot_cache().hits
+    make_client(lawyer=practice["lawyer"], email="dora@client.example")  # a write elsewhere
+    body, orm, raw = _statements_of(db, lambda: client.get(url).get_json())
+    sqlite = db.engine.dialect.name == "sqlite"
+    # The raw fast path still fires the engine's cursor events.
+    fingerprint = [s for s in orm if "FROM client JOIN lawyer" in s]
+    assert body["slots"] and len(fingerprint) == 1, orm
+    assert orm == (["PRAGMA data_version"] if sqlite else []) + fingerprint, orm
+    if sqlite:
+        assert len(raw) == 2 and raw[0] == "PRAGMA data_version" and "FROM client JOIN lawyer" in raw[1], raw
+        again, orm, raw = _statements_of(db, lambda: client.get(url).get_json())
+        assert again == body and orm == raw == ["PRAGMA data_version"], orm
+    assert slot_cache.slot_cache().hits == hits + (2 if sqlite else 1)
 
 
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 8)), max_size=30))

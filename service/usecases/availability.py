@@ -260,19 +260,28 @@ def _cached_offer(token: str, now: datetime, days: DayRange) -> Offer | None:
     """The offer behind a client link token if the cache holds it current and covering
     ``days``, else None.
 
-    One query on a pooled connection of ``slot_cache.fast_path_engine``, no ORM. It
+    One query on a pooled connection of ``slot_cache.fast_path_engine``, no ORM (on
+    SQLite not even that while the database is unchanged: ``fingerprint_by_token``). It
     answers only for the token of an active client, which ``links.resolve`` resolves to
     that very client; for anything else (a miss, callback links, unknown tokens, paused or
     archived clients, a failed read) the caller resolves the link as usual.
     """
+    hashed, since = token_hash(token), now - _COUNTING_MARGIN
     try:
         with slot_cache.fast_path_engine(db.engine).connect() as connection:
-            row = slot_cache.FINGERPRINT_BY_TOKEN_HASH.row(
-                connection, token_hash(token), now - _COUNTING_MARGIN
-            )
+            row, remembered = slot_cache.fingerprint_by_token(connection, hashed, since)
+            offer = _current_offer(row, now, days)
+            if offer is None and remembered and row is not None:
+                row, _ = slot_cache.fingerprint_by_token(connection, hashed, since, afresh=True)
+                offer = _current_offer(row, now, days)
     except (sa.exc.DBAPIError, db.engine.dialect.loaded_dbapi.Error):
         log.warning("slot cache fast path failed; answering the ordinary way", exc_info=True)
         return None
+    return offer
+
+
+def _current_offer(row: tuple | None, now: datetime, days: DayRange) -> Offer | None:
+    """The cached offer of a fingerprint row if it is current and covers ``days``."""
     key = slot_cache.key(row, now, None)
     if key is None or not slot_cache.trusted(slot_cache.trusted_until(row, _freshness()), now):
         return None

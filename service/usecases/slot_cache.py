@@ -530,6 +530,22 @@ class CompiledQuery:
         """Every row, as the driver gives them."""
         return self._execute(connection, lambda cursor: cursor.fetchall(), values)
 
+    @staticmethod
+    def pragma(connection: sa.Connection, name: str) -> object:
+        """SQLite's ``PRAGMA <name>`` on the connection's driver connection (the engine's
+        cursor events see it); a driver error invalidates the connection and is raised."""
+        statement = f"PRAGMA {name}"
+        cursor = connection.connection.cursor()
+        connection.dispatch.before_cursor_execute(connection, cursor, statement, (), None, False)
+        try:
+            cursor.execute(statement)
+            return cursor.fetchone()[0]
+        except connection.dialect.loaded_dbapi.Error:
+            connection.invalidate()
+            raise
+        finally:
+            cursor.close()
+
 
 def _busy_rows_query(dialect: str) -> sa.CompoundSelect:
     """The start and end of the busy rows of a lawyer's conflict calendars that overlap
@@ -596,21 +612,60 @@ MERGED_BUSY = MergedBusy()
 def fast_path_engine(engine: sa.Engine) -> sa.Engine:
     """The engine the fast path (a cache hit by link token) reads its one query with.
 
-    On SQLite, the app's own engine. Elsewhere a second, small pool on the same database,
-    in autocommit (the read is one statement: no BEGIN/ROLLBACK) and without pre-ping
-    (a ping on every checkout would double a hit's round trips). A connection that has
-    died fails its read; the pool invalidates it and the caller answers the ordinary way.
-    It is disposed with the app's engine.
+    A second, small pool on the same database, used for nothing else, in autocommit (the
+    read is one statement: no BEGIN/ROLLBACK) and without pre-ping (a ping on every
+    checkout would double a hit's round trips). A connection that has died fails its
+    read; the pool invalidates it and the caller answers the ordinary way. It is
+    disposed with the app's engine. On SQLite its connections never write, which lets
+    ``fingerprint_by_token`` skip the query while nobody else has written. An in-memory
+    SQLite database (one connection) is read on the app's own engine.
     """
-    if engine.dialect.name == "sqlite":
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
         return engine
     fast = current_app.extensions.get("slot_cache_engine")
     if fast is None or fast.url != engine.url:
+        options = {"connect_args": {"timeout": 30}} if engine.dialect.name == "sqlite" else {}
         fast = sa.create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=5,
-                                max_overflow=10, pool_recycle=3600)
+                                max_overflow=10, pool_recycle=3600, **options)
         sa.event.listen(engine, "engine_disposed", lambda *_args: fast.dispose())
         current_app.extensions["slot_cache_engine"] = fast
     return fast
+
+
+#: Fingerprint rows one fast-path connection keeps while the database is unchanged.
+_REMEMBERED_ROWS = 1024
+
+
+def fingerprint_by_token(connection: sa.Connection, token_hash: str, since: datetime,
+                         afresh: bool = False) -> tuple[tuple | None, bool]:
+    """``FINGERPRINT_BY_TOKEN_HASH.row`` on a fast-path connection, and whether it is a row
+    read earlier on this connection (``afresh``: read it now in any case).
+
+    On SQLite, ``PRAGMA data_version`` moves whenever another connection — of any
+    process — has committed; the fast path's connections never write, so while it stands
+    still nothing the fingerprint reads has changed, and the row read before is the row
+    the query would give (its only other input, ``since``, matters for the key alone: a
+    booking that ends before it was read is one that can no longer change an offer, see
+    ``availability``). The pragma reads no table. A remembered row whose key finds no
+    offer is read afresh by the caller, as a booking that aged out of the count makes the
+    keys of a remembered and a fresh row differ. Elsewhere the query runs every time.
+    """
+    if connection.dialect.name != "sqlite" or connection.engine is not current_app.extensions.get(
+            "slot_cache_engine"):
+        return FINGERPRINT_BY_TOKEN_HASH.row(connection, token_hash, since), False
+    driver = connection.connection.dbapi_connection
+    version = FINGERPRINT_BY_TOKEN_HASH.pragma(connection, "data_version")
+    held = connection.info.get("fingerprints")
+    if held is None or held[0] is not driver or held[1] != version:
+        held = connection.info["fingerprints"] = (driver, version, {})
+    rows = held[2]
+    if not afresh and token_hash in rows:
+        return rows[token_hash], True
+    row = FINGERPRINT_BY_TOKEN_HASH.row(connection, token_hash, since)
+    if len(rows) >= _REMEMBERED_ROWS:
+        rows.clear()
+    rows[token_hash] = row
+    return row, False
 
 
 FINGERPRINT_BY_ID = CompiledQuery(_fingerprint_query("id"))
