@@ -271,3 +271,19 @@ def test_an_offer_keeps_the_latest_answer_only():
     assert offer.answer("a", build("a")) == b"a" and offer.answer("a", build("x")) == b"a"
     assert offer.answer("b", build("b")) == b"b" and list(offer.answers) == ["b"]
     assert built == ["a", "b"]
+
+
+def test_remembered_fingerprint_still_ages_with_the_clock(app, db, practice, client, frozen):
+    """A hit that reads no table (nothing written since) still judges the mirror's
+    freshness at its own instant: past ``CALENDAR_FRESHNESS_MINUTES`` without a sync the
+    answer is a 503, not the cached offer."""
+    url = f"/api/v1/slots?token={practice['token']}&from=2026-03-09&to=2026-03-13"
+    assert client.get(url).status_code == 200  # the miss
+    assert client.get(url).status_code == 200  # a hit
+    _, orm, _ = _statements_of(db, lambda: client.get(url))
+    if db.engine.dialect.name == "sqlite":
+        assert orm == ["PRAGMA data_version"]
+    frozen.move_to(NOW + timedelta(minutes=app.config["CALENDAR_FRESHNESS_MINUTES"], seconds=1))
+    stale = client.get(url)
+    assert stale.status_code == 503
+    assert stale.get_json()["error"]["code"] == "availability_unknown"

@@ -625,8 +625,10 @@ def fast_path_engine(engine: sa.Engine) -> sa.Engine:
     fast = current_app.extensions.get("slot_cache_engine")
     if fast is None or fast.url != engine.url:
         options = {"connect_args": {"timeout": 30}} if engine.dialect.name == "sqlite" else {}
+        # Autocommit reads leave no transaction to end: nothing to reset on return.
         fast = sa.create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=5,
-                                max_overflow=10, pool_recycle=3600, **options)
+                                max_overflow=10, pool_recycle=3600, pool_reset_on_return=None,
+                                **options)
         sa.event.listen(engine, "engine_disposed", lambda *_args: fast.dispose())
         current_app.extensions["slot_cache_engine"] = fast
     return fast
