@@ -13,6 +13,9 @@ Which databases a test runs on (the ``db_url`` fixture, behind ``app``):
 - Tests marked ``sqlite_only`` pin a behaviour of SQLite itself (e.g. its refusal of a
   write after another process committed, ``tests/sqlite_snapshot.py``): they run on SQLite
   always, never skipped for another database.
+- Tests marked ``postgres_only`` pin a behaviour of PostgreSQL itself (its snapshots, table
+  locks, sequences): they run on PostgreSQL always (under ``CI=true`` a server that does
+  not answer fails them), never skipped on SQLite.
 - The schema is migrated once per session: a template SQLite file, copied for each test, and
   one PostgreSQL database, emptied before each test as ``TRUNCATE ... RESTART IDENTITY``
   would, so ids start at 1 again (``tests/pg.truncate_all``: only the tables holding rows).
@@ -99,6 +102,8 @@ def pytest_generate_tests(metafunc):
         backends = _backends()
         if metafunc.definition.get_closest_marker("sqlite_only") is not None:
             backends = ["sqlite"]
+        elif metafunc.definition.get_closest_marker("postgres_only") is not None:
+            backends = [pytest.param("postgresql", marks=pytest.mark.postgres)]
         elif metafunc.definition.get_closest_marker("db_matrix") is None:
             backends = backends[:1]
         metafunc.parametrize("db_url", backends, indirect=True)

@@ -48,10 +48,9 @@ def test_agenda_notes_and_matter_are_unreadable_in_the_raw_database(client, db, 
     assert (booking.agenda, booking.notes, booking.client.matter) == (AGENDA, NOTES, MATTER)
 
 
+@pytest.mark.sqlite_only
 def test_encrypted_text_never_reaches_the_database_file(app, client, db, make_client, frozen):
     """The SQLite file and its WAL, read as bytes, hold no agenda, note or matter."""
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("reads the SQLite file")
     _booked(client, db, make_client)
     path = db.engine.url.database
     db.session.remove()

@@ -28,14 +28,13 @@ def test_database_starts_empty_with_ids_from_one(db, make_lawyer, make_client, t
 
 
 @pytest.mark.postgres
+@pytest.mark.postgres_only
 def test_emptying_postgres_restarts_used_sequences_and_empties_guarded_tables(db_url, app, db, make_client):
     """tests/pg.truncate_all DELETEs only the tables with rows (triggers off, like TRUNCATE) and
     restarts only the sequences that were used, also by an insert that was rolled back."""
     from service.storage.models import AuditEvent, Lawyer
     from tests import pg
 
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only")
     make_client()
     db.session.add(AuditEvent(actor_kind="system", action="test.kept"))  # DELETE is refused
     db.session.commit()

@@ -38,12 +38,11 @@ def test_erasures_on_postgresql_queue_one_compaction_not_one_vacuum_per_client(a
         assert task.payload["xid"] > 0  # the newest erasure's transaction: the task waits for it
 
 
+@pytest.mark.postgres_only
 def test_compaction_waits_while_a_transaction_older_than_the_erasure_is_open(app, db, make_client):
     """VACUUM FULL keeps row versions an open transaction may still see: run while a
     report (or pg_dump) older than the erasure was open, it left the erased address in
     the rewritten file. The task now refuses to run until that transaction has ended."""
-    if db.engine.dialect.name == "sqlite":
-        pytest.skip("PostgreSQL's snapshots")
     row, _ = make_client(name="Olga Oldsnapshot", email="olga@old.example")
     engine = db.engine
     with engine.connect() as older:
@@ -72,11 +71,10 @@ def test_a_bad_erase_compact_at_fails_at_start_up(value):
         _hhmm(value, "ERASE_COMPACT_AT")
 
 
+@pytest.mark.postgres_only
 def test_vacuum_full_gives_up_instead_of_queueing_bookings_behind_a_long_transaction(app, db, make_client):
     """A VACUUM FULL waiting for its lock makes every later query of the table wait behind
     it; with a lock timeout it gives up after 2 s and the outbox retries it later."""
-    if db.engine.dialect.name == "sqlite":
-        pytest.skip("PostgreSQL's table locks")
     make_client()
     holder_ready, release = threading.Event(), threading.Event()
     engine = db.engine
