@@ -8,8 +8,10 @@ one client (90-day horizon, 10 windows a week, 15-minute step) and one iCal conf
 calendar of 5,000 busy events of 1-3 h. Then serves it with gunicorn (``--workers``,
 default 4, 127.0.0.1, a free port, ENV=production; rate limits counted in Redis as in
 production when ``--redis`` is given, default ``redis://127.0.0.1:6379/0`` if it answers,
-else in memory) and runs ``wrk -t2 -c50 -d10s --latency`` against ``/healthz`` and against
-``/api/v1/slots`` for the whole 90-day range (every worker warmed first). Prints one JSON
+else in memory) and runs ``wrk -t2 -c50 -d10s --latency`` against ``/healthz``, against
+``/api/v1/slots`` for the whole 90-day range (every worker warmed first; most answers are
+replayed, ``service/web/replay.py``) and against the same request with a cookie
+(``slots_in_app``: never replayed, the cached offer read inside Flask). Prints one JSON
 object per line: each endpoint's requests/s, p50 and p99, then their ratios with the goals
 (#19: slots >= 0.8 x healthz requests/s, slots p99 <= 2 x healthz p99). ``--rounds N``
 splits each endpoint's 10 s into N interleaved runs, so that both see the same background
@@ -190,9 +192,9 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS_MS[unit]
 
 
-def run_wrk(url: str, seconds: int) -> dict:
+def run_wrk(url: str, seconds: int, headers: tuple[str, ...] = ()) -> dict:
     out = subprocess.run(
-        [WRK, *WRK_ARGS, f"-d{seconds}s", url],
+        [WRK, *WRK_ARGS, *(arg for header in headers for arg in ("-H", header)), f"-d{seconds}s", url],
         capture_output=True, text=True, timeout=seconds + 30, check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -227,8 +229,10 @@ def server_cpu_seconds(master_pid: int) -> float:
     return total
 
 
-def load_test(urls: dict[str, str], rounds: int, master_pid: int | None = None) -> dict[str, dict]:
-    """wrk against each URL for ``SECONDS`` in all, split into interleaved rounds.
+def load_test(urls: dict[str, str | tuple[str, tuple[str, ...]]], rounds: int,
+              master_pid: int | None = None) -> dict[str, dict]:
+    """wrk against each URL (or (URL, request headers)) for ``SECONDS`` in all, split
+    into interleaved rounds.
 
     Rounds (healthz, slots, healthz, slots, ...) expose both endpoints to the same
     background load; requests/s is the total over the rounds, p50/p99 the worst round's.
@@ -240,7 +244,8 @@ def load_test(urls: dict[str, str], rounds: int, master_pid: int | None = None) 
     for _ in range(rounds):
         for name, url in urls.items():
             before = server_cpu_seconds(master_pid) if master_pid else 0.0
-            runs[name].append(run_wrk(url, max(1, SECONDS // rounds)))
+            target, headers = url if isinstance(url, tuple) else (url, ())
+            runs[name].append(run_wrk(target, max(1, SECONDS // rounds), headers))
             if master_pid:
                 cpu[name] += server_cpu_seconds(master_pid) - before
     out = {}
@@ -399,12 +404,19 @@ def main() -> None:
         database = "postgresql" if pg else "sqlite"
         common = {"database": database, "busy_events": EVENTS, "horizon_days": HORIZON_DAYS,
                   "workers": args.workers, "rate_limits": "redis" if limits else "memory"}
-        results = load_test({"healthz": base + "/healthz", "slots": slots_url}, args.rounds,
+        # "slots_in_app": the same request with a cookie, which the replay never answers
+        # (service/web/replay.py): the cached offer read inside Flask, for comparison.
+        results = load_test({"healthz": base + "/healthz", "slots": slots_url,
+                             "slots_in_app": (slots_url, ("Cookie: lang=en",))}, args.rounds,
                             gunicorn.pid if Path("/proc").is_dir() else None)
         healthz = {"name": "healthz", **results["healthz"], **common}
         print(json.dumps(healthz), flush=True)
         slots = {"name": "slots", "slots": offered, **results["slots"], **common}
         print(json.dumps(slots), flush=True)
+        in_app = {"name": "slots_in_app", "slots": offered, **results["slots_in_app"], **common,
+                  "ratio": round(results["slots_in_app"]["rps"] / healthz["rps"], 3),
+                  "note": "the request with a cookie: never replayed, the cached offer read in the app"}
+        print(json.dumps(in_app), flush=True)
         ratio = slots["rps"] / healthz["rps"]
         p99_ratio = slots["p99_ms"] / healthz["p99_ms"] if healthz["p99_ms"] else float("inf")
         print(

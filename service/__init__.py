@@ -81,7 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from service.core import logredact
     from service.storage import db_setup
     from service.storage.extensions import db, migrate
-    from service.web import blueprints, errors, limits
+    from service.web import blueprints, errors, limits, replay
 
     db.init_app(app)
     db_setup.init_app(app)
@@ -90,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logredact.init_app(app)
     blueprints.init_app(app)
     cli.init_app(app)
+    replay.init_app(app)  # in front of the app, behind ProxyFix
     limits.init_app(app)  # last: limits the endpoints registered above
     return app
 

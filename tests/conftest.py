@@ -83,6 +83,8 @@ def app_config(tmp_path, **overrides) -> dict:
         "ALLOW_PRIVATE_CALENDAR_HOSTS": True,
         # Every live check asks the feed (a test that counts them may turn reuse on).
         "FEED_LIVE_REUSE_SECONDS": 0,
+        # Every slots request reaches the app (tests/test_replay.py turns the replay on).
+        "SLOTS_REPLAY_MS": 0,
     }
     config.update(overrides)
     return config

@@ -55,6 +55,13 @@ def _positive_int(value: str, name: str) -> int:
     return number
 
 
+def _non_negative_int(value: str, name: str) -> int:
+    number = _int(value, name)
+    if number < 0:
+        raise ConfigError(f"{name} must be 0 or a whole number above it, not {value!r}")
+    return number
+
+
 def _env(value: str, name: str) -> str:
     if value not in ("production", "development"):
         raise ConfigError(f"{name} must be production or development, not {value!r}")
@@ -173,6 +180,13 @@ SETTINGS: tuple[Setting, ...] = (
         _int,
     ),
     Setting("SLOT_CACHE_ENTRIES", 4096, "offers kept per web process (one per client link)", _positive_int),
+    Setting(
+        "SLOTS_REPLAY_MS",
+        1000,
+        "a web process gives the same slots API request (no cookie, no Origin) the answer it "
+        "computed this recently again without entering the app; 0: off",
+        _non_negative_int,
+    ),
     Setting("SLOT_CACHE_SLOTS", 250_000, "slots kept per web process, all offers together", _positive_int),
     Setting(
         "CALENDAR_READ_TIMEOUT_SECONDS",

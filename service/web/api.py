@@ -16,6 +16,7 @@ from service.storage.extensions import db
 from service.storage.models import EmbedOrigin, Lawyer, utcnow
 from service.usecases import availability, bookings, channels, links, privacy
 from service.usecases.errors import Refused
+from service.web import replay
 from service.web.errors import AppError
 from service.web.openapi import document
 from service.web.params import parse_day, parse_instant, parse_zone
@@ -105,6 +106,7 @@ def slots():
         return ('{"slots":[' + ",".join(items[i:j]) + "]}\n").encode()
 
     # The body of a range is built once per offer: a hit sends the same bytes.
+    replay.mark()
     return current_app.response_class(offer.answer(("api.slots", days.zone, i, j), body),
                                       mimetype="application/json")
 

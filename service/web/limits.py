@@ -63,7 +63,12 @@ from service.web.errors import error_response
 
 def client_address() -> str:
     """The client's address as the last trusted hop saw it (see ``ProxyFix``)."""
-    return request.remote_addr or "unknown"
+    return address_of(request.environ)
+
+
+def address_of(environ: dict) -> str:
+    """``client_address`` of a WSGI environ (behind ``ProxyFix``, as it left it)."""
+    return environ.get("REMOTE_ADDR") or "unknown"
 
 
 def link_token() -> str | None:
@@ -326,17 +331,28 @@ def check_limits() -> None:
     rules = rules_for_request()
     if not rules:
         return
-    limiter: Limiter = current_app.extensions["counsel_limiter"]
     for rule in dict.fromkeys(rules):  # each rule once
         if rule.methods is not None and request.method not in rule.methods:
             continue
         if rule.key is token_key and link_token() is None:
             continue
-        key = rule.key()
-        for item in _items(current_app.config[rule.setting]):
-            if not limiter.hit(item, rule.scope, key):
-                log.info("rate limit %s of %s reached", item, rule.scope)
-                raise RateLimited(retry_after=limiter.retry_after(item, rule.scope, key))
+        refused = count(current_app, rule, rule.key())
+        if refused is not None:
+            raise refused
+
+
+def count(app: Flask, rule: Rule, key: str) -> RateLimited | None:
+    """Count one request of ``key`` against each of ``rule``'s limits; the refusal if one
+    is full (the limits after it are not counted). Also outside a request
+    (``replay``)."""
+    if not app.config["RATELIMIT_ENABLED"]:
+        return None
+    limiter: Limiter = app.extensions["counsel_limiter"]
+    for item in _items(app.config[rule.setting]):
+        if not limiter.hit(item, rule.scope, key):
+            log.info("rate limit %s of %s reached", item, rule.scope)
+            return RateLimited(retry_after=limiter.retry_after(item, rule.scope, key))
+    return None
 
 
 def init_app(app: Flask) -> None:
