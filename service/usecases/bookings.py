@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 
 from booking import callback_links, changes
@@ -28,6 +27,7 @@ from service.calendars import bounded
 from service.calendars.base import ProviderError
 from service.calendars.sync import lawyer_calendars, live_busy
 from service.core.crypto import encrypt
+from service.core.emails import EmailNotValidError, normalized
 from service.core.names import name_problem
 from service.core.urls import manage_url
 from service.storage import inserts
@@ -78,7 +78,7 @@ def validate_contact(name: object, email: object, agenda: object) -> Contact:
     if any(ch in email for ch in "\r\n\x00"):
         raise Refused("invalid_email", "The e-mail address must be one line.")
     try:
-        email = validate_email(email.strip(), check_deliverability=False).normalized
+        email = normalized(email.strip())
     except EmailNotValidError as exc:
         raise Refused("invalid_email", f"The e-mail address is not valid: {exc}") from None
     if not isinstance(agenda, str) or not agenda.strip():
