@@ -119,14 +119,13 @@ def together() -> Iterator[None]:
         yield
     finally:
         _pending.reset(token)
-    groups = [(table, rows) for table, rows in pending if rows]
+    groups = [(table, [_complete(table, row) for row in rows]) for table, rows in pending if rows]
     if not groups:
         return
     connection = db.session.connection()
     dialect = connection.dialect
-    shape = tuple((table, tuple(_complete(table, rows[0]))) for table, rows in groups)
-    params = {f"p{g}": _as_json(table, keys, rows, dialect)
-              for g, ((table, keys), (_, rows)) in enumerate(zip(shape, groups, strict=True))}
+    shape = tuple((table, tuple(rows[0])) for table, rows in groups)
+    params = {f"p{g}": _as_json(table, rows, dialect) for g, (table, rows) in enumerate(groups)}
     connection.exec_driver_sql(_together_sql(shape, dialect), params)
 
 
@@ -137,18 +136,12 @@ def _complete(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
             if c.key in row or not c.primary_key}
 
 
-def _as_json(table: sa.Table, keys: tuple[str, ...], rows: list[dict[str, Any]], dialect: sa.Dialect) -> str:
-    """The rows as one JSON array, each value as its column's type binds it (encrypted
-    text, UTC instants); a JSON column's value nested as it is."""
+def _as_json(table: sa.Table, rows: list[dict[str, Any]], dialect: sa.Dialect) -> str:
+    """The rows (``_complete``) as one JSON array, each value as its column's type binds
+    it (encrypted text, UTC instants); a JSON column's value nested as it is."""
     processors = _processors(table, dialect)
-    out = []
-    for row in rows:
-        row = _complete(table, row)
-        item = {}
-        for k in keys:
-            value, process = row[k], processors[k]
-            item[k] = process(value) if process is not None and value is not None else value
-        out.append(item)
+    out = [{k: v if v is None or processors[k] is None else processors[k](v) for k, v in row.items()}
+           for row in rows]
     return json.dumps(out, default=_json_value, separators=(",", ":"))
 
 
