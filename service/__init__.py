@@ -106,5 +106,6 @@ def _database_uri(url: str) -> str:
 def _engine_options(uri: str) -> dict[str, Any]:
     if uri.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    # A database that is away fails a new connection within seconds, not the OS's minutes.
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+    # A database that is away fails a new connection within seconds, not the OS's minutes;
+    # pooled connections are pinged when they were idle (``db_setup.ping_after_idle``).
+    return {"connect_args": {"connect_timeout": 5}}

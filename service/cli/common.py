@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import click
-from email_validator import EmailNotValidError, validate_email
 
+from service.core.emails import EmailNotValidError, normalized
 from service.core.names import name_problem
 from service.storage.extensions import db
 from service.storage.models import Lawyer
@@ -21,7 +21,7 @@ def email(value: str) -> str:
     if any(ch in value for ch in "\r\n"):
         raise click.ClickException("--email must be one line")
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        return normalized(value)
     except EmailNotValidError as exc:
         raise click.ClickException(f"--email {value!r} is not a valid address: {exc}") from None
 

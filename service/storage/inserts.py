@@ -5,11 +5,21 @@ The ORM's unit of work (``session.add`` and a flush) cost a booking three times 
 ``insert_object`` writes a new mapped object at once with the table's one prepared
 statement and leaves it in the session as if it had been loaded: later reads of its
 attributes need no ``SELECT``, and changes made to it afterwards are flushed as usual.
+
+``together()``: on PostgreSQL the rows written inside the block (``insert_object`` of an
+object whose key is given, ``insert_rows``) are sent at its end as one statement, the
+INSERTs but the last in ``WITH`` (a booking, its audit row and its outbox tasks: one
+round trip instead of three, #19). Nothing inside the block may read them back.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +38,8 @@ def _statement(mapper: sa.orm.Mapper) -> tuple[sa.Insert, tuple[sa.orm.ColumnPro
 
 
 def insert_object(obj: Any) -> None:
-    """``INSERT`` the new (transient) ``obj`` now and make it persistent in the session.
+    """``INSERT`` the new (transient) ``obj`` now and make it persistent in the session
+    (inside ``together()``, with its key given: at the block's end).
 
     Every mapped column is written: what ``obj`` holds, else the column's Python-side
     default (as a flush would fill it in, onto ``obj`` too), else NULL. Relationships are
@@ -48,7 +59,12 @@ def insert_object(obj: Any) -> None:
         if prop.key not in state.dict:
             setattr(obj, prop.key, _default(column))
         values[column.key] = state.dict[prop.key]
-    setattr(obj, mapper.primary_key[0].key, db.session.connection().execute(statement, values).scalar_one())
+    key = mapper.primary_key[0].key
+    given = state.dict.get(key)
+    if given is not None:  # written as given (inside ``together()``: at the block's end)
+        insert_rows(mapper.local_table, [{key: given, **values}])
+    else:
+        setattr(obj, key, db.session.connection().execute(statement, values).scalar_one())
     make_transient_to_detached(obj)  # loaded as it is: no history, nothing expired
     db.session.add(obj)
 
@@ -64,3 +80,97 @@ def _default(column: sa.Column) -> Any:
     if default.is_callable:
         return default.arg(None)  # SQLAlchemy wraps it to take an execution context
     raise ValueError(f"insert_object: {column.key!r} has a SQL default; give it a value")
+
+
+@functools.cache
+def _rows_statement(table: sa.Table) -> sa.Insert:
+    # RETURNING makes a list of rows one ``INSERT ... VALUES`` ("insertmanyvalues").
+    (key,) = table.primary_key.columns
+    return sa.insert(table).returning(key)
+
+
+def insert_rows(table: sa.Table, rows: list[dict[str, Any]]) -> list[int] | None:
+    """``INSERT`` ``rows`` (dicts of the same columns) into ``table``: now, in one
+    statement, returning their keys, or inside ``together()`` with the block's others
+    (None)."""
+    pending = _pending.get()
+    if pending is not None:
+        pending.append((table, rows))
+        return None
+    if not rows:
+        return []
+    return list(db.session.connection().execute(_rows_statement(table), rows).scalars())
+
+
+_pending: ContextVar[list[tuple[sa.Table, list[dict[str, Any]]]] | None] = ContextVar("inserts", default=None)
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """On PostgreSQL, the block's rows are written at its end in one statement (see the
+    module doc; nothing is written if the block raises). Elsewhere, and inside another
+    ``together()``, the block runs as it is."""
+    if _pending.get() is not None or db.engine.dialect.name != "postgresql":
+        yield
+        return
+    pending: list[tuple[sa.Table, list[dict[str, Any]]]] = []
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    groups = [(table, [_complete(table, row) for row in rows]) for table, rows in pending if rows]
+    if not groups:
+        return
+    connection = db.session.connection()
+    dialect = connection.dialect
+    shape = tuple((table, tuple(rows[0])) for table, rows in groups)
+    params = {f"p{g}": _as_json(table, rows, dialect) for g, (table, rows) in enumerate(groups)}
+    connection.exec_driver_sql(_together_sql(shape, dialect), params)
+
+
+def _complete(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with every column of ``table`` but a key not given, in the table's order
+    (a missing one's Python-side default, as a flush would fill it in)."""
+    return {c.key: row[c.key] if c.key in row else _default(c) for c in table.columns
+            if c.key in row or not c.primary_key}
+
+
+def _as_json(table: sa.Table, rows: list[dict[str, Any]], dialect: sa.Dialect) -> str:
+    """The rows (``_complete``) as one JSON array, each value as its column's type binds
+    it (encrypted text, UTC instants); a JSON column's value nested as it is."""
+    processors = _processors(table, dialect)
+    out = [{k: v if v is None or processors[k] is None else processors[k](v) for k, v in row.items()}
+           for row in rows]
+    return json.dumps(out, default=_json_value, separators=(",", ":"))
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("inserts.together: a naive datetime")
+        return value.isoformat()
+    raise TypeError(f"inserts.together: cannot write {type(value).__name__}")
+
+
+@functools.cache
+def _processors(table: sa.Table, dialect: sa.Dialect) -> dict[str, Any]:
+    return {c.key: None if isinstance(c.type, sa.JSON) else c.type.bind_processor(dialect) for c in table.columns}
+
+
+@functools.cache
+def _together_sql(shape: tuple[tuple[sa.Table, tuple[str, ...]], ...], dialect: sa.Dialect) -> str:
+    """The one statement of a shape (tables and columns), built once: each table's rows
+    from one JSON parameter (``json_populate_recordset``), every INSERT but the last in
+    ``WITH``. Few parameters and short: psycopg caches its parsing and prepares it (past
+    50 parameters it parsed the statement anew each time: 16 % of a booking's CPU)."""
+    quote = dialect.identifier_preparer.quote  # names from the tables' metadata, never input
+    inserts = []
+    for g, (table, keys) in enumerate(shape):
+        columns = ", ".join(quote(table.c[k].name) for k in keys)
+        inserts.append(f"INSERT INTO {quote(table.name)} ({columns}) SELECT {columns} "  # noqa: S608
+                       f"FROM json_populate_recordset(NULL::{quote(table.name)}, %(p{g})s::json)")
+    *first, last = inserts
+    if not first:
+        return last
+    return "WITH " + ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(first)) + " " + last

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from service.core.logredact import redact
+from service.storage import inserts
 from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
 from service.storage.models import OutboxTask, utcnow
@@ -106,13 +107,9 @@ def batched() -> Iterator[None]:
         yield
     finally:
         _batch.reset(token)
-    if rows:
-        # One INSERT ... VALUES of every row ("insertmanyvalues": it takes RETURNING), from
-        # a statement compiled once; ``insert().values(rows)`` was compiled anew each time.
-        db.session.connection().execute(_INSERT_TASKS, rows).all()
-
-
-_INSERT_TASKS = sa.insert(OutboxTask.__table__).returning(OutboxTask.__table__.c.id)
+    # One INSERT ... VALUES of every row, from a statement compiled once
+    # (``inserts.insert_rows``; ``insert().values(rows)`` was compiled anew each time).
+    inserts.insert_rows(OutboxTask.__table__, rows)
 
 
 def revive(tasks: sa.Select | list[OutboxTask], now: datetime | None = None) -> int:

@@ -30,6 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from service.storage import inserts
 from service.storage.extensions import db
 from service.storage.models import AuditEvent, Lawyer, utcnow
 
@@ -93,15 +94,16 @@ def firm_of(lawyer_id: int | None) -> int | None:
 
 
 def record(actor: Actor | None, action: str, subject: Any, before: dict | None = None,
-           after: dict | None = None, *, firm_id: int | None = None, at: datetime | None = None) -> int:
+           after: dict | None = None, *, firm_id: int | None = None, at: datetime | None = None) -> int | None:
     """Append one row to the audit log (in the caller's transaction, written at once with
-    one INSERT compiled once: #19); see the module doc. Returns the row's id."""
+    one INSERT compiled once: #19); see the module doc. Returns the row's id (None inside
+    ``inserts.together()``: written at the block's end)."""
     actor = actor or current_actor()
     target = _subject(subject)
     if actor.kind == "client" and actor.id is None:  # the client of a public page: the subject's
         client_id = target.id if target.type == "client" else getattr(subject, "client_id", None)
         actor = Actor("client", client_id, actor.label)
-    return db.session.connection().execute(_INSERT, {
+    ids = inserts.insert_rows(AuditEvent.__table__, [{
         "at": at or utcnow(),
         "firm_id": firm_id if firm_id is not None else firm_of(target.lawyer_id),
         "lawyer_id": target.lawyer_id,
@@ -113,10 +115,8 @@ def record(actor: Actor | None, action: str, subject: Any, before: dict | None =
         "subject_id": target.id,
         "before": before,
         "after": after,
-    }).scalar_one()
-
-
-_INSERT = sa.insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
+    }])
+    return ids[0] if ids else None
 
 
 def changes(before: dict, after: dict) -> tuple[dict, dict] | None:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 
 from booking import callback_links, changes
@@ -28,6 +27,7 @@ from service.calendars import bounded
 from service.calendars.base import ProviderError
 from service.calendars.sync import lawyer_calendars, live_busy
 from service.core.crypto import encrypt
+from service.core.emails import EmailNotValidError, normalized
 from service.core.names import name_problem
 from service.core.urls import manage_url
 from service.storage import inserts
@@ -78,7 +78,7 @@ def validate_contact(name: object, email: object, agenda: object) -> Contact:
     if any(ch in email for ch in "\r\n\x00"):
         raise Refused("invalid_email", "The e-mail address must be one line.")
     try:
-        email = validate_email(email.strip(), check_deliverability=False).normalized
+        email = normalized(email.strip())
     except EmailNotValidError as exc:
         raise Refused("invalid_email", f"The e-mail address is not valid: {exc}") from None
     if not isinstance(agenda, str) or not agenda.strip():
@@ -208,6 +208,9 @@ class _Locked:
 
     rows: list[sa.Row]  # the lawyer's bookings (``availability.held_rows``)
     mirror_moved: bool  # a conflict calendar's mirror changed since ``_fresh_busy``
+    #: The new booking's key, drawn by the lock's statement (PostgreSQL; None: the
+    #: INSERT's): its rows are then written in one statement (``_insert_booking``).
+    booking_id: int | None = None
 
 
 @contextmanager
@@ -235,7 +238,8 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
             if expired:  # their slots are free again
                 intake_holds.release_expired(subject.lawyer_id, now)
                 rows = [r for r in rows if r.id not in expired]
-            yield _Locked(rows, mirror_moved=mirrors != busy.calendars.mirror_state)
+            yield _Locked(rows, mirror_moved=mirrors != busy.calendars.mirror_state,
+                          booking_id=found[0][4] if len(found[0]) > 4 else None)
     except IntegrityError:
         raise Refused("slot_busy", "This time has just been booked. Please choose another.") from None
 
@@ -252,8 +256,10 @@ def _open(subject: Client | Intake, state: object, lawyer_side: bool) -> bool:
 @functools.cache
 def _lock_query(kind: type[Client] | type[Intake], lock: bool) -> sa.Select:
     """The link's state (``_open``), whether the lawyer is active, and the lawyer's
-    conflict calendars with their mirrors' versions; with ``lock`` (PostgreSQL) taking the lawyer's row lock. Built
-    once per kind (#19: building a statement cost a booking more than running it)."""
+    conflict calendars with their mirrors' versions; with ``lock`` (PostgreSQL) taking the
+    lawyer's row lock and drawing the new booking's key from its sequence (a refused
+    booking leaves a gap, as a rolled-back INSERT does). Built once per kind (#19:
+    building a statement cost a booking more than running it)."""
     state = kind.active if kind is Intake else kind.status
     calendar = Calendar.__table__.c
     query = (
@@ -263,7 +269,12 @@ def _lock_query(kind: type[Client] | type[Intake], lock: bool) -> sa.Select:
                    sa.and_(calendar.lawyer_id == Lawyer.id, calendar.conflict.is_(True)))
         .where(kind.id == sa.bindparam("subject_id"))
     )
-    return query.with_for_update(of=Lawyer) if lock else query
+    if not lock:
+        return query
+    return query.add_columns(_NEXT_BOOKING_ID).with_for_update(of=Lawyer)
+
+
+_NEXT_BOOKING_ID = sa.func.nextval(sa.func.pg_get_serial_sequence("booking", "id"))
 
 
 def _no_longer_active(subject: Client | Intake) -> Refused:
@@ -360,7 +371,7 @@ def _book(client: Client, start: datetime, contact: Contact, now: datetime,
             _spend(callback, now)
         slot = _checked_new(client, now, start, busy, locked, reserve_access)
         booking = _insert_booking(client, slot, contact, manage_token, now, busy.calendars,
-                                  callback.id if callback else None)
+                                  callback.id if callback else None, booking_id=locked.booking_id)
         privacy.record_consent(client, consent, now)
     return booking, manage_token
 
@@ -414,7 +425,8 @@ def book_intake(intake: Intake, start: datetime, contact: Contact, now: datetime
         audit.record(None, "client.created", client, after={"intake_id": intake.id},
                      firm_id=intake.lawyer.firm_id)
         # held until the visitor confirms the address
-        booking = _insert_booking(client, slot, contact, manage_token, now, busy.calendars, hold=True)
+        booking = _insert_booking(client, slot, contact, manage_token, now, busy.calendars, hold=True,
+                                  booking_id=locked.booking_id)
         privacy.record_consent(client, consent, now)
     return booking, manage_token
 
@@ -452,14 +464,17 @@ def _insert_booking(
     hold: bool = False,
     booked_by: str = "client",
     outside_terms: bool = False,
+    booking_id: int | None = None,
 ) -> Booking:
     """One INSERT of the booking with its channel (``inserts.insert_object``: no flush),
     one of its follow-up tasks (``followup.enqueue``; with ``hold``, the intake's
     confirmation instead), the audit row. ``calendars``: as read before the transaction
-    (None: read now)."""
+    (None: read now). ``booking_id``: its key drawn already (``_Locked.booking_id``): the
+    three are one statement (``inserts.together``)."""
     if calendars is None:
         calendars = _calendars_of(client.lawyer)
     booking = Booking(
+        id=booking_id,
         uid=secrets.token_hex(16),
         lawyer_id=client.lawyer_id,
         client_id=client.id,
@@ -483,12 +498,13 @@ def _insert_booking(
     channels.apply(booking, contact.channel or channels.default_choice(client),
                    writes_to_google=calendars.writes_to_google)
     confirm_token = intake_holds.make_pending(booking, now) if hold else None
-    inserts.insert_object(booking)
-    if confirm_token is not None:
-        intake_holds.enqueue_confirmation(booking, confirm_token)
-    else:
-        followup.enqueue(booking, "booked", new=True, has_destinations=calendars.has_destinations)
-    audit.record(None, "booking.booked", booking, after=_when(booking), firm_id=client.lawyer.firm_id)
+    with inserts.together():
+        inserts.insert_object(booking)
+        if confirm_token is not None:
+            intake_holds.enqueue_confirmation(booking, confirm_token)
+        else:
+            followup.enqueue(booking, "booked", new=True, has_destinations=calendars.has_destinations)
+        audit.record(None, "booking.booked", booking, after=_when(booking), firm_id=client.lawyer.firm_id)
     return booking
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
 
 from service.core import urls
 from service.core.crypto import encrypt
+from service.core.emails import EmailNotValidError, normalized
 from service.core.zones import is_zone
 from service.storage import outbox
 from service.storage.extensions import db
@@ -62,7 +62,7 @@ def normalized_email(value: str) -> str:
     if not isinstance(value, str) or any(ch in value for ch in "\r\n\x00"):
         raise Refused("invalid_email", "The e-mail address must be one line.")
     try:
-        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+        return normalized(value.strip()).lower()
     except EmailNotValidError as exc:
         raise Refused("invalid_email", f"The e-mail address is not valid: {exc}") from None
 

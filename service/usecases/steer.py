@@ -138,7 +138,8 @@ def book_for_client(
                       busy=bookings.busy_in_transaction(client, start, busy, locked),
                       booked=availability._subject_bookings(client, window, rows=locked.rows))
         booking = bookings._insert_booking(client, slot, contact, new_token(), now, busy.calendars,
-                                           booked_by="lawyer", outside_terms=override.terms)
+                                           booked_by="lawyer", outside_terms=override.terms,
+                                           booking_id=locked.booking_id)
     return booking
 
 
