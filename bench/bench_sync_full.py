@@ -195,11 +195,13 @@ def replay(server, recorder: Recorder) -> tuple[float, float, float, int]:
 def warm_up(server, url: str) -> None:
     """REPORTs over an hour, without our deadline: the server reads every object once
     and builds its caches (minutes at 50,000 objects). Xandikos indexes a collection's
-    time ranges only after a few queries of the same kind (``AutoIndexManager``): six."""
+    time ranges only after a few queries of the same kind (``AutoIndexManager``): six;
+    and the first query that asks for the objects' data, as a sync does, costs it as much
+    again (35 s at 50,000 objects, then 2-3 s for any range): the warm-up asks for it."""
     body = (
         '<?xml version="1.0" encoding="utf-8"?>'
         '<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
-        "<D:prop><D:getetag/></D:prop>"
+        "<D:prop><D:getetag/><C:calendar-data/></D:prop>"
         '<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">'
         f'<C:time-range start="{_utc(NOW)}" end="{_utc(NOW + timedelta(hours=1))}"/>'
         "</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"
@@ -221,7 +223,14 @@ def bench(server_cls, root: Path, events: int, rounds: int) -> dict:
         loaded = time.perf_counter() - loaded
         warm = time.perf_counter()
         warm_up(server, url)
-        our_sync(server, url)
+        # Xandikos's first sync of a cold calendar this size is cut off at our deadline
+        # (its first answer with the objects' data for a new range takes it ~35 s, later
+        # ones 2-3 s): the worker's next sync succeeds. Counted, not fatal here.
+        try:
+            our_sync(server, url)
+            first_sync_cut_off = False
+        except bounded.CutOff:
+            first_sync_cut_off = True
         warm = time.perf_counter() - warm
         ours, theirs = [], []
         for _ in range(rounds):
@@ -252,6 +261,7 @@ def bench(server_cls, root: Path, events: int, rounds: int) -> dict:
         "replay_cpu_server": round(statistics.median(r[2] for r in theirs), 3),
         "load_seconds": round(loaded, 1),
         "warm_up_seconds": round(warm, 1),
+        "first_sync_cut_off": first_sync_cut_off,
     }
 
 
