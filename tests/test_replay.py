@@ -171,3 +171,13 @@ def test_a_bad_replay_setting_fails_at_start_up(tmp_path, monkeypatch, value):
     config.pop("SLOTS_REPLAY_MS")
     with pytest.raises(ConfigError, match="SLOTS_REPLAY_MS"):
         create_app(config)
+
+
+def test_the_replay_refuses_to_start_if_the_views_limits_need_the_request(tmp_path, monkeypatch):
+    """A limit keyed on more than the address (a token in the body, say) cannot be counted
+    in front of Flask: the replay would let such requests through uncounted."""
+    from service.web import limits, replay
+
+    monkeypatch.setattr(replay, "RULES", (limits.SLOTS_BY_IP, limits.BOOKING_BY_TOKEN))
+    with pytest.raises(RuntimeError, match="limited by address"):
+        create_app(app_config(tmp_path, SLOTS_REPLAY_MS=1000))

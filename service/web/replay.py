@@ -18,9 +18,9 @@ same request without entering Flask:
   that time (the booking itself is checked in its transaction and refused with 409 if
   the slot is gone); any commit in this process (``forget``: the engine's commit event)
   ends every replay at once, and an answer computed while one happened is not kept;
-- every replay is counted against the slots rate limit of its address exactly as the
-  view's request would be (``limits.count``, the same rule); a refused one goes on to
-  Flask, which answers the 429.
+- every replay is counted against the view's rate limits (``limits.RULES``, by the
+  client's address) exactly as the view's request would be (``limits.count``); a
+  refused one goes on to Flask, which answers the 429.
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ from flask import Flask, request
 
 from service.web import limits
 
-PATH = "/api/v1/slots"
+PATH, ENDPOINT = "/api/v1/slots", "api.slots"
+#: The view's limits (``limits.RULES``): all keyed on the client's address, which a replay
+#: knows without a request (``init_app`` checks).
+RULES = limits.RULES[ENDPOINT]
 #: Bytes of answers one process keeps at most (all of them are dropped when it is full).
 MAX_BYTES = 8 * 1024 * 1024
 _MARK = "counsel.replayable"
@@ -79,11 +82,16 @@ class Replay:
         query = (environ.get("QUERY_STRING", ""), environ.get("HTTP_ORIGIN"))
         answer = self.answers.get(query)
         if (answer is not None and answer.generation == self.generation
-                and time.monotonic() < answer.until
-                and limits.count(self.app, limits.SLOTS_BY_IP, limits.address_of(environ)) is None):
+                and time.monotonic() < answer.until and self._counted(environ)):
             start_response(answer.status, list(answer.headers))
             return [answer.body]
         return self._answer_and_keep(query, environ, start_response)
+
+    def _counted(self, environ: dict) -> bool:
+        """Count the request against the view's limits, as ``check_limits`` would; False
+        if one is full (Flask then answers, and counts it as a refusal again)."""
+        address = limits.address_of(environ)
+        return all(limits.count(self.app, rule, address) is None for rule in RULES)
 
     def _answer_and_keep(self, query: tuple[str, str | None], environ: dict, start_response: Callable) -> Iterable[bytes]:
         generation, started = self.generation, time.monotonic()
@@ -121,6 +129,9 @@ def init_app(app: Flask) -> None:
     milliseconds = app.config["SLOTS_REPLAY_MS"]
     if milliseconds <= 0:
         return
+    if app.url_map.bind("").match(PATH)[0] != ENDPOINT or any(
+            rule.key is not limits.client_address for rule in RULES):
+        raise RuntimeError(f"{PATH} is not {ENDPOINT} limited by address: the replay would be wrong")
     from service.storage.extensions import db
 
     replay = Replay(app, app.wsgi_app, milliseconds / 1000)
