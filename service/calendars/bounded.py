@@ -65,12 +65,17 @@ def too_slow(subject: str, seconds: float) -> TooSlow:
 
 
 def _megabytes(limit: int) -> str:
-    value = limit / (1024 * 1024)
-    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+    return _short(limit / (1024 * 1024))
 
 
 def _seconds(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+    return _short(value)
+
+
+def _short(value: float) -> str:
+    """Whole from 10 up, else one decimal, never a trailing ".0" (0.97 reads "1", not "1.0")."""
+    value = round(value) if value >= 10 else round(value, 1)
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
 
 
 def limits() -> tuple[float, int]:

@@ -137,3 +137,13 @@ def test_good_answers_still_read(app, hostile):
 
 def test_outside_an_app_the_defaults_apply():
     assert bounded.limits() == (bounded.DEFAULT_TIMEOUT_SECONDS, bounded.DEFAULT_MAX_BYTES)
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (0.97, "1"), (1.0, "1"), (0.94, "0.9"), (2.5, "2.5"), (9.96, "10"), (29.6, "30"), (30, "30"),
+])
+def test_regression_a_deadline_just_under_a_whole_second_reads_whole(seconds, shown):
+    """A budget of 1 s with a little of it spent (0.97 s allowed) read "within 1.0 s"."""
+    from service.calendars.bounded import too_slow
+
+    assert str(too_slow("Microsoft Graph", seconds)) == f"Microsoft Graph: no complete answer within {shown} s, cut off"
