@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from booking.intervals import BusyIndex, Interval
 from booking.model import Agreement, BookedCall, LawyerRules, Slot
 from booking.terms import check_agreement
-from booking.walltime import local_date, to_utc, wall_interval, week_start
+from booking.walltime import local_date, to_utc, wall_interval, wall_to_utc, week_start
 
 Reason = Literal[
     "past",
@@ -310,6 +310,26 @@ def free_slots(
                 candidate += step
         day += _DAY
     return [_slot(s, agreement) for s in sorted(set(starts))]
+
+
+def counted_span(agreement: Agreement, lawyer: LawyerRules, start: datetime) -> Interval:
+    """The time whose bookings ``check_start`` at ``start`` weighs: a booking holding time
+    outside it changes nothing, so a caller may read only the bookings over it.
+
+    The caps count bookings by the lawyer-local day of their start: the call's week (the
+    client's and the lawyer's weekly caps, the lawyer's daily one inside it) and, when the
+    agreement caps calls a month, its month; collisions need the call's blocked time. A
+    day more on each side, so that no DST edge of the local calendar can cut one off."""
+    tz = lawyer.timezone
+    slot = _slot(to_utc(start, "start"), agreement)
+    day = local_date(slot.start, tz)
+    first, last = week_start(day), week_start(day) + timedelta(days=7)
+    if agreement.max_per_month is not None:
+        first = min(first, day.replace(day=1))
+        last = max(last, (day.replace(day=28) + timedelta(days=4)).replace(day=1))
+    margin = timedelta(days=1)
+    return Interval(min(wall_to_utc(first, time(), tz), slot.prep_start) - margin,
+                    max(wall_to_utc(last, time(), tz), slot.blocked_end) + margin)
 
 
 def check_start(

@@ -35,7 +35,7 @@ from flask import current_app
 
 from booking import reserve
 from booking.availability import check_shape as check_shape_rules
-from booking.availability import check_start, free_slots
+from booking.availability import check_start, counted_span, free_slots
 from booking.intervals import Interval
 from booking.model import Agreement, BookedCall, Slot
 from service.storage.extensions import db
@@ -99,6 +99,13 @@ def lawyer_booking_rows(
 def held_rows(subject: Client | Intake, now: datetime) -> list[sa.Row]:
     """``lawyer_booking_rows`` over what ``check`` needs for a booking at ``now``."""
     return lawyer_booking_rows(subject.lawyer_id, _data_window(subject, now))
+
+
+def counted_window(subject: Client | Intake, start: datetime) -> Interval:
+    """The bookings ``check`` weighs for a call at ``start``, no more (``counted_span``:
+    its week, its month if capped, its blocked time): a lawyer with a full horizon of
+    bookings costs a client's booking no more than one with a few (#19)."""
+    return counted_span(subject.agreement(), subject.lawyer.rules(), start)
 
 
 def lawyer_bookings(

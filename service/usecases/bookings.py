@@ -221,8 +221,9 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
     ``BEGIN IMMEDIATE`` serialises anyway) and re-reads whether the link is still active
     (``lawyer_side``: whether the client is not archived) and the versions of the
     lawyer's conflict calendars' mirrors; one reads the lawyer's bookings (over
-    ``window``; by default what ``availability.check`` needs), expired unconfirmed holds
-    among them released first. A lost race is a 409."""
+    ``window``, e.g. ``availability.counted_window``; by default the whole horizon, which
+    an intake's count of its waiting holds needs), expired unconfirmed holds among them
+    released first. A lost race is a 409."""
     try:
         with write_transaction(keep_loaded=True, continue_read=not busy.asked):
             query = _lock_query(type(subject), db.engine.dialect.name == "postgresql")
@@ -366,7 +367,7 @@ def _book(client: Client, start: datetime, contact: Contact, now: datetime,
     reserve_access = callback is not None
     busy = _fresh_busy(client, now, start, reserve_access)
     manage_token = new_token()
-    with _new_booking_transaction(client, now, busy) as locked:
+    with _new_booking_transaction(client, now, busy, window=availability.counted_window(client, start)) as locked:
         if callback is not None:
             _spend(callback, now)
         slot = _checked_new(client, now, start, busy, locked, reserve_access)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from booking.availability import SlotRefused, check_start, free_slots
+from booking.availability import SlotRefused, check_start, counted_span, free_slots
 from booking.intervals import Interval
 from booking.model import Agreement, BookedCall, DateWindow, LawyerRules, Window
 
@@ -283,3 +283,37 @@ def test_free_slots_and_check_start_agree(s: Scenario, offsets):
                 assert not inside_a_window(s, start, start + s.agreement.duration)
         else:
             assert offered.get(start) == slot, start
+
+
+def outcome(s: Scenario, start: datetime, bookings: list[BookedCall]) -> object:
+    try:
+        return check_start(s.agreement, s.lawyer, client="me", now=s.now, busy=s.busy,
+                           bookings=bookings, start=start)
+    except SlotRefused as refused:
+        return refused.reason
+
+
+@SETTINGS
+@given(scenarios(), st.data())
+def test_check_start_needs_only_the_bookings_over_its_counted_span(s: Scenario, data):
+    """``counted_span``: the bookings holding time outside it never change what
+    ``check_start`` says (a booking reads only those, #19). Bookings spread over months on
+    both sides, with every cap drawn, the starts offered and a grid of others."""
+    tz = s.lawyer.timezone
+    far = [
+        BookedCall(start=moment, end=moment + s.agreement.duration,
+                   blocked=Interval(moment - timedelta(minutes=prep), moment + s.agreement.duration),
+                   client=client)
+        for moment, client, prep in (
+            (s.now + timedelta(minutes=15 * m), client, prep)
+            for m, client, prep in data.draw(st.lists(
+                st.tuples(st.integers(-60 * 96, 60 * 96), st.sampled_from(["me", "other"]), MINUTES),
+                max_size=40)))
+    ]
+    bookings = s.bookings + far
+    candidates = [x.start for x in s.free(bookings=bookings)][:15] + grid(s)[:25]
+    for start in candidates:
+        start = start.astimezone(tz)
+        span = counted_span(s.agreement, s.lawyer, start)
+        inside = [b for b in bookings if b.blocked.overlaps(span)]
+        assert outcome(s, start, inside) == outcome(s, start, bookings), start
