@@ -121,7 +121,9 @@ class Lawyer(db.Model):
 
     def rules(self) -> LawyerRules:
         off = set()
-        for period in self.days_off:
+        # A lawyer read with a count of no days off (``links.with_agreement``) asks for none.
+        periods = () if sa.inspect(self).dict.get("day_off_count") == 0 else self.days_off
+        for period in periods:
             day = period.first_day
             while day <= period.last_day:
                 off.add(day)
@@ -548,6 +550,16 @@ class Calendar(db.Model):
 Lawyer.calendar_count = sa.orm.column_property(
     sa.select(sa.func.count(Calendar.id)).where(Calendar.lawyer_id == Lawyer.id)
     .correlate_except(Calendar).scalar_subquery(),
+    deferred=True,
+)
+
+#: How many runs of days off the lawyer has, read beside the lawyer where asked for
+#: (``links.with_agreement``): the runs themselves are read only if there are any, in a
+#: query of their own (joined to the client's extra windows they came back as their
+#: product, #19). Not a column: a count over ``day_off``.
+Lawyer.day_off_count = sa.orm.column_property(
+    sa.select(sa.func.count(DayOff.id)).where(DayOff.lawyer_id == Lawyer.id)
+    .correlate_except(DayOff).scalar_subquery(),
     deferred=True,
 )
 
