@@ -1,6 +1,6 @@
 """Resolving a link loads the client, its lawyer, the extra windows and the days off
-without joining two collections in one query (``links.with_agreement``); a lawyer with no
-days off costs no query for them."""
+without joining two collections in one query (``links.with_agreement``); no days off and
+no extra windows cost no query for them."""
 
 from __future__ import annotations
 
@@ -37,16 +37,15 @@ def test_regression_days_off_and_extra_windows_are_not_read_as_their_product(db,
     sa.event.listen(db.engine, "before_cursor_execute", seen)
     try:
         found = links.find_client(token)
-        assert len(found.lawyer.days_off) == 100 and len(found.extra_windows) == 10
-        assert found.lawyer.rules() is not None
+        assert len(found.lawyer.rules().days_off) == 100 and len(found.agreement().extra_windows) == 10
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", seen)
-    assert len(statements) == 2, statements  # the link's query, then the days off
+    assert len(statements) == 3, statements  # the link's query, the days off, the windows
     joined = [" ".join(sql.split()) for sql in statements]
     assert not any("JOIN day_off" in sql and "JOIN extra_window" in sql for sql in joined), statements
 
 
-def test_a_lawyer_without_days_off_costs_no_query_for_them(db, make_client):
+def test_no_days_off_and_no_extra_windows_cost_no_query_for_them(db, make_client):
     _, token = make_client()
     db.session.expunge_all()
     statements: list[str] = []
@@ -57,8 +56,9 @@ def test_a_lawyer_without_days_off_costs_no_query_for_them(db, make_client):
 
     sa.event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        rules = links.find_client(token).lawyer.rules()
+        found = links.find_client(token)
+        rules, agreement = found.lawyer.rules(), found.agreement()
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", seen)
-    assert rules.days_off == frozenset()
+    assert rules.days_off == frozenset() and agreement.extra_windows == ()
     assert len(statements) == 1, statements

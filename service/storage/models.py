@@ -323,9 +323,9 @@ class Client(AgreementTerms, db.Model):
         return self.status == "active" and self.lawyer.active
 
     def agreement(self) -> Agreement:
-        return self.terms(
-            tuple(DateWindow(w.day, w.start, w.end) for w in self.extra_windows)
-        )
+        # A client read with a count of no extra windows (``links.with_agreement``) asks for none.
+        windows = () if sa.inspect(self).dict.get("extra_window_count") == 0 else self.extra_windows
+        return self.terms(tuple(DateWindow(w.day, w.start, w.end) for w in windows))
 
 
 class ExtraWindow(db.Model):
@@ -560,6 +560,14 @@ Lawyer.calendar_count = sa.orm.column_property(
 Lawyer.day_off_count = sa.orm.column_property(
     sa.select(sa.func.count(DayOff.id)).where(DayOff.lawyer_id == Lawyer.id)
     .correlate_except(DayOff).scalar_subquery(),
+    deferred=True,
+)
+
+#: How many extra windows the client has, read beside it where asked for
+#: (``links.with_agreement``), as ``day_off_count``: the windows are read only if any.
+Client.extra_window_count = sa.orm.column_property(
+    sa.select(sa.func.count(ExtraWindow.id)).where(ExtraWindow.client_id == Client.id)
+    .correlate_except(ExtraWindow).scalar_subquery(),
     deferred=True,
 )
 

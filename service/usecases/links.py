@@ -68,15 +68,16 @@ def find_by_manage_token(token: str) -> Booking | None:
 
 
 def with_agreement(client: Any) -> list[Any]:
-    """Load options: with the client, its lawyer and firm, its agreement's extra windows
-    and how many calendars and runs of days off the lawyer has, in the same query (what a
-    page or a booking reads next); the days off themselves, if there are any, when
-    ``Lawyer.rules`` asks. Two collections joined in one query come back as their
-    product: a lawyer's 100 runs of days off and a client's 10 extra windows were 1,000
-    rows and 22 ms for every page, slot list and booking (#19)."""
+    """Load options: with the client, its lawyer and firm, how many extra windows the
+    client has and how many calendars and runs of days off the lawyer has, in the same
+    query (what a page or a booking reads next); the windows and the days off themselves,
+    if there are any, when ``Client.agreement`` and ``Lawyer.rules`` ask. Two collections
+    joined in one query come back as their product: a lawyer's 100 runs of days off and a
+    client's 10 extra windows were 1,000 rows and 22 ms for every page, slot list and
+    booking; and a joined collection, even empty, cost a booking more than a count (#19)."""
     lawyer = client.joinedload(Client.lawyer)
     return [lawyer.joinedload(Lawyer.firm), lawyer.undefer(Lawyer.day_off_count),
-            lawyer.undefer(Lawyer.calendar_count), client.joinedload(Client.extra_windows)]
+            lawyer.undefer(Lawyer.calendar_count), client.undefer(Client.extra_window_count)]
 
 
 def _one(query: sa.Select) -> Any:
