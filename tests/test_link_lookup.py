@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from service.storage.models import DayOff, ExtraWindow
 from service.usecases import links
+from tests.test_booking_statements import counted
 
 pytestmark = pytest.mark.db_matrix
 
@@ -28,37 +28,19 @@ def test_regression_days_off_and_extra_windows_are_not_read_as_their_product(db,
                                    start=time(9), end=time(10)))
     db.session.commit()
     db.session.expunge_all()
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args) -> None:
-        if statement.strip().upper() != "BEGIN":
-            statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with counted() as seen:
         found = links.find_client(token)
         assert len(found.lawyer.rules().days_off) == 100 and len(found.agreement().extra_windows) == 10
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", seen)
-    assert len(statements) == 3, statements  # the link's query, the days off, the windows
-    joined = [" ".join(sql.split()) for sql in statements]
-    assert not any("JOIN day_off" in sql and "JOIN extra_window" in sql for sql in joined), statements
+    assert len(seen.sql) == 3, str(seen)  # the link's query, the days off, the windows
+    joined = [" ".join(sql.split()) for sql in seen.sql]
+    assert not any("JOIN day_off" in sql and "JOIN extra_window" in sql for sql in joined), str(seen)
 
 
 def test_no_days_off_and_no_extra_windows_cost_no_query_for_them(db, make_client):
     _, token = make_client()
     db.session.expunge_all()
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args) -> None:
-        if statement.strip().upper() != "BEGIN":
-            statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with counted() as seen:
         found = links.find_client(token)
         rules, agreement = found.lawyer.rules(), found.agreement()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", seen)
     assert rules.days_off == frozenset() and agreement.extra_windows == ()
-    assert len(statements) == 1, statements
+    assert len(seen.sql) == 1, str(seen)
