@@ -19,6 +19,19 @@ from tests.test_live_check_feed import CountingFeed, connect_synced_feed
 pytestmark = pytest.mark.db_matrix
 
 VACATION = (datetime(2026, 2, 1, 0, 0, tzinfo=UTC), datetime(2026, 3, 20, 0, 0, tzinfo=UTC))
+#: The ways a busy row can be written: through the ORM, a bulk INSERT, an INSERT ... VALUES.
+WRITES = ["object", "bulk insert", "insert values"]
+
+
+def write_busy_row(db, row: dict, how: str) -> None:
+    """Write one busy row ``how`` (one of ``WRITES``) and commit."""
+    if how == "object":
+        db.session.add(BusyBlock(**row))
+    elif how == "bulk insert":
+        db.session.execute(sa.insert(BusyBlock), [row])
+    else:
+        db.session.execute(sa.insert(BusyBlock).values(**row))
+    db.session.commit()
 
 
 @pytest.fixture
@@ -28,7 +41,7 @@ def feed():
     server.close()
 
 
-@pytest.mark.parametrize("how", ["object", "bulk insert", "insert values"])
+@pytest.mark.parametrize("how", WRITES)
 def test_a_long_row_written_any_way_still_refuses_the_slot(client, make_client, frozen, db, feed, how):
     """Regression guard: a read bounded by a reach that missed a row would offer the time
     of a seven-week absence that began long before the slot."""
@@ -36,13 +49,7 @@ def test_a_long_row_written_any_way_still_refuses_the_slot(client, make_client, 
     calendar = connect_synced_feed(db, booked.lawyer, feed)
     row = {"calendar_id": calendar.id, "lawyer_id": booked.lawyer_id, "key": "vacation",
            "start": VACATION[0], "end": VACATION[1]}
-    if how == "object":
-        db.session.add(BusyBlock(**row))
-    elif how == "bulk insert":
-        db.session.execute(sa.insert(BusyBlock), [row])
-    else:
-        db.session.execute(sa.insert(BusyBlock).values(**row))
-    db.session.commit()
+    write_busy_row(db, row, how)
     answer = client.post("/api/v1/bookings", json={"token": token, "start": SLOT, **CONTACT})
     assert answer.status_code == 409, answer.get_json()
     assert answer.get_json()["error"]["code"] == "slot_busy"

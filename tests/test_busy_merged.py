@@ -25,21 +25,16 @@ from service.usecases import slot_cache
 from service.usecases.availability import fresh_slots_for, slots_for
 from service.usecases.slot_cache import ALL_TIME, BUSY_ROWS, MERGED_BUSY, busy_lists
 from tests.conftest import NOW
+from tests.test_booking_busy_read import VACATION, WRITES, write_busy_row
 from tests.test_booking_statements import counted
 from tests.test_live_check_feed import AWAY, OVER_SLOT, CountingFeed, connect_synced_feed, feed_text
 
-pytestmark = pytest.mark.db_matrix
+pytestmark = [pytest.mark.db_matrix, pytest.mark.usefixtures("mirror_always_fresh")]
 
 WINDOWS = "mon 09:00-12:00,tue 14:00-17:00,wed 09:00-11:00,thu 10:00-16:00,fri 09:00-10:00"
 HOUR = timedelta(hours=1)
 EXAMPLES = settings(max_examples=15, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
-VACATION = (datetime(2026, 2, 1, 0, 0, tzinfo=UTC), datetime(2026, 3, 20, 0, 0, tzinfo=UTC))
-
-
-@pytest.fixture(autouse=True)
-def mirror_always_fresh(app):
-    app.config["CALENDAR_FRESHNESS_MINUTES"] = 10**7
 
 
 @pytest.fixture
@@ -186,19 +181,13 @@ def test_merged_busy_time_is_the_plain_merge_after_any_writes(app, db, practice,
     assert held.span == ALL_TIME  # the miss used the merged form, not the rows
 
 
-@pytest.mark.parametrize("how", ["object", "bulk insert", "insert values"])
+@pytest.mark.parametrize("how", WRITES)
 def test_a_long_absence_written_any_way_is_merged_and_offers_nothing(app, db, practice, frozen, how):
     """A seven-week absence, however it was written, is in the merged form a miss reads,
     and no slot inside it is offered; the miss reads no busy row."""
     calendar, client = practice["calendars"][0], practice["client"]
     row = {**_row(calendar, 0, 1), "key": "vacation", "start": VACATION[0], "end": VACATION[1]}
-    if how == "object":
-        db.session.add(BusyBlock(**row))
-    elif how == "bulk insert":
-        db.session.execute(sa.insert(BusyBlock), [row])
-    else:
-        db.session.execute(sa.insert(BusyBlock).values(**row))
-    db.session.commit()
+    write_busy_row(db, row, how)
     with counted() as seen:
         offered = slots_for(client, NOW)
     assert not [s for s in offered if s.start < VACATION[1] and VACATION[0] < s.end]
