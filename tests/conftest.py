@@ -201,6 +201,14 @@ def app(request, tmp_path, monkeypatch, db_url, app_overrides):
 
 
 @pytest.fixture
+def mirror_always_fresh(app):
+    """For tests that move the clock far past the calendar's last sync (mark a module with
+    ``usefixtures("mirror_always_fresh")``); failing closed on a stale mirror is tested in
+    test_freshness.py."""
+    app.config["CALENDAR_FRESHNESS_MINUTES"] = 10**7
+
+
+@pytest.fixture
 def db(app):
     return _db
 

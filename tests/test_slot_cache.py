@@ -33,7 +33,7 @@ from service.usecases.availability import fresh_slots_for, slots_for
 from service.usecases.slot_cache import KEYED_ROWS, SlotCache, fast_path_engine, slot_cache
 from tests.conftest import NOW
 
-pytestmark = pytest.mark.db_matrix
+pytestmark = [pytest.mark.db_matrix, pytest.mark.usefixtures("mirror_always_fresh")]
 
 session = _db.session
 
@@ -44,13 +44,6 @@ WINDOWS = "mon 10:00-12:00,wed 14:00-16:00,thu 09:00-10:30,fri 09:00-11:00"
 def no_live_calendar(monkeypatch):
     """Bookings are checked against the mirror only (no calendar server in these tests)."""
     monkeypatch.setattr(bookings, "_live_busy", lambda *args, **kwargs: [])
-
-
-@pytest.fixture(autouse=True)
-def mirror_always_fresh(app):
-    """These tests move the clock far past the calendar's last sync; failing closed on a
-    stale mirror is tested in test_freshness.py."""
-    app.config["CALENDAR_FRESHNESS_MINUTES"] = 10**7
 
 
 @pytest.fixture

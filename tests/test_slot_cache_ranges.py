@@ -24,17 +24,12 @@ from service.usecases.availability import fresh_slots_for, slots_for
 from service.usecases.slot_cache import BUSY_ROWS, BusyLists, busy_lists, splice
 from tests.conftest import NOW
 
-pytestmark = pytest.mark.db_matrix
+pytestmark = [pytest.mark.db_matrix, pytest.mark.usefixtures("mirror_always_fresh")]
 
 WINDOWS = "mon 09:00-12:00,tue 14:00-17:00,wed 09:00-11:00,thu 10:00-16:00,fri 09:00-10:00"
 HOUR = timedelta(hours=1)
 EXAMPLES = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(autouse=True)
-def mirror_always_fresh(app):
-    app.config["CALENDAR_FRESHNESS_MINUTES"] = 10**7
 
 
 @pytest.fixture
