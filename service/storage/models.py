@@ -68,6 +68,13 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def counted_none(row: object, count: str) -> bool:
+    """Whether ``row`` was read with its count ``count`` (a deferred column_property such
+    as ``Lawyer.calendar_count``, undeferred by ``links.with_agreement``) and it is 0: the
+    collection it counts need not be read. Not read with it: False (read the collection)."""
+    return sa.inspect(row).dict.get(count) == 0
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -122,7 +129,7 @@ class Lawyer(db.Model):
     def rules(self) -> LawyerRules:
         off = set()
         # A lawyer read with a count of no days off (``links.with_agreement``) asks for none.
-        periods = () if sa.inspect(self).dict.get("day_off_count") == 0 else self.days_off
+        periods = () if counted_none(self, "day_off_count") else self.days_off
         for period in periods:
             day = period.first_day
             while day <= period.last_day:
@@ -324,7 +331,7 @@ class Client(AgreementTerms, db.Model):
 
     def agreement(self) -> Agreement:
         # A client read with a count of no extra windows (``links.with_agreement``) asks for none.
-        windows = () if sa.inspect(self).dict.get("extra_window_count") == 0 else self.extra_windows
+        windows = () if counted_none(self, "extra_window_count") else self.extra_windows
         return self.terms(tuple(DateWindow(w.day, w.start, w.end) for w in windows))
 
 

@@ -40,6 +40,7 @@ from service.storage.models import (
     Client,
     Intake,
     Lawyer,
+    counted_none,
     new_token,
     token_hash,
     utcnow,
@@ -138,7 +139,7 @@ class _Calendars:
 def _calendars_of(lawyer: Lawyer) -> _Calendars:
     """The lawyer's calendars, in one query, or none if the lawyer was read with a count
     of none (``links.with_agreement``: no query then)."""
-    if sa.inspect(lawyer).dict.get("calendar_count") == 0:
+    if counted_none(lawyer, "calendar_count"):
         return _Calendars(conflict=[], has_destinations=False, writes_to_google=False)
     found = lawyer_calendars(lawyer.id)
     destinations = [c for c in found if c.write_to]
