@@ -316,20 +316,28 @@ def counted_span(agreement: Agreement, lawyer: LawyerRules, start: datetime) -> 
     """The time whose bookings ``check_start`` at ``start`` weighs: a booking holding time
     outside it changes nothing, so a caller may read only the bookings over it.
 
-    The caps count bookings by the lawyer-local day of their start: the call's week (the
-    client's and the lawyer's weekly caps, the lawyer's daily one inside it) and, when the
-    agreement caps calls a month, its month; collisions need the call's blocked time. A
-    day more on each side, so that no DST edge of the local calendar can cut one off."""
+    Collisions need the call's blocked time. The caps count bookings by the lawyer-local
+    day of their start, so each cap in force adds its period: the call's week (a weekly
+    cap of the client's or the lawyer's), its day (the lawyer's daily cap), its month (an
+    agreement capping calls a month), with a day more on each side, so that no DST edge of
+    the local calendar can cut one off. With no cap, the blocked time alone: a lawyer's
+    full week costs a booking nothing (#19)."""
     tz = lawyer.timezone
     slot = _slot(to_utc(start, "start"), agreement)
+    blocked = Interval(slot.prep_start, slot.blocked_end)
     day = local_date(slot.start, tz)
-    first, last = week_start(day), week_start(day) + timedelta(days=7)
+    periods = []
+    if agreement.max_per_week is not None or lawyer.max_per_week is not None:
+        periods.append((week_start(day), week_start(day) + timedelta(days=7)))
+    elif lawyer.max_per_day is not None:
+        periods.append((day, day + timedelta(days=1)))
     if agreement.max_per_month is not None:
-        first = min(first, day.replace(day=1))
-        last = max(last, (day.replace(day=28) + timedelta(days=4)).replace(day=1))
+        periods.append((day.replace(day=1), (day.replace(day=28) + timedelta(days=4)).replace(day=1)))
+    if not periods:
+        return blocked
     margin = timedelta(days=1)
-    return Interval(min(wall_to_utc(first, time(), tz), slot.prep_start) - margin,
-                    max(wall_to_utc(last, time(), tz), slot.blocked_end) + margin)
+    return Interval(min(wall_to_utc(min(p[0] for p in periods), time(), tz), blocked.start) - margin,
+                    max(wall_to_utc(max(p[1] for p in periods), time(), tz), blocked.end) + margin)
 
 
 def check_start(

@@ -1,6 +1,7 @@
 """A client's booking reads the lawyer's bookings over the call's counted span only (its
-week, its month when the agreement caps a month, its blocked time: ``counted_span``), not
-over the whole horizon (#19), and the caps still count every booking that matters."""
+blocked time, and the period of each cap in force: its week, its day, its month;
+``counted_span``), not over the whole horizon (#19), and the caps still count every
+booking that matters."""
 
 from __future__ import annotations
 
@@ -56,13 +57,56 @@ def test_a_weekly_cap_counts_the_whole_week(client, make_client, frozen):
     assert book(client, token, "2026-03-16T09:00:00Z").status_code == 201  # next Monday
 
 
-def test_the_booking_reads_the_calls_week_not_the_horizon(client, make_client, windows_read, frozen):
-    _, token = make_client(windows=WINDOWS, horizon_days=90)
+def test_with_no_cap_the_booking_reads_only_its_blocked_time(client, make_client, windows_read, frozen):
+    _, token = make_client(windows=WINDOWS, horizon_days=90)  # 30 min call, 30 min preparation
     assert book(client, token, "2026-03-04T13:00:00Z").status_code == 201
-    assert windows_read and all(span(w) <= timedelta(days=9) for w in windows_read), windows_read
+    assert windows_read and all(span(w) == timedelta(hours=1) for w in windows_read), windows_read
+
+
+def test_with_no_cap_a_collision_is_still_refused(client, make_client, frozen):
+    _, token = make_client(windows=WINDOWS, horizon_days=90)
+    assert book(client, token, "2026-03-04T13:00:00Z").status_code == 201  # 13:00-13:30 UTC
+    refused = book(client, token, "2026-03-04T13:30:00Z")  # its preparation from 13:00
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "slot_busy"
+
+
+def test_with_a_weekly_cap_the_booking_reads_the_calls_week(client, make_client, windows_read, frozen):
+    _, token = make_client(windows=WINDOWS, horizon_days=90, max_per_week=2)
+    assert book(client, token, "2026-03-04T13:00:00Z").status_code == 201
+    assert windows_read and all(timedelta(days=7) <= span(w) <= timedelta(days=9)
+                                for w in windows_read), windows_read
+
+
+def test_with_the_lawyers_weekly_cap_the_booking_reads_the_calls_week(
+        client, make_lawyer, make_client, windows_read, frozen):
+    _, token = make_client(lawyer=make_lawyer(max_per_week=5), windows=WINDOWS, horizon_days=90)
+    assert book(client, token, "2026-03-04T13:00:00Z").status_code == 201
+    assert windows_read and all(timedelta(days=7) <= span(w) <= timedelta(days=9)
+                                for w in windows_read), windows_read
+
+
+def test_with_the_lawyers_daily_cap_the_booking_reads_the_calls_day(
+        client, make_lawyer, make_client, windows_read, frozen):
+    _, token = make_client(lawyer=make_lawyer(max_per_day=1), windows=WINDOWS, horizon_days=90)
+    assert book(client, token, "2026-03-04T13:00:00Z").status_code == 201
+    assert windows_read and all(timedelta(days=1) <= span(w) <= timedelta(days=3)
+                                for w in windows_read), windows_read
+
+
+def test_the_lawyers_daily_cap_counts_another_clients_call_that_day(client, make_lawyer, make_client, frozen):
+    lawyer = make_lawyer(max_per_day=1)
+    _, first = make_client(lawyer=lawyer, windows=WINDOWS, horizon_days=90)
+    _, second = make_client(lawyer=lawyer, windows=WINDOWS, horizon_days=90, email="vera@client.example")
+    assert book(client, first, "2026-03-04T13:00:00Z").status_code == 201  # Wed 14:00 Berlin
+    refused = book(client, second, "2026-03-04T14:30:00Z")  # the same day, hours apart
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "slot_lawyer_day_limit"
+    assert book(client, second, "2026-03-09T09:00:00Z").status_code == 201  # another day
 
 
 def test_with_a_monthly_cap_the_booking_reads_the_calls_month(client, make_client, windows_read, frozen):
     _, token = make_client(windows=WINDOWS, horizon_days=90, max_per_month=3)
     assert book(client, token, "2026-03-30T08:00:00Z").status_code == 201  # its week reaches April
-    assert windows_read and all(span(w) <= timedelta(days=40) for w in windows_read), windows_read
+    assert windows_read and all(timedelta(days=31) <= span(w) <= timedelta(days=40)
+                                for w in windows_read), windows_read

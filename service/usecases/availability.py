@@ -103,7 +103,7 @@ def held_rows(subject: Client | Intake, now: datetime) -> list[sa.Row]:
 
 def counted_window(subject: Client | Intake, start: datetime) -> Interval:
     """The bookings ``check`` weighs for a call at ``start``, no more (``counted_span``:
-    its week, its month if capped, its blocked time): a lawyer with a full horizon of
+    its blocked time and the period of each cap in force): a lawyer with a full horizon of
     bookings costs a client's booking no more than one with a few (#19)."""
     return counted_span(subject.agreement(), subject.lawyer.rules(), start)
 
