@@ -37,18 +37,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from booking.intervals import Interval
-from service.storage.models import BulkUTCDateTime, BusyBlock, BusyMerged, Calendar
+from service.storage.models import BulkUTCDateTime, BusyBlock, BusyMerged, Calendar, literal
 
 _MERGED = BusyMerged.__table__
 _BLOCK = BusyBlock.__table__.c
 
 #: The columns of a lawyer's calendars that make up the state of the mirror.
 MIRROR_COLUMNS = ("id", "conflict", "mirror_version")
-
-
-def literal(text: str) -> sa.ColumnElement:
-    """A string constant written into the SQL (not a parameter)."""
-    return sa.literal_column("'" + text.replace("'", "''") + "'", sa.String)
 
 
 def joined(*values: sa.ColumnElement) -> sa.ColumnElement:

@@ -428,6 +428,18 @@ class Booking(db.Model):
 HOLDING_STATUSES = ("confirmed", "pending", "requested")
 
 
+def holds_time(status: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """``status IN`` the holding statuses, written into the SQL: a list given to ``in_``
+    is an "expanding" parameter, whose SQL is rendered anew at every execution (47 µs of
+    every booking's read of the lawyer's bookings, #19)."""
+    return status.in_([literal(value) for value in HOLDING_STATUSES])
+
+
+def literal(text: str) -> sa.ColumnElement:
+    """A string constant written into the SQL (not a parameter)."""
+    return sa.literal_column("'" + text.replace("'", "''") + "'", sa.String)
+
+
 class AdminSession(db.Model):
     """A signed-in browser of the admin area, of a lawyer or of a firm user (exactly one of
     ``lawyer_id``/``user_id``); signing out deletes the row, so a copied cookie stops

@@ -40,10 +40,10 @@ from booking.intervals import Interval
 from booking.model import Agreement, BookedCall, Slot
 from service.storage.extensions import db
 from service.storage.models import (
-    HOLDING_STATUSES,
     Booking,
     Client,
     Intake,
+    holds_time,
     token_hash,
 )
 from service.usecases import links, slot_cache
@@ -72,7 +72,7 @@ def _booking_rows_query(excluding: bool) -> sa.Select:
         .select_from(Booking.__table__.outerjoin(Client.__table__, client.id == booking.client_id))
         .where(
             booking.lawyer_id == sa.bindparam("lawyer_id"),
-            booking.status.in_(HOLDING_STATUSES),
+            holds_time(booking.status),
             booking.blocked_end > sa.bindparam("window_start", type_=booking.blocked_end.type),
             booking.blocked_start < sa.bindparam("window_end", type_=booking.blocked_start.type),
         )

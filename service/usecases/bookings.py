@@ -30,7 +30,7 @@ from service.core.crypto import encrypt
 from service.core.emails import EmailNotValidError, normalized
 from service.core.names import name_problem
 from service.core.urls import manage_url
-from service.storage import inserts
+from service.storage import inserts, lawyer_lock
 from service.storage.db_setup import write_transaction
 from service.storage.extensions import db
 from service.storage.models import (
@@ -221,17 +221,27 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
     before it stay loaded. One statement takes the lawyer's lock (PostgreSQL; SQLite's
     ``BEGIN IMMEDIATE`` serialises anyway) and re-reads whether the link is still active
     (``lawyer_side``: whether the client is not archived) and the versions of the
-    lawyer's conflict calendars' mirrors; one reads the lawyer's bookings (over
+    lawyer's conflict calendars' mirrors, unless the transaction holds the lock already
+    (``lawyer_lock.held``: the link was found by the locking statement, and what it read
+    and the busy time since were read under it); one reads the lawyer's bookings (over
     ``window``, e.g. ``availability.counted_window``; by default the whole horizon, which
     an intake's count of its waiting holds needs), expired unconfirmed holds among them
     released first. A lost race is a 409."""
     try:
         with write_transaction(keep_loaded=True, continue_read=not busy.asked):
-            query = _lock_query(type(subject), db.engine.dialect.name == "postgresql")
-            found = db.session.connection().execute(query, {"subject_id": subject.id}).all()
-            if not found or not (found[0][1] and _open(subject, found[0][0], lawyer_side)):
-                raise _no_longer_active(subject)
-            mirrors = {(row.id, row.mirror_version) for row in found if row.id is not None}
+            booking_id = lawyer_lock.held(subject.lawyer_id)
+            if booking_id is not None:  # taken by the statement that found the link
+                if not (subject.lawyer.active and _open(subject, _state(subject), lawyer_side)):
+                    raise _no_longer_active(subject)
+                mirror_moved = False  # the busy time was read under the lock
+            else:
+                query = _lock_query(type(subject), db.engine.dialect.name == "postgresql")
+                found = db.session.connection().execute(query, {"subject_id": subject.id}).all()
+                if not found or not (found[0][1] and _open(subject, found[0][0], lawyer_side)):
+                    raise _no_longer_active(subject)
+                mirrors = {(row.id, row.mirror_version) for row in found if row.id is not None}
+                mirror_moved = mirrors != busy.calendars.mirror_state
+                booking_id = found[0][4] if len(found[0]) > 4 else None
             if window is None:
                 rows = availability.held_rows(subject, now)
             else:
@@ -240,10 +250,14 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
             if expired:  # their slots are free again
                 intake_holds.release_expired(subject.lawyer_id, now)
                 rows = [r for r in rows if r.id not in expired]
-            yield _Locked(rows, mirror_moved=mirrors != busy.calendars.mirror_state,
-                          booking_id=found[0][4] if len(found[0]) > 4 else None)
+            yield _Locked(rows, mirror_moved=mirror_moved, booking_id=booking_id)
     except IntegrityError:
         raise Refused("slot_busy", "This time has just been booked. Please choose another.") from None
+
+
+def _state(subject: Client | Intake) -> object:
+    """What ``_open`` weighs of ``subject``: an intake's ``active``, a client's ``status``."""
+    return subject.active if isinstance(subject, Intake) else subject.status
 
 
 def _open(subject: Client | Intake, state: object, lawyer_side: bool) -> bool:
@@ -273,10 +287,7 @@ def _lock_query(kind: type[Client] | type[Intake], lock: bool) -> sa.Select:
     )
     if not lock:
         return query
-    return query.add_columns(_NEXT_BOOKING_ID).with_for_update(of=Lawyer)
-
-
-_NEXT_BOOKING_ID = sa.func.nextval(sa.func.pg_get_serial_sequence("booking", "id"))
+    return query.add_columns(lawyer_lock.NEXT_BOOKING_ID).with_for_update(of=Lawyer)
 
 
 def _no_longer_active(subject: Client | Intake) -> Refused:

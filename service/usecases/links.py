@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Load, joinedload
 
 from booking import callback_links
+from service.storage import lawyer_lock
+from service.storage.db_setup import is_sqlite
 from service.storage.extensions import db
 from service.storage.models import Booking, CallbackLink, Client, Lawyer, token_hash
 from service.usecases.errors import Refused
@@ -32,11 +34,12 @@ class Link:
     callback: CallbackLink | None = None
 
 
-def resolve(token: str, now: datetime) -> Link:
-    """The client behind a link token, or a 404/410 Refused."""
+def resolve(token: str, now: datetime, *, lock: bool = False) -> Link:
+    """The client behind a link token, or a 404/410 Refused. ``lock``: to book; a client's
+    link is found by the statement that takes the lawyer's booking lock (``find_client``)."""
     if not isinstance(token, str) or not 16 <= len(token) <= 64:
         raise Refused("unknown_token", "This booking link does not exist.")
-    client = find_client(token)
+    client = find_client(token, lock=lock)
     if client is not None:
         if client.status == "archived":
             raise Refused("unknown_token", "This booking link does not exist.")
@@ -67,27 +70,41 @@ def find_by_manage_token(token: str) -> Booking | None:
     return db.session.scalar(sa.select(Booking).where(Booking.manage_token_hash == token_hash(token)))
 
 
-def with_agreement(client: Any) -> list[Any]:
+def with_agreement(client: Any, *, joined: bool = False) -> list[Any]:
     """Load options: with the client, its lawyer and firm, how many extra windows the
     client has and how many calendars and runs of days off the lawyer has, in the same
     query (what a page or a booking reads next); the windows and the days off themselves,
     if there are any, when ``Client.agreement`` and ``Lawyer.rules`` ask. Two collections
     joined in one query come back as their product: a lawyer's 100 runs of days off and a
     client's 10 extra windows were 1,000 rows and 22 ms for every page, slot list and
-    booking; and a joined collection, even empty, cost a booking more than a count (#19)."""
-    lawyer = client.joinedload(Client.lawyer)
-    return [lawyer.joinedload(Lawyer.firm), lawyer.undefer(Lawyer.day_off_count),
-            lawyer.undefer(Lawyer.calendar_count), client.undefer(Client.extra_window_count)]
+    booking; and a joined collection, even empty, cost a booking more than a count (#19).
+    ``joined``: the query joins the lawyer and (outer) the firm itself."""
+    lawyer = client.contains_eager(Client.lawyer) if joined else client.joinedload(Client.lawyer)
+    firm = lawyer.contains_eager(Lawyer.firm) if joined else lawyer.joinedload(Lawyer.firm)
+    return [firm, lawyer.undefer(Lawyer.day_off_count), lawyer.undefer(Lawyer.calendar_count),
+            client.undefer(Client.extra_window_count)]
 
 
 def _one(query: sa.Select) -> Any:
     return db.session.execute(query).unique().scalar_one_or_none()
 
 
-def find_client(token: str) -> Client | None:
+def find_client(token: str, *, lock: bool = False) -> Client | None:
+    """The client whose link ``token`` is. ``lock`` (PostgreSQL): the same statement takes
+    the lawyer's booking lock and draws the booking's key (``lawyer_lock``), and what it
+    reads of the client and the lawyer is read under that lock, replacing what this
+    session may have read of them before."""
     if not well_formed_token(token):
         return None
-    return db.session.execute(_client_query(), {"token_hash": token_hash(token)}).unique().scalar_one_or_none()
+    params = {"token_hash": token_hash(token)}
+    if not lock or is_sqlite():
+        return db.session.execute(_client_query(), params).scalar_one_or_none()
+    found = db.session.execute(_locking_client_query(), params).one_or_none()
+    if found is None:
+        return None
+    client, booking_id = found
+    lawyer_lock.note(client.lawyer_id, booking_id)
+    return client
 
 
 @functools.cache
@@ -95,6 +112,18 @@ def _client_query() -> sa.Select:
     """Built once (#19: building a statement cost a booking more than running it)."""
     return (sa.select(Client).options(*with_agreement(Load(Client)))
             .where(Client.token_hash == sa.bindparam("token_hash")))
+
+
+@functools.cache
+def _locking_client_query() -> sa.Select:
+    """``_client_query`` that locks the lawyer's row and draws a booking key: the lawyer
+    is joined by name (``FOR UPDATE OF lawyer``), not as ``joinedload``'s alias."""
+    return (sa.select(Client, lawyer_lock.NEXT_BOOKING_ID)
+            .join(Client.lawyer).outerjoin(Lawyer.firm)
+            .options(*with_agreement(Load(Client), joined=True))
+            .where(Client.token_hash == sa.bindparam("token_hash"))
+            .with_for_update(of=Lawyer)
+            .execution_options(populate_existing=True))
 
 
 def find_callback(token: str) -> CallbackLink | None:

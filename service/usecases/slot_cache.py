@@ -60,11 +60,9 @@ from service.storage.busy_merged import (
     bulk_instant,
     counted,
     joined,
-    literal,
     merge_sorted,
 )
 from service.storage.models import (
-    HOLDING_STATUSES,
     LONG_BUSY,
     LONG_BUSY_WHERE,
     Booking,
@@ -75,6 +73,7 @@ from service.storage.models import (
     DayOff,
     ExtraWindow,
     Lawyer,
+    holds_time,
 )
 
 # Memoised renderings kept per offer (e.g. the JSON in a few display zones).
@@ -430,7 +429,7 @@ def _fingerprint_query(by: str) -> sa.Select:
     client, lawyer = Client.__table__, Lawyer.__table__
     relevant = (
         Booking.lawyer_id == client.c.lawyer_id,
-        Booking.status.in_([literal(status) for status in HOLDING_STATUSES]),
+        holds_time(Booking.status),
         Booking.blocked_end > sa.bindparam("since", type_=_SINCE_TYPE),
     )
 

@@ -26,9 +26,10 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_RANGE_DAYS = 366
 
 
-def _resolve(token: object) -> links.Link:
-    """The link behind ``token``; remembers its lawyer for the CORS headers."""
-    link = links.resolve(token, utcnow())
+def _resolve(token: object, *, lock: bool = False) -> links.Link:
+    """The link behind ``token``; remembers its lawyer for the CORS headers. ``lock``: to
+    book (``links.resolve``)."""
+    link = links.resolve(token, utcnow(), lock=lock)
     g.api_lawyer = link.client.lawyer
     return link
 
@@ -150,7 +151,7 @@ def create_booking():
     token = body.get("token")
     if not isinstance(token, str):
         raise AppError(422, "invalid_token", "token: the booking link's token is required.")
-    link = _resolve(token)
+    link = _resolve(token, lock=True)
     start = parse_instant(body.get("start"))
     contact = bookings.validate_contact(body.get("name"), body.get("email"), body.get("agenda"))
     tz = body.get("tz")

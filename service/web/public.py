@@ -154,10 +154,11 @@ def _render_booking(
     )
 
 
-def _resolve(token: str, now):
-    """``links.resolve``; a replaced link answers 410 in its client's language, naming whom to ask."""
+def _resolve(token: str, now, *, lock: bool = False):
+    """``links.resolve`` (``lock``: to book); a replaced link answers 410 in its client's
+    language, naming whom to ask."""
     try:
-        return links.resolve(token, now)
+        return links.resolve(token, now, lock=lock)
     except links.LinkReplaced as exc:
         g.lang = exc.client.language
         lawyer = exc.client.lawyer
@@ -235,7 +236,7 @@ def embed_book(token: str):
 
 def _book(token: str, *, embed: bool):
     now = utcnow()
-    link = _resolve(token, now)
+    link = _resolve(token, now, lock=True)
     form = {k: request.form.get(k, "") for k in FORM_FIELDS}
     if not formtoken.valid(request.form.get("form_token"), "book", token_hash(token)):
         return _render_booking(link, token, status=400, form=form, error=wording.EXPIRED_FORM(), embed=embed)
