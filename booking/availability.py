@@ -312,32 +312,54 @@ def free_slots(
     return [_slot(s, agreement) for s in sorted(set(starts))]
 
 
-def counted_span(agreement: Agreement, lawyer: LawyerRules, start: datetime) -> Interval:
-    """The time whose bookings ``check_start`` at ``start`` weighs: a booking holding time
-    outside it changes nothing, so a caller may read only the bookings over it.
+@dataclass(frozen=True)
+class CountedSpan:
+    """The bookings ``check_start`` weighs: every booking of the lawyer holding time over
+    ``lawyer``, and the client's own over ``client`` (None: none beyond those)."""
+
+    lawyer: Interval
+    client: Interval | None = None
+
+    def weighs(self, booking: BookedCall, client: object) -> bool:
+        return booking.blocked.overlaps(self.lawyer) or (
+            self.client is not None and booking.client == client and booking.blocked.overlaps(self.client))
+
+
+def counted_span(agreement: Agreement, lawyer: LawyerRules, start: datetime) -> CountedSpan:
+    """The time whose bookings ``check_start`` at ``start`` weighs: a booking it does not
+    cover changes nothing, so a caller may read only the bookings it covers.
 
     Collisions need the call's blocked time. The caps count bookings by the lawyer-local
-    day of their start, so each cap in force adds its period: the call's week (a weekly
-    cap of the client's or the lawyer's), its day (the lawyer's daily cap), its month (an
-    agreement capping calls a month), with a day more on each side, so that no DST edge of
-    the local calendar can cut one off. With no cap, the blocked time alone: a lawyer's
-    full week costs a booking nothing (#19)."""
+    day of their start, so each cap in force adds its period: every client's bookings in
+    the call's week (the lawyer's weekly cap) or day (the lawyer's daily cap); the
+    client's own in its week (the agreed calls a week) and its month (a month). A day
+    more on each side of a period, so that no DST edge of the local calendar can cut one
+    off. With no cap, the blocked time alone, and a client's cap reads none of the
+    lawyer's other clients: a lawyer's full week costs a booking nothing (#19)."""
     tz = lawyer.timezone
     slot = _slot(to_utc(start, "start"), agreement)
     blocked = Interval(slot.prep_start, slot.blocked_end)
     day = local_date(slot.start, tz)
-    periods = []
-    if agreement.max_per_week is not None or lawyer.max_per_week is not None:
-        periods.append((week_start(day), week_start(day) + timedelta(days=7)))
-    elif lawyer.max_per_day is not None:
-        periods.append((day, day + timedelta(days=1)))
-    if agreement.max_per_month is not None:
-        periods.append((day.replace(day=1), (day.replace(day=28) + timedelta(days=4)).replace(day=1)))
+    week = (week_start(day), week_start(day) + timedelta(days=7))
+    month = (day.replace(day=1), (day.replace(day=28) + timedelta(days=4)).replace(day=1))
+    lawyer_periods = [week] if lawyer.max_per_week is not None else (
+        [(day, day + timedelta(days=1))] if lawyer.max_per_day is not None else [])
+    client_periods = ([week] if agreement.max_per_week is not None else []) + (
+        [month] if agreement.max_per_month is not None else [])
+    covered = _covering(lawyer_periods, tz)
+    if covered is not None:
+        blocked = Interval(min(covered.start, blocked.start), max(covered.end, blocked.end))
+    return CountedSpan(blocked, _covering(client_periods, tz))
+
+
+def _covering(periods: list[tuple[date, date]], tz: ZoneInfo) -> Interval | None:
+    """The UTC time from the first day to the last of ``periods`` (lawyer-local, end
+    exclusive), a day more on each side; None without periods."""
     if not periods:
-        return blocked
+        return None
     margin = timedelta(days=1)
-    return Interval(min(wall_to_utc(min(p[0] for p in periods), time(), tz), blocked.start) - margin,
-                    max(wall_to_utc(max(p[1] for p in periods), time(), tz), blocked.end) + margin)
+    return Interval(wall_to_utc(min(p[0] for p in periods), time(), tz) - margin,
+                    wall_to_utc(max(p[1] for p in periods), time(), tz) + margin)
 
 
 def check_start(

@@ -23,17 +23,37 @@ def book(client, token, start):
 
 @pytest.fixture
 def windows_read(db):
-    """The window of each read of the lawyer's bookings (``window_start``/``window_end``)."""
-    seen: list[tuple[datetime, datetime]] = []
+    """The windows of each read of the lawyer's bookings: ``(lawyer's, client's)``, the
+    client's None when the read has none (``window_start``/``window_end``,
+    ``client_start``/``client_end``)."""
+    seen: list[tuple[tuple, tuple | None]] = []
 
     def read(_conn, _cursor, statement, _parameters, context, _many):
         values = (getattr(context, "compiled_parameters", None) or [{}])[0]
         if "FROM booking" in statement and "window_start" in values:
-            seen.append((values["window_start"], values["window_end"]))
+            client = (values["client_start"], values["client_end"]) if "client_start" in values else None
+            seen.append(((values["window_start"], values["window_end"]), client))
 
     sa.event.listen(db.engine, "before_cursor_execute", read)
     yield seen
     sa.event.remove(db.engine, "before_cursor_execute", read)
+
+
+@pytest.fixture
+def rows_read(monkeypatch):
+    """How many bookings each booking's read of the counted bookings returned."""
+    from service.usecases import availability
+
+    counts: list[int] = []
+    read = availability.counted_rows
+
+    def counting(client, span):
+        rows = read(client, span)
+        counts.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(availability, "counted_rows", counting)
+    return counts
 
 
 def span(window: tuple) -> timedelta:
@@ -57,10 +77,19 @@ def test_a_weekly_cap_counts_the_whole_week(client, make_client, frozen):
     assert book(client, token, "2026-03-16T09:00:00Z").status_code == 201  # next Monday
 
 
+def lawyers(windows_read) -> list[timedelta]:
+    return [span(lawyer) for lawyer, _ in windows_read]
+
+
+def clients(windows_read) -> list[timedelta | None]:
+    return [None if client is None else span(client) for _, client in windows_read]
+
+
 def test_with_no_cap_the_booking_reads_only_its_blocked_time(client, make_client, windows_read, frozen):
     _, token = make_client(windows=WINDOWS, horizon_days=90)  # 30 min call, 30 min preparation
     assert book(client, token, "2026-03-04T13:00:00Z").status_code == 201
-    assert windows_read and all(span(w) == timedelta(hours=1) for w in windows_read), windows_read
+    assert windows_read and lawyers(windows_read) == [timedelta(hours=1)] * len(windows_read), windows_read
+    assert clients(windows_read) == [None] * len(windows_read)
 
 
 def test_with_no_cap_a_collision_is_still_refused(client, make_client, frozen):
@@ -71,27 +100,43 @@ def test_with_no_cap_a_collision_is_still_refused(client, make_client, frozen):
     assert refused.get_json()["error"]["code"] == "slot_busy"
 
 
-def test_with_a_weekly_cap_the_booking_reads_the_calls_week(client, make_client, windows_read, frozen):
+def test_with_a_weekly_cap_the_booking_reads_the_clients_own_week(client, make_client, windows_read, frozen):
     _, token = make_client(windows=WINDOWS, horizon_days=90, max_per_week=2)
     assert book(client, token, "2026-03-04T13:00:00Z").status_code == 201
-    assert windows_read and all(timedelta(days=7) <= span(w) <= timedelta(days=9)
-                                for w in windows_read), windows_read
+    assert windows_read and lawyers(windows_read) == [timedelta(hours=1)] * len(windows_read), windows_read
+    assert all(timedelta(days=7) <= c <= timedelta(days=9) for c in clients(windows_read)), windows_read
+
+
+def test_a_clients_weekly_cap_reads_none_of_the_other_clients_calls_that_week(
+        client, make_lawyer, make_client, rows_read, frozen):
+    lawyer = make_lawyer()
+    wide = "mon 10:00-16:00,wed 10:00-16:00"  # 09:00-15:00 UTC in March
+    _, other = make_client(lawyer=lawyer, windows=wide, horizon_days=90, email="vera@client.example")
+    _, token = make_client(lawyer=lawyer, windows=wide, horizon_days=90, max_per_week=2)
+    for start in ("2026-03-09T09:00:00Z", "2026-03-09T11:00:00Z", "2026-03-11T14:00:00Z"):
+        assert book(client, other, start).status_code == 201  # the other client's week
+    assert book(client, token, "2026-03-09T09:00:00Z").get_json()["error"]["code"] == "slot_busy"
+    assert book(client, token, "2026-03-11T10:00:00Z").status_code == 201
+    assert book(client, token, "2026-03-11T12:00:00Z").status_code == 201
+    refused = book(client, token, "2026-03-09T13:00:00Z")  # the week's two are booked
+    assert refused.get_json()["error"]["code"] == "slot_client_week_limit"
+    # the collision's one row, then only the client's own: never the other's three
+    assert rows_read[-4:] == [1, 0, 1, 2], rows_read
 
 
 def test_with_the_lawyers_weekly_cap_the_booking_reads_the_calls_week(
         client, make_lawyer, make_client, windows_read, frozen):
     _, token = make_client(lawyer=make_lawyer(max_per_week=5), windows=WINDOWS, horizon_days=90)
     assert book(client, token, "2026-03-04T13:00:00Z").status_code == 201
-    assert windows_read and all(timedelta(days=7) <= span(w) <= timedelta(days=9)
-                                for w in windows_read), windows_read
+    assert windows_read and all(timedelta(days=7) <= w <= timedelta(days=9) for w in lawyers(windows_read))
+    assert clients(windows_read) == [None] * len(windows_read)
 
 
 def test_with_the_lawyers_daily_cap_the_booking_reads_the_calls_day(
         client, make_lawyer, make_client, windows_read, frozen):
     _, token = make_client(lawyer=make_lawyer(max_per_day=1), windows=WINDOWS, horizon_days=90)
     assert book(client, token, "2026-03-04T13:00:00Z").status_code == 201
-    assert windows_read and all(timedelta(days=1) <= span(w) <= timedelta(days=3)
-                                for w in windows_read), windows_read
+    assert windows_read and all(timedelta(days=1) <= w <= timedelta(days=3) for w in lawyers(windows_read))
 
 
 def test_the_lawyers_daily_cap_counts_another_clients_call_that_day(client, make_lawyer, make_client, frozen):
@@ -105,8 +150,8 @@ def test_the_lawyers_daily_cap_counts_another_clients_call_that_day(client, make
     assert book(client, second, "2026-03-09T09:00:00Z").status_code == 201  # another day
 
 
-def test_with_a_monthly_cap_the_booking_reads_the_calls_month(client, make_client, windows_read, frozen):
+def test_with_a_monthly_cap_the_booking_reads_the_clients_own_month(client, make_client, windows_read, frozen):
     _, token = make_client(windows=WINDOWS, horizon_days=90, max_per_month=3)
-    assert book(client, token, "2026-03-30T08:00:00Z").status_code == 201  # its week reaches April
-    assert windows_read and all(timedelta(days=31) <= span(w) <= timedelta(days=40)
-                                for w in windows_read), windows_read
+    assert book(client, token, "2026-03-30T08:00:00Z").status_code == 201
+    assert windows_read and lawyers(windows_read) == [timedelta(hours=1)] * len(windows_read), windows_read
+    assert all(timedelta(days=31) <= c <= timedelta(days=40) for c in clients(windows_read)), windows_read

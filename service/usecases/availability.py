@@ -34,8 +34,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from booking import reserve
+from booking.availability import CountedSpan, check_start, counted_span, free_slots
 from booking.availability import check_shape as check_shape_rules
-from booking.availability import check_start, counted_span, free_slots
 from booking.intervals import Interval
 from booking.model import Agreement, BookedCall, Slot
 from service.storage.extensions import db
@@ -62,26 +62,33 @@ def _data_window(client: Client | Intake, now: datetime, horizon: timedelta | No
     return Interval(now - _COUNTING_MARGIN, now + horizon + _COUNTING_MARGIN)
 
 
-def _booking_rows_query(excluding: bool) -> sa.Select:
+def _booking_rows_query(excluding: bool, client_window: bool = False) -> sa.Select:
+    """The lawyer's holding bookings over ``window_start``..``window_end``; with
+    ``client_window``, and the client ``client_id``'s over ``client_start``..``client_end``."""
     booking, client = Booking.__table__.c, Client.__table__.c
+
+    def over(start: str, end: str) -> sa.ColumnElement[bool]:
+        return sa.and_(booking.blocked_end > sa.bindparam(start, type_=booking.blocked_end.type),
+                       booking.blocked_start < sa.bindparam(end, type_=booking.blocked_start.type))
+
+    held = over("window_start", "window_end")
+    if client_window:
+        held = sa.or_(held, sa.and_(booking.client_id == sa.bindparam("client_id"),
+                                    over("client_start", "client_end")))
     query = (
         sa.select(
             booking.id, booking.start, booking.end, booking.blocked_start, booking.blocked_end,
             booking.client_id, booking.status, booking.hold_until, client.intake_id,
         )
         .select_from(Booking.__table__.outerjoin(Client.__table__, client.id == booking.client_id))
-        .where(
-            booking.lawyer_id == sa.bindparam("lawyer_id"),
-            holds_time(booking.status),
-            booking.blocked_end > sa.bindparam("window_start", type_=booking.blocked_end.type),
-            booking.blocked_start < sa.bindparam("window_end", type_=booking.blocked_start.type),
-        )
+        .where(booking.lawyer_id == sa.bindparam("lawyer_id"), holds_time(booking.status), held)
     )
     return query.where(booking.id != sa.bindparam("excluded")) if excluding else query
 
 
 # Built once (#19: building a statement cost a booking more than running it).
 _BOOKING_ROWS = {excluding: _booking_rows_query(excluding) for excluding in (False, True)}
+_COUNTED_ROWS = _booking_rows_query(False, client_window=True)
 
 
 def lawyer_booking_rows(
@@ -101,11 +108,22 @@ def held_rows(subject: Client | Intake, now: datetime) -> list[sa.Row]:
     return lawyer_booking_rows(subject.lawyer_id, _data_window(subject, now))
 
 
-def counted_window(subject: Client | Intake, start: datetime) -> Interval:
-    """The bookings ``check`` weighs for a call at ``start``, no more (``counted_span``:
-    its blocked time and the period of each cap in force): a lawyer with a full horizon of
-    bookings costs a client's booking no more than one with a few (#19)."""
-    return counted_span(subject.agreement(), subject.lawyer.rules(), start)
+def counted_window(client: Client, start: datetime) -> CountedSpan:
+    """The bookings ``check`` weighs for the client's call at ``start``, no more
+    (``counted_span``: its blocked time and the period of each cap in force): a lawyer
+    with a full horizon of bookings, or many clients, costs a booking no more than one
+    with a few (#19)."""
+    return counted_span(client.agreement(), client.lawyer.rules(), start)
+
+
+def counted_rows(client: Client, span: CountedSpan) -> list[sa.Row]:
+    """``lawyer_booking_rows`` over ``span`` (``counted_window``): the lawyer's over its
+    lawyer's part, the client's own over its client's part, in one query."""
+    if span.client is None:
+        return lawyer_booking_rows(client.lawyer_id, span.lawyer)
+    return list(db.session.connection().execute(_COUNTED_ROWS, {
+        "lawyer_id": client.lawyer_id, "window_start": span.lawyer.start, "window_end": span.lawyer.end,
+        "client_id": client.id, "client_start": span.client.start, "client_end": span.client.end}))
 
 
 def lawyer_bookings(

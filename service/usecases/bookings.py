@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from booking import callback_links, changes
-from booking.availability import SlotRefused
+from booking.availability import CountedSpan, SlotRefused
 from booking.intervals import Interval
 from booking.model import Slot
 from booking.walltime import week_start
@@ -216,17 +216,18 @@ class _Locked:
 
 @contextmanager
 def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Busy, *,
-                             lawyer_side: bool = False, window: Interval | None = None) -> Iterator[_Locked]:
+                             lawyer_side: bool = False,
+                             counted: CountedSpan | None = None) -> Iterator[_Locked]:
     """The transaction of a new booking (#19: the fewest statements). The objects read
     before it stay loaded. One statement takes the lawyer's lock (PostgreSQL; SQLite's
     ``BEGIN IMMEDIATE`` serialises anyway) and re-reads whether the link is still active
     (``lawyer_side``: whether the client is not archived) and the versions of the
     lawyer's conflict calendars' mirrors, unless the transaction holds the lock already
     (``lawyer_lock.held``: the link was found by the locking statement, and what it read
-    and the busy time since were read under it); one reads the lawyer's bookings (over
-    ``window``, e.g. ``availability.counted_window``; by default the whole horizon, which
-    an intake's count of its waiting holds needs), expired unconfirmed holds among them
-    released first. A lost race is a 409."""
+    and the busy time since were read under it); one reads the lawyer's bookings (a
+    client's booking: those ``counted``, ``availability.counted_window``; by default the
+    whole horizon, which an intake's count of its waiting holds needs), expired
+    unconfirmed holds among them released first. A lost race is a 409."""
     try:
         with write_transaction(keep_loaded=True, continue_read=not busy.asked):
             booking_id = lawyer_lock.held(subject.lawyer_id)
@@ -242,10 +243,10 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
                 mirrors = {(row.id, row.mirror_version) for row in found if row.id is not None}
                 mirror_moved = mirrors != busy.calendars.mirror_state
                 booking_id = found[0][4] if len(found[0]) > 4 else None
-            if window is None:
+            if counted is None:
                 rows = availability.held_rows(subject, now)
             else:
-                rows = availability.lawyer_booking_rows(subject.lawyer_id, window)
+                rows = availability.counted_rows(subject, counted)
             expired = {r.id for r in rows if r.status == intake_holds.PENDING and r.hold_until <= now}
             if expired:  # their slots are free again
                 intake_holds.release_expired(subject.lawyer_id, now)
@@ -379,7 +380,7 @@ def _book(client: Client, start: datetime, contact: Contact, now: datetime,
     reserve_access = callback is not None
     busy = _fresh_busy(client, now, start, reserve_access)
     manage_token = new_token()
-    with _new_booking_transaction(client, now, busy, window=availability.counted_window(client, start)) as locked:
+    with _new_booking_transaction(client, now, busy, counted=availability.counted_window(client, start)) as locked:
         if callback is not None:
             _spend(callback, now)
         slot = _checked_new(client, now, start, busy, locked, reserve_access)

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from booking.availability import SlotRefused, check_shape
+from booking.availability import CountedSpan, SlotRefused, check_shape
 from booking.intervals import Interval
 from booking.lawyer_calls import check_lawyer_start
 from booking.model import BookedCall, Slot
@@ -133,7 +133,8 @@ def book_for_client(
     contact = bookings.validate_contact(client.name, client.email, agenda)
     busy = _fresh_busy(client, now, start, override)
     window = _window(client, now, start)
-    with bookings._new_booking_transaction(client, now, busy, lawyer_side=True, window=window) as locked:
+    with bookings._new_booking_transaction(client, now, busy, lawyer_side=True,
+                                           counted=CountedSpan(window)) as locked:
         slot = _check(client, now, start, override,
                       busy=bookings.busy_in_transaction(client, start, busy, locked),
                       booked=availability._subject_bookings(client, window, rows=locked.rows))

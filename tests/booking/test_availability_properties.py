@@ -296,9 +296,11 @@ def outcome(s: Scenario, start: datetime, bookings: list[BookedCall]) -> object:
 @SETTINGS
 @given(scenarios(), st.data())
 def test_check_start_needs_only_the_bookings_over_its_counted_span(s: Scenario, data):
-    """``counted_span``: the bookings holding time outside it never change what
-    ``check_start`` says (a booking reads only those, #19). Bookings spread over months on
-    both sides, with every cap drawn, the starts offered and a grid of others."""
+    """``counted_span``: the bookings it does not weigh (another client's outside its
+    lawyer's part, the client's own outside both parts) never change what ``check_start``
+    says (a booking reads only the others, #19). Bookings of the client and of another
+    spread over months on both sides, with every cap drawn, the starts offered and a grid
+    of others."""
     tz = s.lawyer.timezone
     far = [
         BookedCall(start=moment, end=moment + s.agreement.duration,
@@ -315,5 +317,5 @@ def test_check_start_needs_only_the_bookings_over_its_counted_span(s: Scenario, 
     for start in candidates:
         start = start.astimezone(tz)
         span = counted_span(s.agreement, s.lawyer, start)
-        inside = [b for b in bookings if b.blocked.overlaps(span)]
+        inside = [b for b in bookings if span.weighs(b, "me")]
         assert outcome(s, start, inside) == outcome(s, start, bookings), start
