@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -12,10 +13,16 @@ from service.core.config import ConfigError
 
 
 def fernet(keys: str | None = None) -> MultiFernet:
-    raw = keys if keys is not None else current_app.config["ENCRYPTION_KEY"]
+    return _fernet(keys if keys is not None else current_app.config["ENCRYPTION_KEY"])
+
+
+@functools.lru_cache(maxsize=8)
+def _fernet(raw: str) -> MultiFernet:
+    """The keys of ``raw`` (newest first), decoded once per value (a rotation is a new
+    value): every encrypted column of every row read or written asks."""
     try:
         return MultiFernet([Fernet(k.strip()) for k in raw.split(",") if k.strip()])
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError):
         raise ConfigError(
             "ENCRYPTION_KEY must be one or more comma-separated Fernet keys"
         ) from None

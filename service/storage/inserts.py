@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -119,30 +119,46 @@ def together() -> Iterator[None]:
         yield
     finally:
         _pending.reset(token)
-    groups = [(table, [_complete(table, row) for row in rows]) for table, rows in pending if rows]
+    groups = [(table, rows) for table, rows in pending if rows]
     if not groups:
         return
     connection = db.session.connection()
     dialect = connection.dialect
-    shape = tuple((table, tuple(rows[0])) for table, rows in groups)
-    params = {f"p{g}": _as_json(table, rows, dialect) for g, (table, rows) in enumerate(groups)}
-    connection.exec_driver_sql(_together_sql(shape, dialect), params)
+    shape, params = [], {}
+    for g, (table, rows) in enumerate(groups):
+        keys, params[f"p{g}"] = _as_json(table, rows, dialect)
+        shape.append((table, keys))
+    connection.exec_driver_sql(_together_sql(tuple(shape), dialect), params)
 
 
-def _complete(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` with every column of ``table`` but a key not given, in the table's order
-    (a missing one's Python-side default, as a flush would fill it in)."""
-    return {c.key: row[c.key] if c.key in row else _default(c) for c in table.columns
-            if c.key in row or not c.primary_key}
+def _as_json(table: sa.Table, rows: list[dict[str, Any]], dialect: sa.Dialect) -> tuple[tuple[str, ...], str]:
+    """The rows' columns and the rows as one JSON array: every column of ``table`` but a
+    key not given, in the table's order (a missing one's Python-side default, as a flush
+    would fill it in), each value as its column's type binds it (encrypted text, UTC
+    instants), a JSON column's value nested as it is. The rows give the same columns."""
+    given = rows[0].keys()
+    plan = [(key, default, processor) for key, primary, default, processor in _plan(table, dialect)
+            if key in given or not primary]
+    out = []
+    for row in rows:
+        values = {}
+        for key, default, processor in plan:
+            value = row[key] if key in row else default()
+            values[key] = value if value is None or processor is None else processor(value)
+        out.append(values)
+    return tuple(key for key, _, _ in plan), json.dumps(out, default=_json_value, separators=(",", ":"))
 
 
-def _as_json(table: sa.Table, rows: list[dict[str, Any]], dialect: sa.Dialect) -> str:
-    """The rows (``_complete``) as one JSON array, each value as its column's type binds
-    it (encrypted text, UTC instants); a JSON column's value nested as it is."""
-    processors = _processors(table, dialect)
-    out = [{k: v if v is None or processors[k] is None else processors[k](v) for k, v in row.items()}
-           for row in rows]
-    return json.dumps(out, default=_json_value, separators=(",", ":"))
+@functools.cache
+def _plan(table: sa.Table, dialect: sa.Dialect) -> tuple[tuple[str, bool, Callable[[], Any], Any], ...]:
+    """Per column of ``table``: its key, whether it is the key, its Python-side default
+    (``_default``, asked only when a row leaves it out) and its bind processor (None for a
+    JSON column, nested as it is)."""
+    return tuple(
+        (c.key, c.primary_key, functools.partial(_default, c),
+         None if isinstance(c.type, sa.JSON) else c.type.bind_processor(dialect))
+        for c in table.columns
+    )
 
 
 def _json_value(value: Any) -> str:
@@ -151,11 +167,6 @@ def _json_value(value: Any) -> str:
             raise ValueError("inserts.together: a naive datetime")
         return value.isoformat()
     raise TypeError(f"inserts.together: cannot write {type(value).__name__}")
-
-
-@functools.cache
-def _processors(table: sa.Table, dialect: sa.Dialect) -> dict[str, Any]:
-    return {c.key: None if isinstance(c.type, sa.JSON) else c.type.bind_processor(dialect) for c in table.columns}
 
 
 @functools.cache
