@@ -10,6 +10,12 @@ Prints one JSON object per line; the last one holds the ratios. Bounded: about 4
 ``--rounds N`` splits each phase's time into N runs, interleaved (bookings, ``/healthz``,
 slots, N times), so that all three see the same background load on a shared machine.
 
+``--instructions N`` instead counts the machine instructions the app's process spends on
+``N`` bookings and on ``10 N`` ``/healthz`` in process (valgrind's callgrind, collection on
+around the requests only; PostgreSQL's process is not counted): the same code gives the
+same count to 0.2 % whatever else the machine does, so a change to the booking path can be
+weighed on a noisy shared machine where requests/s drift by 10 % between runs.
+
 ``--profile`` instead books in process (Flask's test client, the same seeded PostgreSQL
 database, no gunicorn): ``--bookings`` bookings timed by CPU (this process's and the
 PostgreSQL backend's, from ``/proc``) against ten times as many ``/healthz`` in
@@ -292,6 +298,66 @@ LAYERS = (
 )
 
 
+WARM = 30  # requests of each kind before counting (imports, compiled statements, pool)
+
+
+def count_instructions(env: dict[str, str], pairs: list[tuple[str, str]], count: int, tmp: Path) -> int:
+    """Instructions per booking and per ``/healthz`` in process, under callgrind (one run
+    each, this script again with ``--counted``)."""
+    if shutil.which("valgrind") is None:
+        print(json.dumps({"name": "booking_instructions", "error": "valgrind is not installed"}))
+        return 2
+    config = {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "BASE_URL")}
+    per = {}
+    for what, times in (("bookings", count), ("healthz", count * 10)):
+        work = tmp / f"counted-{what}.json"  # each run books slots of its own
+        work.write_text(json.dumps({"config": config, "pairs": pairs[:WARM + count] if what == "bookings"
+                                    else pairs[WARM + count:]}))
+        out = tmp / f"callgrind-{what}.out"
+        subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+                        sys.executable, __file__, "--counted", what, "--count", str(times), "--work", str(work)],
+                       check=True, capture_output=True, timeout=900, cwd=ROOT)
+        totals = next(line for line in out.read_text().splitlines() if line.startswith("totals:"))
+        per[what] = int(totals.split()[1]) / times
+    print(json.dumps({
+        "name": "booking_instructions", "bookings": count, "healthz": count * 10,
+        "per_booking": round(per["bookings"]), "per_healthz": round(per["healthz"]),
+        "booking_over_healthz": round(per["bookings"] / per["healthz"], 2),
+        "note": "the app's process only, in process (test client): repeatable to 0.2 %",
+    }), flush=True)
+    return 0
+
+
+def counted_requests(what: str, times: int, work: Path) -> None:
+    """Under callgrind (``count_instructions``): warm, then ``times`` requests with
+    instruction collection on."""
+    from service import create_app
+
+    data = json.loads(work.read_text())
+    app = create_app({**data["config"], "ENV": "production", "RATELIMIT_ENABLED": False})
+    http = app.test_client()
+    todo = iter(data["pairs"])
+
+    def book() -> None:
+        token, start = next(todo)
+        response = http.post("/api/v1/bookings", json={
+            "token": token, "start": start, "name": "Load Test", "email": "load@client.example",
+            "agenda": "Benchmark call"})
+        assert response.status_code == 201, response.get_data(as_text=True)
+
+    def health() -> None:
+        assert http.get("/healthz").status_code == 200
+
+    request = book if what == "bookings" else health
+    for _ in range(WARM):
+        book()
+        health()
+    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
+    for _ in range(times):
+        request()
+    subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", action="store_true", help="profile bookings in process instead")
@@ -300,7 +366,15 @@ def main() -> int:
                         help="interleaved runs of bookings, /healthz and slots, each its share of the time "
                              "(default 1); --profile: rounds of bookings and /healthz (default 5)")
     parser.add_argument("--sampled", type=int, default=300, help="--profile: bookings sampled (0: none)")
+    parser.add_argument("--instructions", type=int, default=0, metavar="N",
+                        help="count the instructions of N bookings and 10 N /healthz in process instead")
+    parser.add_argument("--counted", choices=("bookings", "healthz"), help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.counted:  # the child of --instructions, under callgrind
+        counted_requests(args.counted, args.count, args.work)
+        return 0
     args.rounds = args.rounds or (5 if args.profile else 1)
     name = f"ch_bench_{secrets.token_hex(4)}"
     try:
@@ -321,6 +395,8 @@ def main() -> int:
         if args.profile:
             profile_bookings(env, pairs, args.bookings, args.rounds, args.sampled)
             return 0
+        if args.instructions:
+            return count_instructions(env, pairs, args.instructions, tmp)
         gunicorn.start(migrate=False)
         try:
             use_wrk = shutil.which("wrk") is not None
