@@ -44,3 +44,39 @@ def test_no_days_off_and_no_extra_windows_cost_no_query_for_them(db, make_client
         rules, agreement = found.lawyer.rules(), found.agreement()
     assert rules.days_off == frozenset() and agreement.extra_windows == ()
     assert len(seen.sql) == 1, str(seen)
+
+
+SECRETS = ("client.matter", "password_hash", "letter_template_en", "letter_template_ru", "client.token_enc")
+
+
+def test_a_booking_reads_no_matter_and_none_of_the_lawyers_secrets(client, db, make_client, frozen, monkeypatch):
+    """The booking's link query leaves out what a booking never reads: the matter is
+    privileged and decrypted at every read, and the password hash and the letter
+    templates have no business in a client's request."""
+    from service.storage import encrypted
+
+    booked, token = make_client()
+    booked.matter = "Lease dispute with Arbat Estates"
+    booked.lawyer.password_hash = "scrypt:not-for-the-public"
+    db.session.commit()
+    db.session.remove()
+    decrypted: list[str] = []
+    real = encrypted.decrypt
+    monkeypatch.setattr(encrypted, "decrypt", lambda token: decrypted.append(token) or real(token))
+    with counted() as seen:
+        response = client.post("/api/v1/bookings", json={
+            "token": token, "start": "2026-03-04T13:00:00+00:00", "name": "Boris",
+            "email": "boris@client.example", "agenda": "Clause 4"})
+    assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    selects = [s for s in seen.sql if s.lstrip().upper().startswith("SELECT")]
+    assert not [c for c in SECRETS if any(c in s for s in selects)], selects
+    assert decrypted == []
+
+
+def test_the_locking_query_reads_the_matter_when_asked(db, make_client):
+    booked, token = make_client()
+    booked.matter = "Lease dispute with Arbat Estates"
+    db.session.commit()
+    db.session.remove()
+    assert links.find_client(token, lock=True).matter == "Lease dispute with Arbat Estates"
+    db.session.rollback()

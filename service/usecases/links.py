@@ -90,20 +90,21 @@ def _one(query: sa.Select) -> Any:
 
 
 def find_client(token: str, *, lock: bool = False) -> Client | None:
-    """The client whose link ``token`` is. ``lock`` (PostgreSQL): the same statement takes
-    the lawyer's booking lock and draws the booking's key (``lawyer_lock``), and what it
-    reads of the client and the lawyer is read under that lock, replacing what this
-    session may have read of them before."""
+    """The client whose link ``token`` is. ``lock``: to book (``_booking_client_query``:
+    what a booking reads, replacing what this session may have read of the client and the
+    lawyer before); on PostgreSQL the same statement takes the lawyer's booking lock and
+    draws the booking's key (``lawyer_lock``), so that it is read under that lock."""
     if not well_formed_token(token):
         return None
     params = {"token_hash": token_hash(token)}
-    if not lock or is_sqlite():
+    if not lock:
         return db.session.execute(_client_query(), params).scalar_one_or_none()
-    found = db.session.execute(_locking_client_query(), params).one_or_none()
+    found = db.session.execute(_booking_client_query(not is_sqlite()), params).one_or_none()
     if found is None:
         return None
     client, booking_id = found
-    lawyer_lock.note(client.lawyer_id, booking_id)
+    if booking_id is not None:
+        lawyer_lock.note(client.lawyer_id, booking_id)
     return client
 
 
@@ -115,15 +116,22 @@ def _client_query() -> sa.Select:
 
 
 @functools.cache
-def _locking_client_query() -> sa.Select:
-    """``_client_query`` that locks the lawyer's row and draws a booking key: the lawyer
-    is joined by name (``FOR UPDATE OF lawyer``), not as ``joinedload``'s alias."""
-    return (sa.select(Client, lawyer_lock.NEXT_BOOKING_ID)
-            .join(Client.lawyer).outerjoin(Lawyer.firm)
-            .options(*with_agreement(Load(Client), joined=True))
-            .where(Client.token_hash == sa.bindparam("token_hash"))
-            .with_for_update(of=Lawyer)
-            .execution_options(populate_existing=True))
+def _booking_client_query(lock: bool) -> sa.Select:
+    """``_client_query`` for a booking: the client and a booking key. With ``lock``
+    (PostgreSQL) it locks the lawyer's row and draws the key (the lawyer joined by name,
+    ``FOR UPDATE OF lawyer``, not as ``joinedload``'s alias); without, the key is None.
+    What a booking never reads is left out (read if asked): the client's matter
+    (privileged, decrypted at every read), the link token kept for the lawyer, the
+    lawyer's password hash and letter templates."""
+    client, lawyer = Load(Client), Load(Client).contains_eager(Client.lawyer)
+    query = (sa.select(Client, lawyer_lock.NEXT_BOOKING_ID if lock else sa.null())
+             .join(Client.lawyer).outerjoin(Lawyer.firm)
+             .options(*with_agreement(client, joined=True), client.defer(Client.matter),
+                      client.defer(Client.token_enc), lawyer.defer(Lawyer.password_hash),
+                      lawyer.defer(Lawyer.letter_template_en), lawyer.defer(Lawyer.letter_template_ru))
+             .where(Client.token_hash == sa.bindparam("token_hash"))
+             .execution_options(populate_existing=True))
+    return query.with_for_update(of=Lawyer) if lock else query
 
 
 def find_callback(token: str) -> CallbackLink | None:
