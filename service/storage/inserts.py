@@ -29,11 +29,13 @@ from service.storage.extensions import db
 
 
 @functools.cache
-def _statement(mapper: sa.orm.Mapper) -> tuple[sa.Insert, tuple[sa.orm.ColumnProperty, ...]]:
+def _statement(mapper: sa.orm.Mapper) -> tuple[sa.Insert, tuple[tuple[str, str, sa.Column], ...]]:
+    """The table's INSERT, and per column but the key: its attribute's key, its own, it."""
     table = mapper.local_table
     (key,) = table.primary_key.columns  # one database-generated key (``id``)
     return sa.insert(table).returning(key), tuple(
-        prop for prop in mapper.column_attrs if prop.columns[0] is not key
+        (prop.key, prop.columns[0].key, prop.columns[0]) for prop in mapper.column_attrs
+        if prop.columns[0] is not key
     )
 
 
@@ -49,18 +51,18 @@ def insert_object(obj: Any) -> None:
     or a value.
     """
     mapper = sa.inspect(type(obj))
-    statement, props = _statement(mapper)
+    statement, columns = _statement(mapper)
     state = sa.inspect(obj)
     if not state.transient:
         raise ValueError("insert_object takes a new object that is not in a session")
+    loaded = state.dict
     values = {}
-    for prop in props:
-        column = prop.columns[0]
-        if prop.key not in state.dict:
-            setattr(obj, prop.key, _default(column))
-        values[column.key] = state.dict[prop.key]
+    for attribute, name, column in columns:
+        if attribute not in loaded:
+            setattr(obj, attribute, _default(column))
+        values[name] = loaded[attribute]
     key = mapper.primary_key[0].key
-    given = state.dict.get(key)
+    given = loaded.get(key)
     if given is not None:  # written as given (inside ``together()``: at the block's end)
         insert_rows(mapper.local_table, [{key: given, **values}])
     else:
