@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
@@ -127,20 +128,25 @@ class Lawyer(db.Model):
         return ZoneInfo(self.timezone)
 
     def rules(self) -> LawyerRules:
-        off = set()
         # A lawyer read with a count of no days off (``links.with_agreement``) asks for none.
         periods = () if counted_none(self, "day_off_count") else self.days_off
-        for period in periods:
-            day = period.first_day
-            while day <= period.last_day:
-                off.add(day)
-                day += timedelta(days=1)
-        return LawyerRules(
-            timezone=self.zone,
-            days_off=frozenset(off),
-            max_per_day=self.max_per_day,
-            max_per_week=self.max_per_week,
-        )
+        return _rules(self.timezone, tuple((p.first_day, p.last_day) for p in periods),
+                      self.max_per_day, self.max_per_week)
+
+
+@functools.lru_cache(maxsize=1024)
+def _rules(timezone: str, periods: tuple[tuple[date, date], ...], max_per_day: int | None,
+           max_per_week: int | None) -> LawyerRules:
+    """The lawyer's rules of these settings, remembered (they are immutable): every run of
+    days off expanded into its days once, not at each booking and slot list (#19)."""
+    off = set()
+    for first, last in periods:
+        day = first
+        while day <= last:
+            off.add(day)
+            day += timedelta(days=1)
+    return LawyerRules(timezone=ZoneInfo(timezone), days_off=frozenset(off), max_per_day=max_per_day,
+                       max_per_week=max_per_week)
 
 
 class Firm(db.Model):
@@ -278,19 +284,31 @@ class AgreementTerms:
         return [c for c in (self.channels or "video").split(",") if c]
 
     def terms(self, extra_windows: tuple[DateWindow, ...] = ()) -> Agreement:
-        return Agreement(
-            windows=parse_windows(self.windows),
-            duration=timedelta(minutes=self.duration_min),
-            prep=timedelta(minutes=self.prep_min),
-            buffer_after=timedelta(minutes=self.buffer_min),
-            notice=timedelta(hours=self.notice_hours),
-            notice_next_working_day=self.notice_next_working_day,
-            horizon_days=self.horizon_days,
-            max_per_week=self.max_per_week,
-            max_per_month=self.max_per_month,
-            step=timedelta(minutes=self.step_min) if self.step_min else None,
-            extra_windows=extra_windows,
-        )
+        return _agreement(self.windows, self.duration_min, self.prep_min, self.buffer_min, self.notice_hours,
+                          self.notice_next_working_day, self.horizon_days, self.max_per_week,
+                          self.max_per_month, self.step_min, extra_windows)
+
+
+@functools.lru_cache(maxsize=4096)
+def _agreement(windows: str, duration_min: int, prep_min: int, buffer_min: int, notice_hours: int,
+               notice_next_working_day: bool, horizon_days: int, max_per_week: int | None,
+               max_per_month: int | None, step_min: int | None,
+               extra_windows: tuple[DateWindow, ...]) -> Agreement:
+    """The agreement of these terms, remembered (it is immutable): a booking asks for its
+    client's three times, each slot list once (#19)."""
+    return Agreement(
+        windows=parse_windows(windows),
+        duration=timedelta(minutes=duration_min),
+        prep=timedelta(minutes=prep_min),
+        buffer_after=timedelta(minutes=buffer_min),
+        notice=timedelta(hours=notice_hours),
+        notice_next_working_day=notice_next_working_day,
+        horizon_days=horizon_days,
+        max_per_week=max_per_week,
+        max_per_month=max_per_month,
+        step=timedelta(minutes=step_min) if step_min else None,
+        extra_windows=extra_windows,
+    )
 
 
 class Client(AgreementTerms, db.Model):
