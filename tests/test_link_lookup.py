@@ -80,3 +80,23 @@ def test_the_locking_query_reads_the_matter_when_asked(db, make_client):
     db.session.remove()
     assert links.find_client(token, lock=True).matter == "Lease dispute with Arbat Estates"
     db.session.rollback()
+
+
+def test_regression_a_remembered_agreement_follows_an_edit_of_its_terms(db, make_client):
+    """``Client.agreement`` and ``Lawyer.rules`` are remembered per their settings: an
+    edit is a new key, never the answer before it."""
+    client, _ = make_client(windows="mon 10:00-12:00", duration_min=30)
+    first = client.agreement()
+    assert client.agreement() is first  # remembered
+    client.duration_min, client.windows, client.max_per_week = 45, "tue 09:00-11:00", 2
+    edited = client.agreement()
+    assert (edited.duration, edited.max_per_week) == (timedelta(minutes=45), 2)
+    assert [(w.weekday, w.start) for w in edited.windows] == [(1, time(9))]
+    lawyer = client.lawyer
+    assert lawyer.rules().days_off == frozenset()
+    db.session.add(DayOff(lawyer_id=lawyer.id, first_day=date(2026, 3, 9), last_day=date(2026, 3, 11)))
+    db.session.commit()
+    db.session.expire(lawyer)
+    assert lawyer.rules().days_off == {date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11)}
+    lawyer.max_per_day, lawyer.timezone = 3, "Asia/Kathmandu"
+    assert (lawyer.rules().max_per_day, str(lawyer.rules().timezone)) == (3, "Asia/Kathmandu")
