@@ -37,7 +37,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -167,17 +169,18 @@ def backend_cpu(conn) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def profile_bookings(env: dict[str, str], pairs: list[tuple[str, str]], count: int, rounds: int,
-                     sampled: int) -> None:
-    """CPU per booking in process against CPU per ``/healthz`` (``count`` bookings and ten
-    times as many ``/healthz``, interleaved in ``rounds`` so that both see the same
-    background load), then where ``sampled`` more bookings spend their CPU."""
-    import sqlalchemy as sa
+def app_config(env: dict[str, str]) -> dict[str, str]:
+    """What an app in this process needs of the servers' environment."""
+    return {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "BASE_URL")}
 
+
+def in_process(config: dict[str, str], pairs: list[tuple[str, str]]) -> tuple[Any, Callable[[], None],
+                                                                             Callable[[], None]]:
+    """The app as the servers run it (``config``: ``app_config``), and two requests through
+    Flask's test client: a booking of the next of ``pairs`` (201 expected) and a
+    ``/healthz``."""
     from service import create_app
-    from service.storage.extensions import db
 
-    config = {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "BASE_URL")}
     app = create_app({**config, "ENV": "production", "RATELIMIT_ENABLED": False})  # as the servers'
     http = app.test_client()
     todo = iter(pairs)
@@ -191,6 +194,20 @@ def profile_bookings(env: dict[str, str], pairs: list[tuple[str, str]], count: i
 
     def health() -> None:
         assert http.get("/healthz").status_code == 200
+
+    return app, book, health
+
+
+def profile_bookings(env: dict[str, str], pairs: list[tuple[str, str]], count: int, rounds: int,
+                     sampled: int) -> None:
+    """CPU per booking in process against CPU per ``/healthz`` (``count`` bookings and ten
+    times as many ``/healthz``, interleaved in ``rounds`` so that both see the same
+    background load), then where ``sampled`` more bookings spend their CPU."""
+    import sqlalchemy as sa
+
+    from service.storage.extensions import db
+
+    app, book, health = in_process(app_config(env), pairs)
 
     def backend() -> float:
         with app.app_context(), db.engine.connect() as conn:  # the pool's one connection
@@ -307,7 +324,7 @@ def count_instructions(env: dict[str, str], pairs: list[tuple[str, str]], count:
     if shutil.which("valgrind") is None:
         print(json.dumps({"name": "booking_instructions", "error": "valgrind is not installed"}))
         return 2
-    config = {k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "BASE_URL")}
+    config = app_config(env)
     per = {}
     for what, times in (("bookings", count), ("healthz", count * 10)):
         work = tmp / f"counted-{what}.json"  # each run books slots of its own
@@ -331,23 +348,8 @@ def count_instructions(env: dict[str, str], pairs: list[tuple[str, str]], count:
 def counted_requests(what: str, times: int, work: Path) -> None:
     """Under callgrind (``count_instructions``): warm, then ``times`` requests with
     instruction collection on."""
-    from service import create_app
-
     data = json.loads(work.read_text())
-    app = create_app({**data["config"], "ENV": "production", "RATELIMIT_ENABLED": False})
-    http = app.test_client()
-    todo = iter(data["pairs"])
-
-    def book() -> None:
-        token, start = next(todo)
-        response = http.post("/api/v1/bookings", json={
-            "token": token, "start": start, "name": "Load Test", "email": "load@client.example",
-            "agenda": "Benchmark call"})
-        assert response.status_code == 201, response.get_data(as_text=True)
-
-    def health() -> None:
-        assert http.get("/healthz").status_code == 200
-
+    _, book, health = in_process(data["config"], data["pairs"])
     request = book if what == "bookings" else health
     for _ in range(WARM):
         book()
