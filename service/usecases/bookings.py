@@ -232,7 +232,8 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
         with write_transaction(keep_loaded=True, continue_read=not busy.asked):
             booking_id = lawyer_lock.held(subject.lawyer_id)
             if booking_id is not None:  # taken by the statement that found the link
-                if not (subject.lawyer.active and _open(subject, _state(subject), lawyer_side)):
+                state = getattr(subject, _state(type(subject)))
+                if not (subject.lawyer.active and _open(subject, state, lawyer_side)):
                     raise _no_longer_active(subject)
                 mirror_moved = False  # the busy time was read under the lock
             else:
@@ -256,9 +257,9 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
         raise Refused("slot_busy", "This time has just been booked. Please choose another.") from None
 
 
-def _state(subject: Client | Intake) -> object:
-    """What ``_open`` weighs of ``subject``: an intake's ``active``, a client's ``status``."""
-    return subject.active if isinstance(subject, Intake) else subject.status
+def _state(kind: type[Client] | type[Intake]) -> str:
+    """The attribute ``_open`` weighs of a ``kind``: an intake's ``active``, a client's ``status``."""
+    return "active" if kind is Intake else "status"
 
 
 def _open(subject: Client | Intake, state: object, lawyer_side: bool) -> bool:
@@ -277,7 +278,7 @@ def _lock_query(kind: type[Client] | type[Intake], lock: bool) -> sa.Select:
     lawyer's row lock and drawing the new booking's key from its sequence (a refused
     booking leaves a gap, as a rolled-back INSERT does). Built once per kind (#19:
     building a statement cost a booking more than running it)."""
-    state = kind.active if kind is Intake else kind.status
+    state = getattr(kind, _state(kind))
     calendar = Calendar.__table__.c
     query = (
         sa.select(state, Lawyer.active, calendar.id, calendar.mirror_version)
