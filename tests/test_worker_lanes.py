@@ -114,6 +114,7 @@ def test_a_flood_of_one_lawyers_mail_never_starves_another(app, db, make_lawyer)
     assert fourth_id == newer.id  # though the flooding lawyer's next mails were due earlier
 
 
+@pytest.mark.db_matrix
 def test_regression_a_task_cut_off_by_the_database_does_not_hold_its_lawyers_lane(app, db, make_lawyer,
                                                                                     monkeypatch):
     """The database went away while a lane held a claimed task, before anything was
@@ -156,4 +157,62 @@ def test_regression_a_task_cut_off_by_the_database_does_not_hold_its_lawyers_lan
     finally:
         stop.set()
         worker.join(20)
+    assert sorted(ran) == ["after", "cut"]
+
+
+@pytest.mark.db_matrix
+def test_regression_a_claim_whose_commit_answer_was_lost_does_not_hold_its_lawyers_lane(
+        app, db, make_lawyer, monkeypatch):
+    """The database went away while a lane was taking a lease: the claim's COMMIT reached
+    the server, its answer did not (CI's 20 s outage test: the cut came as the lane claimed
+    the lawyer's copy of the first booking's mail). The lane saw only an error, so nobody
+    ran the task, and its 5-minute lease held every later task of that lawyer in the mail
+    lane: the booking after the outage was not mailed in 30 s. Now the lane gives up the
+    lease it may have taken once the database answers, and both tasks run at once."""
+    import sqlalchemy as sa
+
+    ran: list[str] = []
+    monkeypatch.setitem(outbox._HANDLERS, "test.fast", lambda payload: ran.append(payload["name"]))
+    lawyer = make_lawyer()
+    cut = outbox.enqueue("test.fast", {"name": "cut"}, lawyer_id=lawyer.id)
+    db.session.flush()
+    cut_id = cut.id  # (read after the commit, it would open a read transaction here)
+    db.session.commit()
+    leasing: set[int] = set()  # the pooled connections that have just taken a lease
+    lost: list[int] = []
+
+    @sa.event.listens_for(db.engine, "after_cursor_execute")
+    def note_lease(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE outbox_task SET locked_until") and context.rowcount == 1:
+            leasing.add(id(conn.connection))
+
+    dialect = db.engine.dialect
+    real_commit = dialect.do_commit
+
+    def commit_then_lose_the_answer(pooled):
+        real_commit(pooled)
+        if id(pooled) in leasing and not lost:  # committed; the lane hears a drop
+            lost.append(cut_id)
+            raise dialect.loaded_dbapi.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(dialect, "do_commit", commit_then_lose_the_answer)
+    stop = threading.Event()
+    worker = threading.Thread(target=lanes.run_lanes, args=(app, 0.1, lambda: None, stop), daemon=True)
+    worker.start()
+    try:
+        assert wait_for(lambda: lost)
+        after = outbox.enqueue("test.fast", {"name": "after"}, lawyer_id=lawyer.id)
+        db.session.commit()
+
+        def state(task_id):
+            db.session.rollback()
+            return db.session.get(OutboxTask, task_id)
+
+        assert wait_for(lambda: state(cut_id).status == "done", 10), "the lease taken in doubt was kept"
+        assert wait_for(lambda: state(after.id).status == "done", 10), "the lawyer's lane stayed held"
+        assert state(cut_id).attempts == 1  # its one run: the lost claim counted nothing
+    finally:
+        stop.set()
+        worker.join(20)
+        sa.event.remove(db.engine, "after_cursor_execute", note_lease)
     assert sorted(ran) == ["after", "cut"]

@@ -34,11 +34,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import Flask
 
 from service.calendars import bounded
 from service.storage import outbox
+from service.storage.db_setup import database_away
 from service.storage.extensions import db
 
 log = logging.getLogger(__name__)
@@ -67,12 +67,6 @@ LANES = (
     LaneSpec("write", WRITE_KINDS, "WORKER_WRITE_CONCURRENCY"),
     LaneSpec("sync", SYNC_KINDS, "WORKER_SYNC_CONCURRENCY"),
 )
-
-
-def database_away(exc: BaseException) -> bool:
-    return isinstance(exc, sa.exc.DBAPIError) and (
-        bool(exc.connection_invalidated) or isinstance(exc, sa.exc.OperationalError)
-    )
 
 
 def discard_session() -> None:
@@ -157,6 +151,10 @@ class Lane:
                     claimed = outbox.claim_next(self.spec.kinds, self.served,
                                                 other_than=self.spec.other_than)
                     backoff.ok()
+                except outbox.LeaseInDoubt as doubt:
+                    backoff.failed(doubt.__cause__ or doubt)
+                    self._let_go(doubt.task_id, doubt.lease)
+                    continue
                 except Exception as exc:  # noqa: BLE001 - the lane carries on
                     backoff.failed(exc)
                     continue
@@ -185,10 +183,11 @@ class Lane:
             db.session.remove()
 
     def _let_go(self, task_id: int, lease: datetime) -> None:
-        """The database went away while the task was ours and nothing was recorded: once it
-        is back, give the lease up so the task runs again at once. Kept until the lease's
-        end, it held back every other task of that lawyer in this lane (one task per
-        lawyer at a time) for minutes after the database returned."""
+        """The database went away while the task was ours (or while its lease was being
+        taken, ``LeaseInDoubt``) and nothing was recorded: once it is back, give the lease
+        up so the task runs again at once. Kept until the lease's end, it held back every
+        other task of that lawyer in this lane (one task per lawyer at a time) for
+        minutes after the database returned."""
         while not self.stop.is_set() and outbox.utcnow() < lease:
             try:
                 outbox.release(task_id, lease)

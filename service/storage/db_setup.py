@@ -73,6 +73,15 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
+def database_away(exc: BaseException) -> bool:
+    """The database cannot be reached (a dropped or refused connection), as opposed to a
+    statement it refused: the web answers 503 while it lasts, the worker backs off and
+    tries again; a refused statement is a bug."""
+    return isinstance(exc, sa.exc.DBAPIError) and (
+        bool(exc.connection_invalidated) or isinstance(exc, sa.exc.OperationalError)
+    )
+
+
 def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from service.core.logredact import redact
 from service.storage import inserts
-from service.storage.db_setup import write_transaction
+from service.storage.db_setup import database_away, write_transaction
 from service.storage.extensions import db
 from service.storage.models import OutboxTask, utcnow
 
@@ -42,6 +42,18 @@ POISON_KILLS = 3
 
 class PermanentError(Exception):
     """The task can never succeed (e.g. its booking is gone): no retry."""
+
+
+class LeaseInDoubt(Exception):
+    """The database went away while a lease was being taken: the claim's COMMIT may have
+    reached the server with its answer lost, so the task may be leased to nobody until
+    the lease ends. The caller gives the lease up once the database is back
+    (``release`` is conditional on this very lease, so a lease never taken is left be).
+    The database's error is the ``__cause__``."""
+
+    def __init__(self, task_id: int, lease: datetime):
+        super().__init__(f"lease of task {task_id} in doubt")
+        self.task_id, self.lease = task_id, lease
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -227,17 +239,12 @@ def _record_outcome(
         try:
             return _record_once(task_id, lease, error, permanent)
         except sa.exc.DBAPIError as exc:
-            if not _database_away(exc) or utcnow() + timedelta(seconds=delay) >= give_up:
+            if not database_away(exc) or utcnow() + timedelta(seconds=delay) >= give_up:
                 raise
             log.warning("database unavailable while recording task %s; retrying", task_id)
             db.session.rollback()
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
-
-
-def _database_away(exc: sa.exc.DBAPIError) -> bool:
-    """The error means the database cannot be reached (not a bad statement)."""
-    return bool(exc.connection_invalidated) or isinstance(exc, sa.exc.OperationalError)
 
 
 def _record_once(task_id: int, lease: datetime | None, error: str | None, permanent: bool) -> bool | None:
@@ -344,16 +351,21 @@ def claim_next(
     ]
     lease = now + LEASE
     for _served_at, _position, task_id, lawyer_id in sorted(order):
-        with write_transaction():
-            won = db.session.execute(
-                sa.update(OutboxTask)
-                .where(
-                    OutboxTask.id == task_id,
-                    OutboxTask.status == "pending",
-                    sa.or_(OutboxTask.locked_until.is_(None), OutboxTask.locked_until <= now),
-                )
-                .values(locked_until=lease)
-            ).rowcount
+        try:
+            with write_transaction():
+                won = db.session.execute(
+                    sa.update(OutboxTask)
+                    .where(
+                        OutboxTask.id == task_id,
+                        OutboxTask.status == "pending",
+                        sa.or_(OutboxTask.locked_until.is_(None), OutboxTask.locked_until <= now),
+                    )
+                    .values(locked_until=lease)
+                ).rowcount
+        except sa.exc.DBAPIError as exc:
+            if database_away(exc):
+                raise LeaseInDoubt(task_id, lease) from exc
+            raise
         if won == 1:
             served[lawyer_id] = time.monotonic()
             return task_id, lease

@@ -13,6 +13,7 @@ from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from service.core.logredact import redact
+from service.storage.db_setup import database_away
 from service.storage.extensions import db
 from service.usecases.errors import Refused
 from service.web.error_words import page_error
@@ -87,14 +88,6 @@ def status_of(exc: Refused) -> int:
     if status is None:
         raise LookupError(f"no HTTP status for the reason {exc.reason!r}: add it to STATUS_BY_REASON")
     return status
-
-
-def database_away(exc: BaseException) -> bool:
-    """The database cannot be reached (a dropped or refused connection), as opposed to a
-    statement it refused: the first is a 503 while it lasts, the second a bug."""
-    return isinstance(exc, sa.exc.DBAPIError) and (
-        bool(exc.connection_invalidated) or isinstance(exc, sa.exc.OperationalError)
-    )
 
 
 def _wants_json() -> bool:
