@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from booking.intervals import Interval
@@ -105,11 +105,23 @@ def test_range_limited_misses_give_the_whole_horizons_slots(app, db, practice, f
         assert slots_for(client, now) == fresh_slots_for(client, now)
 
 
+def _inside(intervals, window):
+    """The busy time of ``intervals`` inside ``window``."""
+    return [Interval(max(i.start, window.start), min(i.end, window.end)) for i in intervals
+            if i.overlaps(window)]
+
+
 @EXAMPLES
 @given(drawn=rows, windows=st.lists(st.tuples(st.integers(-24 * 40, 24 * 70), st.integers(1, 24 * 25)),
                                     min_size=1, max_size=6))
+# Found by hypothesis in CI's run: a row ending where the window starts, touching one
+# inside it. The list, read a day wider, holds them merged (07:00-08:15); a read of the
+# window alone never sees the first (08:00-08:15). Both are the same busy time inside it.
+@example(drawn=[(-1, 1), (0, 0.25)], windows=[(0, 1)])
 def test_shared_busy_list_grown_by_parts_equals_one_read(app, db, practice, drawn, windows):
-    """A busy list grown part by part (spliced) is exactly one read of the span it covers."""
+    """A busy list grown part by part (spliced) is exactly one read of the span it covers,
+    and gives a window the busy time inside it that one read of the window gives (the
+    merged intervals overlapping a window may reach further out, never differ inside)."""
     _store(db, practice, drawn)
     lawyer_id = practice["lawyer"].id
     lists = BusyLists()
@@ -119,7 +131,7 @@ def test_shared_busy_list_grown_by_parts_equals_one_read(app, db, practice, draw
 
     for hour, length in windows:
         window = Interval(NOW + hour * HOUR, NOW + (hour + length) * HOUR)
-        assert lists.get("key", window, read) == read(window)
+        assert _inside(lists.get("key", window, read), window) == _inside(read(window), window)
         held = lists._entries["key"]
         assert held.intervals == read(held.span)
 
