@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +141,8 @@ def merged(runs: list[dict]) -> dict:
     """The runs of one endpoint as one: counts and time added up; p50 the median of the
     runs' p50, p99 and max the worst run's (percentiles cannot be added up)."""
     total = {k: sum(r[k] for r in runs) for k in ("requests", "duration_us", "created", "conflicts", "ok",
-                                                  "other", "socket_errors") if k in runs[0]}
+                                                  "other", "socket_errors", "app_cpu_s", "postgres_cpu_s")
+             if k in runs[0]}
     return total | {"p50_us": statistics.median(r["p50_us"] for r in runs),
                     "p90_us": max(r["p90_us"] for r in runs), "p99_us": max(r["p99_us"] for r in runs),
                     "max_us": max(r["max_us"] for r in runs)}
@@ -154,7 +156,10 @@ def line(name: str, raw: dict, client: str, **extra) -> dict:
         "connections": CONNECTIONS, "seconds": round(seconds, 2), "requests": raw["requests"],
         "per_second": round(good / seconds, 1), "p50_ms": round(raw["p50_us"] / 1000, 2),
         "p99_ms": round(raw["p99_us"] / 1000, 2), "max_ms": round(raw["max_us"] / 1000, 2),
-    } | {k: raw[k] for k in ("created", "conflicts", "ok", "other", "socket_errors") if k in raw} | extra
+    } | {k: raw[k] for k in ("created", "conflicts", "ok", "other", "socket_errors") if k in raw} | {
+        f"{k}_cpu_ms_per_request": round(raw[f"{k}_cpu_s"] / max(raw["requests"], 1) * 1000, 3)
+        for k in ("app", "postgres") if f"{k}_cpu_s" in raw
+    } | extra
     print(json.dumps(out), flush=True)
     return out
 
@@ -167,6 +172,41 @@ def backend_cpu(conn) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> list[tuple[int, int, str, float]]:
+    """Every live process: (pid, parent pid, command line, CPU seconds: utime + stime)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        found.append((int(entry.name), int(stat[1]), command,
+                      (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")))
+    return found
+
+
+def server_cpu(master_pid: int, database: str) -> dict[str, float]:
+    """CPU seconds used so far by the gunicorn workers (children of ``master_pid``) and by
+    the PostgreSQL backends serving ``database``."""
+    processes = _processes()
+    return {
+        "app": sum(cpu for _pid, parent, _cmd, cpu in processes if parent == master_pid),
+        "postgres": sum(cpu for _pid, _parent, cmd, cpu in processes
+                        if cmd.startswith("postgres:") and f" {database} " in cmd),
+    }
+
+
+def with_cpu(run: Callable[[], dict], master_pid: int, database: str) -> dict:
+    """``run()``'s result with the CPU the servers spent on it (``server_cpu``)."""
+    before = server_cpu(master_pid, database)
+    result = run()
+    after = server_cpu(master_pid, database)
+    return result | {f"{k}_cpu_s": after[k] - before[k] for k in before}
 
 
 def app_config(env: dict[str, str]) -> dict[str, str]:
@@ -414,23 +454,26 @@ def main() -> int:
                 if use_wrk:
                     pairs_file = tmp / f"bookings-{turn}.txt"
                     pairs_file.write_text("".join(f"{t} {s}\n" for t, s in mine))
-                    runs["bookings"].append(run_wrk(gunicorn.url, str(here / "wrk_bookings.lua"), seconds,
-                                                    {"BOOKINGS_FILE": str(pairs_file)}))
-                    runs["healthz"].append(run_wrk(gunicorn.url + "/healthz", str(here / "wrk_report.lua"),
-                                                   baseline))
-                    runs["slots"].append(run_wrk(gunicorn.url + slots_path, str(here / "wrk_report.lua"),
-                                                 baseline))
+                    report = str(here / "wrk_report.lua")
+                    phases = {
+                        "bookings": partial(run_wrk, gunicorn.url, str(here / "wrk_bookings.lua"), seconds,
+                                            {"BOOKINGS_FILE": str(pairs_file)}),
+                        "healthz": partial(run_wrk, gunicorn.url + "/healthz", report, baseline),
+                        "slots": partial(run_wrk, gunicorn.url + slots_path, report, baseline),
+                    }
                 else:
                     def make(i, mine=mine):
                         token, start = mine[i % len(mine)]
                         body = json.dumps({"token": token, "start": start, "name": "Load Test",
                                            "email": "load@client.example", "agenda": "Benchmark call"})
                         return "POST", "/api/v1/bookings", body
-                    runs["bookings"].append(run_threads(gunicorn.url, seconds, make))
-                    runs["healthz"].append(run_threads(gunicorn.url, baseline,
-                                                       lambda i: ("GET", "/healthz", None)))
-                    runs["slots"].append(run_threads(gunicorn.url, baseline,
-                                                     lambda i: ("GET", slots_path, None)))
+                    phases = {
+                        "bookings": partial(run_threads, gunicorn.url, seconds, make),
+                        "healthz": partial(run_threads, gunicorn.url, baseline, lambda i: ("GET", "/healthz", None)),
+                        "slots": partial(run_threads, gunicorn.url, baseline, lambda i: ("GET", slots_path, None)),
+                    }
+                for phase, run in phases.items():
+                    runs[phase].append(with_cpu(run, gunicorn.process.pid, name))
             booked, health, slot_list = (merged(runs[k]) for k in ("bookings", "healthz", "slots"))
             rows = in_app(env, lambda: _count_bookings())
             bookings = line("bookings", booked, client, rows=rows, distinct_slots=len(pairs),
@@ -444,6 +487,11 @@ def main() -> int:
             "bookings_per_healthz": round(bookings["per_second"] / healthz["per_second"], 3),
             "slots_per_healthz": round(slots["per_second"] / healthz["per_second"], 3),
             "bookings_p99_over_healthz_p99": round(bookings["p99_ms"] / max(healthz["p99_ms"], 0.01), 1),
+            # What the servers spent per request (gunicorn workers + PostgreSQL backends):
+            # the CPU side of the throughput ratio, with the machine's sharing included.
+            "booking_server_cpu_over_healthz": round(
+                (bookings["app_cpu_ms_per_request"] + bookings["postgres_cpu_ms_per_request"])
+                / max(healthz["app_cpu_ms_per_request"] + healthz["postgres_cpu_ms_per_request"], 1e-6), 2),
         }), flush=True)
         # Requests still in flight when wrk stops are booked but not counted by it.
         counted = bookings["created"] <= rows <= bookings["created"] + CONNECTIONS * args.rounds
