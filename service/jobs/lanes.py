@@ -18,7 +18,9 @@ One slow or hostile calendar must not delay another lawyer's mail. So:
   reports each task's start and end and a heartbeat through ``report``, and kills it.
   Too many abandoned threads alive at once and the process exits, to be started afresh.
 - **The database may go away.** A lane thread that cannot reach the database logs once,
-  backs off (up to ``MAX_BACKOFF`` seconds) and tries again; so does the scheduler.
+  backs off (up to ``MAX_BACKOFF`` seconds) and tries again; so does the scheduler. A
+  lease the lane held (or may have taken: the claim's answer lost, ``LeaseInDoubt``) with
+  nothing recorded is given up once the database is back (``Lane._let_go``).
 
 Periodic syncs are queued as ``calendar.sync`` tasks by the scheduler thread, so they
 run in the sync lane under the same rules as pushed ones.
