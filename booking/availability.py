@@ -315,10 +315,16 @@ def free_slots(
 @dataclass(frozen=True)
 class CountedSpan:
     """The bookings ``check_start`` weighs: every booking of the lawyer holding time over
-    ``lawyer``, and the client's own over ``client`` (None: none beyond those)."""
+    ``lawyer``, and the client's own over ``client`` (None: none beyond those).
+
+    ``caps``: whether a cap counts them. Without one, a booking weighs only as a
+    collision with the call's blocked time (``lawyer``), which a database's no-overlap
+    guard on held time refuses as well: a writer may then insert without reading them
+    and read them only if the guard refuses (to say why, or to free a hold run out)."""
 
     lawyer: Interval
     client: Interval | None = None
+    caps: bool = True
 
     def weighs(self, booking: BookedCall, client: object) -> bool:
         return booking.blocked.overlaps(self.lawyer) or (
@@ -349,7 +355,7 @@ def counted_span(agreement: Agreement, lawyer: LawyerRules, start: datetime) -> 
     covered = _covering(lawyer_periods, tz)
     if covered is not None:
         blocked = Interval(min(covered.start, blocked.start), max(covered.end, blocked.end))
-    return CountedSpan(blocked, _covering(client_periods, tz))
+    return CountedSpan(blocked, _covering(client_periods, tz), caps=bool(lawyer_periods or client_periods))
 
 
 def _covering(periods: list[tuple[date, date]], tz: ZoneInfo) -> Interval | None:

@@ -85,9 +85,15 @@ def clients(windows_read) -> list[timedelta | None]:
     return [None if client is None else span(client) for _, client in windows_read]
 
 
-def test_with_no_cap_the_booking_reads_only_its_blocked_time(client, make_client, windows_read, frozen):
+def test_with_no_cap_the_booking_reads_none_and_after_a_refusal_only_its_blocked_time(
+        client, make_client, windows_read, frozen):
+    """With no cap the bookings weigh only as collisions, which the no-overlap guard
+    refuses at the INSERT: none are read; when the guard refuses, the booking reads them
+    over its blocked time to say why."""
     _, token = make_client(windows=WINDOWS, horizon_days=90)  # 30 min call, 30 min preparation
     assert book(client, token, "2026-03-04T13:00:00Z").status_code == 201
+    assert windows_read == []
+    assert book(client, token, "2026-03-04T13:30:00Z").status_code == 409  # its preparation from 13:00
     assert windows_read and lawyers(windows_read) == [timedelta(hours=1)] * len(windows_read), windows_read
     assert clients(windows_read) == [None] * len(windows_read)
 
@@ -97,7 +103,9 @@ def test_with_no_cap_a_collision_is_still_refused(client, make_client, frozen):
     assert book(client, token, "2026-03-04T13:00:00Z").status_code == 201  # 13:00-13:30 UTC
     refused = book(client, token, "2026-03-04T13:30:00Z")  # its preparation from 13:00
     assert refused.status_code == 409
-    assert refused.get_json()["error"]["code"] == "slot_busy"
+    error = refused.get_json()["error"]
+    assert error["code"] == "slot_busy"
+    assert "collides with busy time" in error["message"]  # the check's words, not the guard's
 
 
 def test_with_a_weekly_cap_the_booking_reads_the_clients_own_week(client, make_client, windows_read, frozen):

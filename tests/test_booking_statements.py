@@ -124,16 +124,17 @@ def test_intake_booking_issues_at_most_10_statements(client, make_lawyer, frozen
 
 def test_a_booking_for_a_lawyer_without_calendars_does_not_read_calendars(client, make_client, frozen, db):
     """The link's query counts the lawyer's calendars (``links.with_agreement``): with none,
-    the booking's read of them (``lawyer_calendars``) is left out, 6 statements in all; on
-    PostgreSQL 3 (the link's query takes the lawyer's lock, and the booking, its tasks and
-    its audit row are one statement)."""
+    the booking's read of them (``lawyer_calendars``) is left out; with no cap in force
+    the lawyer's bookings are not read either (the no-overlap guard refuses a collision):
+    5 statements in all; on PostgreSQL 2 (the link's query takes the lawyer's lock, and
+    the booking, its tasks and its audit row are one statement)."""
     _, token = make_client()
     db.session.remove()
     with counted() as seen:
         response = client.post("/api/v1/bookings", json={"token": token, "start": SLOT, **CONTACT})
     assert response.status_code == 201
     assert not [s for s in seen.sql if s.lstrip().upper().startswith("SELECT CALENDAR.")], str(seen)
-    assert len(seen.sql) == (3 if db.engine.dialect.name == "postgresql" else 6), str(seen)
+    assert len(seen.sql) == (2 if db.engine.dialect.name == "postgresql" else 5), str(seen)
 
 
 def test_outbox_tasks_of_a_booking_are_one_insert(client, make_client, frozen, db):
@@ -179,13 +180,32 @@ def test_a_booking_checks_availability_once(client, make_client, frozen, db, cal
 
 
 def test_a_refused_booking_checks_availability_once(client, make_client, frozen, db, calendar, engine_checks):
-    booked, token = make_client()
+    """Refused by a cap: one check, with the bookings the cap counts."""
+    booked, token = make_client(max_per_week=1)
     calendar(booked.lawyer)
     assert client.post("/api/v1/bookings", json={"token": token, "start": SLOT, **CONTACT}).status_code == 201
     engine_checks.clear()
+    later = "2026-03-04T14:00:00+00:00"  # the same week
+    again = client.post("/api/v1/bookings", json={"token": token, "start": later, **CONTACT})
+    assert again.status_code == 409
+    assert again.get_json()["error"]["code"] == "slot_client_week_limit"
+    assert engine_checks == [later]
+
+
+def test_a_collision_with_no_cap_in_force_is_checked_again_with_the_bookings(
+        client, make_client, frozen, db, calendar, engine_checks):
+    """With no cap the first check weighs no bookings (none read); the no-overlap guard
+    refuses the INSERT, and the second check, with the bookings over the blocked time,
+    says why: two checks for a collision, one for every booking made."""
+    booked, token = make_client()
+    calendar(booked.lawyer)
+    assert client.post("/api/v1/bookings", json={"token": token, "start": SLOT, **CONTACT}).status_code == 201
+    assert engine_checks == [SLOT]
+    engine_checks.clear()
     again = client.post("/api/v1/bookings", json={"token": token, "start": SLOT, **CONTACT})
     assert again.status_code == 409
-    assert engine_checks == [SLOT]
+    assert "collides with busy time" in again.get_json()["error"]["message"]
+    assert engine_checks == [SLOT, SLOT]
 
 
 @pytest.fixture

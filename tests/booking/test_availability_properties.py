@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from booking.availability import SlotRefused, check_start, counted_span, free_slots
+from booking.availability import SlotRefused, check_shape, check_start, counted_span, free_slots
 from booking.intervals import Interval
-from booking.model import Agreement, BookedCall, DateWindow, LawyerRules, Window
+from booking.model import Agreement, BookedCall, DateWindow, LawyerRules, Slot, Window
 
 ZONES = [
     ZoneInfo(name)
@@ -319,3 +319,28 @@ def test_check_start_needs_only_the_bookings_over_its_counted_span(s: Scenario, 
         span = counted_span(s.agreement, s.lawyer, start)
         inside = [b for b in bookings if span.weighs(b, "me")]
         assert outcome(s, start, inside) == outcome(s, start, bookings), start
+
+
+@SETTINGS
+@given(scenarios())
+def test_with_no_cap_the_bookings_matter_only_as_collisions(s: Scenario):
+    """``CountedSpan.caps`` False (no cap of the agreement's or the lawyer's in force): a
+    check without the bookings says what the check with them says, unless a booking's
+    blocked time overlaps the call's, and then the check with them says "busy". So a
+    booking may skip reading them and leave collisions to the no-overlap guard on held
+    time, reading them only when it refuses (#19). Caps stripped from the drawn scenario;
+    a scenario with one is said to have caps."""
+    tz = s.lawyer.timezone
+    capped = counted_span(s.agreement, s.lawyer, s.now + timedelta(days=1)).caps
+    assert capped == any(v is not None for v in (s.agreement.max_per_week, s.agreement.max_per_month,
+                                                 s.lawyer.max_per_day, s.lawyer.max_per_week))
+    s = replace(s, agreement=replace(s.agreement, max_per_week=None, max_per_month=None),
+                lawyer=replace(s.lawyer, max_per_day=None, max_per_week=None))
+    for start in [x.start for x in s.free(bookings=[])][:15] + grid(s)[:25]:
+        start = start.astimezone(tz)
+        assert not counted_span(s.agreement, s.lawyer, start).caps
+        alone, weighed = outcome(s, start, []), outcome(s, start, s.bookings)
+        slot = check_shape(s.agreement, s.lawyer, now=s.now, start=start) if isinstance(alone, Slot) else None
+        collides = slot is not None and any(
+            b.blocked.overlaps(Interval(slot.prep_start, slot.blocked_end)) for b in s.bookings)
+        assert weighed == ("busy" if collides else alone), start
