@@ -207,7 +207,7 @@ def _live_busy(subject: Client | Intake, blocked: Interval, calendars: _Calendar
 class _Locked:
     """What a new booking's transaction read under the lawyer's lock."""
 
-    rows: list[sa.Row]  # the lawyer's bookings (``availability.held_rows``)
+    rows: list[sa.Row]  # the lawyer's bookings (``availability.held_rows``; none: ``guarded``)
     mirror_moved: bool  # a conflict calendar's mirror changed since ``_fresh_busy``
     #: The new booking's key, drawn by the lock's statement (PostgreSQL; None: the
     #: INSERT's): its rows are then written in one statement (``_insert_booking``).
@@ -239,6 +239,7 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
     call's blocked time they weigh only as collisions, and the no-overlap guard refuses
     those at the INSERT (#19: the read was 13 % of a booking's server CPU under load);
     that refusal is ``_Reread``."""
+    unread = guarded and counted is not None and not counted.caps
     try:
         with write_transaction(keep_loaded=True, continue_read=not busy.asked):
             booking_id = lawyer_lock.held(subject.lawyer_id)
@@ -257,7 +258,7 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
                 booking_id = found[0][4] if len(found[0]) > 4 else None
             if counted is None:
                 rows = availability.held_rows(subject, now)
-            elif guarded and not counted.caps:
+            elif unread:
                 rows = []
             else:
                 rows = availability.counted_rows(subject, counted)
@@ -267,7 +268,7 @@ def _new_booking_transaction(subject: Client | Intake, now: datetime, busy: _Bus
                 rows = [r for r in rows if r.id not in expired]
             yield _Locked(rows, mirror_moved=mirror_moved, booking_id=booking_id)
     except IntegrityError:
-        if guarded and counted is not None and not counted.caps:
+        if unread:
             raise _Reread from None
         raise Refused("slot_busy", "This time has just been booked. Please choose another.") from None
 
