@@ -1,8 +1,8 @@
 """A client's booking answers the same on SQLite and PostgreSQL whatever the shape of
 its statements (#19 cut them from 18 to 2): a refusal by the lawyer's cap writes
 nothing, a time another client holds is named by the check (not by the database's
-no-overlap guard), and an intake's hold that ran out gives
-way to a client's booking before the worker has released it.
+no-overlap guard), and an intake's hold that ran out gives way to a client's booking
+before the worker has released it.
 """
 
 from __future__ import annotations
