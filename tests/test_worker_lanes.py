@@ -45,19 +45,15 @@ def test_task_past_its_time_limit_is_abandoned_and_retried_later(app, db, make_l
     worker = threading.Thread(target=lanes.run_lanes, args=(app, 0.1, lambda: None, stop), daemon=True)
     worker.start()
     try:
-        def state(task_id):
-            db.session.rollback()
-            return db.session.get(OutboxTask, task_id)
-
-        assert wait_for(lambda: state(other.id).status == "done")  # the other lawyer: at once
-        assert wait_for(lambda: "abandoned" in (state(slow.id).last_error or ""))
-        abandoned = state(slow.id)
+        assert wait_for(lambda: _fresh(db, other.id).status == "done")  # the other lawyer: at once
+        assert wait_for(lambda: "abandoned" in (_fresh(db, slow.id).last_error or ""))
+        abandoned = _fresh(db, slow.id)
         assert abandoned.status == "pending" and abandoned.attempts == 1
         assert abandoned.locked_until is not None  # the lease stays: nobody reruns it yet
         assert abandoned.due_at >= abandoned.locked_until
         # The first lawyer's next task waited while the slow one held the lane's slot for
         # that lawyer, and runs once it was abandoned... not before its lease ends:
-        assert state(later_of_first.id).status == "pending"
+        assert _fresh(db, later_of_first.id).status == "pending"
     finally:
         stop.set()
         worker.join(20)
@@ -115,7 +111,7 @@ def test_a_flood_of_one_lawyers_mail_never_starves_another(app, db, make_lawyer)
 
 
 @pytest.mark.db_matrix
-def test_regression_a_task_cut_off_by_the_database_does_not_hold_its_lawyers_lane(app, db, make_lawyer,
+def test_regression_a_task_cut_off_by_the_database_does_not_hold_its_lawyers_lane(app, db, cut_task,
                                                                                     monkeypatch):
     """The database went away while a lane held a claimed task, before anything was
     recorded: the lease stayed for its 5 minutes, and with it every other task of that
@@ -124,45 +120,23 @@ def test_regression_a_task_cut_off_by_the_database_does_not_hold_its_lawyers_lan
     the database is back, and the task runs again at once with no attempt counted."""
     import sqlalchemy as sa
 
-    ran: list[str] = []
-    monkeypatch.setitem(outbox._HANDLERS, "test.fast", lambda payload: ran.append(payload["name"]))
-    lawyer = make_lawyer()
-    cut = outbox.enqueue("test.fast", {"name": "cut"}, lawyer_id=lawyer.id)
-    db.session.commit()
+    lawyer_id, cut_id, ran = cut_task
     real_run_task = outbox.run_task
     failed_once: list[int] = []
 
     def database_goes_away_once(task_id, lease=None, **kwargs):
-        if task_id == cut.id and not failed_once:
+        if task_id == cut_id and not failed_once:
             failed_once.append(task_id)
             raise sa.exc.OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
         return real_run_task(task_id, lease, **kwargs)
 
     monkeypatch.setattr(outbox, "run_task", database_goes_away_once)
-    stop = threading.Event()
-    worker = threading.Thread(target=lanes.run_lanes, args=(app, 0.1, lambda: None, stop), daemon=True)
-    worker.start()
-    try:
-        assert wait_for(lambda: failed_once)
-        after = outbox.enqueue("test.fast", {"name": "after"}, lawyer_id=lawyer.id)
-        db.session.commit()
-
-        def state(task_id):
-            db.session.rollback()
-            return db.session.get(OutboxTask, task_id)
-
-        assert wait_for(lambda: state(after.id).status == "done", 10), "the lawyer's lane stayed held"
-        assert wait_for(lambda: state(cut.id).status == "done", 10)
-        assert state(cut.id).attempts == 1  # the cut run counted nothing
-    finally:
-        stop.set()
-        worker.join(20)
-    assert sorted(ran) == ["after", "cut"]
+    _lane_goes_on_after_the_cut(app, db, lawyer_id, cut_id, lambda: failed_once, ran)
 
 
 @pytest.mark.db_matrix
 def test_regression_a_claim_whose_commit_answer_was_lost_does_not_hold_its_lawyers_lane(
-        app, db, make_lawyer, monkeypatch):
+        app, db, cut_task, monkeypatch):
     """The database went away while a lane was taking a lease: the claim's COMMIT reached
     the server, its answer did not (CI's 20 s outage test: the cut came as the lane claimed
     the lawyer's copy of the first booking's mail). The lane saw only an error, so nobody
@@ -171,13 +145,7 @@ def test_regression_a_claim_whose_commit_answer_was_lost_does_not_hold_its_lawye
     lease it may have taken once the database answers, and both tasks run at once."""
     import sqlalchemy as sa
 
-    ran: list[str] = []
-    monkeypatch.setitem(outbox._HANDLERS, "test.fast", lambda payload: ran.append(payload["name"]))
-    lawyer = make_lawyer()
-    cut = outbox.enqueue("test.fast", {"name": "cut"}, lawyer_id=lawyer.id)
-    db.session.flush()
-    cut_id = cut.id  # (read after the commit, it would open a read transaction here)
-    db.session.commit()
+    lawyer_id, cut_id, ran = cut_task
     leasing: set[int] = set()  # the pooled connections that have just taken a lease
     lost: list[int] = []
 
@@ -196,23 +164,47 @@ def test_regression_a_claim_whose_commit_answer_was_lost_does_not_hold_its_lawye
             raise dialect.loaded_dbapi.OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(dialect, "do_commit", commit_then_lose_the_answer)
+    try:
+        _lane_goes_on_after_the_cut(app, db, lawyer_id, cut_id, lambda: lost, ran)
+    finally:
+        sa.event.remove(db.engine, "after_cursor_execute", note_lease)
+
+
+@pytest.fixture
+def cut_task(db, make_lawyer, monkeypatch) -> tuple[int, int, list[str]]:
+    """A lawyer's one task ("cut", of a kind whose handler notes the names it runs):
+    ``(lawyer id, task id, names run)``."""
+    ran: list[str] = []
+    monkeypatch.setitem(outbox._HANDLERS, "test.fast", lambda payload: ran.append(payload["name"]))
+    lawyer = make_lawyer()
+    cut = outbox.enqueue("test.fast", {"name": "cut"}, lawyer_id=lawyer.id)
+    db.session.flush()
+    ids = (lawyer.id, cut.id)  # (read after the commit, they would open a read transaction)
+    db.session.commit()
+    return (*ids, ran)
+
+
+def _fresh(db, task_id: int) -> OutboxTask:
+    """The task as the database holds it now (the test's session forgets what it read)."""
+    db.session.rollback()
+    return db.session.get(OutboxTask, task_id)
+
+
+def _lane_goes_on_after_the_cut(app, db, lawyer_id: int, cut_id: int, cut_happened, ran: list[str]) -> None:
+    """Run the lanes until the database has cut off the task ``cut_id`` (``cut_happened``),
+    then queue another task of the same lawyer: both run at once (nothing holds the
+    lawyer's lane), the cut one counted only for its one real run."""
     stop = threading.Event()
     worker = threading.Thread(target=lanes.run_lanes, args=(app, 0.1, lambda: None, stop), daemon=True)
     worker.start()
     try:
-        assert wait_for(lambda: lost)
-        after = outbox.enqueue("test.fast", {"name": "after"}, lawyer_id=lawyer.id)
+        assert wait_for(cut_happened)
+        after = outbox.enqueue("test.fast", {"name": "after"}, lawyer_id=lawyer_id)
         db.session.commit()
-
-        def state(task_id):
-            db.session.rollback()
-            return db.session.get(OutboxTask, task_id)
-
-        assert wait_for(lambda: state(cut_id).status == "done", 10), "the lease taken in doubt was kept"
-        assert wait_for(lambda: state(after.id).status == "done", 10), "the lawyer's lane stayed held"
-        assert state(cut_id).attempts == 1  # its one run: the lost claim counted nothing
+        assert wait_for(lambda: _fresh(db, cut_id).status == "done", 10), "the cut task's lease was kept"
+        assert wait_for(lambda: _fresh(db, after.id).status == "done", 10), "the lawyer's lane stayed held"
+        assert _fresh(db, cut_id).attempts == 1  # its one run: the cut counted nothing
     finally:
         stop.set()
         worker.join(20)
-        sa.event.remove(db.engine, "after_cursor_execute", note_lease)
     assert sorted(ran) == ["after", "cut"]
