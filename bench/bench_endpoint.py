@@ -214,18 +214,22 @@ def run_wrk(url: str, seconds: int, headers: tuple[str, ...] = ()) -> dict:
     }
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far; OSError once it is gone."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu_seconds(master_pid: int) -> float:
     """CPU seconds (user + system) used so far by gunicorn's master and its workers."""
-    ticks = os.sysconf("SC_CLK_TCK")
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
     pids = [master_pid, *(int(p) for p in (children.read_text().split() if children.exists() else ()))]
     total = 0.0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += process_cpu_seconds(pid)
         except OSError:
             continue  # a worker that is gone
-        total += (int(fields[11]) + int(fields[12])) / ticks
     return total
 
 

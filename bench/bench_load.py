@@ -49,6 +49,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_endpoint import process_cpu_seconds, server_cpu_seconds  # noqa: E402
 from tests.servers import Gunicorn, in_app, server_env  # noqa: E402
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -166,39 +167,30 @@ def line(name: str, raw: dict, client: str, **extra) -> dict:
 
 def backend_cpu(conn) -> float:
     """CPU seconds the PostgreSQL backend of ``conn`` has used (utime + stime)."""
-    pid = conn.exec_driver_sql("select pg_backend_pid()").scalar()
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return process_cpu_seconds(conn.exec_driver_sql("select pg_backend_pid()").scalar())
     except OSError:
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _processes() -> list[tuple[int, int, str, float]]:
-    """Every live process: (pid, parent pid, command line, CPU seconds: utime + stime)."""
-    found = []
+def _backends_cpu_seconds(database: str) -> float:
+    """CPU seconds used so far by the live PostgreSQL backends serving ``database``."""
+    total = 0.0
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
         try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if entry.name.isdigit():
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                if command.startswith("postgres:") and f" {database} " in command:
+                    total += process_cpu_seconds(int(entry.name))
         except OSError:
-            continue
-        found.append((int(entry.name), int(stat[1]), command,
-                      (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")))
-    return found
+            continue  # a process that is gone
+    return total
 
 
 def server_cpu(master_pid: int, database: str) -> dict[str, float]:
-    """CPU seconds used so far by the gunicorn workers (children of ``master_pid``) and by
-    the PostgreSQL backends serving ``database``."""
-    processes = _processes()
-    return {
-        "app": sum(cpu for _pid, parent, _cmd, cpu in processes if parent == master_pid),
-        "postgres": sum(cpu for _pid, _parent, cmd, cpu in processes
-                        if cmd.startswith("postgres:") and f" {database} " in cmd),
-    }
+    """CPU seconds used so far by gunicorn (``master_pid`` and its workers) and by the
+    PostgreSQL backends serving ``database``."""
+    return {"app": server_cpu_seconds(master_pid), "postgres": _backends_cpu_seconds(database)}
 
 
 def with_cpu(run: Callable[[], dict], master_pid: int, database: str) -> dict:
@@ -487,7 +479,7 @@ def main() -> int:
             "bookings_per_healthz": round(bookings["per_second"] / healthz["per_second"], 3),
             "slots_per_healthz": round(slots["per_second"] / healthz["per_second"], 3),
             "bookings_p99_over_healthz_p99": round(bookings["p99_ms"] / max(healthz["p99_ms"], 0.01), 1),
-            # What the servers spent per request (gunicorn workers + PostgreSQL backends):
+            # What the servers spent per request (gunicorn + PostgreSQL backends):
             # the CPU side of the throughput ratio, with the machine's sharing included.
             "booking_server_cpu_over_healthz": round(
                 (bookings["app_cpu_ms_per_request"] + bookings["postgres_cpu_ms_per_request"])

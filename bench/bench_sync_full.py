@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -44,6 +43,7 @@ import niquests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_endpoint import process_cpu_seconds  # noqa: E402
 from booking.intervals import Interval  # noqa: E402
 from service.calendars import bounded  # noqa: E402
 from service.calendars.caldav.provider import CalDAVProvider  # noqa: E402
@@ -135,10 +135,7 @@ def calendar_items(n: int, seed: int = 19) -> list[tuple[str, str]]:
 
 def cpu_seconds(pid: int | None = None) -> float:
     """User + system CPU seconds of a process (default: this one)."""
-    if pid is None:
-        return time.process_time()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return time.process_time() if pid is None else process_cpu_seconds(pid)
 
 
 class Recorder:
