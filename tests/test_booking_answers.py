@@ -15,7 +15,10 @@ import sqlalchemy as sa
 from service.storage.models import AuditEvent, Booking, OutboxTask
 from tests.test_booking_statements import CONTACT, SLOT
 from tests.test_intake import book as book_intake
-from tests.test_intake import make_intake  # noqa: F401 - fixture
+from tests.test_intake import (
+    count,
+    make_intake,  # noqa: F401 - fixture
+)
 
 pytestmark = pytest.mark.db_matrix
 
@@ -25,8 +28,8 @@ def book(client, token, start=SLOT):
 
 
 def rows(db, model) -> int:
-    db.session.rollback()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+    db.session.rollback()  # what the requests committed, not what this session read
+    return count(db, model)
 
 
 def test_a_refusal_by_the_lawyers_cap_writes_nothing(client, make_client, frozen, db):
