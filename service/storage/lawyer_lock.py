@@ -9,7 +9,8 @@ client's booking takes it with the very query that finds the link (``links.find_
 with ``lock``: one statement fewer, #19) and notes it here; the booking's transaction
 then asks ``held`` instead of locking again. The note is good for the transaction that
 took the lock only: once it ends (a commit before a calendar server is asked, say), the
-lock is gone and the booking takes it anew.
+lock is gone and the booking takes it anew. A change of a booking (a move, a cancel)
+takes the lock alone (``take``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,20 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from service.storage.extensions import db
+from service.storage.models import Lawyer
 
 #: The next key of ``booking.id``, drawn beside the lock (a refused booking leaves a gap,
 #: as a rolled-back INSERT does).
 NEXT_BOOKING_ID = sa.func.nextval(sa.func.pg_get_serial_sequence("booking", "id"))
 
 _KEY = "lawyer_lock"
+
+
+def take(lawyer_id: int) -> None:
+    """Lock ``lawyer_id``'s row for the current transaction (PostgreSQL; SQLite's
+    ``BEGIN IMMEDIATE`` serialises writers anyway)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.select(Lawyer.id).where(Lawyer.id == lawyer_id).with_for_update())
 
 
 def note(lawyer_id: int, booking_id: int) -> None:

@@ -104,19 +104,13 @@ def refused(exc: SlotRefused) -> Refused:
     return Refused(f"slot_{exc.reason}", str(exc))
 
 
-def _lock_lawyer(lawyer_id: int) -> None:
-    """On PostgreSQL, serialise bookings of one lawyer (cadence and caps included)."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.select(Lawyer.id).where(Lawyer.id == lawyer_id).with_for_update())
-
-
 @contextmanager
 def _booking_transaction(lawyer_id: int) -> Iterator[None]:
     """One write of the lawyer's bookings, serialised with every other; the database's
     no-overlap guard firing (IntegrityError) is the lost race, answered as 409."""
     try:
         with write_transaction():
-            _lock_lawyer(lawyer_id)
+            lawyer_lock.take(lawyer_id)
             intake_holds.release_expired(lawyer_id, utcnow())  # their slots are free again
             yield
     except IntegrityError:
