@@ -44,7 +44,7 @@ WRITE_BYTECODE := env -u PYTHONDONTWRITEBYTECODE
 test: install-dev translations test-zones
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
-	$(WRITE_BYTECODE) $(BIN)/python tools/test_in_two.py $(PYTEST_ARGS)
+	$(WRITE_BYTECODE) $(BIN)/python tools/test_side_by_side.py $(PYTEST_ARGS)
 
 # booking/ must never depend on the server's own zone: its tests (seconds) under zones far
 # from UTC and from each other, with and without DST, at whole, half and 45-minute offsets.
