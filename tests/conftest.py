@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ from cryptography.fernet import Fernet
 from flask_migrate import upgrade
 from freezegun import freeze_time
 from hypothesis import settings
+from limits.storage import MemoryStorage
 
 from service import create_app
 from service.storage.extensions import db as _db
@@ -64,6 +66,29 @@ freezegun.configure(
         "_pytest.timing", "icalendar", "recurring_ical_events", "x_wr_timezone", "dateutil"
     ]
 )
+
+
+def _join_rate_limit_timers() -> None:
+    """Let the in-memory rate limit counters' expiry timers run out: limits' MemoryStorage
+    reads ``time.time()`` on a Timer thread 10 ms after each count, and freezegun's
+    ``stop`` racing with such a read raised IndexError on that thread (inside freezegun's
+    ``_should_use_real_time``), which failed the test in its teardown."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer) and isinstance(getattr(thread.function, "__self__", None),
+                                                               MemoryStorage):
+            thread.join(timeout=2)
+
+
+_freezegun_stop = freezegun.api._freeze_time.stop
+
+
+def _stop_after_the_rate_limit_timers(self) -> None:
+    _join_rate_limit_timers()
+    _freezegun_stop(self)
+
+
+# Every frozen clock (the ``frozen`` fixture, ``freeze_time`` in a test) stops so.
+freezegun.api._freeze_time.stop = _stop_after_the_rate_limit_timers
 
 # URL builders and templates compiled once per process, not once per app (tests/compile_once.py).
 compile_once.install()
