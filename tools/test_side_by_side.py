@@ -14,9 +14,10 @@ folder, its own PostgreSQL databases (random names) and its own ports.
 
 On the machine of 2026-12-04 two processes (servers, browsers and ``slow`` modules in
 one, 8.6 min; the rest 7.1 min) made ``make test`` 9.6 min; three, split so, end within
-about a minute of each other, and ``make test`` took 8.1 min. Each one's output is kept in a file and printed whole when it ends, the first
-to end first, so the log reads like ordinary runs. The exit status is the first non-zero
-one. With arguments (``make test PYTEST_ARGS=...``) a single ordinary pytest runs them.
+20 s of each other, and ``make test`` took 7.2 min. Each one's output is kept in a file
+and printed whole when it ends, the first to end first, so the log reads like ordinary
+runs. The exit status is the first non-zero one. With arguments (``make test
+PYTEST_ARGS=...``) a single ordinary pytest runs them.
 """
 
 from __future__ import annotations
