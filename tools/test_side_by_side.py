@@ -39,15 +39,11 @@ def _dirs(names: tuple[str, ...]) -> list[str]:
     return [f"tests/{name}" for name in names if (TESTS / name).is_dir()]
 
 
-def server_paths() -> list[str]:
-    return _dirs(SERVER_DIRS)
-
-
-def process_paths() -> list[str]:
+def process_paths(servers: list[str]) -> list[str]:
     """The browser tests' directory and every other module that marks a test ``slow`` or
-    needs Chromium (outside the calendar servers' paths)."""
+    needs Chromium (outside ``servers``, the first process's paths)."""
     paths = _dirs(PROCESS_DIRS)
-    taken = [*paths, *server_paths()]
+    taken = [*paths, *servers]
     for module in sorted(TESTS.rglob("test_*.py")):
         relative = module.relative_to(ROOT).as_posix()
         if any(relative.startswith(p + "/") for p in taken):
@@ -62,7 +58,8 @@ def main(argv: list[str]) -> int:
     pytest = [sys.executable, "-m", "pytest"]
     if argv:
         return subprocess.call([*pytest, *argv], cwd=ROOT)
-    servers, processes = server_paths(), process_paths()
+    servers = _dirs(SERVER_DIRS)
+    processes = process_paths(servers)
     groups = {
         "calendar servers and the domain": [*pytest, "--durations=15", *servers],
         "processes and browsers": [*pytest, "--durations=15", *processes],
